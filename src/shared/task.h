@@ -1,0 +1,109 @@
+/* task.h: what a task is, shared by the protocol, the database, the
+ * scheduler and the daemon.  Plain data; no sd-bus, no SQLite, no JSON. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Limits on everything a user controls (checked by protocol and daemon). */
+#define TASK_NAME_MAX         256
+#define TASK_ARGV_MAX         4096        /* arguments */
+#define TASK_ARG_MAX          (128 * 1024) /* bytes per argument */
+#define TASK_ARGV_BYTES_MAX   (1024 * 1024)
+#define TASK_ENV_MAX          256
+#define TASK_PATH_MAX         4096
+#define TASK_THREADS_MAX      4096
+#define TASK_PRIORITY_MIN     (-1000000)
+#define TASK_PRIORITY_MAX     1000000
+
+typedef enum TaskState {
+        TASK_QUEUED,
+        TASK_RUNNING,    /* main command running */
+        TASK_CLEANUP,    /* cleanup command running */
+        TASK_FINISHED,
+        _TASK_STATE_MAX,
+        _TASK_STATE_INVALID = -1,
+} TaskState;
+
+/* How a command ended. */
+typedef enum TaskReason {
+        REASON_NONE,            /* not ended (yet) */
+        REASON_EXITED,
+        REASON_SIGNALED,
+        REASON_OOM,
+        REASON_TIME_LIMIT,
+        REASON_CANCELLED,
+        REASON_FAILED_TO_START,
+        REASON_INTERRUPTED,
+        _REASON_MAX,
+        _REASON_INVALID = -1,
+} TaskReason;
+
+const char *task_state_to_string(TaskState s);
+TaskState task_state_from_string(const char *s);
+const char *task_reason_to_string(TaskReason r);
+TaskReason task_reason_from_string(const char *s);
+
+/* Measurements of one command (main or cleanup).  -1 / UINT64_MAX style
+ * "unknown" is expressed with the has_* flags so that the database can store
+ * NULL. */
+typedef struct TaskResult {
+        TaskReason reason;
+        bool has_exit_code;
+        int exit_code;
+        bool has_signal;
+        int signal;
+        uint64_t started_usec;   /* CLOCK_REALTIME, 0 = unknown */
+        uint64_t finished_usec;
+        uint64_t wall_usec;
+        bool has_cpu;
+        uint64_t cpu_user_usec;
+        uint64_t cpu_system_usec;
+        bool has_peak_memory;
+        uint64_t peak_memory_bytes;
+} TaskResult;
+
+typedef struct Task {
+        int64_t id;
+        char *name;              /* may be NULL: then "task-ID" is shown */
+
+        /* who: from the socket's peer credentials, never from the message */
+        uid_t uid;
+        gid_t gid;
+
+        /* what */
+        char **argv;             /* NULL-terminated, argv[0] an absolute path */
+        char **env;              /* NULL-terminated "VAR=VALUE" list, may be NULL */
+        char *submit_dir;        /* absolute */
+        char **cleanup_argv;     /* NULL-terminated or NULL for none */
+
+        /* resources and order */
+        unsigned threads;
+        uint64_t memory_bytes;
+        uint64_t time_limit_usec;         /* 0 = none */
+        uint64_t cleanup_time_limit_usec; /* 0 = default of the daemon */
+        int group;
+        int priority;
+        bool whole_cores;
+
+        /* life */
+        TaskState state;
+        uint64_t queued_usec;    /* CLOCK_REALTIME */
+        char *cpus;              /* CPU list as "2-3,18-19", NULL until placed */
+        char *unit;              /* transient unit name, NULL until started */
+        char *output_dir;        /* where stdout/stderr are kept */
+        bool output_truncated;
+
+        TaskResult main;
+        TaskResult cleanup;
+} Task;
+
+Task *task_new(void);
+Task *task_free(Task *t);
+static inline void task_freep(Task **t) {
+        if (*t)
+                task_free(*t);
+}
+/* Display name: the name, or "task-ID". Returns a static-duration-free buffer. */
+const char *task_display_name(const Task *t, char *buf, size_t len);

@@ -1,0 +1,246 @@
+/* util.c: parsing and formatting of sizes and durations, string vectors. */
+#include "config.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+}
+
+size_t strv_length(char * const *l) {
+        size_t n = 0;
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+/* Parses a decimal number with an optional fraction, as integer part and
+ * fraction scaled by 10^9, without floating point so large byte counts stay
+ * exact.  Advances *p past the number. */
+static int parse_decimal(const char **p, uint64_t *ret_int, uint64_t *ret_frac_nano) {
+        const char *s = *p;
+        uint64_t v = 0, frac = 0, scale = UINT64_C(100000000);
+        bool digits = false;
+
+        while (isdigit((unsigned char) *s)) {
+                unsigned d = (unsigned) (*s - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+                digits = true;
+                s++;
+        }
+        if (*s == '.') {
+                s++;
+                while (isdigit((unsigned char) *s)) {
+                        frac += (uint64_t) (*s - '0') * scale;
+                        scale /= 10;
+                        digits = true;
+                        s++;
+                }
+        }
+        if (!digits)
+                return -EINVAL;
+        *p = s;
+        *ret_int = v;
+        *ret_frac_nano = frac;
+        return 0;
+}
+
+static int scale_add(uint64_t v, uint64_t frac_nano, uint64_t mult, uint64_t *acc) {
+        uint64_t r;
+
+        if (mult != 0 && v > UINT64_MAX / mult)
+                return -ERANGE;
+        r = v * mult;
+        /* frac_nano < 1e9, mult <= 2^50: split to avoid overflow */
+        uint64_t f = (mult / UINT64_C(1000000000)) * frac_nano +
+                     (mult % UINT64_C(1000000000)) * frac_nano / UINT64_C(1000000000);
+        if (r > UINT64_MAX - f)
+                return -ERANGE;
+        r += f;
+        if (*acc > UINT64_MAX - r)
+                return -ERANGE;
+        *acc += r;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const struct {
+                char c;
+                uint64_t mult;
+        } suffixes[] = {
+                { 'K', UINT64_C(1) << 10 }, { 'M', UINT64_C(1) << 20 }, { 'G', UINT64_C(1) << 30 },
+                { 'T', UINT64_C(1) << 40 }, { 'P', UINT64_C(1) << 50 },
+        };
+        uint64_t v, frac, mult = 1, acc = 0;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        while (isspace((unsigned char) *s))
+                s++;
+        r = parse_decimal(&s, &v, &frac);
+        if (r < 0)
+                return r;
+        if (*s) {
+                bool found = false;
+                for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                        if (toupper((unsigned char) *s) == suffixes[i].c) {
+                                mult = suffixes[i].mult;
+                                found = true;
+                                s++;
+                                break;
+                        }
+                if (found && *s == 'i')
+                        s++;
+                if (*s == 'B' || (*s == 'b' && !found))
+                        s++;
+                if (*s)
+                        return -EINVAL;
+        }
+        if (mult == 1 && frac != 0)
+                return -EINVAL; /* fractional bytes */
+        r = scale_add(v, frac, mult, &acc);
+        if (r < 0)
+                return r;
+        *ret = acc;
+        return 0;
+}
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
+        static const struct {
+                const char *name;
+                uint64_t mult;
+        } units[] = {
+                /* longest first so that "ms" wins over "m" */
+                { "msec", USEC_PER_MSEC },
+                { "ms", USEC_PER_MSEC },
+                { "usec", 1 },
+                { "us", 1 },
+                { "sec", USEC_PER_SEC },
+                { "s", USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "hr", 3600 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
+        };
+        uint64_t acc = 0;
+        bool any = false;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        while (isspace((unsigned char) *s))
+                s++;
+        while (*s) {
+                uint64_t v, frac, mult = USEC_PER_SEC;
+
+                r = parse_decimal(&s, &v, &frac);
+                if (r < 0)
+                        return r;
+                while (*s == ' ')
+                        s++;
+                if (isalpha((unsigned char) *s)) {
+                        bool found = false;
+                        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                                size_t l = strlen(units[i].name);
+                                if (strncmp(s, units[i].name, l) == 0 && !isalpha((unsigned char) s[l])) {
+                                        mult = units[i].mult;
+                                        s += l;
+                                        found = true;
+                                        break;
+                                }
+                        }
+                        if (!found)
+                                return -EINVAL;
+                } else if (any)
+                        return -EINVAL; /* "1h30" is ambiguous */
+                r = scale_add(v, frac, mult, &acc);
+                if (r < 0)
+                        return r;
+                any = true;
+                while (*s == ' ')
+                        s++;
+        }
+        if (!any)
+                return -EINVAL;
+        *ret_usec = acc;
+        return 0;
+}
+
+char *format_size(char *buf, size_t len, uint64_t bytes) {
+        static const char units[] = "KMGTP";
+        if (bytes < 1024) {
+                snprintf(buf, len, "%" PRIu64 "B", bytes);
+                return buf;
+        }
+        double v = (double) bytes;
+        size_t i = 0;
+        v /= 1024.0;
+        while (v >= 1024.0 && i + 1 < strlen(units)) {
+                v /= 1024.0;
+                i++;
+        }
+        snprintf(buf, len, "%.1f%c", v, units[i]);
+        return buf;
+}
+
+char *format_duration(char *buf, size_t len, uint64_t usec) {
+        if (usec < 60 * USEC_PER_SEC) {
+                if (usec < USEC_PER_SEC)
+                        snprintf(buf, len, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
+                else
+                        snprintf(buf, len, "%.2fs", (double) usec / USEC_PER_SEC);
+                return buf;
+        }
+        uint64_t s = usec / USEC_PER_SEC;
+        uint64_t d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60, sec = s % 60;
+        size_t o = 0;
+        if (d)
+                o += (size_t) snprintf(buf + o, len - o, "%" PRIu64 "d", d);
+        if (h && o < len)
+                o += (size_t) snprintf(buf + o, len - o, "%" PRIu64 "h", h);
+        if (m && o < len)
+                o += (size_t) snprintf(buf + o, len - o, "%" PRIu64 "m", m);
+        if (sec && o < len)
+                (void) snprintf(buf + o, len - o, "%" PRIu64 "s", sec);
+        return buf;
+}
+
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                unsigned d = (unsigned) (*p - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+uint64_t now_usec(int clock) {
+        struct timespec ts;
+        (void) clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}

@@ -1,0 +1,70 @@
+/* util.h: small helpers every benchrunner program shares: scope-bound
+ * cleanup, gettext, and parsing of sizes and durations. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <libintl.h>
+
+#define _(s) gettext(s)
+#define N_(s) (s)
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Hand ownership out of a _cleanup_ variable. */
+#define TAKE_PTR(p)                                  \
+        ({                                           \
+                __typeof__(p) _p_ = (p);             \
+                (p) = NULL;                          \
+                _p_;                                 \
+        })
+#define TAKE_FD(fd)                                  \
+        ({                                           \
+                int _fd_ = (fd);                     \
+                (fd) = -1;                           \
+                _fd_;                                \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                (void) close(*fd);
+                errno = saved;
+        }
+}
+
+void strv_free(char **l);
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+size_t strv_length(char * const *l);
+
+#define USEC_PER_SEC  UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+
+/* "512M", "16G", "1.5G", "4096", "2T"; suffixes are powers of 1024 (a
+ * trailing "B" or "iB" is accepted).  Returns 0 or -EINVAL / -ERANGE. */
+int parse_size(const char *s, uint64_t *ret);
+/* "90", "90s", "15m", "2h", "1d", "1h30m", "500ms"; a bare number is seconds.
+ * Result in microseconds. */
+int parse_duration(const char *s, uint64_t *ret_usec);
+/* Human-readable forms, as "2.0G" and "15m"/"1h30m"/"2.5s". */
+char *format_size(char *buf, size_t len, uint64_t bytes);
+char *format_duration(char *buf, size_t len, uint64_t usec);
+#define FORMAT_SIZE_MAX 32
+#define FORMAT_DURATION_MAX 64
+
+/* Non-negative integer in [min, max]. */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+
+uint64_t now_usec(int clock);

@@ -1,0 +1,85 @@
+/* test-util.c: sizes and durations as users type them. */
+#include "config.h"
+
+#include "check.h"
+#include "util.h"
+
+static void test_sizes(void) {
+        uint64_t v = 0;
+
+        CHECK(parse_size("4096", &v) == 0);
+        CHECK_EQ_U64(v, 4096);
+        CHECK(parse_size("512M", &v) == 0);
+        CHECK_EQ_U64(v, UINT64_C(512) << 20);
+        CHECK(parse_size("16G", &v) == 0);
+        CHECK_EQ_U64(v, UINT64_C(16) << 30);
+        CHECK(parse_size("16g", &v) == 0);
+        CHECK_EQ_U64(v, UINT64_C(16) << 30);
+        CHECK(parse_size("1.5G", &v) == 0);
+        CHECK_EQ_U64(v, UINT64_C(3) << 29);
+        CHECK(parse_size("64MiB", &v) == 0);
+        CHECK_EQ_U64(v, UINT64_C(64) << 20);
+        CHECK(parse_size("2K", &v) == 0);
+        CHECK_EQ_U64(v, 2048);
+        CHECK(parse_size("100B", &v) == 0);
+        CHECK_EQ_U64(v, 100);
+        CHECK(parse_size("", &v) == -EINVAL);
+        CHECK(parse_size("G", &v) == -EINVAL);
+        CHECK(parse_size("12X", &v) == -EINVAL);
+        CHECK(parse_size("-5M", &v) == -EINVAL);
+        CHECK(parse_size("1.5", &v) == -EINVAL);
+        CHECK(parse_size("5M junk", &v) == -EINVAL);
+        CHECK(parse_size("99999999999999999999", &v) == -ERANGE);
+        CHECK(parse_size("99999999P", &v) == -ERANGE);
+}
+
+static void test_durations(void) {
+        uint64_t v = 0;
+
+        CHECK(parse_duration("90", &v) == 0);
+        CHECK_EQ_U64(v, 90 * USEC_PER_SEC);
+        CHECK(parse_duration("90s", &v) == 0);
+        CHECK_EQ_U64(v, 90 * USEC_PER_SEC);
+        CHECK(parse_duration("15m", &v) == 0);
+        CHECK_EQ_U64(v, 15 * 60 * USEC_PER_SEC);
+        CHECK(parse_duration("2h", &v) == 0);
+        CHECK_EQ_U64(v, 2 * 3600 * USEC_PER_SEC);
+        CHECK(parse_duration("1h30m", &v) == 0);
+        CHECK_EQ_U64(v, 90 * 60 * USEC_PER_SEC);
+        CHECK(parse_duration("500ms", &v) == 0);
+        CHECK_EQ_U64(v, 500 * USEC_PER_MSEC);
+        CHECK(parse_duration("1.5s", &v) == 0);
+        CHECK_EQ_U64(v, 1500 * USEC_PER_MSEC);
+        CHECK(parse_duration("1d", &v) == 0);
+        CHECK_EQ_U64(v, 86400 * USEC_PER_SEC);
+        CHECK(parse_duration("", &v) == -EINVAL);
+        CHECK(parse_duration("m", &v) == -EINVAL);
+        CHECK(parse_duration("5y", &v) == -EINVAL);
+        CHECK(parse_duration("1h30", &v) == -EINVAL);
+        CHECK(parse_duration("-1s", &v) == -EINVAL);
+}
+
+static void test_format(void) {
+        char b[FORMAT_DURATION_MAX];
+        CHECK_STREQ(format_size(b, sizeof b, UINT64_C(2) << 30), "2.0G");
+        CHECK_STREQ(format_size(b, sizeof b, 100), "100B");
+        CHECK_STREQ(format_duration(b, sizeof b, 90 * 60 * USEC_PER_SEC), "1h30m");
+        CHECK_STREQ(format_duration(b, sizeof b, 2500 * USEC_PER_MSEC), "2.50s");
+}
+
+static void test_uint(void) {
+        uint64_t v;
+        CHECK(parse_uint("12", 1, 100, &v) == 0);
+        CHECK_EQ_U64(v, 12);
+        CHECK(parse_uint("0", 1, 100, &v) == -ERANGE);
+        CHECK(parse_uint("1x", 1, 100, &v) == -EINVAL);
+        CHECK(parse_uint("", 1, 100, &v) == -EINVAL);
+}
+
+int main(void) {
+        test_sizes();
+        test_durations();
+        test_format();
+        test_uint();
+        CHECK_DONE();
+}
