@@ -64,6 +64,7 @@ Task *task_free(Task *t) {
         if (!t)
                 return NULL;
         free(t->name);
+        free(t->user);
         strv_free(t->argv);
         strv_free(t->env);
         free(t->submit_dir);

@@ -71,6 +71,7 @@ typedef struct Task {
         /* who: from the socket's peer credentials, never from the message */
         uid_t uid;
         gid_t gid;
+        char *user;              /* user name at submit time, NULL if unknown */
 
         /* what */
         char **argv;             /* NULL-terminated, argv[0] an absolute path */

@@ -1,0 +1,1396 @@
+/* db.c: the SQLite layer: opening (WAL, permissions, schema migrations),
+ * and storing and loading tasks.  Never logs: errors come back as negative
+ * errno values, with the words in db_last_error().
+ *
+ * Readers who are not root.  The daemon writes as root; users read the
+ * history with `sqlite3 tasks.db` as themselves.  In WAL mode a reader needs
+ * the -wal and -shm files to exist (it cannot create them in a directory it
+ * may not write to; without them sqlite3 fails with "attempt to write a
+ * readonly database") and to be readable; a read-only -shm is enough since
+ * SQLite 3.22.  So a writer here:
+ *   - creates the database file itself with mode 0644, whatever the umask
+ *     (SQLite then gives -wal and -shm the database file's mode, also
+ *     whatever the umask, and realigns nothing later, so db_open() does);
+ *   - sets SQLITE_FCNTL_PERSIST_WAL, so that -wal and -shm stay after the
+ *     daemon closes the database (journal_size_limit truncates the -wal to
+ *     nothing then), and history stays readable while the daemon is stopped.
+ * The directory must be searchable by everybody (0755), which is the
+ * daemon's business, not this module's.  Verified with
+ *   setpriv --reuid=nobody --regid=nogroup --clear-groups \
+ *           sqlite3 tasks.db 'select count(*) from tasks'
+ * both while the daemon holds the database open and after it closed it;
+ * test-db does the same when run as root. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "util.h"
+
+/* Long enough to ride out a checkpoint or somebody's `sqlite3` holding the
+ * write lock for a moment; short enough that the daemon never hangs on it. */
+#define DB_BUSY_TIMEOUT_MS 5000
+/* After a checkpoint (and when the daemon closes), the -wal file is
+ * truncated to at most this. */
+#define DB_WAL_SIZE_LIMIT "16777216"
+/* "BRUN": marks the file as ours, in PRAGMA application_id. */
+#define DB_APPLICATION_ID 0x4252554E
+#define DB_FILE_MODE 0644
+
+/* ---- the schema ----
+ *
+ * One row per task, never deleted, ids never reused (AUTOINCREMENT).
+ * Units are in the column names: _us = microseconds, _at_us = CLOCK_REALTIME
+ * microseconds since the epoch, _bytes = bytes.  NULL means unknown or not
+ * applicable (no time limit, not started, no cleanup command, ...).
+ * argv, env and cleanup_argv are JSON arrays of strings, byte for byte;
+ * command and cleanup_command are the same argv rendered for people (shell
+ * quoted), never parsed back.  started_at_us / finished_at_us and the
+ * results without prefix are the main command's; cleanup_* the cleanup
+ * command's.  The view task_history shows local times and seconds.
+ *
+ * Each step is applied in its own transaction together with the bump of
+ * user_version.  Never edit a released step: add one. */
+static const char schema_v1[] =
+        "CREATE TABLE tasks (\n"
+        "        id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "        name TEXT,\n"
+        "        state TEXT NOT NULL\n"
+        "                CHECK (state IN ('queued', 'running', 'cleanup', 'finished')),\n"
+        "        user TEXT,\n"
+        "        uid INTEGER NOT NULL,\n"
+        "        gid INTEGER NOT NULL,\n"
+        "        command TEXT NOT NULL,\n"
+        "        argv TEXT NOT NULL,\n"
+        "        env TEXT NOT NULL DEFAULT '[]',\n"
+        "        submit_dir TEXT NOT NULL,\n"
+        "        cleanup_command TEXT,\n"
+        "        cleanup_argv TEXT,\n"
+        "        threads INTEGER NOT NULL CHECK (threads >= 1),\n"
+        "        memory_bytes INTEGER NOT NULL CHECK (memory_bytes >= 0),\n"
+        "        time_limit_us INTEGER,\n"
+        "        cleanup_time_limit_us INTEGER,\n"
+        "        priority_group INTEGER NOT NULL DEFAULT 0,\n"
+        "        priority INTEGER NOT NULL DEFAULT 0,\n"
+        "        whole_cores INTEGER NOT NULL DEFAULT 0,\n"
+        "        queued_at_us INTEGER NOT NULL,\n"
+        "        started_at_us INTEGER,\n"
+        "        finished_at_us INTEGER,\n"
+        "        cpus TEXT,\n"
+        "        unit TEXT,\n"
+        "        output_dir TEXT,\n"
+        "        output_truncated INTEGER NOT NULL DEFAULT 0,\n"
+        "        reason TEXT,\n"
+        "        exit_code INTEGER,\n"
+        "        signal INTEGER,\n"
+        "        wall_us INTEGER,\n"
+        "        cpu_user_us INTEGER,\n"
+        "        cpu_system_us INTEGER,\n"
+        "        peak_memory_bytes INTEGER,\n"
+        "        cleanup_reason TEXT,\n"
+        "        cleanup_exit_code INTEGER,\n"
+        "        cleanup_signal INTEGER,\n"
+        "        cleanup_started_at_us INTEGER,\n"
+        "        cleanup_finished_at_us INTEGER,\n"
+        "        cleanup_wall_us INTEGER,\n"
+        "        cleanup_cpu_user_us INTEGER,\n"
+        "        cleanup_cpu_system_us INTEGER,\n"
+        "        cleanup_peak_memory_bytes INTEGER\n"
+        ");\n"
+        "CREATE INDEX tasks_state ON tasks (state);\n"
+        "CREATE INDEX tasks_uid ON tasks (uid);\n"
+        "CREATE VIEW task_history AS SELECT\n"
+        "        id,\n"
+        "        coalesce(name, 'task-' || id) AS name,\n"
+        "        state,\n"
+        "        coalesce(user, uid) AS user,\n"
+        "        command,\n"
+        "        threads,\n"
+        "        memory_bytes,\n"
+        "        cpus,\n"
+        "        datetime(queued_at_us / 1000000, 'unixepoch', 'localtime') AS queued_at,\n"
+        "        datetime(started_at_us / 1000000, 'unixepoch', 'localtime') AS started_at,\n"
+        "        datetime(finished_at_us / 1000000, 'unixepoch', 'localtime') AS finished_at,\n"
+        "        reason,\n"
+        "        exit_code,\n"
+        "        signal,\n"
+        "        round(wall_us / 1e6, 3) AS wall_s,\n"
+        "        round(cpu_user_us / 1e6, 3) AS cpu_user_s,\n"
+        "        round(cpu_system_us / 1e6, 3) AS cpu_system_s,\n"
+        "        peak_memory_bytes,\n"
+        "        cleanup_command,\n"
+        "        cleanup_reason,\n"
+        "        cleanup_exit_code,\n"
+        "        cleanup_signal,\n"
+        "        datetime(cleanup_finished_at_us / 1000000, 'unixepoch', 'localtime') AS cleanup_finished_at,\n"
+        "        round(cleanup_wall_us / 1e6, 3) AS cleanup_wall_s,\n"
+        "        output_dir,\n"
+        "        output_truncated\n"
+        "FROM tasks;\n"
+        "PRAGMA application_id = 1112692046;\n"; /* DB_APPLICATION_ID */
+
+static const struct Migration {
+        int version;
+        const char *sql;
+} migrations[] = {
+        { 1, schema_v1 },
+};
+_Static_assert(ELEMENTSOF(migrations) == DB_SCHEMA_VERSION,
+               "one migration step per schema version, 1, 2, ...");
+_Static_assert(DB_APPLICATION_ID == 1112692046, "application_id in schema_v1");
+
+/* ---- columns, in the order statements bind and read them ---- */
+
+/* Fixed at submission. */
+#define COLUMNS_SUBMITTED                                                      \
+        "name, uid, gid, user, argv, env, submit_dir, cleanup_argv, threads, " \
+        "memory_bytes, time_limit_us, cleanup_time_limit_us, priority_group, " \
+        "priority, whole_cores, queued_at_us"
+#define COLUMNS_RESULT(p)                                                      \
+        p "reason, " p "exit_code, " p "signal, " p "started_at_us, "          \
+        p "finished_at_us, " p "wall_us, " p "cpu_user_us, " p "cpu_system_us, " \
+        p "peak_memory_bytes"
+/* What db_update_task() writes. */
+#define COLUMNS_MUTABLE                                                        \
+        "state, cpus, unit, output_dir, output_truncated, "                    \
+        COLUMNS_RESULT("") ", " COLUMNS_RESULT("cleanup_")
+
+typedef enum Stmt {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_INSERT,
+        STMT_UPDATE,
+        STMT_GET,
+        STMT_COUNT,
+        STMT_LIST,              /* + 8 variants, see list_sql() */
+        _STMT_MAX = STMT_LIST + 8,
+} Stmt;
+
+#define LIST_BY_STATE    1
+#define LIST_BY_UID      2
+#define LIST_NEWEST      4
+#define LIST_STATE_SLOTS 4      /* = _TASK_STATE_MAX */
+_Static_assert(LIST_STATE_SLOTS == _TASK_STATE_MAX, "one IN slot per state");
+
+struct Db {
+        sqlite3 *sqlite;
+        bool readonly;
+        sqlite3_stmt *stmts[_STMT_MAX];
+        char error[512];
+};
+
+static _Thread_local char open_error[512];
+
+/* ---- errors ---- */
+
+static int errno_from_sqlite(sqlite3 *s, int rc) {
+        int e;
+
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_CONSTRAINT:
+        case SQLITE_MISMATCH:
+        case SQLITE_RANGE:
+                return -EINVAL;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_TOOBIG:
+                return -E2BIG;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_INTERRUPT:
+                return -EINTR;
+        case SQLITE_CANTOPEN:
+                e = s ? sqlite3_system_errno(s) : 0;
+                return e > 0 ? -e : -ENOENT;
+        default:
+                return -EIO;
+        }
+}
+
+_printf_(3, 4)
+static int fail(Db *db, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(db->error, sizeof db->error, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Records SQLite's message now: a later ROLLBACK would replace it. */
+static int fail_sqlite(Db *db, int rc, const char *what) {
+        return fail(db, errno_from_sqlite(db->sqlite, rc), "%s: %s", what,
+                    db->sqlite ? sqlite3_errmsg(db->sqlite) : sqlite3_errstr(rc));
+}
+
+const char *db_last_error(Db *db) {
+        if (!db)
+                return open_error[0] ? open_error : "no error";
+        return db->error[0] ? db->error : "no error";
+}
+
+/* ---- statements ---- */
+
+static void sqlite3_finalizep(sqlite3_stmt **s) {
+        if (*s)
+                (void) sqlite3_finalize(*s);
+}
+
+/* A cached statement goes back to its idle state when the scope ends, so
+ * that no finished SELECT keeps a read transaction (and the WAL) open. */
+static void stmt_resetp(sqlite3_stmt **s) {
+        if (*s) {
+                (void) sqlite3_reset(*s);
+                (void) sqlite3_clear_bindings(*s);
+        }
+}
+
+/* "a, b, c" -> "a = ?, b = ?, c = ?" (with_names) or "?, ?, ?". */
+static char *placeholders(const char *columns, bool with_names) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        for (const char *p = columns; *p;) {
+                size_t n = strcspn(p, ",");
+
+                if (with_names)
+                        fprintf(f, "%.*s = ?", (int) n, p);
+                else
+                        fputs("?", f);
+                p += n;
+                if (*p == ',') {
+                        fputs(", ", f);
+                        p += strspn(p, ", ");
+                }
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+static char *stmt_sql(Stmt id) {
+        _cleanup_(freep) char *q = NULL;
+        char *sql = NULL;
+        int k;
+
+        switch (id) {
+        case STMT_BEGIN:
+                return strdup("BEGIN IMMEDIATE");
+        case STMT_COMMIT:
+                return strdup("COMMIT");
+        case STMT_ROLLBACK:
+                return strdup("ROLLBACK");
+        case STMT_INSERT:
+                q = placeholders("command, cleanup_command, " COLUMNS_SUBMITTED ", "
+                                 COLUMNS_MUTABLE, false);
+                if (!q || asprintf(&sql, "INSERT INTO tasks (command, cleanup_command, "
+                                   COLUMNS_SUBMITTED ", " COLUMNS_MUTABLE ") VALUES (%s)",
+                                   q) < 0)
+                        return NULL;
+                return sql;
+        case STMT_UPDATE:
+                q = placeholders(COLUMNS_MUTABLE, true);
+                if (!q || asprintf(&sql, "UPDATE tasks SET %s WHERE id = ?", q) < 0)
+                        return NULL;
+                return sql;
+        case STMT_GET:
+                return strdup("SELECT id, " COLUMNS_SUBMITTED ", " COLUMNS_MUTABLE
+                              " FROM tasks WHERE id = ?");
+        case STMT_COUNT:
+                return strdup("SELECT state, count(*) FROM tasks"
+                              " WHERE state IN ('queued', 'running', 'cleanup')"
+                              " GROUP BY state");
+        default:
+                /* ?1 after, ?2 before, ?3..?6 states, ?7 uid, ?8 limit.
+                 * Only the filters asked for are in the text, so that the
+                 * planner sees plain index lookups. */
+                k = id - STMT_LIST;
+                if (asprintf(&sql,
+                             "SELECT id, " COLUMNS_SUBMITTED ", " COLUMNS_MUTABLE
+                             " FROM tasks WHERE id > ?1 AND id < ?2%s%s"
+                             " ORDER BY id %s LIMIT ?8",
+                             k & LIST_BY_STATE ? " AND state IN (?3, ?4, ?5, ?6)" : "",
+                             k & LIST_BY_UID ? " AND uid = ?7" : "",
+                             k & LIST_NEWEST ? "DESC" : "ASC") < 0)
+                        return NULL;
+                return sql;
+        }
+}
+
+/* The cached statement id, prepared on first use. */
+static int stmt_get(Db *db, Stmt id, sqlite3_stmt **ret) {
+        _cleanup_(freep) char *sql = NULL;
+        int rc;
+
+        if (!db->stmts[id]) {
+                sql = stmt_sql(id);
+                if (!sql)
+                        return fail(db, -ENOMEM, "out of memory");
+                rc = sqlite3_prepare_v3(db->sqlite, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                        &db->stmts[id], NULL);
+                if (rc != SQLITE_OK)
+                        return fail_sqlite(db, rc, "Failed to prepare statement");
+        }
+        *ret = db->stmts[id];
+        return 0;
+}
+
+/* Runs a statement that returns no rows. */
+static int stmt_run(Db *db, Stmt id, const char *what) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        r = stmt_get(db, id, &s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, what);
+        return 0;
+}
+
+/* BEGIN IMMEDIATE takes the write lock up front (waiting at most the busy
+ * timeout), so no statement inside can fail with BUSY half-way. */
+static int tx_begin(Db *db) {
+        return stmt_run(db, STMT_BEGIN, "Failed to begin transaction");
+}
+
+static int tx_commit(Db *db) {
+        return stmt_run(db, STMT_COMMIT, "Failed to commit transaction");
+}
+
+/* Keeps the error of what failed, not of the rollback. */
+static void tx_rollback(Db *db) {
+        char saved[sizeof db->error];
+
+        if (sqlite3_get_autocommit(db->sqlite))
+                return;
+        memcpy(saved, db->error, sizeof saved);
+        (void) stmt_run(db, STMT_ROLLBACK, "Failed to roll back");
+        memcpy(db->error, saved, sizeof saved);
+}
+
+/* ---- binding and reading values ---- */
+
+typedef struct Binder {
+        sqlite3_stmt *s;
+        int i;
+        int rc;
+} Binder;
+
+static void bind_text(Binder *b, const char *v) {
+        if (b->rc != SQLITE_OK)
+                return;
+        b->i++;
+        b->rc = v ? sqlite3_bind_text(b->s, b->i, v, -1, SQLITE_TRANSIENT)
+                  : sqlite3_bind_null(b->s, b->i);
+}
+
+static void bind_int(Binder *b, int64_t v) {
+        if (b->rc != SQLITE_OK)
+                return;
+        b->i++;
+        b->rc = sqlite3_bind_int64(b->s, b->i, v);
+}
+
+/* Callers checked that v fits (values_check()). */
+static void bind_u64_if(Binder *b, bool has, uint64_t v) {
+        if (b->rc != SQLITE_OK)
+                return;
+        b->i++;
+        b->rc = has ? sqlite3_bind_int64(b->s, b->i, (int64_t) v)
+                    : sqlite3_bind_null(b->s, b->i);
+}
+
+static void bind_int_if(Binder *b, bool has, int v) {
+        if (b->rc != SQLITE_OK)
+                return;
+        b->i++;
+        b->rc = has ? sqlite3_bind_int64(b->s, b->i, v) : sqlite3_bind_null(b->s, b->i);
+}
+
+static void bind_result(Binder *b, const TaskResult *r) {
+        bool ended = r->reason != REASON_NONE;
+
+        bind_text(b, ended ? task_reason_to_string(r->reason) : NULL);
+        bind_int_if(b, r->has_exit_code, r->exit_code);
+        bind_int_if(b, r->has_signal, r->signal);
+        bind_u64_if(b, r->started_usec != 0, r->started_usec);
+        bind_u64_if(b, r->finished_usec != 0, r->finished_usec);
+        /* wall time is meaningful once the command ended */
+        bind_u64_if(b, ended, r->wall_usec);
+        bind_u64_if(b, r->has_cpu, r->cpu_user_usec);
+        bind_u64_if(b, r->has_cpu, r->cpu_system_usec);
+        bind_u64_if(b, r->has_peak_memory, r->peak_memory_bytes);
+}
+
+/* COLUMNS_MUTABLE */
+static void bind_mutable(Binder *b, const Task *t) {
+        bind_text(b, task_state_to_string(t->state));
+        bind_text(b, t->cpus);
+        bind_text(b, t->unit);
+        bind_text(b, t->output_dir);
+        bind_int(b, t->output_truncated);
+        bind_result(b, &t->main);
+        bind_result(b, &t->cleanup);
+}
+
+static int bind_done(Db *db, Binder *b, const char *what) {
+        if (b->rc != SQLITE_OK)
+                return fail_sqlite(db, b->rc, what);
+        if (b->i != sqlite3_bind_parameter_count(b->s))
+                return fail(db, -EIO, "%s: bound %d values for %d parameters", what, b->i,
+                            sqlite3_bind_parameter_count(b->s));
+        return 0;
+}
+
+typedef struct Reader {
+        sqlite3_stmt *s;
+        int i;
+        int r;          /* the first error */
+        int bad;        /* and its column */
+} Reader;
+
+static void read_fail(Reader *rd, int column, int r) {
+        if (rd->r < 0)
+                return;
+        rd->r = r;
+        rd->bad = column;
+}
+
+static bool read_null(Reader *rd) {
+        return sqlite3_column_type(rd->s, rd->i) == SQLITE_NULL;
+}
+
+static char *read_text(Reader *rd) {
+        const char *v;
+        int n, i = rd->i++;
+        char *d;
+
+        if (rd->r < 0 || sqlite3_column_type(rd->s, i) == SQLITE_NULL)
+                return NULL;
+        v = (const char *) sqlite3_column_text(rd->s, i);
+        n = sqlite3_column_bytes(rd->s, i);
+        if (!v) {
+                read_fail(rd, i, -ENOMEM);
+                return NULL;
+        }
+        if (memchr(v, 0, (size_t) n)) {
+                read_fail(rd, i, -EBADMSG);
+                return NULL;
+        }
+        d = strndup(v, (size_t) n);
+        if (!d)
+                read_fail(rd, i, -ENOMEM);
+        return d;
+}
+
+static int64_t read_int(Reader *rd, int64_t min, int64_t max) {
+        int i = rd->i++;
+        int64_t v;
+
+        if (rd->r < 0 || sqlite3_column_type(rd->s, i) == SQLITE_NULL)
+                return 0;
+        if (sqlite3_column_type(rd->s, i) != SQLITE_INTEGER) {
+                read_fail(rd, i, -EBADMSG);
+                return 0;
+        }
+        v = sqlite3_column_int64(rd->s, i);
+        if (v < min || v > max) {
+                read_fail(rd, i, -EBADMSG);
+                return 0;
+        }
+        return v;
+}
+
+static uint64_t read_u64(Reader *rd) {
+        return (uint64_t) read_int(rd, 0, INT64_MAX);
+}
+
+static uint64_t read_u64_if(Reader *rd, bool *has) {
+        *has = !read_null(rd);
+        return read_u64(rd);
+}
+
+static int read_int_if(Reader *rd, bool *has) {
+        *has = !read_null(rd);
+        return (int) read_int(rd, INT_MIN, INT_MAX);
+}
+
+static int strv_from_json(const char *text, char ***ret) {
+        json_object *j;
+        char **l = NULL;
+        size_t n;
+        int r = 0;
+
+        j = json_tokener_parse(text);
+        if (!j || !json_object_is_type(j, json_type_array)) {
+                r = -EBADMSG;
+                goto finish;
+        }
+        n = json_object_array_length(j);
+        l = calloc(n + 1, sizeof(char *));
+        if (!l) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_array_get_idx(j, i);
+                const char *s;
+                int len;
+
+                if (!json_object_is_type(o, json_type_string)) {
+                        r = -EBADMSG;
+                        goto finish;
+                }
+                s = json_object_get_string(o);
+                len = json_object_get_string_len(o);
+                if (len < 0 || memchr(s, 0, (size_t) len)) {
+                        r = -EBADMSG;
+                        goto finish;
+                }
+                l[i] = strndup(s, (size_t) len);
+                if (!l[i]) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
+        *ret = TAKE_PTR(l);
+finish:
+        strv_free(l);
+        if (j)
+                (void) json_object_put(j);
+        return r;
+}
+
+static char **read_strv(Reader *rd) {
+        _cleanup_(freep) char *text = NULL;
+        char **l = NULL;
+        int r;
+
+        text = read_text(rd);
+        if (!text)
+                return NULL;
+        r = strv_from_json(text, &l);
+        if (r < 0) {
+                read_fail(rd, rd->i - 1, r);
+                return NULL;
+        }
+        return l;
+}
+
+static TaskReason read_reason(Reader *rd) {
+        _cleanup_(freep) char *s = read_text(rd);
+        TaskReason reason;
+
+        if (!s)
+                return REASON_NONE;
+        reason = task_reason_from_string(s);
+        if (reason < 0 || reason == REASON_NONE) {
+                read_fail(rd, rd->i - 1, -EBADMSG);
+                return REASON_NONE;
+        }
+        return reason;
+}
+
+static void read_result(Reader *rd, TaskResult *res) {
+        bool has;
+
+        res->reason = read_reason(rd);
+        res->exit_code = read_int_if(rd, &res->has_exit_code);
+        res->signal = read_int_if(rd, &res->has_signal);
+        res->started_usec = read_u64(rd);
+        res->finished_usec = read_u64(rd);
+        res->wall_usec = read_u64(rd);
+        res->cpu_user_usec = read_u64_if(rd, &res->has_cpu);
+        res->cpu_system_usec = read_u64_if(rd, &has);
+        res->has_cpu = res->has_cpu && has;
+        res->peak_memory_bytes = read_u64_if(rd, &res->has_peak_memory);
+}
+
+/* One row of "SELECT id, COLUMNS_SUBMITTED, COLUMNS_MUTABLE". */
+static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
+        _cleanup_(task_freep) Task *t = NULL;
+        _cleanup_(freep) char *state = NULL;
+        Reader rd = { .s = s };
+
+        t = task_new();
+        if (!t)
+                return fail(db, -ENOMEM, "out of memory");
+
+        t->id = read_int(&rd, 1, INT64_MAX);
+        t->name = read_text(&rd);
+        t->uid = (uid_t) read_int(&rd, 0, UINT32_MAX);
+        t->gid = (gid_t) read_int(&rd, 0, UINT32_MAX);
+        t->user = read_text(&rd);
+        t->argv = read_strv(&rd);
+        t->env = read_strv(&rd);
+        t->submit_dir = read_text(&rd);
+        t->cleanup_argv = read_strv(&rd);
+        t->threads = (unsigned) read_int(&rd, 1, UINT_MAX);
+        t->memory_bytes = read_u64(&rd);
+        t->time_limit_usec = read_u64(&rd);
+        t->cleanup_time_limit_usec = read_u64(&rd);
+        t->group = (int) read_int(&rd, INT_MIN, INT_MAX);
+        t->priority = (int) read_int(&rd, INT_MIN, INT_MAX);
+        t->whole_cores = read_int(&rd, 0, 1);
+        t->queued_usec = read_u64(&rd);
+
+        state = read_text(&rd);
+        t->state = task_state_from_string(state);
+        if (t->state < 0)
+                read_fail(&rd, rd.i - 1, -EBADMSG);
+        t->cpus = read_text(&rd);
+        t->unit = read_text(&rd);
+        t->output_dir = read_text(&rd);
+        t->output_truncated = read_int(&rd, 0, 1);
+        read_result(&rd, &t->main);
+        read_result(&rd, &t->cleanup);
+
+        if (!t->argv || !t->argv[0])
+                read_fail(&rd, 5, -EBADMSG);
+        if (!t->submit_dir)
+                read_fail(&rd, 7, -EBADMSG);
+        if (rd.r == 0 && rd.i != sqlite3_column_count(s))
+                return fail(db, -EIO, "read %d of %d columns", rd.i, sqlite3_column_count(s));
+        if (rd.r < 0)
+                return fail(db, rd.r, "Task %" PRIi64 ": invalid value in column %s: %s",
+                            (int64_t) sqlite3_column_int64(s, 0), sqlite3_column_name(s, rd.bad),
+                            strerror(-rd.r));
+        /* an empty environment reads back as none */
+        if (t->env && !t->env[0]) {
+                strv_free(t->env);
+                t->env = NULL;
+        }
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+/* ---- what people read: argv as JSON and as a shell command line ---- */
+
+static int strv_to_json(char * const *l, char **ret) {
+        json_object *a;
+        const char *s;
+        int r = 0;
+
+        a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+        for (char * const *i = l; i && *i; i++) {
+                size_t len = strlen(*i);
+                json_object *o;
+
+                if (len > INT_MAX) {
+                        r = -E2BIG;
+                        goto finish;
+                }
+                o = json_object_new_string_len(*i, (int) len);
+                if (!o || json_object_array_add(a, o) < 0) {
+                        if (o)
+                                (void) json_object_put(o);
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
+        /* "/usr/bin/x", not "\/usr\/bin\/x" */
+        s = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+        *ret = s ? strdup(s) : NULL;
+        if (!*ret)
+                r = -ENOMEM;
+finish:
+        (void) json_object_put(a);
+        return r;
+}
+
+/* Bare if safe, else '...', else $'...' when there are control characters
+ * (a newline in '...' would break the line).  Never parsed back: argv is. */
+static void shell_quote(FILE *f, const char *s, bool first) {
+        bool bare = *s, control = false;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        control = true;
+                /* "a=b" as the first word would be an assignment */
+                if (!(*p < 0x80 && isalnum(*p)) && !strchr("_-+:,./@%", *p) &&
+                    !(*p == '=' && !first))
+                        bare = false;
+        }
+        if (bare)
+                fputs(s, f);
+        else if (!control) {
+                fputc('\'', f);
+                for (const char *p = s; *p; p++)
+                        if (*p == '\'')
+                                fputs("'\\''", f);
+                        else
+                                fputc(*p, f);
+                fputc('\'', f);
+        } else {
+                fputs("$'", f);
+                for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                        switch (*p) {
+                        case '\n': fputs("\\n", f); break;
+                        case '\t': fputs("\\t", f); break;
+                        case '\r': fputs("\\r", f); break;
+                        case '\\': fputs("\\\\", f); break;
+                        case '\'': fputs("\\'", f); break;
+                        default:
+                                if (*p < 0x20 || *p == 0x7f)
+                                        fprintf(f, "\\x%02x", *p);
+                                else
+                                        fputc(*p, f);
+                        }
+                fputc('\'', f);
+        }
+}
+
+static int strv_to_command(char * const *l, char **ret) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!l) {
+                *ret = NULL;
+                return 0;
+        }
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (char * const *i = l; *i; i++) {
+                if (i != l)
+                        fputc(' ', f);
+                shell_quote(f, *i, i == l);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+/* ---- checks before writing ---- */
+
+static bool result_fits(const TaskResult *r) {
+        return r->reason >= 0 && r->reason < _REASON_MAX &&
+               r->started_usec <= INT64_MAX && r->finished_usec <= INT64_MAX &&
+               r->wall_usec <= INT64_MAX && r->cpu_user_usec <= INT64_MAX &&
+               r->cpu_system_usec <= INT64_MAX && r->peak_memory_bytes <= INT64_MAX;
+}
+
+static int check_mutable(Db *db, const Task *t) {
+        if (t->state < 0 || t->state >= _TASK_STATE_MAX)
+                return fail(db, -EINVAL, "Task %" PRIi64 ": invalid state %d", t->id,
+                            (int) t->state);
+        if (!result_fits(&t->main) || !result_fits(&t->cleanup))
+                return fail(db, -ERANGE, "Task %" PRIi64 ": result out of range", t->id);
+        return 0;
+}
+
+static int check_new(Db *db, const Task *t) {
+        if (!t)
+                return fail(db, -EINVAL, "no task");
+        if (!t->argv || !t->argv[0])
+                return fail(db, -EINVAL, "Task has no command");
+        if (t->cleanup_argv && !t->cleanup_argv[0])
+                return fail(db, -EINVAL, "Task has an empty cleanup command");
+        if (!t->submit_dir)
+                return fail(db, -EINVAL, "Task has no submit directory");
+        if (t->threads < 1)
+                return fail(db, -EINVAL, "Task has no threads");
+        if (t->memory_bytes > INT64_MAX || t->time_limit_usec > INT64_MAX ||
+            t->cleanup_time_limit_usec > INT64_MAX || t->queued_usec > INT64_MAX)
+                return fail(db, -ERANGE, "Task limits out of range");
+        return check_mutable(db, t);
+}
+
+/* ---- opening ---- */
+
+/* Creates the file with mode 0644 whatever the umask; leaves the mode of an
+ * existing file alone (an administrator may have chosen otherwise). */
+static int create_file(const char *path) {
+        _cleanup_(closep) int fd = -1;
+
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, DB_FILE_MODE);
+        if (fd < 0)
+                return errno == EEXIST ? 0 : -errno;
+        if (fchmod(fd, DB_FILE_MODE) < 0)
+                return -errno;
+        return 1;
+}
+
+/* The -wal and -shm files must be as readable as the database file.  SQLite
+ * creates them so; this repairs files left with another mode. */
+static int align_aux_modes(Db *db, const char *path) {
+        static const char * const suffixes[] = { "-wal", "-shm" };
+        struct stat st, aux;
+
+        if (stat(path, &st) < 0)
+                return fail(db, -errno, "Cannot stat %s: %s", path, strerror(errno));
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                _cleanup_(freep) char *p = NULL;
+
+                if (asprintf(&p, "%s%s", path, suffixes[i]) < 0)
+                        return fail(db, -ENOMEM, "out of memory");
+                if (stat(p, &aux) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return fail(db, -errno, "Cannot stat %s: %s", p, strerror(errno));
+                }
+                if ((aux.st_mode & 07777) != (st.st_mode & 0666) &&
+                    chmod(p, st.st_mode & 0666) < 0)
+                        return fail(db, -errno, "Cannot chmod %s: %s", p, strerror(errno));
+        }
+        return 0;
+}
+
+static int exec_sql(Db *db, const char *sql, const char *what) {
+        int rc;
+
+        rc = sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, what);
+        return 0;
+}
+
+/* A one-row, one-column query (PRAGMAs). */
+static int query_int(Db *db, const char *sql, int64_t *ret) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(db->sqlite, sql, -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, sql);
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return rc == SQLITE_DONE ? fail(db, -EIO, "%s: no result", sql)
+                                         : fail_sqlite(db, rc, sql);
+        *ret = sqlite3_column_int64(s, 0);
+        return 0;
+}
+
+static int query_text(Db *db, const char *sql, char *buf, size_t len) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        const unsigned char *v;
+        int rc;
+
+        rc = sqlite3_prepare_v2(db->sqlite, sql, -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, sql);
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return rc == SQLITE_DONE ? fail(db, -EIO, "%s: no result", sql)
+                                         : fail_sqlite(db, rc, sql);
+        v = sqlite3_column_text(s, 0);
+        (void) snprintf(buf, len, "%s", v ? (const char *) v : "");
+        return 0;
+}
+
+/* Is this ours, and can this code read it?  version 0 = new and empty. */
+static int check_version(Db *db, int64_t *ret_version) {
+        int64_t version, app, tables;
+        int r;
+
+        r = query_int(db, "PRAGMA user_version", &version);
+        if (r < 0)
+                return r;
+        r = query_int(db, "PRAGMA application_id", &app);
+        if (r < 0)
+                return r;
+        if (version > DB_SCHEMA_VERSION)
+                return fail(db, -EPROTONOSUPPORT,
+                            "Database schema version %" PRIi64 " is newer than this "
+                            "version of benchrunner supports (%d)",
+                            version, DB_SCHEMA_VERSION);
+        if (version == 0) {
+                r = query_int(db, "SELECT count(*) FROM sqlite_master", &tables);
+                if (r < 0)
+                        return r;
+                if (tables > 0 || app != 0)
+                        return fail(db, -EMEDIUMTYPE,
+                                    "Not a benchrunner database (it has other tables)");
+        } else if (app != DB_APPLICATION_ID)
+                return fail(db, -EMEDIUMTYPE,
+                            "Not a benchrunner database (application_id %" PRIi64 ")", app);
+        *ret_version = version;
+        return 0;
+}
+
+static int migrate(Db *db) {
+        char what[sizeof db->error];
+        int64_t version;
+        int r;
+
+        r = check_version(db, &version);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(migrations); i++) {
+                const struct Migration *m = &migrations[i];
+                char bump[64];
+
+                if (m->version <= version)
+                        continue;
+
+                r = tx_begin(db);
+                if (r < 0)
+                        return r;
+                /* again under the write lock: another writer may have been
+                 * quicker */
+                r = check_version(db, &version);
+                if (r < 0)
+                        goto fail;
+                if (m->version <= version) {
+                        tx_rollback(db);
+                        continue;
+                }
+                r = exec_sql(db, m->sql, "Failed to migrate the schema");
+                if (r < 0)
+                        goto fail;
+                (void) snprintf(bump, sizeof bump, "PRAGMA user_version = %d", m->version);
+                r = exec_sql(db, bump, "Failed to set the schema version");
+                if (r < 0)
+                        goto fail;
+                r = tx_commit(db);
+                if (r < 0)
+                        goto fail;
+                version = m->version;
+        }
+        return 0;
+fail:
+        tx_rollback(db);
+        memcpy(what, db->error, sizeof what);
+        return fail(db, r, "Schema version %" PRIi64 " -> %d: %s", version,
+                    DB_SCHEMA_VERSION, what);
+}
+
+static int open_internal(Db *db, const char *path, int flags) {
+        char mode[16];
+        int64_t version;
+        int one = 1, r, rc;
+
+        if (!db->readonly && (flags & DB_CREATE)) {
+                r = create_file(path);
+                if (r < 0)
+                        return fail(db, r, "Cannot create %s: %s", path, strerror(-r));
+        }
+
+        rc = sqlite3_open_v2(path, &db->sqlite,
+                             db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE,
+                             NULL);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, path);
+        (void) sqlite3_extended_result_codes(db->sqlite, 1);
+        rc = sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to set busy timeout");
+        r = exec_sql(db, "PRAGMA foreign_keys = ON", "Failed to enable foreign keys");
+        if (r < 0)
+                return r;
+
+        if (db->readonly) {
+                r = check_version(db, &version);
+                if (r < 0)
+                        return r;
+                if (version < DB_SCHEMA_VERSION)
+                        return fail(db, -ESTALE,
+                                    "Database schema version %" PRIi64 " is older than %d "
+                                    "and needs migrating by the daemon", version,
+                                    DB_SCHEMA_VERSION);
+                return 0;
+        }
+
+        rc = sqlite3_file_control(db->sqlite, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to keep the WAL file");
+        r = query_text(db, "PRAGMA journal_mode = WAL", mode, sizeof mode);
+        if (r < 0)
+                return r;
+        if (strcmp(mode, "wal") != 0)
+                return fail(db, -EOPNOTSUPP, "%s: cannot use WAL (journal mode is %s)",
+                            path, mode);
+        r = exec_sql(db, "PRAGMA synchronous = NORMAL", "Failed to set synchronous mode");
+        if (r < 0)
+                return r;
+        r = exec_sql(db, "PRAGMA journal_size_limit = " DB_WAL_SIZE_LIMIT,
+                     "Failed to limit the WAL size");
+        if (r < 0)
+                return r;
+        r = migrate(db);
+        if (r < 0)
+                return r;
+        return align_aux_modes(db, path);
+}
+
+int db_open(const char *path, int flags, Db **ret) {
+        _cleanup_(db_closep) Db *db = NULL;
+        int r;
+
+        open_error[0] = 0;
+        if (!path || !ret) {
+                (void) snprintf(open_error, sizeof open_error, "invalid arguments");
+                return -EINVAL;
+        }
+        db = calloc(1, sizeof *db);
+        if (!db) {
+                (void) snprintf(open_error, sizeof open_error, "out of memory");
+                return -ENOMEM;
+        }
+        db->readonly = flags & DB_READONLY;
+
+        r = open_internal(db, path, flags);
+        if (r < 0) {
+                (void) snprintf(open_error, sizeof open_error, "%s", db->error);
+                return r;
+        }
+        *ret = TAKE_PTR(db);
+        return 0;
+}
+
+Db *db_close(Db *db) {
+        if (!db)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(db->stmts); i++)
+                (void) sqlite3_finalize(db->stmts[i]);
+        if (db->sqlite && !db->readonly && sqlite3_get_autocommit(db->sqlite))
+                (void) sqlite3_exec(db->sqlite, "PRAGMA optimize", NULL, NULL, NULL);
+        /* also when sqlite3_open_v2() failed: it allocates a handle anyway */
+        (void) sqlite3_close_v2(db->sqlite);
+        free(db);
+        return NULL;
+}
+
+/* ---- tasks ---- */
+
+static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
+        _cleanup_(freep) char *command = NULL, *cleanup_command = NULL, *argv = NULL,
+                *env = NULL, *cleanup_argv = NULL;
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        Binder b = {};
+        int r, rc;
+
+        r = strv_to_command(t->argv, &command);
+        if (r >= 0)
+                r = strv_to_command(t->cleanup_argv, &cleanup_command);
+        if (r >= 0)
+                r = strv_to_json(t->argv, &argv);
+        if (r >= 0)
+                r = strv_to_json(t->env, &env);
+        if (r >= 0 && t->cleanup_argv)
+                r = strv_to_json(t->cleanup_argv, &cleanup_argv);
+        if (r < 0)
+                return fail(db, r, "Failed to encode task: %s", strerror(-r));
+
+        r = stmt_get(db, STMT_INSERT, &s);
+        if (r < 0)
+                return r;
+        b.s = s;
+        bind_text(&b, command);
+        bind_text(&b, cleanup_command);
+        /* COLUMNS_SUBMITTED */
+        bind_text(&b, t->name);
+        bind_int(&b, t->uid);
+        bind_int(&b, t->gid);
+        bind_text(&b, t->user);
+        bind_text(&b, argv);
+        bind_text(&b, env);
+        bind_text(&b, t->submit_dir);
+        bind_text(&b, cleanup_argv);
+        bind_int(&b, t->threads);
+        bind_int(&b, (int64_t) t->memory_bytes);
+        bind_u64_if(&b, t->time_limit_usec != 0, t->time_limit_usec);
+        bind_u64_if(&b, t->cleanup_time_limit_usec != 0, t->cleanup_time_limit_usec);
+        bind_int(&b, t->group);
+        bind_int(&b, t->priority);
+        bind_int(&b, t->whole_cores);
+        bind_int(&b, (int64_t) (t->queued_usec ? t->queued_usec : now));
+        bind_mutable(&b, t);
+        r = bind_done(db, &b, "Failed to bind task");
+        if (r < 0)
+                return r;
+
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to insert task");
+        *ret_id = sqlite3_last_insert_rowid(db->sqlite);
+        return 0;
+}
+
+int db_insert_tasks(Db *db, Task **tasks, size_t n) {
+        _cleanup_(freep) int64_t *ids = NULL;
+        uint64_t now;
+        int r;
+
+        if (!db || (!tasks && n > 0))
+                return -EINVAL;
+        if (db->readonly)
+                return fail(db, -EROFS, "Database is open read-only");
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                r = check_new(db, tasks[i]);
+                if (r < 0)
+                        return r;
+        }
+        ids = calloc(n, sizeof *ids);
+        if (!ids)
+                return fail(db, -ENOMEM, "out of memory");
+        now = now_usec(CLOCK_REALTIME);
+
+        r = tx_begin(db);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = insert_one(db, tasks[i], now, &ids[i]);
+                if (r < 0)
+                        goto fail;
+        }
+        r = tx_commit(db);
+        if (r < 0)
+                goto fail;
+
+        for (size_t i = 0; i < n; i++) {
+                tasks[i]->id = ids[i];
+                if (tasks[i]->queued_usec == 0)
+                        tasks[i]->queued_usec = now;
+        }
+        return 0;
+fail:
+        tx_rollback(db);
+        return r;
+}
+
+static int update_one(Db *db, const Task *t) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        Binder b = {};
+        int r, rc;
+
+        r = stmt_get(db, STMT_UPDATE, &s);
+        if (r < 0)
+                return r;
+        b.s = s;
+        bind_mutable(&b, t);
+        bind_int(&b, t->id);
+        r = bind_done(db, &b, "Failed to bind task");
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to update task");
+        if (sqlite3_changes(db->sqlite) == 0)
+                return fail(db, -ENOENT, "No task %" PRIi64, t->id);
+        return 0;
+}
+
+int db_update_tasks(Db *db, Task * const *tasks, size_t n) {
+        int r;
+
+        if (!db || (!tasks && n > 0))
+                return -EINVAL;
+        if (db->readonly)
+                return fail(db, -EROFS, "Database is open read-only");
+        for (size_t i = 0; i < n; i++) {
+                if (!tasks[i])
+                        return fail(db, -EINVAL, "no task");
+                r = check_mutable(db, tasks[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (n == 0)
+                return 0;
+
+        r = tx_begin(db);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = update_one(db, tasks[i]);
+                if (r < 0)
+                        goto fail;
+        }
+        r = tx_commit(db);
+        if (r < 0)
+                goto fail;
+        return 0;
+fail:
+        tx_rollback(db);
+        return r;
+}
+
+int db_update_task(Db *db, const Task *t) {
+        Task *one = (Task *) t;
+
+        return db_update_tasks(db, &one, 1);
+}
+
+int db_get_task(Db *db, int64_t id, Task **ret) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        if (!db || !ret)
+                return -EINVAL;
+        r = stmt_get(db, STMT_GET, &s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_int64(s, 1, id);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to bind id");
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return fail(db, -ENOENT, "No task %" PRIi64, id);
+        if (rc != SQLITE_ROW)
+                return fail_sqlite(db, rc, "Failed to read task");
+        return task_from_row(db, s, ret);
+}
+
+void db_tasks_free(Task **tasks, size_t n) {
+        if (!tasks)
+                return;
+        for (size_t i = 0; i < n; i++)
+                task_free(tasks[i]);
+        free(tasks);
+}
+
+int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        static const DbFilter all = {};
+        Task **l = NULL;
+        size_t n = 0, allocated = 0;
+        int k = 0, slot = 3, r = 0, rc;
+
+        if (!db || !ret || !ret_n)
+                return -EINVAL;
+        if (!f)
+                f = &all;
+        if (f->states >= (1u << _TASK_STATE_MAX))
+                return fail(db, -EINVAL, "Invalid state filter 0x%x", f->states);
+        if (f->after_id < 0 || f->before_id < 0)
+                return fail(db, -EINVAL, "Invalid id range");
+
+        if (f->states)
+                k |= LIST_BY_STATE;
+        if (f->has_uid)
+                k |= LIST_BY_UID;
+        if (f->newest_first)
+                k |= LIST_NEWEST;
+        r = stmt_get(db, (Stmt) (STMT_LIST + k), &s);
+        if (r < 0)
+                return r;
+
+        rc = sqlite3_bind_int64(s, 1, f->after_id);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 2, f->before_id > 0 ? f->before_id : INT64_MAX);
+        for (int st = 0; rc == SQLITE_OK && st < _TASK_STATE_MAX; st++)
+                if (f->states & DB_STATE_MASK(st))
+                        rc = sqlite3_bind_text(s, slot++, task_state_to_string(st), -1,
+                                               SQLITE_STATIC);
+        if (rc == SQLITE_OK && f->has_uid)
+                rc = sqlite3_bind_int64(s, 7, f->uid);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 8, f->limit == 0 || f->limit > INT64_MAX
+                                                      ? -1 : (int64_t) f->limit);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to bind filter");
+
+        for (;;) {
+                Task *t;
+
+                rc = sqlite3_step(s);
+                if (rc == SQLITE_DONE)
+                        break;
+                if (rc != SQLITE_ROW) {
+                        r = fail_sqlite(db, rc, "Failed to list tasks");
+                        goto fail;
+                }
+                if (n + 2 > allocated) {
+                        size_t a = allocated ? allocated * 2 : 64;
+                        Task **nl = reallocarray(l, a, sizeof(Task *));
+
+                        if (!nl) {
+                                r = fail(db, -ENOMEM, "out of memory");
+                                goto fail;
+                        }
+                        l = nl;
+                        allocated = a;
+                }
+                r = task_from_row(db, s, &t);
+                if (r < 0)
+                        goto fail;
+                l[n++] = t;
+                l[n] = NULL;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+fail:
+        db_tasks_free(l, n);
+        return r;
+}
+
+int db_load_unfinished(Db *db, Task ***ret, size_t *ret_n) {
+        DbFilter f = { .states = DB_STATES_UNFINISHED };
+
+        return db_list_tasks(db, &f, ret, ret_n);
+}
+
+int db_count(Db *db, unsigned *ret_running, unsigned *ret_queued) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        unsigned running = 0, queued = 0;
+        int r, rc;
+
+        if (!db)
+                return -EINVAL;
+        r = stmt_get(db, STMT_COUNT, &s);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                TaskState st = task_state_from_string((const char *) sqlite3_column_text(s, 0));
+                sqlite3_int64 c = sqlite3_column_int64(s, 1);
+                unsigned v = c < 0 ? 0 : c > UINT_MAX ? UINT_MAX : (unsigned) c;
+
+                if (st == TASK_QUEUED)
+                        queued += v;
+                else
+                        running += v;   /* running, or holding its CPUs for cleanup */
+        }
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to count tasks");
+        if (ret_running)
+                *ret_running = running;
+        if (ret_queued)
+                *ret_queued = queued;
+        return 0;
+}

@@ -1,0 +1,114 @@
+/* db.h: the SQLite layer: the queue and the whole history of tasks in one
+ * database file.  The daemon is the only writer and keeps its connection
+ * open; anybody may read the file with sqlite3(1) at the same time (WAL).
+ *
+ * All functions return 0 (or a count) on success and a negative errno on
+ * failure; they never log.  After a failure, db_last_error() says what went
+ * wrong in words, for the caller to log.
+ *
+ * The schema (version DB_SCHEMA_VERSION, kept in PRAGMA user_version) is
+ * described at the migration table in db.c; people query the table `tasks`
+ * and the view `task_history`. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "task.h"
+
+/* The schema version this code writes and reads.  A database with a newer
+ * version is refused with -EPROTONOSUPPORT; an older one is migrated step by
+ * step when opened for writing. */
+#define DB_SCHEMA_VERSION 1
+
+typedef struct Db Db;
+
+enum {
+        /* Open for reading only: never creates, never migrates, never
+         * writes.  An older schema is refused with -ESTALE. */
+        DB_READONLY = 1 << 0,
+        /* Create the file (mode 0644) if it does not exist.  Ignored with
+         * DB_READONLY. */
+        DB_CREATE   = 1 << 1,
+};
+
+/* Opens (and with DB_CREATE creates) the database at path, sets WAL mode,
+ * a busy timeout of a few seconds and migrates the schema.  For writers the
+ * database and its -wal and -shm files are kept readable by all local users
+ * (see db.c).  Errors besides the usual ones:
+ *   -EPROTONOSUPPORT  the schema is newer than this code
+ *   -ESTALE           read-only open of a database that needs migrating
+ *                     (or is empty)
+ *   -EMEDIUMTYPE      an SQLite file that is not a benchrunner database
+ *   -EBADMSG          not an SQLite file, or corrupt
+ *   -EBUSY            locked by another writer for longer than the timeout
+ * On failure, db_last_error(NULL) returns the reason (per thread). */
+int db_open(const char *path, int flags, Db **ret);
+/* Finalizes everything and closes.  Accepts NULL; returns NULL. */
+Db *db_close(Db *db);
+static inline void db_closep(Db **db) {
+        if (*db)
+                db_close(*db);
+}
+
+/* What went wrong in the last failed call on db, in words (SQLite's message
+ * or ours).  With NULL: why the last db_open() in this thread failed.
+ * Never NULL; valid until the next call on db. */
+const char *db_last_error(Db *db);
+
+/* Inserts n new tasks in one transaction: all of them or none.  On success
+ * sets each task's id (ascending in array order) and, where it was 0, its
+ * queued_usec to the current CLOCK_REALTIME time; on failure leaves the
+ * tasks untouched.  The tasks' state, results and other mutable fields are
+ * stored as they are (normally a fresh queued task).  -EINVAL for a task
+ * without argv or submit_dir, or with an empty cleanup_argv; -ERANGE for a
+ * number that does not fit SQLite's signed 64 bits. */
+int db_insert_tasks(Db *db, Task **tasks, size_t n);
+
+/* Writes the mutable fields of existing tasks: state, cpus, unit,
+ * output_dir, output_truncated, and the main and cleanup results and times.
+ * The rest (what was submitted) never changes.  db_update_tasks() does all
+ * in one transaction.  -ENOENT if a task's id is not in the database (then
+ * nothing is written). */
+int db_update_task(Db *db, const Task *t);
+int db_update_tasks(Db *db, Task * const *tasks, size_t n);
+
+/* One task by id; -ENOENT if there is none. */
+int db_get_task(Db *db, int64_t id, Task **ret);
+
+#define DB_STATE_MASK(s) (1u << (s))
+#define DB_STATES_UNFINISHED \
+        (DB_STATE_MASK(TASK_QUEUED) | DB_STATE_MASK(TASK_RUNNING) | DB_STATE_MASK(TASK_CLEANUP))
+
+/* Which tasks db_list_tasks() returns.  All-zero = all tasks, oldest
+ * first. */
+typedef struct DbFilter {
+        unsigned states;        /* DB_STATE_MASK() bits; 0 = any state */
+        bool has_uid;
+        uid_t uid;              /* only this submitter's tasks */
+        int64_t after_id;       /* only id > after_id; 0 = from the start */
+        int64_t before_id;      /* only id < before_id; 0 = no bound */
+        bool newest_first;      /* order by id descending (default ascending) */
+        size_t limit;           /* at most this many; 0 = no limit */
+} DbFilter;
+
+/* Tasks matching f (NULL = all), ordered by id.  *ret is a newly allocated
+ * array of *ret_n tasks, also NULL-terminated (NULL when there are none);
+ * free it with db_tasks_free().  Rows come back as they were stored: unknown
+ * values (NULL columns) as 0 / false has_* flags / NULL strings, an empty
+ * environment as env == NULL. */
+int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n);
+
+/* Every task that is not finished (queued, running, cleanup), oldest first:
+ * what the daemon picks up again after a restart. */
+int db_load_unfinished(Db *db, Task ***ret, size_t *ret_n);
+
+/* Number of tasks holding resources (running or in cleanup) and queued.
+ * Either pointer may be NULL. */
+int db_count(Db *db, unsigned *ret_running, unsigned *ret_queued);
+
+/* Frees an array of tasks from db_list_tasks() / db_load_unfinished().
+ * Accepts NULL. */
+void db_tasks_free(Task **tasks, size_t n);
