@@ -2,7 +2,7 @@
  * database file.  The daemon is the only writer and keeps its connection
  * open; anybody may read the file with sqlite3(1) at the same time (WAL).
  *
- * All functions return 0 (or a count) on success and a negative errno on
+ * All functions return 0 on success and a negative errno on
  * failure; they never log.  After a failure, db_last_error() says what went
  * wrong in words, for the caller to log.
  *
