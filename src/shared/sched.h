@@ -1,0 +1,65 @@
+/* sched.h: the queue of tasks and the decision which task starts next on
+ * which CPUs, under a CPU set and a memory budget.  Pure logic: the caller
+ * supplies the clock, starts the units, and tells the scheduler when a
+ * task's resources are free again.  Never logs.  The policy is described at
+ * the top of sched.c and in docs/scheduling.md. */
+#pragma once
+
+#include <stdint.h>
+
+#include "cpuset.h"
+#include "task.h"
+#include "topology.h"
+
+typedef struct Sched Sched;
+
+/* cpus: the CPUs given to benchrunner (a subset of the topology's online
+ * CPUs, else -EINVAL); memory_bytes: the budget that running tasks'
+ * memory_bytes never exceed together.  topo must outlive the scheduler. */
+int sched_new(const Topology *topo, const CpuSet *cpus, uint64_t memory_bytes, Sched **ret);
+Sched *sched_free(Sched *s);
+static inline void sched_freep(Sched **s) {
+        if (*s)
+                sched_free(*s);
+}
+
+/* Queues a task.  The pointer stays owned by the caller and must stay valid
+ * until it is dequeued, or started by sched_next() and then released.
+ * -EEXIST if already queued or running; -E2BIG if it could never run here
+ * (see sched_check()): such a task is not queued. */
+int sched_enqueue(Sched *s, Task *t);
+/* Removes a queued task (cancel); -ENOENT if it is not queued. */
+int sched_dequeue(Sched *s, Task *t);
+
+/* Returns 1 and a task to start now with the CPUs it gets (already counted
+ * busy and removed from the queue); 0 if nothing can start now.  Call it
+ * repeatedly until it returns 0, after every enqueue and release.  now_usec
+ * is on the same clock as started_usec of sched_occupy().  ret_cpus may be
+ * NULL. */
+int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus);
+/* Restart recovery: a task already running on these CPUs since
+ * started_usec.  Recorded even if it overlaps other tasks or exceeds the
+ * memory budget (it is running anyway); nothing new starts on its resources.
+ * -EINVAL for an empty CPU set, -EEXIST if the task is already known. */
+int sched_occupy(Sched *s, Task *t, const CpuSet *cpus, uint64_t started_usec);
+/* The task's CPUs and memory are free again (call it after its cleanup).
+ * A task that is not running is ignored. */
+void sched_release(Sched *s, Task *t);
+
+/* How long the daemon lets a cleanup command run when the task gives no
+ * cleanup_time_limit_usec; the scheduler adds it to the time limit of tasks
+ * with a cleanup command.  0 (the default) = unknown: such tasks are treated
+ * as having no time limit. */
+void sched_set_cleanup_time_limit(Sched *s, uint64_t usec);
+
+unsigned sched_n_queued(const Sched *s);
+unsigned sched_n_running(const Sched *s);
+/* CPUs held by running tasks (including whole_cores tasks' idle siblings)
+ * and the memory they have been given.  Either pointer may be NULL. */
+void sched_usage(const Sched *s, CpuSet *ret_busy, uint64_t *ret_memory_used);
+
+/* Could this task ever run here (at least one thread, no more threads than
+ * the CPUs given, whole cores available for an even or whole_cores task,
+ * memory within the budget)?  0 if so; -E2BIG and a malloc'd human reason
+ * in *ret_reason (if not NULL) otherwise. */
+int sched_check(const Sched *s, const Task *t, char **ret_reason);

@@ -1,0 +1,369 @@
+/* topology.c: reading the CPU topology from sysfs (or a fake tree), and
+ * picking the CPUs benchrunner is given.  The numbering of SMT siblings is
+ * never assumed: cores are the thread_siblings_list groups. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "placement.h"
+#include "topology.h"
+#include "util.h"
+
+typedef struct TopologyCore {
+        unsigned first;   /* index of its first CPU in core_cpus[] */
+        unsigned n;       /* online CPUs */
+        unsigned package; /* dense socket index */
+        unsigned l3;      /* dense L3 domain index */
+} TopologyCore;
+
+struct Topology {
+        CpuSet online;
+        unsigned n_cores, n_packages, n_l3;
+        TopologyCore *cores;
+        unsigned *core_cpus;
+        int core_of[CPUSET_MAX];
+};
+
+/* What sysfs says about one online CPU, before cores are formed. */
+typedef struct CpuInfo {
+        unsigned cpu;
+        unsigned core_key;    /* lowest online sibling (or CPU sharing package+core_id) */
+        long package_id;
+        long l3_key;          /* lowest online CPU sharing its L3, or -1 */
+} CpuInfo;
+
+static int read_line(const char *path, char *buf, size_t len) {
+        _cleanup_(closep) int fd = -1;
+        ssize_t n;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, len - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        return 0;
+}
+
+static int read_long(const char *path, long *ret) {
+        char buf[64], *end;
+        long v;
+        int r;
+
+        r = read_line(path, buf, sizeof buf);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtol(buf, &end, 10);
+        if (errno || end == buf || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int read_cpuset(const char *path, CpuSet *ret) {
+        /* 4096 CPUs listed one by one would not fit any sane buffer, but
+         * ranges keep real lists short. */
+        _cleanup_(freep) char *buf = malloc(64 * 1024);
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = read_line(path, buf, 64 * 1024);
+        if (r < 0)
+                return r;
+        return cpuset_parse(buf, ret);
+}
+
+static unsigned lowest(const CpuSet *s) {
+        unsigned end = cpuset_end(s);
+        for (unsigned c = 0; c < end; c++)
+                if (cpuset_has(s, c))
+                        return c;
+        return 0;
+}
+
+static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu, CpuInfo *ret) {
+        char path[4096 + 128];
+        CpuSet s;
+        long core_id = -1;
+
+        *ret = (CpuInfo) { .cpu = cpu, .core_key = cpu, .package_id = 0, .l3_key = -1 };
+
+        snprintf(path, sizeof path, "%s/cpu%u/topology/physical_package_id", cpudir, cpu);
+        if (read_long(path, &ret->package_id) < 0 || ret->package_id < 0)
+                ret->package_id = 0;
+
+        snprintf(path, sizeof path, "%s/cpu%u/topology/thread_siblings_list", cpudir, cpu);
+        if (read_cpuset(path, &s) < 0) {
+                snprintf(path, sizeof path, "%s/cpu%u/topology/core_cpus_list", cpudir, cpu);
+                if (read_cpuset(path, &s) < 0)
+                        cpuset_zero(&s);
+        }
+        if (cpuset_empty(&s)) {
+                /* no sibling list: group by core_id within the package, which
+                 * the caller resolves; mark with the core id for now */
+                snprintf(path, sizeof path, "%s/cpu%u/topology/core_id", cpudir, cpu);
+                if (read_long(path, &core_id) == 0 && core_id >= 0)
+                        ret->core_key = CPUSET_MAX + (unsigned) core_id; /* resolved later */
+        } else {
+                CpuSet on = s;
+                /* keep only online siblings, and the CPU itself in any case */
+                for (unsigned c = 0, end = cpuset_end(&s); c < end; c++)
+                        if (cpuset_has(&s, c) && !cpuset_has(online, c))
+                                cpuset_del(&on, c);
+                cpuset_add(&on, cpu);
+                ret->core_key = lowest(&on);
+        }
+
+        for (unsigned i = 0; i < 16; i++) {
+                long level;
+
+                snprintf(path, sizeof path, "%s/cpu%u/cache/index%u/level", cpudir, cpu, i);
+                if (read_long(path, &level) < 0)
+                        continue;
+                if (level != 3)
+                        continue;
+                snprintf(path, sizeof path, "%s/cpu%u/cache/index%u/shared_cpu_list", cpudir, cpu, i);
+                if (read_cpuset(path, &s) < 0)
+                        break;
+                CpuSet on = s;
+                for (unsigned c = 0, end = cpuset_end(&s); c < end; c++)
+                        if (cpuset_has(&s, c) && !cpuset_has(online, c))
+                                cpuset_del(&on, c);
+                cpuset_add(&on, cpu);
+                ret->l3_key = lowest(&on);
+                break;
+        }
+}
+
+static int cpu_info_cmp(const void *a, const void *b) {
+        const CpuInfo *x = a, *y = b;
+
+        /* socket, then L3 domain, then core (by its lowest CPU), then CPU */
+        if (x->package_id != y->package_id)
+                return x->package_id < y->package_id ? -1 : 1;
+        if (x->l3_key != y->l3_key)
+                return x->l3_key < y->l3_key ? -1 : 1;
+        if (x->core_key != y->core_key)
+                return x->core_key < y->core_key ? -1 : 1;
+        return x->cpu < y->cpu ? -1 : x->cpu > y->cpu;
+}
+
+/* Builds the core table from per-CPU information (any order). */
+static int topology_build(const CpuSet *online, CpuInfo *info, unsigned n, Topology **ret) {
+        _cleanup_(topology_freep) Topology *t = NULL;
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->online = *online;
+        for (unsigned c = 0; c < CPUSET_MAX; c++)
+                t->core_of[c] = -1;
+        t->cores = calloc(n ? n : 1, sizeof *t->cores);
+        t->core_cpus = calloc(n ? n : 1, sizeof *t->core_cpus);
+        if (!t->cores || !t->core_cpus)
+                return -ENOMEM;
+
+        /* A CPU without a sibling list was keyed by CPUSET_MAX+core_id: give
+         * it the lowest CPU with the same package and core_id. */
+        for (unsigned i = 0; i < n; i++) {
+                if (info[i].core_key < CPUSET_MAX)
+                        continue;
+                unsigned key = info[i].cpu;
+                for (unsigned j = 0; j < n; j++)
+                        if (info[j].core_key == info[i].core_key &&
+                            info[j].package_id == info[i].package_id && info[j].cpu < key)
+                                key = info[j].cpu;
+                for (unsigned j = 0; j < n; j++)
+                        if (j != i && info[j].core_key == info[i].core_key &&
+                            info[j].package_id == info[i].package_id)
+                                info[j].core_key = key;
+                info[i].core_key = key;
+        }
+        /* Every CPU of a core takes the package and L3 of the core's lowest
+         * CPU, so that odd data cannot split a core across domains. */
+        for (unsigned i = 0; i < n; i++)
+                for (unsigned j = 0; j < n; j++)
+                        if (info[j].cpu == info[i].core_key) {
+                                info[i].package_id = info[j].package_id;
+                                info[i].l3_key = info[j].l3_key;
+                        }
+        /* Without an L3, a CPU shares its package's domain: key -2-package. */
+        for (unsigned i = 0; i < n; i++)
+                if (info[i].l3_key < 0)
+                        info[i].l3_key = -2 - info[i].package_id;
+
+        qsort(info, n, sizeof *info, cpu_info_cmp);
+
+        for (unsigned i = 0; i < n; i++) {
+                bool new_core = i == 0 || info[i].core_key != info[i - 1].core_key ||
+                        info[i].package_id != info[i - 1].package_id;
+                bool new_l3 = i == 0 || info[i].l3_key != info[i - 1].l3_key ||
+                        info[i].package_id != info[i - 1].package_id;
+                bool new_pkg = i == 0 || info[i].package_id != info[i - 1].package_id;
+
+                if (new_pkg && i > 0)
+                        t->n_packages++;
+                if (new_l3 && i > 0)
+                        t->n_l3++;
+                if (new_core) {
+                        t->cores[t->n_cores++] = (TopologyCore) {
+                                .first = i,
+                                .package = t->n_packages,
+                                .l3 = t->n_l3,
+                        };
+                }
+                t->cores[t->n_cores - 1].n++;
+                t->core_cpus[i] = info[i].cpu;
+                t->core_of[info[i].cpu] = (int) t->n_cores - 1;
+        }
+        if (n > 0) {
+                t->n_packages++;
+                t->n_l3++;
+        }
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int topology_load(const char *sysfs_root, Topology **ret) {
+        _cleanup_(freep) CpuInfo *info = NULL;
+        char cpudir[4096], path[4096 + 16];
+        CpuSet online;
+        unsigned n = 0;
+        int r;
+
+        if (!sysfs_root || !ret)
+                return -EINVAL;
+        r = snprintf(cpudir, sizeof cpudir, "%s/devices/system/cpu", sysfs_root);
+        if (r < 0 || (size_t) r >= sizeof cpudir)
+                return -ENAMETOOLONG;
+        snprintf(path, sizeof path, "%s/online", cpudir);
+        r = read_cpuset(path, &online);
+        if (r < 0)
+                return r;
+        if (cpuset_empty(&online))
+                return -ENODATA;
+
+        info = calloc(cpuset_count(&online), sizeof *info);
+        if (!info)
+                return -ENOMEM;
+        for (unsigned c = 0, end = cpuset_end(&online); c < end; c++)
+                if (cpuset_has(&online, c))
+                        cpu_info_load(cpudir, &online, c, &info[n++]);
+
+        return topology_build(&online, info, n, ret);
+}
+
+int topology_new_flat(unsigned ncpus, Topology **ret) {
+        _cleanup_(freep) CpuInfo *info = NULL;
+        CpuSet online = {};
+
+        if (ncpus == 0 || ncpus > CPUSET_MAX || !ret)
+                return -EINVAL;
+        info = calloc(ncpus, sizeof *info);
+        if (!info)
+                return -ENOMEM;
+        for (unsigned c = 0; c < ncpus; c++) {
+                cpuset_add(&online, c);
+                info[c] = (CpuInfo) { .cpu = c, .core_key = c, .package_id = 0, .l3_key = 0 };
+        }
+        return topology_build(&online, info, ncpus, ret);
+}
+
+Topology *topology_free(Topology *t) {
+        if (!t)
+                return NULL;
+        free(t->cores);
+        free(t->core_cpus);
+        free(t);
+        return NULL;
+}
+
+const CpuSet *topology_online(const Topology *t) {
+        return &t->online;
+}
+
+unsigned topology_n_cores(const Topology *t) {
+        return t->n_cores;
+}
+
+unsigned topology_n_packages(const Topology *t) {
+        return t->n_packages;
+}
+
+unsigned topology_n_l3(const Topology *t) {
+        return t->n_l3;
+}
+
+int topology_core_of(const Topology *t, unsigned cpu) {
+        return cpu < CPUSET_MAX ? t->core_of[cpu] : -1;
+}
+
+const unsigned *topology_core_cpus(const Topology *t, unsigned core, unsigned *ret_n) {
+        *ret_n = t->cores[core].n;
+        return t->core_cpus + t->cores[core].first;
+}
+
+unsigned topology_core_package(const Topology *t, unsigned core) {
+        return t->cores[core].package;
+}
+
+unsigned topology_core_l3(const Topology *t, unsigned core) {
+        return t->cores[core].l3;
+}
+
+static void add_core(const Topology *t, unsigned core, CpuSet *s) {
+        for (unsigned i = 0; i < t->cores[core].n; i++)
+                cpuset_add(s, t->core_cpus[t->cores[core].first + i]);
+}
+
+void topology_whole_cores(const Topology *t, const CpuSet *cpus, CpuSet *ret) {
+        for (unsigned c = 0, end = cpuset_end(cpus); c < end; c++)
+                if (cpuset_has(cpus, c) && t->core_of[c] >= 0)
+                        add_core(t, (unsigned) t->core_of[c], ret);
+}
+
+/* The core(s) of CPU 0, or of the lowest online CPU where CPU 0 is offline. */
+static void system_cores(const Topology *t, CpuSet *ret) {
+        CpuSet first = {};
+
+        cpuset_zero(ret);
+        cpuset_add(&first, lowest(&t->online));
+        topology_whole_cores(t, &first, ret);
+}
+
+int topology_pick_cpus(const Topology *t, unsigned n, CpuSet *ret) {
+        CpuSet avail = t->online, sys, reserved;
+        int r;
+
+        if (n == 0)
+                return -EINVAL;
+        if (n > cpuset_count(&t->online))
+                return -ERANGE;
+        system_cores(t, &sys);
+        cpuset_and_not(&avail, &sys);
+        r = placement_find(t, &avail, n, false, ret, &reserved);
+        return r < 0 ? -ENOSPC : 0;
+}
+
+int topology_check_cpus(const Topology *t, const CpuSet *cpus) {
+        if (cpuset_empty(cpus) || !cpuset_subset(cpus, &t->online))
+                return -EINVAL;
+        /* at least one core must stay entirely outside the list */
+        for (unsigned k = 0; k < t->n_cores; k++) {
+                bool touched = false;
+                for (unsigned i = 0; i < t->cores[k].n; i++)
+                        if (cpuset_has(cpus, t->core_cpus[t->cores[k].first + i]))
+                                touched = true;
+                if (!touched)
+                        return 0;
+        }
+        return -ENOSPC;
+}
