@@ -1,0 +1,264 @@
+/* protocol.h: the wire protocol between benchrunnerd and its clients, and the
+ * one implementation of it that both sides link.
+ *
+ *   client                                              benchrunnerd
+ *     |  {"v":1,"op":"submit","tag":7,"tasks":[SPEC],"follow":true}\n   |
+ *     | ----------------------------------------------------------->  |
+ *     |  {"v":1,"ok":true,"tag":7,"ids":[42]}\n                        |
+ *     | <-----------------------------------------------------------  |
+ *     |  {"v":1,"event":"started","task":TASK}\n    (follow only)      |
+ *     | <-----------------------------------------------------------  |
+ *
+ * SOCK_STREAM unix socket; one JSON object per line, '\n'-terminated; every
+ * message carries "v".  Requests: ping, submit, stats, list, show, cancel.
+ * Replies come in request order; events (follow) may come between replies,
+ * never before the reply that started them.  docs/protocol.md is the full
+ * description for people writing clients in other languages.
+ *
+ * Bump PROTOCOL_VERSION when any of these change: an op, a field's name, type
+ * or meaning, an event, a limit that a message valid before would now break.
+ * Adding a field to replies or events is compatible (clients ignore fields
+ * they do not know); adding one to requests is not (the daemon rejects
+ * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
+ * shape across all versions, so each side can tell the other what is wrong.
+ *
+ * Nothing here logs or touches a socket except proto_linebuf_read(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "task.h"
+
+/* json-c's object, declared so that users of this header need not json-c's
+ * include path.  Owned references are released with proto_json_unref(). */
+struct json_object;
+
+#define PROTOCOL_VERSION 1
+
+/* Longest request line a client may send, not counting the '\n'.  Longer is
+ * an error and the daemon closes the connection. */
+#define PROTO_LINE_MAX        (8u * 1024 * 1024)
+/* Longest line clients accept from the daemon.  A task that fit in a request
+ * fits in a reply with room to spare; list replies are cut to stay below. */
+#define PROTO_REPLY_LINE_MAX  (16u * 1024 * 1024)
+#define PROTO_SUBMIT_MAX      1000     /* tasks per submit request */
+#define PROTO_IDS_MAX         10000    /* ids per cancel request */
+#define PROTO_LIST_LIMIT_MAX  1000     /* tasks per list reply */
+#define PROTO_TAG_MAX         1024     /* bytes of a serialized tag */
+#define PROTO_JSON_DEPTH_MAX  32       /* nesting of objects and arrays */
+/* Longest time limit: one year.  Keeps deadlines far from overflow. */
+#define PROTO_TIME_LIMIT_MAX_US (UINT64_C(366) * 24 * 3600 * 1000000)
+
+typedef enum ProtoOp {
+        PROTO_OP_PING,
+        PROTO_OP_SUBMIT,
+        PROTO_OP_STATS,
+        PROTO_OP_LIST,
+        PROTO_OP_SHOW,
+        PROTO_OP_CANCEL,
+        _PROTO_OP_MAX,
+        _PROTO_OP_INVALID = -1,
+} ProtoOp;
+
+typedef enum ProtoEvent {
+        PROTO_EVENT_QUEUED,
+        PROTO_EVENT_STARTED,
+        PROTO_EVENT_FINISHED,           /* main command ended */
+        PROTO_EVENT_CLEANUP_FINISHED,
+        PROTO_EVENT_STATS,
+        _PROTO_EVENT_MAX,
+        _PROTO_EVENT_INVALID = -1,      /* an event this program does not know */
+} ProtoEvent;
+
+const char *proto_op_to_string(ProtoOp op);
+ProtoOp proto_op_from_string(const char *s);
+const char *proto_event_to_string(ProtoEvent e);
+ProtoEvent proto_event_from_string(const char *s);
+
+void proto_json_unref(struct json_object *o);
+static inline void proto_json_unrefp(struct json_object **o) {
+        proto_json_unref(*o);
+}
+
+/* The counters of a stats reply or event. */
+typedef struct ProtoStats {
+        uint64_t running;        /* main command running */
+        uint64_t cleanup;        /* cleanup command running */
+        uint64_t queued;
+        uint64_t threads_busy;
+        uint64_t threads_total;
+        uint64_t memory_used;    /* bytes */
+        uint64_t memory_total;
+} ProtoStats;
+
+/* One line of a cancel reply; error NULL means cancelled. */
+typedef struct ProtoCancelResult {
+        int64_t id;
+        const char *error;
+} ProtoCancelResult;
+
+/* A request, as the daemon gets it from proto_parse_request() or as a client
+ * fills it in (on the stack, borrowing its pointers) for
+ * proto_request_format(). */
+typedef struct ProtoRequest {
+        ProtoOp op;
+        struct json_object *tag;   /* echoed in the reply; NULL for none */
+        bool follow;               /* submit, stats */
+
+        /* submit: specs only.  uid and gid are 0 here whatever the message
+         * says; the daemon sets them from the socket's peer credentials. */
+        Task **tasks;
+        size_t n_tasks;
+
+        int64_t *ids;              /* cancel */
+        size_t n_ids;
+
+        int64_t id;                /* show */
+
+        /* list */
+        unsigned state_mask;       /* 1u << TaskState for each state wanted; 0 = all */
+        bool has_uid;
+        uid_t uid;
+        unsigned limit;            /* parsed: 1..PROTO_LIST_LIMIT_MAX; formatted: 0 = omit */
+        int64_t after_id;          /* only tasks with a larger id; 0 = from the first */
+} ProtoRequest;
+
+/* Frees a request that proto_parse_request() returned (with its tasks and
+ * tag); not for a client's borrowed one. */
+ProtoRequest *proto_request_free(ProtoRequest *req);
+static inline void proto_request_freep(ProtoRequest **req) {
+        if (*req)
+                proto_request_free(*req);
+}
+
+/* Daemon side: parses and checks one request line (without its '\n').
+ * Checks syntax, types, version and every range that does not depend on the
+ * daemon's configuration; the daemon still checks memory and threads against
+ * what it has and fills in uid and gid.
+ *
+ * Returns 0 and *ret, or a negative errno and *ret_error, one line for the
+ * client:  -E2BIG (line too long: close the connection after replying),
+ * -EBADMSG (not a JSON object), -EPROTONOSUPPORT (other version),
+ * -EINVAL (bad op or field), -ENOMEM (then *ret_error may be NULL).
+ * *ret_tag (may be NULL) receives the request's tag as a new reference,
+ * whether parsing succeeded or not, so that even an error reply echoes it. */
+int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
+                        struct json_object **ret_tag, char **ret_error);
+
+/* Checks a task spec as the daemon will on submit (without the daemon's
+ * capacity): argv, cwd, env, name, limits and ranges.  Error messages name
+ * the JSON field, as "argv[0]: must be an absolute path, got \"ls\"". */
+int proto_spec_validate(const Task *t, char **ret_error);
+
+/* Client side: the request as one '\n'-terminated line (malloc'd).
+ * -E2BIG if it is longer than PROTO_LINE_MAX or has too many tasks or ids,
+ * -EINVAL for an op it cannot format (no tasks, no ids). */
+int proto_request_format(const ProtoRequest *req, char **ret);
+
+/* Client side: a submit request of as many of tasks[0..n) as fit in one
+ * line and PROTO_SUBMIT_MAX; *ret_n says how many.  Call again with the
+ * rest.  -E2BIG if tasks[0] alone does not fit. */
+int proto_submit_format_batch(struct json_object *tag, Task * const *tasks, size_t n,
+                              bool follow, char **ret, size_t *ret_n);
+
+/* A task's spec (the fields a client submits) and a task in full (what the
+ * daemon reports).  NULL on ENOMEM.  proto_task_to_json() looks up the user
+ * name of t->uid (getpwuid_r). */
+struct json_object *proto_spec_to_json(const Task *t);
+struct json_object *proto_task_to_json(const Task *t);
+/* Reads a spec as a client finds it in a batch file: field names and types
+ * are checked (unknown fields are typos), argv must be there; the rest is
+ * for proto_spec_validate() once the client has resolved argv[0] and filled
+ * in cwd.  -EINVAL with *ret_error (may be NULL). */
+int proto_spec_from_json(struct json_object *o, Task **ret, char **ret_error);
+/* Reads a TASK object as the daemon sends it; fields it does not know are
+ * ignored.  -EBADMSG with *ret_error (may be NULL) on a malformed one. */
+int proto_task_from_json(struct json_object *o, Task **ret, char **ret_error);
+
+/* Daemon side: replies and events as malloc'd '\n'-terminated lines; NULL on
+ * ENOMEM.  tag is borrowed and may be NULL. */
+char *proto_reply_ok(struct json_object *tag);
+char *proto_reply_error(struct json_object *tag, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+char *proto_reply_ping(struct json_object *tag);
+char *proto_reply_submit(struct json_object *tag, const int64_t *ids, size_t n);
+char *proto_reply_stats(struct json_object *tag, const ProtoStats *s);
+/* Takes tasks in id order, as many as stay below PROTO_REPLY_LINE_MAX (at
+ * least one); *ret_n (may be NULL) says how many.  "more" is set when the
+ * caller says so or when the reply was cut. */
+char *proto_reply_list(struct json_object *tag, Task * const *tasks, size_t n,
+                       bool more, size_t *ret_n);
+char *proto_reply_show(struct json_object *tag, const Task *t);
+char *proto_reply_cancel(struct json_object *tag, const ProtoCancelResult *results, size_t n);
+/* A task event (not PROTO_EVENT_STATS) and the stats event. */
+char *proto_event_task(ProtoEvent e, const Task *t);
+char *proto_event_stats(const ProtoStats *s);
+
+/* Client side: one line from the daemon, a reply or an event. */
+typedef struct ProtoMessage {
+        bool is_event;
+        ProtoEvent event;          /* is_event; _PROTO_EVENT_INVALID for one we do not know: skip it */
+        struct json_object *tag;   /* replies */
+        bool ok;                   /* replies */
+        char *error;               /* !ok */
+
+        char *version;             /* ping: the daemon's package version */
+        unsigned protocol;         /* ping */
+        int64_t *ids;              /* submit */
+        size_t n_ids;
+        bool has_stats;            /* stats reply and event */
+        ProtoStats stats;
+        Task *task;                /* show, task events */
+        Task **tasks;              /* list */
+        size_t n_tasks;
+        bool more;                 /* list: ask again with after_id = last id */
+        ProtoCancelResult *results;  /* cancel; error strings owned */
+        size_t n_results;
+} ProtoMessage;
+
+ProtoMessage *proto_message_free(ProtoMessage *m);
+static inline void proto_message_freep(ProtoMessage **m) {
+        if (*m)
+                proto_message_free(*m);
+}
+
+/* Parses one line from the daemon (without its '\n').  An error reply is a
+ * success here (m->ok false, m->error set), also from a daemon of another
+ * protocol version, so its words reach the user.  -EBADMSG,
+ * -EPROTONOSUPPORT (other version, not an error reply), -E2BIG, -ENOMEM,
+ * with *ret_error (may be NULL). */
+int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char **ret_error);
+
+/* Splits a byte stream into lines, for blocking and non-blocking sockets.
+ *
+ *     ProtoLineBuf b;
+ *     proto_linebuf_init(&b, PROTO_LINE_MAX);
+ *     n = proto_linebuf_read(&b, fd);          // > 0, 0 at EOF, -EAGAIN, ...
+ *     while ((r = proto_linebuf_pop(&b, &line, &len)) > 0)
+ *             handle(line, len);               // NUL-terminated, no '\n'
+ *     if (r == -E2BIG) ...                     // a line is longer than max
+ *     proto_linebuf_done(&b);
+ *
+ * A popped line stays valid until the next append, read or done. */
+typedef struct ProtoLineBuf {
+        char *data;
+        size_t start;      /* first byte not popped */
+        size_t end;        /* end of the data */
+        size_t scanned;    /* [start, scanned) holds no '\n' */
+        size_t allocated;
+        size_t max;        /* longest line, without its '\n' */
+} ProtoLineBuf;
+
+void proto_linebuf_init(ProtoLineBuf *b, size_t max);
+void proto_linebuf_done(ProtoLineBuf *b);
+int proto_linebuf_append(ProtoLineBuf *b, const void *data, size_t n);
+/* One read(2); returns bytes read, 0 at EOF, or -errno (-EAGAIN, -EINTR...). */
+ssize_t proto_linebuf_read(ProtoLineBuf *b, int fd);
+/* 1 and the next complete line, 0 if there is none yet, -E2BIG if the next
+ * line is (or, unfinished, already is) longer than max. */
+int proto_linebuf_pop(ProtoLineBuf *b, char **ret_line, size_t *ret_len);
+/* Bytes received and not popped (an unfinished line at EOF, say). */
+size_t proto_linebuf_pending(const ProtoLineBuf *b);

@@ -1,0 +1,1202 @@
+/* test-protocol.c: the wire protocol both ways: every request a client can
+ * build survives parsing byte for byte, every bad request is refused with a
+ * message that names the field, replies and events read back as sent, and
+ * the line buffer splits a stream however it arrives. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "check.h"
+#include "protocol.h"
+#include "util.h"
+
+#define SPEC_OK "\"argv\":[\"/bin/true\"],\"cwd\":\"/tmp\""
+
+static void json_putp(json_object **o) {
+        (void) json_object_put(*o);
+}
+
+_printf_(1, 2)
+static char *strf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        return s;
+}
+
+static char **strv_new(size_t n, ...) {
+        char **l = calloc(n + 1, sizeof(char *));
+        va_list ap;
+
+        va_start(ap, n);
+        for (size_t i = 0; i < n; i++)
+                l[i] = strdup(va_arg(ap, const char *));
+        va_end(ap);
+        return l;
+}
+
+static void check_strv_eq(char * const *a, char * const *b, const char *what) {
+        size_t na = strv_length(a), nb = strv_length(b);
+
+        if (na != nb) {
+                fprintf(stderr, "%s: %zu entries, expected %zu\n", what, na, nb);
+                check_failures++;
+                return;
+        }
+        for (size_t i = 0; i < na; i++)
+                if (strcmp(a[i], b[i]) != 0) {
+                        fprintf(stderr, "%s[%zu] differs\n", what, i);
+                        check_failures++;
+                }
+}
+
+static void check_str_eq_or_null(const char *a, const char *b, const char *what) {
+        if ((!a) != (!b) || (a && strcmp(a, b) != 0)) {
+                fprintf(stderr, "%s: \"%s\", expected \"%s\"\n", what, a ? a : "(null)", b ? b : "(null)");
+                check_failures++;
+        }
+}
+
+static void check_spec_eq(const Task *a, const Task *b) {
+        check_strv_eq(a->argv, b->argv, "argv");
+        check_strv_eq(a->env, b->env, "env");
+        check_strv_eq(a->cleanup_argv, b->cleanup_argv, "cleanup");
+        CHECK((!a->cleanup_argv) == (!b->cleanup_argv));
+        check_str_eq_or_null(a->submit_dir, b->submit_dir, "cwd");
+        check_str_eq_or_null(a->name, b->name, "name");
+        CHECK_EQ_U64(a->threads, b->threads);
+        CHECK_EQ_U64(a->memory_bytes, b->memory_bytes);
+        CHECK_EQ_U64(a->time_limit_usec, b->time_limit_usec);
+        CHECK_EQ_U64(a->cleanup_time_limit_usec, b->cleanup_time_limit_usec);
+        CHECK(a->group == b->group);
+        CHECK(a->priority == b->priority);
+        CHECK(a->whole_cores == b->whole_cores);
+}
+
+static void check_result_eq(const TaskResult *a, const TaskResult *b) {
+        CHECK(a->reason == b->reason);
+        CHECK(a->has_exit_code == b->has_exit_code);
+        CHECK(!a->has_exit_code || a->exit_code == b->exit_code);
+        CHECK(a->has_signal == b->has_signal);
+        CHECK(!a->has_signal || a->signal == b->signal);
+        CHECK_EQ_U64(a->started_usec, b->started_usec);
+        CHECK_EQ_U64(a->finished_usec, b->finished_usec);
+        CHECK_EQ_U64(a->wall_usec, b->wall_usec);
+        CHECK(a->has_cpu == b->has_cpu);
+        CHECK_EQ_U64(a->cpu_user_usec, b->cpu_user_usec);
+        CHECK_EQ_U64(a->cpu_system_usec, b->cpu_system_usec);
+        CHECK(a->has_peak_memory == b->has_peak_memory);
+        CHECK_EQ_U64(a->peak_memory_bytes, b->peak_memory_bytes);
+}
+
+static void check_task_eq(const Task *a, const Task *b) {
+        check_spec_eq(a, b);
+        CHECK_EQ_U64((uint64_t) a->id, (uint64_t) b->id);
+        CHECK_EQ_U64(a->uid, b->uid);
+        CHECK_EQ_U64(a->gid, b->gid);
+        CHECK(a->state == b->state);
+        CHECK_EQ_U64(a->queued_usec, b->queued_usec);
+        check_str_eq_or_null(a->cpus, b->cpus, "cpus");
+        check_str_eq_or_null(a->unit, b->unit, "unit");
+        check_str_eq_or_null(a->output_dir, b->output_dir, "output_dir");
+        CHECK(a->output_truncated == b->output_truncated);
+        check_result_eq(&a->main, &b->main);
+        check_result_eq(&a->cleanup, &b->cleanup);
+}
+
+/* Arguments as nasty as a shell user can make them. */
+static Task *nasty_task(void) {
+        Task *t = task_new();
+
+        t->argv = strv_new(14,
+                           "/opt/my solver/bin/solve",
+                           "arg with spaces",
+                           "\"double\" and 'single' quotes",
+                           "$HOME ${PATH} $(id) `id`",
+                           "%s %n %% %h %i %u",
+                           "back\\slash \\\\ \\n \\u0000 \\ud800",
+                           "new\nline\r\n",
+                           "",
+                           "\ttab\x01\x1f\x7f",
+                           "unicode \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+                           "not utf-8 \xff\xfe\xc0\x80\xed\xa0\x80",
+                           "/slashes/",
+                           "--opt=a=b;c|d&e>f<g*?[h]",
+                           "");
+        t->env = strv_new(3, "A=1", "LONG_NAME_2=value with = and \n newline", "_X=");
+        t->submit_dir = strdup("/home/u/dir with space/$x");
+        t->cleanup_argv = strv_new(3, "/bin/rm", "-rf", "out dir/\"x\"");
+        t->name = strdup("solver \xc3\xa9 #1 \"quoted\"");
+        t->threads = 8;
+        t->memory_bytes = UINT64_C(16) << 30;
+        t->time_limit_usec = 15 * 60 * USEC_PER_SEC;
+        t->cleanup_time_limit_usec = 30 * USEC_PER_SEC;
+        t->group = -3;
+        t->priority = 1000000;
+        t->whole_cores = true;
+        return t;
+}
+
+static void test_names(void) {
+        for (int i = 0; i < _PROTO_OP_MAX; i++)
+                CHECK(proto_op_from_string(proto_op_to_string((ProtoOp) i)) == i);
+        for (int i = 0; i < _PROTO_EVENT_MAX; i++)
+                CHECK(proto_event_from_string(proto_event_to_string((ProtoEvent) i)) == i);
+        CHECK(proto_op_from_string("pong") == _PROTO_OP_INVALID);
+        CHECK(proto_op_from_string(NULL) == _PROTO_OP_INVALID);
+        CHECK(proto_op_to_string(_PROTO_OP_MAX) == NULL);
+        CHECK_STREQ(proto_event_to_string(PROTO_EVENT_CLEANUP_FINISHED), "cleanup-finished");
+}
+
+static ProtoRequest *parse_ok(const char *line) {
+        ProtoRequest *req = NULL;
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        r = proto_parse_request(line, strlen(line), &req, NULL, &error);
+        if (r < 0) {
+                fprintf(stderr, "unexpected rejection (%d: %s) of %.200s\n", r, error, line);
+                check_failures++;
+        }
+        return req;
+}
+
+static void check_rejects_len(const char *line, size_t len, int expected, const char *words) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        r = proto_parse_request(line, len, &req, NULL, &error);
+        if (r != expected || req) {
+                fprintf(stderr, "%.200s: returned %d (%s), expected %d\n", line, r, error, expected);
+                check_failures++;
+                return;
+        }
+        if (!error || !strstr(error, words) || strchr(error, '\n')) {
+                fprintf(stderr, "%.200s: error \"%s\" does not say \"%s\"\n", line, error, words);
+                check_failures++;
+        }
+}
+
+static void check_rejects(const char *line, int expected, const char *words) {
+        check_rejects_len(line, strlen(line), expected, words);
+}
+
+static void check_spec_rejected(const char *spec_fields, const char *words) {
+        _cleanup_(freep) char *line = strf("{\"v\":1,\"op\":\"submit\",\"tasks\":[{%s}]}", spec_fields);
+        check_rejects(line, -EINVAL, words);
+}
+
+static void test_ping(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        _cleanup_(freep) char *reply = NULL, *line = NULL, *error = NULL;
+        ProtoRequest ping = { .op = PROTO_OP_PING };
+
+        req = parse_ok("{\"v\":1,\"op\":\"ping\",\"tag\":{\"n\":[1,\"x\"]}}");
+        CHECK(req && req->op == PROTO_OP_PING);
+        CHECK(req && req->tag && json_object_is_type(req->tag, json_type_object));
+
+        reply = proto_reply_ping(req ? req->tag : NULL);
+        CHECK(reply && reply[strlen(reply) - 1] == '\n');
+        CHECK(reply && strstr(reply, "\"tag\":{\"n\":[1,\"x\"]}"));
+        CHECK(proto_parse_message(reply, strlen(reply) - 1, &m, &error) == 0);
+        CHECK(m && !m->is_event && m->ok);
+        CHECK_STREQ(m ? m->version : NULL, PACKAGE_VERSION);
+        CHECK(m && m->protocol == PROTOCOL_VERSION);
+        CHECK(m && m->tag && json_object_equal(m->tag, req->tag));
+
+        CHECK(proto_request_format(&ping, &line) == 0);
+        CHECK_STREQ(line, "{\"v\":1,\"op\":\"ping\"}\n");
+}
+
+static void test_submit_roundtrip(void) {
+        _cleanup_(task_freep) Task *t = nasty_task(), *plain = task_new();
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(json_putp) json_object *tag = json_object_new_string("batch-1");
+        _cleanup_(freep) char *line = NULL, *error = NULL;
+        Task *tasks[2] = { t, plain };
+        ProtoRequest out = {
+                .op = PROTO_OP_SUBMIT,
+                .tag = tag,
+                .follow = true,
+                .tasks = tasks,
+                .n_tasks = 2,
+        };
+
+        plain->argv = strv_new(1, "/bin/true");
+        plain->submit_dir = strdup("/");
+        CHECK(proto_spec_validate(t, &error) == 0);
+        CHECK(proto_spec_validate(plain, NULL) == 0);
+
+        /* The daemon must never believe a message about who submitted. */
+        t->uid = 1000;
+        t->gid = 1000;
+
+        CHECK(proto_request_format(&out, &line) == 0);
+        if (!line)
+                return;
+        CHECK(strlen(line) > 0 && line[strlen(line) - 1] == '\n');
+        CHECK(strchr(line, '\n') == line + strlen(line) - 1);
+        CHECK(!strstr(line, "\"uid\"") && !strstr(line, "\"gid\""));
+
+        req = parse_ok(line);
+        if (!req)
+                return;
+        CHECK(req->op == PROTO_OP_SUBMIT);
+        CHECK(req->follow);
+        CHECK_STREQ(json_object_get_string(req->tag), "batch-1");
+        CHECK_EQ_U64(req->n_tasks, 2);
+        check_spec_eq(req->tasks[0], t);
+        check_spec_eq(req->tasks[1], plain);
+        CHECK_EQ_U64(req->tasks[0]->uid, 0);
+        CHECK_EQ_U64(req->tasks[0]->gid, 0);
+        CHECK_EQ_U64(req->tasks[1]->threads, 1);
+        CHECK(req->tasks[1]->env == NULL);
+        CHECK(req->tasks[1]->cleanup_argv == NULL);
+        CHECK(req->tasks[1]->name == NULL);
+}
+
+/* What a Python script sends: defaults omitted, non-ASCII as \u escapes. */
+static void test_submit_handwritten(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+
+        /* "follow" inside a spec is an unknown field */
+        check_rejects("{\"op\":\"submit\",\"v\":1,\"tasks\":[{" SPEC_OK ",\"follow\":null}]}",
+                      -EINVAL, "tasks[0]: unknown field \"follow\"");
+        req = parse_ok("  {\"op\":\"submit\",\"v\":1,\"tasks\":[{\"cwd\":\"/w\",\"argv\":[\"/bin/echo\","
+                       "\"\\u00e9\\ud83d\\ude00\",\"a\\/b\",\"\\\"\\\\\\n\"],"
+                       "\"env\":[],\"name\":null,\"memory\":null}],\"follow\":null}\r\n");
+        if (!req)
+                return;
+        CHECK(!req->follow);
+        CHECK_STREQ(req->tasks[0]->argv[1], "\xc3\xa9\xf0\x9f\x98\x80");
+        CHECK_STREQ(req->tasks[0]->argv[2], "a/b");
+        CHECK_STREQ(req->tasks[0]->argv[3], "\"\\\n");
+        CHECK(req->tasks[0]->env == NULL);
+        CHECK(req->tasks[0]->name == NULL);
+        CHECK_EQ_U64(req->tasks[0]->memory_bytes, 0);
+        CHECK_EQ_U64(req->tasks[0]->time_limit_usec, 0);
+}
+
+static void test_submit_batches(void) {
+        enum { N = 2500 };
+        Task **tasks = calloc(N, sizeof(Task *));
+        size_t done = 0, batches = 0;
+
+        for (size_t i = 0; i < N; i++) {
+                char arg[32];
+
+                (void) snprintf(arg, sizeof arg, "instance-%zu.cnf", i);
+                tasks[i] = task_new();
+                tasks[i]->argv = strv_new(2, "/usr/bin/solver", arg);
+                tasks[i]->submit_dir = strdup("/home/u");
+        }
+        while (done < N) {
+                _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+                _cleanup_(freep) char *line = NULL;
+                size_t n = 0;
+
+                CHECK(proto_submit_format_batch(NULL, tasks + done, N - done, false, &line, &n) == 0);
+                CHECK(n == (batches < 2 ? 1000u : 500u));
+                if (!line || n == 0)
+                        break;
+                req = parse_ok(line);
+                CHECK(req && req->n_tasks == n);
+                for (size_t i = 0; req && i < n; i++)
+                        check_spec_eq(req->tasks[i], tasks[done + i]);
+                done += n;
+                batches++;
+        }
+        CHECK_EQ_U64(batches, 3);
+        for (size_t i = 0; i < N; i++)
+                task_free(tasks[i]);
+
+        /* Big tasks: split by bytes, each line within the limit. */
+        enum { B = 20 };
+        size_t big = 128 * 1024;
+        char *arg = malloc(big + 1);
+        memset(arg, 'x', big);
+        arg[big] = 0;
+        for (size_t i = 0; i < B; i++) {
+                /* 900 KiB of arguments */
+                tasks[i] = task_new();
+                tasks[i]->argv = strv_new(8, "/bin/cat", arg + 1024, arg + 1024, arg + 1024,
+                                          arg + 1024, arg + 1024, arg + 1024, arg + 1024);
+                tasks[i]->submit_dir = strdup("/");
+                CHECK(proto_spec_validate(tasks[i], NULL) == 0);
+        }
+        done = batches = 0;
+        while (done < B) {
+                _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+                _cleanup_(freep) char *line = NULL;
+                size_t n = 0;
+
+                CHECK(proto_submit_format_batch(NULL, tasks + done, B - done, true, &line, &n) == 0);
+                if (!line || n == 0)
+                        break;
+                CHECK(strlen(line) - 1 <= PROTO_LINE_MAX);
+                /* fuller than 9 tasks would not fit, fewer would waste space */
+                CHECK(n == 9 || done + n == B);
+                req = parse_ok(line);
+                CHECK(req && req->n_tasks == n && req->follow);
+                done += n;
+                batches++;
+        }
+        CHECK_EQ_U64(batches, 3);
+
+        /* A task that alone is larger than a line: refused, not truncated. */
+        {
+                _cleanup_(task_freep) Task *huge = task_new();
+                _cleanup_(freep) char *line = NULL;
+                size_t n = 0;
+                char *ctl = malloc(TASK_ARG_MAX);
+
+                memset(ctl, '\x01', TASK_ARG_MAX - 1);
+                ctl[TASK_ARG_MAX - 1] = 0;
+                huge->argv = calloc(14, sizeof(char *));
+                huge->argv[0] = strdup("/bin/x");
+                for (size_t i = 1; i < 13; i++)
+                        huge->argv[i] = strdup(ctl);
+                huge->submit_dir = strdup("/");
+                CHECK(proto_submit_format_batch(NULL, &huge, 1, false, &line, &n) == -E2BIG);
+                CHECK(!line);
+                free(ctl);
+        }
+
+        for (size_t i = 0; i < B; i++)
+                task_free(tasks[i]);
+        free(tasks);
+        free(arg);
+}
+
+static void test_rejections(void) {
+        _cleanup_(freep) char *line = NULL;
+
+        /* not a request */
+        check_rejects("", -EBADMSG, "empty");
+        check_rejects("   ", -EBADMSG, "empty");
+        check_rejects("{\"v\":1,\"op\":\"ping\"", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":1,\"op\":\"ping\"} {}", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":1,\"op\":\"ping\",}", -EBADMSG, "invalid JSON");
+        check_rejects("[1,2]", -EBADMSG, "JSON object");
+        check_rejects("\"ping\"", -EBADMSG, "JSON object");
+        check_rejects_len("{\"v\":1,\"op\":\"ping\"}\0", 20, -EBADMSG, "NUL byte");
+
+        /* version and op */
+        check_rejects("{\"op\":\"ping\"}", -EINVAL, "\"v\"");
+        check_rejects("{\"v\":\"1\",\"op\":\"ping\"}", -EINVAL, "v: must be an integer");
+        check_rejects("{\"v\":2,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 2, benchrunnerd speaks version 1");
+        check_rejects("{\"v\":0,\"op\":\"frobnicate\",\"x\":1}", -EPROTONOSUPPORT, "version 0");
+        check_rejects("{\"v\":1}", -EINVAL, "op: missing");
+        check_rejects("{\"v\":1,\"op\":7}", -EINVAL, "op: must be a string");
+        check_rejects("{\"v\":1,\"op\":\"frobnicate\"}", -EINVAL, "unknown op \"frobnicate\"");
+        check_rejects("{\"v\":1,\"op\":\"ping\",\"extra\":true}", -EINVAL, "unknown field \"extra\"");
+        check_rejects("{\"v\":1,\"op\":\"show\",\"id\":1,\"follow\":true}", -EINVAL, "unknown field \"follow\"");
+
+        /* submit as a whole */
+        check_rejects("{\"v\":1,\"op\":\"submit\"}", -EINVAL, "tasks: missing");
+        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[]}", -EINVAL, "tasks: must not be empty");
+        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":{}}", -EINVAL, "tasks: must be an array");
+        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[7]}", -EINVAL, "tasks[0]: must be an object");
+        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "}],\"follow\":\"yes\"}",
+                      -EINVAL, "follow: must be true or false");
+        check_rejects("{\"v\":1,\"op\":\"submit\",\"uid\":0,\"tasks\":[{" SPEC_OK "}]}",
+                      -EINVAL, "unknown field \"uid\"");
+        /* all or nothing: one bad spec anywhere rejects the request */
+        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "},{" SPEC_OK "},"
+                      "{\"argv\":[\"true\"],\"cwd\":\"/\"}]}", -EINVAL, "tasks[2].argv[0]: must be an absolute path");
+
+        /* oversized batch */
+        {
+                size_t n = PROTO_SUBMIT_MAX + 1, size = n * 64 + 64, k;
+                char *s = malloc(size);
+
+                k = (size_t) snprintf(s, size, "{\"v\":1,\"op\":\"submit\",\"tasks\":[");
+                for (size_t i = 0; i < n; i++)
+                        k += (size_t) snprintf(s + k, size - k, "%s{" SPEC_OK "}", i ? "," : "");
+                (void) snprintf(s + k, size - k, "]}");
+                check_rejects(s, -EINVAL, "1001 tasks in one request, at most 1000");
+                free(s);
+        }
+
+        /* specs */
+        check_spec_rejected("\"cwd\":\"/tmp\"", "tasks[0].argv: missing");
+        check_spec_rejected("\"argv\":null,\"cwd\":\"/tmp\"", "tasks[0].argv: missing");
+        check_spec_rejected("\"argv\":[],\"cwd\":\"/tmp\"", "tasks[0].argv: must not be empty");
+        check_spec_rejected("\"argv\":\"/bin/true\",\"cwd\":\"/tmp\"", "tasks[0].argv: must be an array of strings");
+        check_spec_rejected("\"argv\":[\"/bin/echo\",3],\"cwd\":\"/tmp\"", "tasks[0].argv[1]: must be a string");
+        check_spec_rejected("\"argv\":[\"bin/true\"],\"cwd\":\"/tmp\"", "tasks[0].argv[0]: must be an absolute path");
+        check_spec_rejected("\"argv\":[\"\"],\"cwd\":\"/tmp\"", "tasks[0].argv[0]: must be an absolute path");
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"a\\u0000b\"],\"cwd\":\"/tmp\"",
+                            "tasks[0].argv[1]: must not contain NUL");
+        check_spec_rejected("\"argv\":[\"/bin/true\"]", "tasks[0].cwd: missing");
+        check_spec_rejected("\"argv\":[\"/bin/true\"],\"cwd\":\"tmp\"", "tasks[0].cwd: must be an absolute path");
+        check_spec_rejected("\"argv\":[\"/bin/true\"],\"cwd\":\"/t\\u0000mp\"", "tasks[0].cwd: must not contain NUL");
+        check_spec_rejected(SPEC_OK ",\"env\":[\"1X=2\"]", "tasks[0].env[0]: must be VAR=VALUE");
+        check_spec_rejected(SPEC_OK ",\"env\":[\"A=1\",\"A-B=1\"]", "tasks[0].env[1]: must be VAR=VALUE");
+        check_spec_rejected(SPEC_OK ",\"env\":[\"=x\"]", "tasks[0].env[0]: must be VAR=VALUE");
+        check_spec_rejected(SPEC_OK ",\"env\":[\"NOVALUE\"]", "tasks[0].env[0]: must be VAR=VALUE");
+        check_spec_rejected(SPEC_OK ",\"env\":[\"A=\\u0000\"]", "tasks[0].env[0]: must not contain NUL");
+        check_spec_rejected(SPEC_OK ",\"env\":\"A=1\"", "tasks[0].env: must be an array of strings");
+        check_spec_rejected(SPEC_OK ",\"name\":\"\"", "tasks[0].name: must not be empty");
+        check_spec_rejected(SPEC_OK ",\"name\":\"a\\nb\"", "tasks[0].name: must not contain control characters");
+        check_spec_rejected(SPEC_OK ",\"name\":\"a\\u0000\"", "tasks[0].name: must not contain NUL");
+        check_spec_rejected(SPEC_OK ",\"name\":5", "tasks[0].name: must be a string");
+        check_spec_rejected(SPEC_OK ",\"threads\":-1", "tasks[0].threads: must be between 1 and 4096, got -1");
+        check_spec_rejected(SPEC_OK ",\"threads\":0", "tasks[0].threads: must be between 1 and 4096, got 0");
+        check_spec_rejected(SPEC_OK ",\"threads\":4097", "tasks[0].threads: must be between 1 and 4096");
+        check_spec_rejected(SPEC_OK ",\"threads\":\"2\"", "tasks[0].threads: must be an integer");
+        check_spec_rejected(SPEC_OK ",\"threads\":2.0", "tasks[0].threads: must be an integer");
+        check_spec_rejected(SPEC_OK ",\"threads\":true", "tasks[0].threads: must be an integer");
+        check_spec_rejected(SPEC_OK ",\"memory\":-1", "tasks[0].memory: must be between 0 and");
+        check_spec_rejected(SPEC_OK ",\"memory\":1.5e9", "tasks[0].memory: must be an integer");
+        check_spec_rejected(SPEC_OK ",\"memory\":99999999999999999999", "tasks[0].memory: must be between");
+        check_spec_rejected(SPEC_OK ",\"memory\":9223372036854775808", "tasks[0].memory: must be between");
+        check_spec_rejected(SPEC_OK ",\"time_limit_us\":0", "tasks[0].time_limit_us: must be between 1");
+        check_spec_rejected(SPEC_OK ",\"time_limit_us\":-5", "tasks[0].time_limit_us: must be between 1");
+        check_spec_rejected(SPEC_OK ",\"time_limit_us\":31708800000001", "tasks[0].time_limit_us: must be between 1");
+        check_spec_rejected(SPEC_OK ",\"cleanup_time_limit_us\":0", "tasks[0].cleanup_time_limit_us");
+        check_spec_rejected(SPEC_OK ",\"cleanup\":[]", "tasks[0].cleanup: must not be empty (omit it");
+        check_spec_rejected(SPEC_OK ",\"cleanup\":[\"rm\",\"-rf\"]", "tasks[0].cleanup[0]: must be an absolute path");
+        check_spec_rejected(SPEC_OK ",\"cleanup\":\"/bin/rm -rf x\"", "tasks[0].cleanup: must be an array");
+        check_spec_rejected(SPEC_OK ",\"group\":1000001", "tasks[0].group: must be between -1000000 and 1000000");
+        check_spec_rejected(SPEC_OK ",\"priority\":-1000001", "tasks[0].priority: must be between");
+        check_spec_rejected(SPEC_OK ",\"priority\":\"high\"", "tasks[0].priority: must be an integer");
+        check_spec_rejected(SPEC_OK ",\"whole_cores\":1", "tasks[0].whole_cores: must be true or false");
+        check_spec_rejected(SPEC_OK ",\"threds\":2", "tasks[0]: unknown field \"threds\"");
+        check_spec_rejected(SPEC_OK ",\"uid\":0", "tasks[0]: unknown field \"uid\"");
+        check_spec_rejected(SPEC_OK ",\"gid\":0", "tasks[0]: unknown field \"gid\"");
+        check_spec_rejected(SPEC_OK ",\"id\":5", "tasks[0]: unknown field \"id\"");
+
+        /* lone surrogates would silently become U+FFFD: refused */
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\udcff\"],\"cwd\":\"/\"", "lone UTF-16 surrogate \\udcff");
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\ud800x\"],\"cwd\":\"/\"", "lone UTF-16 surrogate \\ud800");
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\ud800\\u0041\"],\"cwd\":\"/\"", "surrogate");
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\\\udcff\\u0000\"],\"cwd\":\"/\"", "must not contain NUL");
+
+        /* counts and sizes */
+        {
+                size_t n = TASK_ARGV_MAX + 1, size = n * 8 + 128, k;
+                char *s = malloc(size);
+
+                k = (size_t) snprintf(s, size, "\"cwd\":\"/\",\"argv\":[\"/bin/true\"");
+                for (size_t i = 1; i < n; i++)
+                        k += (size_t) snprintf(s + k, size - k, ",\"a\"");
+                (void) snprintf(s + k, size - k, "]");
+                check_spec_rejected(s, "tasks[0].argv: 4097 entries, at most 4096");
+                free(s);
+        }
+        {
+                char *arg = malloc(TASK_ARG_MAX + 1);
+
+                memset(arg, 'a', TASK_ARG_MAX);
+                arg[TASK_ARG_MAX] = 0;
+                free(line);
+                line = strf("\"cwd\":\"/\",\"argv\":[\"/bin/echo\",\"%s\"]", arg);
+                check_spec_rejected(line, "tasks[0].argv[1]: 131072 bytes long, at most 131071");
+                free(line);
+                /* fine alone, too much together with the environment */
+                arg[TASK_ARG_MAX - 1] = 0;
+                line = strf("\"cwd\":\"/\",\"argv\":[\"/bin/echo\",\"%s\",\"%s\",\"%s\",\"%s\"],"
+                            "\"env\":[\"A=%s\",\"B=%s\",\"C=%s\",\"D=%s\"]",
+                            arg, arg, arg, arg, arg + 2, arg + 2, arg + 2, arg + 2);
+                check_spec_rejected(line, "tasks[0]: argv and env take");
+                free(line);
+                line = strf("\"cwd\":\"/\",\"argv\":[\"/bin/echo\"],\"cleanup\":[\"/bin/rm\",\"%s\",\"%s\","
+                            "\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]",
+                            arg, arg, arg, arg, arg, arg, arg, arg);
+                check_spec_rejected(line, "tasks[0]: cleanup and env take");
+                free(line);
+                line = NULL;
+                free(arg);
+        }
+        {
+                char name[TASK_NAME_MAX + 1];
+
+                memset(name, 'n', TASK_NAME_MAX);
+                name[TASK_NAME_MAX] = 0;
+                line = strf(SPEC_OK ",\"name\":\"%s\"", name);
+                check_spec_rejected(line, "tasks[0].name: 256 bytes long, at most 255");
+                free(line);
+                name[TASK_NAME_MAX - 1] = 0;
+                line = strf("{\"v\":1,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"%s\"}]}", name);
+                proto_request_free(parse_ok(line));
+                free(line);
+                line = NULL;
+        }
+        {
+                char *path = malloc(TASK_PATH_MAX + 1);
+
+                memset(path, 'p', TASK_PATH_MAX);
+                path[0] = '/';
+                path[TASK_PATH_MAX] = 0;
+                line = strf("\"argv\":[\"/bin/true\"],\"cwd\":\"%s\"", path);
+                check_spec_rejected(line, "tasks[0].cwd: path too long");
+                free(line);
+                line = strf("\"argv\":[\"%s\"],\"cwd\":\"/\"", path);
+                check_spec_rejected(line, "tasks[0].argv[0]: path too long");
+                free(line);
+                line = NULL;
+                free(path);
+        }
+        {
+                size_t n = TASK_ENV_MAX + 1, size = n * 8 + 128, k;
+                char *s = malloc(size);
+
+                k = (size_t) snprintf(s, size, SPEC_OK ",\"env\":[");
+                for (size_t i = 0; i < n; i++)
+                        k += (size_t) snprintf(s + k, size - k, "%s\"A=1\"", i ? "," : "");
+                (void) snprintf(s + k, size - k, "]");
+                check_spec_rejected(s, "tasks[0].env: 257 entries, at most 256");
+                free(s);
+        }
+
+        /* the line limit: exactly at it is fine, one byte more is not */
+        {
+                char *s = malloc(PROTO_LINE_MAX + 2);
+                const char *ping = "{\"v\":1,\"op\":\"ping\"";
+                size_t l = strlen(ping);
+
+                memcpy(s, ping, l);
+                memset(s + l, ' ', PROTO_LINE_MAX - l - 1);
+                s[PROTO_LINE_MAX - 1] = '}';
+                s[PROTO_LINE_MAX] = 0;
+                proto_request_free(parse_ok(s));
+                s[PROTO_LINE_MAX - 1] = ' ';
+                s[PROTO_LINE_MAX] = '}';
+                s[PROTO_LINE_MAX + 1] = 0;
+                check_rejects(s, -E2BIG, "request too long: 8388609 bytes, at most 8388608");
+                free(s);
+        }
+
+        /* too deep */
+        {
+                char deep[256] = "{\"v\":1,\"op\":\"ping\",\"tag\":";
+                size_t k = strlen(deep);
+
+                for (int i = 0; i < 40; i++)
+                        deep[k++] = '[';
+                for (int i = 0; i < 40; i++)
+                        deep[k++] = ']';
+                deep[k++] = '}';
+                deep[k] = 0;
+                check_rejects(deep, -EBADMSG, "invalid JSON");
+        }
+
+        /* the other ops */
+        check_rejects("{\"v\":1,\"op\":\"show\"}", -EINVAL, "id: missing");
+        check_rejects("{\"v\":1,\"op\":\"show\",\"id\":0}", -EINVAL, "id: must be between 1 and");
+        check_rejects("{\"v\":1,\"op\":\"show\",\"id\":\"5\"}", -EINVAL, "id: must be an integer");
+        check_rejects("{\"v\":1,\"op\":\"cancel\"}", -EINVAL, "ids: missing");
+        check_rejects("{\"v\":1,\"op\":\"cancel\",\"ids\":[]}", -EINVAL, "ids: must not be empty");
+        check_rejects("{\"v\":1,\"op\":\"cancel\",\"ids\":5}", -EINVAL, "ids: must be an array");
+        check_rejects("{\"v\":1,\"op\":\"cancel\",\"ids\":[1,-2]}", -EINVAL, "ids[1]: must be between 1");
+        check_rejects("{\"v\":1,\"op\":\"stats\",\"follow\":1}", -EINVAL, "follow: must be true or false");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"states\":[]}", -EINVAL, "states: must not be empty");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"states\":[\"done\"]}", -EINVAL, "states[0]: unknown state \"done\"");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"states\":\"queued\"}", -EINVAL, "states: must be an array");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"uid\":-1}", -EINVAL, "uid: must be between 0 and 4294967294");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"uid\":4294967295}", -EINVAL, "uid: must be between");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"limit\":0}", -EINVAL, "limit: must be between 1");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"after_id\":-1}", -EINVAL, "after_id: must be between 0");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
+}
+
+static void test_error_echoes_tag(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(json_putp) json_object *tag = NULL;
+        _cleanup_(freep) char *error = NULL, *reply = NULL, *big = NULL;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        const char *line = "{\"v\":2,\"op\":\"ping\",\"tag\":\"t-1\"}";
+
+        CHECK(proto_parse_request(line, strlen(line), &req, &tag, &error) == -EPROTONOSUPPORT);
+        CHECK(!req);
+        CHECK_STREQ(tag ? json_object_get_string(tag) : NULL, "t-1");
+        reply = proto_reply_error(tag, "%s", error);
+        CHECK(reply && strstr(reply, "\"ok\":false") && strstr(reply, "\"tag\":\"t-1\""));
+        CHECK(proto_parse_message(reply, strlen(reply) - 1, &m, NULL) == 0);
+        CHECK(m && !m->ok && m->tag);
+        CHECK(m && m->error && strstr(m->error, "version 2") && strstr(m->error, "version 1"));
+
+        /* a tag too big to echo is refused, not echoed */
+        proto_json_unref(TAKE_PTR(tag));
+        free(TAKE_PTR(error));
+        {
+                char s[PROTO_TAG_MAX + 64];
+                int k = snprintf(s, sizeof s, "{\"v\":1,\"op\":\"ping\",\"tag\":\"");
+                memset(s + k, 't', PROTO_TAG_MAX);
+                strcpy(s + k + PROTO_TAG_MAX, "\"}");
+                CHECK(proto_parse_request(s, strlen(s), &req, &tag, &error) == -EINVAL);
+                CHECK(!tag);
+                CHECK(error && strstr(error, "tag: "));
+        }
+
+        /* error replies are one line whatever the daemon passes */
+        big = proto_reply_error(NULL, "two\nlines\tand %d", 3);
+        CHECK_STREQ(big, "{\"v\":1,\"ok\":false,\"error\":\"two lines and 3\"}\n");
+}
+
+static void test_other_requests(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(freep) char *line = NULL;
+
+        req = parse_ok("{\"v\":1,\"op\":\"list\"}");
+        CHECK(req && req->op == PROTO_OP_LIST && req->state_mask == 0 && !req->has_uid);
+        CHECK(req && req->limit == PROTO_LIST_LIMIT_MAX && req->after_id == 0);
+        proto_request_free(TAKE_PTR(req));
+
+        req = parse_ok("{\"v\":1,\"op\":\"list\",\"states\":[\"queued\",\"finished\",\"queued\"],"
+                       "\"uid\":1000,\"limit\":50,\"after_id\":1234,\"tag\":null}");
+        CHECK(req && req->state_mask == ((1u << TASK_QUEUED) | (1u << TASK_FINISHED)));
+        CHECK(req && req->has_uid && req->uid == 1000 && req->limit == 50 && req->after_id == 1234);
+        CHECK(req && !req->tag);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":1,\"op\":\"list\",\"states\":[\"queued\",\"finished\"],"
+                                  "\"uid\":1000,\"limit\":50,\"after_id\":1234}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+
+        req = parse_ok("{\"v\":1,\"op\":\"list\",\"limit\":100000}");
+        CHECK(req && req->limit == PROTO_LIST_LIMIT_MAX);
+        proto_request_free(TAKE_PTR(req));
+
+        req = parse_ok("{\"v\":1,\"op\":\"list\",\"uid\":0}");
+        CHECK(req && req->has_uid && req->uid == 0);
+        proto_request_free(TAKE_PTR(req));
+
+        req = parse_ok("{\"v\":1,\"op\":\"stats\",\"follow\":true}");
+        CHECK(req && req->op == PROTO_OP_STATS && req->follow);
+        proto_request_free(TAKE_PTR(req));
+
+        req = parse_ok("{\"v\":1,\"op\":\"show\",\"id\":9223372036854775807}");
+        CHECK(req && req->op == PROTO_OP_SHOW && req->id == INT64_MAX);
+        proto_request_free(TAKE_PTR(req));
+
+        req = parse_ok("{\"v\":1,\"op\":\"cancel\",\"ids\":[3,1,2]}");
+        CHECK(req && req->op == PROTO_OP_CANCEL && req->n_ids == 3);
+        CHECK(req && req->ids[0] == 3 && req->ids[1] == 1 && req->ids[2] == 2);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":1,\"op\":\"cancel\",\"ids\":[3,1,2]}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+
+        {
+                ProtoRequest r = { .op = PROTO_OP_STATS, .follow = true };
+                CHECK(proto_request_format(&r, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":1,\"op\":\"stats\",\"follow\":true}\n");
+                free(TAKE_PTR(line));
+        }
+        {
+                ProtoRequest r = { .op = PROTO_OP_SHOW, .id = 42 };
+                CHECK(proto_request_format(&r, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":1,\"op\":\"show\",\"id\":42}\n");
+                free(TAKE_PTR(line));
+        }
+        {
+                ProtoRequest r = { .op = PROTO_OP_CANCEL };
+                CHECK(proto_request_format(&r, &line) == -EINVAL);
+                r.op = PROTO_OP_SUBMIT;
+                CHECK(proto_request_format(&r, &line) == -EINVAL);
+                r.op = _PROTO_OP_MAX;
+                CHECK(proto_request_format(&r, &line) == -EINVAL);
+                CHECK(!line);
+        }
+}
+
+static Task *full_task(void) {
+        Task *t = nasty_task();
+
+        t->id = 4242;
+        t->uid = 0;
+        t->gid = 100;
+        t->state = TASK_FINISHED;
+        t->queued_usec = UINT64_C(1700000000000000);
+        t->cpus = strdup("2-3,18-19");
+        t->unit = strdup("benchrunner-task-4242.service");
+        t->output_dir = strdup("/var/lib/benchrunner/output/4242");
+        t->output_truncated = true;
+        t->main = (TaskResult) {
+                .reason = REASON_SIGNALED,
+                .has_signal = true,
+                .signal = 9,
+                .started_usec = UINT64_C(1700000001000000),
+                .finished_usec = UINT64_C(1700000901000000),
+                .wall_usec = UINT64_C(900000000),
+                .has_cpu = true,
+                .cpu_user_usec = UINT64_C(3500000000),
+                .cpu_system_usec = 12,
+                .has_peak_memory = true,
+                .peak_memory_bytes = UINT64_C(17179869184),
+        };
+        t->cleanup = (TaskResult) {
+                .reason = REASON_EXITED,
+                .has_exit_code = true,
+                .exit_code = 0,
+                .started_usec = UINT64_C(1700000901500000),
+                .finished_usec = UINT64_C(1700000902000000),
+                .wall_usec = 500000,
+        };
+        return t;
+}
+
+static ProtoMessage *message_ok(const char *line) {
+        ProtoMessage *m = NULL;
+        _cleanup_(freep) char *error = NULL;
+        size_t len = strlen(line);
+        int r;
+
+        CHECK(len > 0 && line[len - 1] == '\n');
+        r = proto_parse_message(line, len - 1, &m, &error);
+        if (r < 0) {
+                fprintf(stderr, "message rejected (%d: %s): %.200s\n", r, error, line);
+                check_failures++;
+        }
+        return m;
+}
+
+static void test_task_json(void) {
+        _cleanup_(task_freep) Task *t = full_task(), *queued = task_new();
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        _cleanup_(freep) char *line = NULL;
+
+        line = proto_event_task(PROTO_EVENT_CLEANUP_FINISHED, t);
+        CHECK(line && strstr(line, "\"event\":\"cleanup-finished\""));
+        CHECK(line && strstr(line, "\"user\":\"root\""));
+        CHECK(line && strstr(line, "\"state\":\"finished\""));
+        CHECK(line && strstr(line, "\"reason\":\"signaled\""));
+        CHECK(line && strstr(line, "\"exit_code\":null,\"signal\":9"));
+        CHECK(line && strstr(line, "\"cwd\":\"/home/u/dir with space/$x\""));
+        m = line ? message_ok(line) : NULL;
+        CHECK(m && m->is_event && m->event == PROTO_EVENT_CLEANUP_FINISHED && m->task);
+        if (m && m->task)
+                check_task_eq(m->task, t);
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+
+        /* a fresh task: unknowns are null, and read back as unknown */
+        queued->id = 1;
+        queued->uid = 4000000000u;
+        queued->argv = strv_new(1, "/bin/true");
+        queued->submit_dir = strdup("/");
+        queued->queued_usec = 5;
+        line = proto_event_task(PROTO_EVENT_QUEUED, queued);
+        CHECK(line && strstr(line, "\"name\":null"));
+        CHECK(line && strstr(line, "\"user\":null"));
+        CHECK(line && strstr(line, "\"env\":[]"));
+        CHECK(line && strstr(line, "\"cleanup\":null"));
+        CHECK(line && strstr(line, "\"time_limit_us\":null"));
+        CHECK(line && strstr(line, "\"cpus\":null"));
+        CHECK(line && strstr(line, "\"result\":null,\"cleanup_result\":null"));
+        m = line ? message_ok(line) : NULL;
+        CHECK(m && m->event == PROTO_EVENT_QUEUED && m->task);
+        if (m && m->task)
+                check_task_eq(m->task, queued);
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+
+        CHECK(proto_event_task(PROTO_EVENT_STATS, queued) == NULL);
+
+        /* show reply, and a client that ignores fields it does not know */
+        {
+                _cleanup_(json_putp) json_object *o = proto_task_to_json(t);
+                _cleanup_(task_freep) Task *back = NULL;
+
+                CHECK(o != NULL);
+                json_object_object_add(o, "added_in_a_later_version", json_object_new_int(1));
+                CHECK(proto_task_from_json(o, &back, NULL) == 0);
+                if (back)
+                        check_task_eq(back, t);
+                json_object_object_add(o, "state", json_object_new_string("sleeping"));
+                task_free(TAKE_PTR(back));
+                CHECK(proto_task_from_json(o, &back, NULL) == -EBADMSG);
+        }
+        line = proto_reply_show(NULL, t);
+        m = line ? message_ok(line) : NULL;
+        CHECK(m && !m->is_event && m->ok && m->task);
+        if (m && m->task)
+                check_task_eq(m->task, t);
+}
+
+static void test_replies(void) {
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        _cleanup_(freep) char *line = NULL;
+        _cleanup_(json_putp) json_object *tag = json_object_new_int(77);
+        const int64_t ids[] = { 10, 11, 12 };
+        ProtoStats s = { 3, 1, 2500, 8, 16, UINT64_C(8) << 30, UINT64_C(32) << 30 };
+
+        line = proto_reply_ok(tag);
+        CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"tag\":77}\n");
+        free(TAKE_PTR(line));
+
+        line = proto_reply_submit(tag, ids, 3);
+        CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"tag\":77,\"ids\":[10,11,12]}\n");
+        m = line ? message_ok(line) : NULL;
+        CHECK(m && m->ok && m->n_ids == 3 && m->ids[2] == 12);
+        CHECK(m && m->tag && json_object_get_int(m->tag) == 77);
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+
+        line = proto_reply_stats(NULL, &s);
+        CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
+                          "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368}\n");
+        m = line ? message_ok(line) : NULL;
+        CHECK(m && m->has_stats && !m->is_event && memcmp(&m->stats, &s, sizeof s) == 0);
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+
+        line = proto_event_stats(&s);
+        m = line ? message_ok(line) : NULL;
+        CHECK(m && m->is_event && m->event == PROTO_EVENT_STATS && m->has_stats);
+        CHECK(m && memcmp(&m->stats, &s, sizeof s) == 0);
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+
+        {
+                const ProtoCancelResult results[] = {
+                        { 5, NULL },
+                        { 6, "not your task" },
+                        { 7, "no such task" },
+                };
+                line = proto_reply_cancel(NULL, results, 3);
+                CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"results\":[{\"id\":5,\"ok\":true},"
+                                  "{\"id\":6,\"ok\":false,\"error\":\"not your task\"},"
+                                  "{\"id\":7,\"ok\":false,\"error\":\"no such task\"}]}\n");
+                m = line ? message_ok(line) : NULL;
+                CHECK(m && m->n_results == 3);
+                CHECK(m && m->results[0].id == 5 && !m->results[0].error);
+                CHECK(m && m->results[1].id == 6);
+                CHECK_STREQ(m ? m->results[1].error : NULL, "not your task");
+                proto_message_free(TAKE_PTR(m));
+                free(TAKE_PTR(line));
+        }
+
+        /* list: in order, "more" as the daemon says */
+        {
+                Task *tasks[3];
+                size_t n = 0;
+
+                for (size_t i = 0; i < 3; i++) {
+                        tasks[i] = task_new();
+                        tasks[i]->id = (int64_t) i + 1;
+                        tasks[i]->argv = strv_new(1, "/bin/true");
+                        tasks[i]->submit_dir = strdup("/");
+                }
+                line = proto_reply_list(tag, tasks, 3, true, &n);
+                CHECK_EQ_U64(n, 3);
+                m = line ? message_ok(line) : NULL;
+                CHECK(m && m->n_tasks == 3 && m->more);
+                for (size_t i = 0; m && i < m->n_tasks && i < 3; i++)
+                        check_task_eq(m->tasks[i], tasks[i]);
+                proto_message_free(TAKE_PTR(m));
+                free(TAKE_PTR(line));
+
+                line = proto_reply_list(NULL, tasks, 0, false, &n);
+                CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"tasks\":[],\"more\":false}\n");
+                CHECK_EQ_U64(n, 0);
+                free(TAKE_PTR(line));
+                for (size_t i = 0; i < 3; i++)
+                        task_free(tasks[i]);
+        }
+
+        /* list: cut below the reply line limit, and says so */
+        {
+                enum { N = 24 };
+                Task *tasks[N];
+                size_t n = 0;
+                char *arg = malloc(1000 * 1000 + 1);
+
+                memset(arg, 'y', 1000 * 1000);
+                arg[1000 * 1000] = 0;
+                for (size_t i = 0; i < N; i++) {
+                        tasks[i] = task_new();
+                        tasks[i]->id = (int64_t) i + 1;
+                        tasks[i]->argv = strv_new(2, "/bin/echo", arg);
+                        tasks[i]->submit_dir = strdup("/");
+                }
+                line = proto_reply_list(NULL, tasks, N, false, &n);
+                CHECK(line && strlen(line) - 1 <= PROTO_REPLY_LINE_MAX);
+                CHECK(n >= 15 && n < N);
+                m = line ? message_ok(line) : NULL;
+                CHECK(m && m->more && m->n_tasks == n);
+                CHECK(m && m->n_tasks > 0 && m->tasks[m->n_tasks - 1]->id == (int64_t) n);
+                proto_message_free(TAKE_PTR(m));
+                free(TAKE_PTR(line));
+                for (size_t i = 0; i < N; i++)
+                        task_free(tasks[i]);
+                free(arg);
+        }
+}
+
+static void test_messages(void) {
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        _cleanup_(freep) char *error = NULL;
+        const char *s;
+
+#define PARSE(str) proto_parse_message((str), strlen(str), &m, &error)
+
+        /* an error from a daemon of another version still reaches the user */
+        s = "{\"v\":2,\"ok\":false,\"error\":\"protocol version mismatch: the request has version 1, "
+            "benchrunnerd speaks version 2\"}";
+        CHECK(PARSE(s) == 0);
+        CHECK(m && !m->ok && m->error && strstr(m->error, "speaks version 2"));
+        proto_message_free(TAKE_PTR(m));
+
+        s = "{\"v\":2,\"ok\":true,\"something\":\"new\"}";
+        CHECK(PARSE(s) == -EPROTONOSUPPORT);
+        CHECK(!m && error && strstr(error, "benchrunnerd speaks version 2, this program version 1"));
+        free(TAKE_PTR(error));
+
+        /* events we do not know are for skipping, not failing */
+        s = "{\"v\":1,\"event\":\"migrated\",\"task\":{\"whatever\":1}}";
+        CHECK(PARSE(s) == 0);
+        CHECK(m && m->is_event && m->event == _PROTO_EVENT_INVALID && !m->task);
+        proto_message_free(TAKE_PTR(m));
+
+        /* reply fields we do not know are ignored */
+        s = "{\"v\":1,\"ok\":true,\"ids\":[1],\"warning\":\"new\"}";
+        CHECK(PARSE(s) == 0);
+        CHECK(m && m->ok && m->n_ids == 1);
+        proto_message_free(TAKE_PTR(m));
+
+        CHECK(PARSE("{\"ok\":true}") == -EBADMSG);
+        free(TAKE_PTR(error));
+        CHECK(PARSE("{\"v\":1}") == -EBADMSG);
+        free(TAKE_PTR(error));
+        CHECK(PARSE("{\"v\":1,\"ok\":true,\"ids\":[\"x\"]}") == -EBADMSG);
+        CHECK(error && strstr(error, "ids[0]"));
+        free(TAKE_PTR(error));
+        CHECK(PARSE("{\"v\":1,\"event\":\"started\"}") == -EBADMSG);
+        free(TAKE_PTR(error));
+        CHECK(PARSE("{\"v\":1,\"ok\":true,\"running\":1}") == -EBADMSG);
+        CHECK(error && strstr(error, "cleanup: missing"));
+        free(TAKE_PTR(error));
+        CHECK(PARSE("not json") == -EBADMSG);
+        free(TAKE_PTR(error));
+        CHECK(PARSE("{\"v\":1,\"ok\":false}") == 0);
+        CHECK(m && !m->ok && m->error);
+        proto_message_free(TAKE_PTR(m));
+#undef PARSE
+}
+
+static void test_spec_json(void) {
+        _cleanup_(task_freep) Task *t = task_new();
+        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(freep) char *error = NULL;
+
+        t->argv = strv_new(2, "/usr/bin/env", "x");
+        t->submit_dir = strdup("/srv");
+        o = proto_spec_to_json(t);
+        CHECK_STREQ(o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL,
+                    "{\"argv\":[\"\\/usr\\/bin\\/env\",\"x\"],\"cwd\":\"\\/srv\",\"threads\":1,"
+                    "\"group\":0,\"priority\":0,\"whole_cores\":false}");
+
+        /* client-side validation gives the daemon's words */
+        free(t->argv[0]);
+        t->argv[0] = strdup("env");
+        CHECK(proto_spec_validate(t, &error) == -EINVAL);
+        CHECK(error && strncmp(error, "argv[0]: must be an absolute path", 33) == 0);
+        free(TAKE_PTR(error));
+        free(t->argv[0]);
+        t->argv[0] = strdup("/usr/bin/env");
+        t->threads = 0;
+        CHECK(proto_spec_validate(t, &error) == -EINVAL);
+        CHECK(error && strstr(error, "threads"));
+        free(TAKE_PTR(error));
+        t->threads = 1;
+        free(t->submit_dir);
+        t->submit_dir = NULL;
+        CHECK(proto_spec_validate(t, &error) == -EINVAL);
+        CHECK_STREQ(error, "cwd: missing");
+}
+
+/* A batch file line, as br-run reads it before resolving the command. */
+static void test_spec_from_json(void) {
+        _cleanup_(task_freep) Task *t = NULL;
+        _cleanup_(freep) char *error = NULL;
+        json_object *o;
+
+        o = json_tokener_parse("{\"argv\":[\"solver\",\"a b.cnf\"],\"threads\":2,\"time_limit_us\":900000000}");
+        CHECK(proto_spec_from_json(o, &t, &error) == 0);
+        json_object_put(o);
+        CHECK(t && strcmp(t->argv[1], "a b.cnf") == 0 && t->threads == 2);
+        CHECK(t && t->time_limit_usec == 900000000 && !t->submit_dir);
+        CHECK(t && proto_spec_validate(t, &error) == -EINVAL);
+        CHECK(error && strstr(error, "argv[0]: must be an absolute path"));
+        free(TAKE_PTR(error));
+        if (t) {
+                free(t->argv[0]);
+                t->argv[0] = strdup("/usr/bin/solver");
+                t->submit_dir = strdup("/data");
+                CHECK(proto_spec_validate(t, &error) == 0);
+        }
+        task_free(TAKE_PTR(t));
+
+        o = json_tokener_parse("{\"argv\":[\"/bin/true\"],\"thread\":2}");
+        CHECK(proto_spec_from_json(o, &t, &error) == -EINVAL);
+        CHECK_STREQ(error, "task: unknown field \"thread\"");
+        json_object_put(o);
+        free(TAKE_PTR(error));
+
+        o = json_tokener_parse("{\"cwd\":\"/\"}");
+        CHECK(proto_spec_from_json(o, &t, &error) == -EINVAL);
+        CHECK(error && strncmp(error, "argv: missing", 13) == 0);
+        json_object_put(o);
+        free(TAKE_PTR(error));
+
+        o = json_tokener_parse("{\"argv\":[\"/bin/true\"],\"time_limit_us\":0}");
+        CHECK(proto_spec_from_json(o, &t, &error) == -EINVAL);
+        CHECK(error && strncmp(error, "time_limit_us: must be between 1", 32) == 0);
+        json_object_put(o);
+        CHECK(!t);
+}
+
+/* ---- line buffer ---- */
+
+static void test_linebuf_pieces(void) {
+        const char *stream = "{\"a\":1}\n{\"b\":2}\n\n{\"c\":\"x\\ny\"}\n{\"d\"";
+        ProtoLineBuf b;
+        char *line;
+        size_t len;
+
+        /* every way of cutting the stream in two gives the same lines */
+        for (size_t cut = 0; cut <= strlen(stream); cut++) {
+                const char *want[] = { "{\"a\":1}", "{\"b\":2}", "", "{\"c\":\"x\\ny\"}" };
+                size_t got = 0;
+                int r;
+
+                proto_linebuf_init(&b, 64);
+                CHECK(proto_linebuf_append(&b, stream, cut) == 0);
+                while ((r = proto_linebuf_pop(&b, &line, &len)) > 0) {
+                        CHECK(got < 4 && len == strlen(want[got]) && strcmp(line, want[got]) == 0);
+                        got++;
+                }
+                CHECK(r == 0);
+                CHECK(proto_linebuf_append(&b, stream + cut, strlen(stream) - cut) == 0);
+                while ((r = proto_linebuf_pop(&b, &line, &len)) > 0) {
+                        CHECK(got < 4 && len == strlen(want[got]) && strcmp(line, want[got]) == 0);
+                        got++;
+                }
+                CHECK(r == 0);
+                CHECK_EQ_U64(got, 4);
+                CHECK_EQ_U64(proto_linebuf_pending(&b), 4);
+                proto_linebuf_done(&b);
+        }
+
+        /* byte by byte */
+        proto_linebuf_init(&b, 64);
+        {
+                size_t got = 0;
+                for (size_t i = 0; stream[i]; i++) {
+                        CHECK(proto_linebuf_append(&b, stream + i, 1) == 0);
+                        while (proto_linebuf_pop(&b, &line, &len) > 0)
+                                got++;
+                }
+                CHECK_EQ_U64(got, 4);
+        }
+        proto_linebuf_done(&b);
+        proto_linebuf_done(&b);
+
+        /* limits: exactly max is fine; max + 1 is not, finished or not */
+        proto_linebuf_init(&b, 8);
+        CHECK(proto_linebuf_append(&b, "12345678\n", 9) == 0);
+        CHECK(proto_linebuf_pop(&b, &line, &len) == 1 && len == 8);
+        CHECK(proto_linebuf_append(&b, "12345678", 8) == 0);
+        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
+        CHECK(proto_linebuf_append(&b, "9", 1) == 0);
+        CHECK(proto_linebuf_pop(&b, &line, &len) == -E2BIG);
+        proto_linebuf_done(&b);
+
+        proto_linebuf_init(&b, 8);
+        CHECK(proto_linebuf_append(&b, "ok\n123456789\nnext\n", 18) == 0);
+        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
+        CHECK_STREQ(line, "ok");
+        CHECK(proto_linebuf_pop(&b, &line, &len) == -E2BIG);
+        proto_linebuf_done(&b);
+
+        /* a large line arriving in small pieces is found in linear time and
+         * the buffer is reused once lines are popped */
+        proto_linebuf_init(&b, PROTO_LINE_MAX);
+        {
+                char chunk[4096];
+                size_t total = 0;
+
+                memset(chunk, 'z', sizeof chunk);
+                for (int round = 0; round < 3; round++) {
+                        for (size_t i = 0; i < 1024; i++) {
+                                CHECK(proto_linebuf_append(&b, chunk, sizeof chunk) == 0);
+                                CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
+                        }
+                        CHECK(proto_linebuf_append(&b, "\n", 1) == 0);
+                        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
+                        total += len;
+                }
+                CHECK_EQ_U64(total, 3 * 1024 * sizeof chunk);
+                CHECK(b.allocated <= 2 * 1024 * sizeof chunk);
+        }
+        proto_linebuf_done(&b);
+}
+
+static void test_linebuf_fd(void) {
+        ProtoLineBuf b;
+        int fds[2];
+        char *line;
+        size_t len;
+
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        proto_linebuf_init(&b, PROTO_LINE_MAX);
+
+        CHECK(proto_linebuf_read(&b, fds[0]) == -EAGAIN);
+        CHECK(write(fds[1], "{\"v\":1,\"op\":\"pi", 15) == 15);
+        CHECK(proto_linebuf_read(&b, fds[0]) == 15);
+        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
+        CHECK(write(fds[1], "ng\"}\n{\"v\":1,\"op\":\"stats\"}\n{\"v\"", 30) == 30);
+        CHECK(proto_linebuf_read(&b, fds[0]) == 30);
+        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
+        {
+                _cleanup_(proto_request_freep) ProtoRequest *req = parse_ok(line);
+                CHECK(req && req->op == PROTO_OP_PING);
+        }
+        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
+        CHECK_STREQ(line, "{\"v\":1,\"op\":\"stats\"}");
+        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
+        CHECK(close(fds[1]) == 0);
+        CHECK(proto_linebuf_read(&b, fds[0]) == 0);
+        CHECK_EQ_U64(proto_linebuf_pending(&b), 4);
+        CHECK(close(fds[0]) == 0);
+        proto_linebuf_done(&b);
+}
+
+int main(void) {
+        test_names();
+        test_ping();
+        test_submit_roundtrip();
+        test_submit_handwritten();
+        test_submit_batches();
+        test_rejections();
+        test_error_echoes_tag();
+        test_other_requests();
+        test_spec_json();
+        test_spec_from_json();
+        test_task_json();
+        test_replies();
+        test_messages();
+        test_linebuf_pieces();
+        test_linebuf_fd();
+        CHECK_DONE();
+}
