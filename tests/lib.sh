@@ -29,6 +29,9 @@ chmod 0755 "$abs_top_builddir/tests/tmp" "$T_TMP"
 
 t_cleanup() {
     local rc=$?
+    if [ -n "$T_CT" ] || [ "$BR_TIER" = v2 ]; then
+        br_teardown
+    fi
     if [ -n "$T_CT_OWN" ]; then
         "$abs_top_srcdir/tests/ct.sh" stop "$T_CT_OWN" || true
     fi
@@ -101,4 +104,59 @@ finish() {
     fi
     echo "$T_NAME: all checks passed"
     exit 0
+}
+
+# ---- a benchrunner daemon of the test's own ----
+# Runs as a transient service of the systemd under test, with private paths
+# under $T_TMP.  Tests run one after another in the shared container, and a
+# test's daemon numbers its tasks from 1, so every test stops its daemon and
+# every unit it left (br_daemon_stop, also on exit).
+BR_SOCK=
+BR_DB=
+BR_STATE=
+BR_UNIT=
+BR_UNIT_STARTED=
+# The state directory lives inside the systemd under test (its overlay or
+# VM root), not under /tmp: tasks get a private tmpfs on /tmp, which would hide
+# their working directories.
+br_daemon_start() {    # br_daemon_start [benchrunnerd options...]
+    BR_STATE=/var/lib/br-test/$T_NAME.$$
+    BR_SOCK=$BR_STATE/br.sock
+    BR_DB=$BR_STATE/tasks.db
+    BR_UNIT=br-test-$T_NAME-$$.service
+    sd mkdir -p -m 0755 /var/lib/br-test "$BR_STATE"
+    [ -n "$BR_UNIT_STARTED" ] || br_units_clean    # what an interrupted earlier test left
+    BR_UNIT_STARTED=1
+    sd systemd-run --quiet --unit="$BR_UNIT" -p Type=notify -p KillMode=mixed \
+        --setenv=ASAN_OPTIONS=detect_leaks=0 \
+        "$abs_top_builddir/benchrunnerd" --socket="$BR_SOCK" --db="$BR_DB" --state-dir="$BR_STATE" "$@" \
+        || { echo "FAIL: the daemon did not start"; sd journalctl -u "$BR_UNIT" --no-pager | tail -20; return 1; }
+}
+
+br_daemon_stop() {
+    [ -n "$BR_UNIT" ] || return 0
+    sd systemctl stop "$BR_UNIT" 2>/dev/null || true
+}
+
+br_daemon_log() { sd journalctl -u "$BR_UNIT" --no-pager -o cat; }
+
+# Stops every unit a daemon of this test left, so the next test starts clean.
+br_units_clean() {
+    sd sh -c 'for u in $(systemctl list-units --all --plain --no-legend "benchrunner*" | cut -d" " -f1); do
+        systemctl stop "$u"; done; systemctl reset-failed "benchrunner*"' >/dev/null 2>&1 || true
+}
+
+# br PROGRAM ARGS...: a client program of the build tree, inside, against
+# this test's daemon.
+br() {
+    local p=$1; shift
+    sd env BENCHRUNNER_SOCKET="$BR_SOCK" "$abs_top_builddir/$p" "$@"
+}
+
+# sqlite3 on this test's database (inside, so the paths are the same).
+br_sql() { sd sqlite3 -batch -noheader "$BR_DB" "$@"; }
+
+br_teardown() {
+    br_daemon_stop
+    br_units_clean
 }

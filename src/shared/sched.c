@@ -1,9 +1,42 @@
-/* sched.c: the task queue and the start decision.
+/* sched.c: the task queue and the decision which task starts next.
  *
- * First version: a strict priority queue.  Order: higher group first, then
- * more threads, then higher priority, then lower id (submission order).
- * Only the head of the queue may start, when its placement and its memory
- * fit. */
+ * Policy (also in docs/scheduling.md and benchrunnerd(8)):
+ *
+ * Order.  Higher group first, then more threads, then higher priority, then
+ * lower id (submission order).  The first task in this order is the head.
+ *
+ * The head starts as soon as its placement (placement.c) and its memory fit.
+ *
+ * Otherwise the head gets a reservation, EASY-backfilling style: the running
+ * tasks are released in the order of their ends (started + time limit +
+ * cleanup time limit; a task without a time limit ends "never", those in the
+ * order they started) until the head fits; that point is the shadow time T,
+ * and the head's placement there, R, with the memory left over at T after
+ * the head, X, is what the head is promised.  A later task in the queue may
+ * start now, on CPUs free now and within the memory free now, only if
+ *   (a) it has a time limit and now + its limit (+ cleanup) <= T: it is gone
+ *       before the head needs anything, or
+ *   (b) its placement avoids R entirely and its memory fits in X: it takes
+ *       nothing the head will need at T, however long it runs.
+ * Tasks without a time limit can only use (b).  If T is unknown (the head
+ * must wait for a task without a time limit), (a) is off and only (b) is
+ * used: the head then waits only for tasks that hold R, which are tasks that
+ * were running before, never tasks started by backfilling.
+ *
+ * No starvation: a task started by (a) or (b) leaves R free at T, so after
+ * any start or end the head still fits at T and its recomputed shadow time
+ * can only move earlier; the head starts no later than T (plus the time the
+ * daemon takes to notice an end).  With unknown ends the set of tasks the
+ * head waits for only shrinks.  The guarantee is for the head: a task that
+ * sorts before it (higher group, more threads, higher priority) takes over
+ * the reservation when it arrives, as the order says it should.
+ *
+ * Memory is a budget: a task starts only if the memory of all running tasks
+ * plus its own stays within it.
+ *
+ * Everything is recomputed from the running tasks at each sched_next(),
+ * which keeps the state small (no stale reservations) and is cheap at the
+ * sizes of one machine. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,7 +53,20 @@ typedef struct SchedRunning {
         CpuSet reserved;        /* what it holds */
         uint64_t memory;
         uint64_t started_usec;
+        uint64_t end_usec;      /* when its resources are free at the latest, NEVER if unknown */
 } SchedRunning;
+
+#define NEVER UINT64_MAX
+
+/* Shapes of tasks that could not start in this pass: a later task that is
+ * no easier to place is skipped without trying. */
+#define FAILED_MAX 32
+typedef struct Failed {
+        unsigned threads;
+        bool whole_cores;
+        uint64_t memory;
+        uint64_t hold;
+} Failed;
 
 struct Sched {
         const Topology *topo;
@@ -174,6 +220,23 @@ int sched_dequeue(Sched *s, Task *t) {
         return 0;
 }
 
+/* How long a task holds its resources at most: its time limit plus its
+ * cleanup's; NEVER if either is unknown. */
+static uint64_t task_hold(const Sched *s, const Task *t) {
+        uint64_t cleanup = 0;
+
+        if (t->time_limit_usec == 0)
+                return NEVER;
+        if (t->cleanup_argv && t->cleanup_argv[0]) {
+                cleanup = t->cleanup_time_limit_usec ? t->cleanup_time_limit_usec : s->cleanup_time_limit;
+                if (cleanup == 0)
+                        return NEVER;
+        }
+        if (t->time_limit_usec > NEVER - 1 - cleanup)
+                return NEVER;
+        return t->time_limit_usec + cleanup;
+}
+
 static int running_add(Sched *s, Task *t, const CpuSet *reserved, uint64_t started_usec) {
         if (s->n_running == s->n_running_alloc) {
                 size_t n = s->n_running_alloc ? s->n_running_alloc * 2 : 16;
@@ -183,11 +246,13 @@ static int running_add(Sched *s, Task *t, const CpuSet *reserved, uint64_t start
                 s->running = r;
                 s->n_running_alloc = n;
         }
+        uint64_t hold = task_hold(s, t);
         s->running[s->n_running++] = (SchedRunning) {
                 .task = t,
                 .reserved = *reserved,
                 .memory = t->memory_bytes,
                 .started_usec = started_usec,
+                .end_usec = hold == NEVER || started_usec > NEVER - hold ? NEVER : started_usec + hold,
         };
         cpuset_or(&s->busy, reserved);
         s->memory_used += t->memory_bytes;
@@ -199,26 +264,174 @@ static void free_cpus(const Sched *s, CpuSet *ret) {
         cpuset_and_not(ret, &s->busy);
 }
 
-int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus) {
+static bool memory_fits(const Sched *s, uint64_t used, uint64_t need) {
+        return used <= s->memory && need <= s->memory - used;
+}
+
+static int running_end_cmp(const void *a, const void *b) {
+        const SchedRunning *x = *(const SchedRunning * const *) a, *y = *(const SchedRunning * const *) b;
+
+        if (x->end_usec != y->end_usec)
+                return x->end_usec < y->end_usec ? -1 : 1;
+        if (x->started_usec != y->started_usec)
+                return x->started_usec < y->started_usec ? -1 : 1;
+        return x->task->id < y->task->id ? -1 : x->task->id > y->task->id;
+}
+
+/* The head's reservation: releases running tasks in the order of their ends
+ * until the head fits.  Returns 0 and the shadow time (NEVER if unknown),
+ * the CPUs the head would hold then and the memory left over after it;
+ * -ENOSPC if it would not fit even on an idle machine. */
+static int reservation(const Sched *s, const Task *head, uint64_t now_usec,
+                       uint64_t *ret_shadow, CpuSet *ret_cpus, uint64_t *ret_extra) {
+        _cleanup_(freep) const SchedRunning **order = NULL;
+        _cleanup_(freep) unsigned *holders = NULL;
+        unsigned end = cpuset_end(&s->cpus);
+        uint64_t used = s->memory_used;
         CpuSet free, cpus, reserved;
-        Task *t;
+
+        order = calloc(s->n_running ? s->n_running : 1, sizeof *order);
+        holders = calloc(end ? end : 1, sizeof *holders);
+        if (!order || !holders)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_running; i++) {
+                order[i] = &s->running[i];
+                for (unsigned c = 0; c < end; c++)
+                        if (cpuset_has(&s->running[i].reserved, c))
+                                holders[c]++;
+        }
+        qsort(order, s->n_running, sizeof *order, running_end_cmp);
+        free_cpus(s, &free);
+
+        for (size_t i = 0; i < s->n_running;) {
+                uint64_t t = order[i]->end_usec;
+
+                /* everything that ends at the same time goes at once */
+                do {
+                        const SchedRunning *r = order[i];
+                        for (unsigned c = 0; c < end; c++)
+                                if (cpuset_has(&r->reserved, c) && --holders[c] == 0 &&
+                                    cpuset_has(&s->cpus, c))
+                                        cpuset_add(&free, c);
+                        used -= r->memory;
+                        i++;
+                } while (i < s->n_running && t != NEVER && order[i]->end_usec == t);
+
+                if (memory_fits(s, used, head->memory_bytes) &&
+                    placement_find(s->topo, &free, head->threads, head->whole_cores, &cpus, &reserved) >= 0) {
+                        /* a task that overran its limit may end any moment */
+                        *ret_shadow = t == NEVER ? NEVER : t < now_usec ? now_usec : t;
+                        *ret_cpus = reserved;
+                        *ret_extra = s->memory - used - head->memory_bytes;
+                        return 0;
+                }
+        }
+        return -ENOSPC;
+}
+
+static bool failed_covers(const Failed *f, size_t n, const Task *t, uint64_t hold) {
+        for (size_t i = 0; i < n; i++)
+                if (f[i].threads == t->threads && f[i].whole_cores == t->whole_cores &&
+                    f[i].memory <= t->memory_bytes && f[i].hold <= hold)
+                        return true;
+        return false;
+}
+
+static int start(Sched *s, size_t i, const CpuSet *cpus, const CpuSet *reserved, uint64_t now_usec,
+                 Task **ret, CpuSet *ret_cpus) {
+        Task *t = s->queue[i];
+        int r;
+
+        r = running_add(s, t, reserved, now_usec);
+        if (r < 0)
+                return r;
+        queue_remove(s, i);
+        *ret = t;
+        if (ret_cpus)
+                *ret_cpus = *cpus;
+        return 1;
+}
+
+int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus) {
+        CpuSet free, free_outside, head_cpus, cpus, reserved;
+        Failed failed[FAILED_MAX];
+        size_t n_failed = 0;
+        uint64_t shadow, extra;
+        Task *head;
         int r;
 
         if (s->n_queue == 0)
                 return 0;
-        t = s->queue[0];
-        if (t->memory_bytes > s->memory - s->memory_used || s->memory_used > s->memory)
-                return 0;
         free_cpus(s, &free);
-        if (placement_find(s->topo, &free, t->threads, t->whole_cores, &cpus, &reserved) < 0)
+        if (cpuset_empty(&free))
                 return 0;
-        r = running_add(s, t, &reserved, now_usec);
+
+        head = s->queue[0];
+        if (memory_fits(s, s->memory_used, head->memory_bytes) &&
+            placement_find(s->topo, &free, head->threads, head->whole_cores, &cpus, &reserved) >= 0)
+                return start(s, 0, &cpus, &reserved, now_usec, ret, ret_cpus);
+
+        r = reservation(s, head, now_usec, &shadow, &head_cpus, &extra);
+        if (r == -ENOSPC)
+                return 0;       /* cannot happen for a task that passed sched_check() */
         if (r < 0)
                 return r;
-        queue_remove(s, 0);
-        *ret = t;
-        if (ret_cpus)
-                *ret_cpus = cpus;
+
+        free_outside = free;
+        cpuset_and_not(&free_outside, &head_cpus);
+
+        for (size_t i = 1; i < s->n_queue; i++) {
+                Task *t = s->queue[i];
+                uint64_t hold = task_hold(s, t);
+                bool before = shadow != NEVER && hold != NEVER && hold <= shadow - now_usec;
+
+                if (failed_covers(failed, n_failed, t, hold))
+                        continue;
+                if (!memory_fits(s, s->memory_used, t->memory_bytes))
+                        goto fail;
+
+                /* (b) nothing the head's reservation needs */
+                if (t->memory_bytes <= extra &&
+                    placement_find(s->topo, &free_outside, t->threads, t->whole_cores, &cpus, &reserved) >= 0)
+                        return start(s, i, &cpus, &reserved, now_usec, ret, ret_cpus);
+                /* (a) gone before the head starts */
+                if (before &&
+                    placement_find(s->topo, &free, t->threads, t->whole_cores, &cpus, &reserved) >= 0)
+                        return start(s, i, &cpus, &reserved, now_usec, ret, ret_cpus);
+        fail:
+                if (n_failed < FAILED_MAX)
+                        failed[n_failed++] = (Failed) {
+                                .threads = t->threads,
+                                .whole_cores = t->whole_cores,
+                                .memory = t->memory_bytes,
+                                .hold = hold,
+                        };
+        }
+        return 0;
+}
+
+int sched_reservation(const Sched *s, uint64_t now_usec, const Task **ret_head, uint64_t *ret_start_usec) {
+        CpuSet free, cpus, reserved;
+        uint64_t shadow, extra;
+        const Task *head;
+        int r;
+
+        if (s->n_queue == 0)
+                return 0;
+        head = s->queue[0];
+        if (ret_head)
+                *ret_head = head;
+        if (ret_start_usec)
+                *ret_start_usec = now_usec;
+        free_cpus(s, &free);
+        if (memory_fits(s, s->memory_used, head->memory_bytes) &&
+            placement_find(s->topo, &free, head->threads, head->whole_cores, &cpus, &reserved) >= 0)
+                return 0;
+        r = reservation(s, head, now_usec, &shadow, &cpus, &extra);
+        if (r < 0)
+                return r;
+        if (ret_start_usec)
+                *ret_start_usec = shadow;
         return 1;
 }
 

@@ -52,6 +52,13 @@ void sched_release(Sched *s, Task *t);
  * as having no time limit. */
 void sched_set_cleanup_time_limit(Sched *s, uint64_t usec);
 
+/* The head of the queue and when it is promised to start at the latest
+ * (UINT64_MAX if that depends on a task without a time limit): returns 1
+ * if the head is waiting, 0 if it can start now (then *ret_start_usec =
+ * now_usec) or the queue is empty (then nothing is set).  For display
+ * (br-show, br-stats) and tests. */
+int sched_reservation(const Sched *s, uint64_t now_usec, const Task **ret_head, uint64_t *ret_start_usec);
+
 unsigned sched_n_queued(const Sched *s);
 unsigned sched_n_running(const Sched *s);
 /* CPUs held by running tasks (including whole_cores tasks' idle siblings)

@@ -1,12 +1,290 @@
-/* test-topology.c: topology from fake sysfs trees, and placement on them. */
+/* test-topology.c: the topology read from fake sysfs trees (both SMT
+ * numberings, two sockets, offline CPUs, no SMT), placement on them, and
+ * the CPUs br-start picks.  Random place/release sequences check that even
+ * tasks get whole cores, no core is shared by two tasks unless both are
+ * odd and each has only a half of it, and nothing is placed twice. */
 #include "config.h"
 
 #include <stdlib.h>
 
 #include "check.h"
+#include "fake-sysfs.h"
 #include "placement.h"
 #include "topology.h"
 #include "util.h"
+
+static Topology *load(unsigned sockets, unsigned cores, FakeSmt smt, unsigned l3, const char *offline) {
+        Topology *t = NULL;
+        CpuSet off = {};
+        char *root;
+
+        if (offline)
+                CHECK(cpuset_parse(offline, &off) == 0);
+        root = fake_sysfs_new(sockets, cores, smt, l3, &off);
+        CHECK(root);
+        if (!root)
+                exit(1);
+        CHECK(topology_load(root, &t) == 0);
+        fake_sysfs_free(root);
+        if (!t)
+                exit(1);
+        return t;
+}
+
+static void check_list(const CpuSet *s, const char *expected) {
+        _cleanup_(freep) char *f = cpuset_format(s);
+        CHECK_STREQ(f, expected);
+}
+
+/* Places `threads` on free, checks the rules, returns the reservation. */
+static bool place(const Topology *t, CpuSet *free, unsigned threads, bool whole, CpuSet *ret_res) {
+        CpuSet cpus, res, whole_of_cpus = {};
+        unsigned half_cores = 0;
+
+        if (placement_find(t, free, threads, whole, &cpus, &res) < 0)
+                return false;
+        CHECK_EQ_U64(cpuset_count(&cpus), threads);
+        CHECK(cpuset_subset(&cpus, &res));
+        CHECK(cpuset_subset(&res, free));
+        topology_whole_cores(t, &cpus, &whole_of_cpus);
+        if (whole) {
+                /* one thread per core, the whole core reserved */
+                CHECK(cpuset_equal(&res, &whole_of_cpus));
+                for (unsigned c = 0; c < cpuset_end(&cpus); c++)
+                        if (cpuset_has(&cpus, c)) {
+                                unsigned n;
+                                const unsigned *sib = topology_core_cpus(t, (unsigned) topology_core_of(t, c), &n);
+                                for (unsigned i = 0; i < n; i++)
+                                        CHECK(sib[i] == c || !cpuset_has(&cpus, sib[i]));
+                        }
+        } else if (threads % 2 == 0)
+                CHECK(cpuset_equal(&res, &whole_of_cpus));     /* whole cores */
+        else {
+                for (unsigned k = 0; k < topology_n_cores(t); k++) {
+                        unsigned n, mine = 0;
+                        const unsigned *sib = topology_core_cpus(t, k, &n);
+                        for (unsigned i = 0; i < n; i++)
+                                mine += cpuset_has(&res, sib[i]);
+                        if (mine > 0 && mine < n)
+                                half_cores++;
+                }
+                CHECK(half_cores <= 1);
+        }
+        cpuset_and_not(free, &res);
+        *ret_res = res;
+        return true;
+}
+
+/* Random placements and releases; checks that no core is shared with an
+ * even or whole_cores task, and that reservations never overlap. */
+static void random_walk(const Topology *t, const CpuSet *given, unsigned seed) {
+        enum { N = 64 };
+        CpuSet res[N], free = *given;
+        bool used[N] = {}, even[N] = {};
+
+        srand(seed);
+        for (unsigned step = 0; step < 2000; step++) {
+                unsigned i = (unsigned) rand() % N;
+                if (used[i]) {
+                        cpuset_or(&free, &res[i]);
+                        used[i] = false;
+                        continue;
+                }
+                unsigned threads = 1 + (unsigned) rand() % 6;
+                bool whole = rand() % 8 == 0;
+                if (!place(t, &free, threads, whole, &res[i]))
+                        continue;
+                used[i] = true;
+                even[i] = whole || threads % 2 == 0;
+                for (unsigned j = 0; j < N; j++) {
+                        CpuSet a = {}, b = {};
+                        if (j == i || !used[j])
+                                continue;
+                        CHECK(!cpuset_intersects(&res[i], &res[j]));
+                        if (even[i] || even[j]) {
+                                topology_whole_cores(t, &res[i], &a);
+                                topology_whole_cores(t, &res[j], &b);
+                                CHECK(!cpuset_intersects(&a, &b));
+                        }
+                }
+        }
+}
+
+static void test_smt_split(void) {
+        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, NULL);
+        CpuSet free = *topology_online(t), r, s;
+
+        CHECK_EQ_U64(topology_n_cores(t), 8);
+        CHECK_EQ_U64(cpuset_count(topology_online(t)), 16);
+        CHECK(topology_core_of(t, 3) == topology_core_of(t, 11));
+        CHECK(topology_core_of(t, 3) != topology_core_of(t, 4));
+        CHECK(place(t, &free, 2, false, &r));
+        check_list(&r, "0,8");                  /* one whole core */
+        CHECK(place(t, &free, 4, false, &r));
+        check_list(&r, "1-2,9-10");
+        CHECK(place(t, &free, 1, false, &r));
+        check_list(&r, "3");                    /* breaks a core ... */
+        CHECK(place(t, &free, 1, false, &r));
+        check_list(&r, "11");                   /* ... and the next one pairs with it */
+        CHECK(place(t, &free, 3, false, &r));
+        check_list(&r, "4-5,12");               /* a whole core and a half */
+        CHECK(place(t, &free, 2, true, &r));
+        check_list(&r, "6-7,14-15");            /* whole_cores: 2 cores reserved */
+        CHECK(!place(t, &free, 2, false, &r));  /* only the half core 13 is left */
+        CHECK(place(t, &free, 1, false, &r));
+        check_list(&r, "13");
+        CHECK(cpuset_empty(&free));
+
+        /* whole_cores gives one thread per core */
+        free = *topology_online(t);
+        CHECK(placement_find(t, &free, 3, true, &s, &r) == 0);
+        check_list(&s, "0-2");
+        check_list(&r, "0-2,8-10");
+
+        random_walk(t, topology_online(t), 1);
+}
+
+static void test_smt_adjacent(void) {
+        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_ADJACENT, 0, NULL);
+        CpuSet free = *topology_online(t), r;
+
+        CHECK_EQ_U64(topology_n_cores(t), 8);
+        CHECK(topology_core_of(t, 6) == topology_core_of(t, 7));
+        CHECK(topology_core_of(t, 7) != topology_core_of(t, 8));
+        CHECK(place(t, &free, 1, false, &r));
+        check_list(&r, "0");
+        CHECK(place(t, &free, 4, false, &r));
+        check_list(&r, "2-5");                  /* whole cores, not 1-4 */
+        CHECK(place(t, &free, 3, false, &r));
+        check_list(&r, "1,6-7");                /* the half pairs with CPU 0 */
+        random_walk(t, topology_online(t), 2);
+}
+
+static void test_two_sockets(void) {
+        /* 2 sockets x 4 cores, siblings k,k+8: socket 0 = 0-3,8-11 */
+        _cleanup_(topology_freep) Topology *t = load(2, 4, FAKE_SMT_SPLIT, 0, NULL);
+        CpuSet free = *topology_online(t), r, s;
+
+        CHECK_EQ_U64(topology_n_cores(t), 8);
+        CHECK_EQ_U64(topology_n_packages(t), 2);
+        CHECK_EQ_U64(topology_n_l3(t), 2);
+        CHECK(topology_core_package(t, (unsigned) topology_core_of(t, 12)) == 1);
+        CHECK(topology_core_package(t, (unsigned) topology_core_of(t, 3)) == 0);
+        CHECK(place(t, &free, 2, false, &r));
+        check_list(&r, "0,8");
+        /* 8 threads: socket 1 is entirely free, socket 0 is not: one socket */
+        CHECK(place(t, &free, 8, false, &r));
+        check_list(&r, "4-7,12-15");
+        /* 6 threads fit in socket 0 (3 cores left) */
+        CHECK(place(t, &free, 6, false, &r));
+        check_list(&r, "1-3,9-11");
+
+        /* best fit: 4 threads go to the socket with less room */
+        free = *topology_online(t);
+        CHECK(place(t, &free, 2, false, &r));   /* socket 0 now has 3 cores */
+        CHECK(place(t, &free, 4, false, &r));
+        check_list(&r, "1-2,9-10");
+        /* a task too big for one socket spans both */
+        free = *topology_online(t);
+        CHECK(place(t, &free, 12, false, &r));
+        CHECK_EQ_U64(cpuset_count(&r), 12);
+
+        /* br-start -j: never the core of CPU 0, one socket when possible */
+        CHECK(topology_pick_cpus(t, 4, &s) == 0);
+        CHECK(!cpuset_has(&s, 0) && !cpuset_has(&s, 8));
+        CHECK_EQ_U64(cpuset_count(&s), 4);
+        CHECK(topology_pick_cpus(t, 6, &s) == 0);
+        check_list(&s, "1-3,9-11");             /* socket 0 around the system's core */
+        CHECK(topology_pick_cpus(t, 3, &s) == 0);
+        CHECK_EQ_U64(cpuset_count(&s), 3);
+        CHECK(topology_pick_cpus(t, 14, &s) == 0);
+        check_list(&s, "1-7,9-15");
+        CHECK(topology_pick_cpus(t, 15, &s) == -ENOSPC);
+        CHECK(topology_pick_cpus(t, 17, &s) == -ERANGE);
+        CHECK(topology_pick_cpus(t, 0, &s) == -EINVAL);
+
+        CHECK(cpuset_parse("1-7,9-15", &s) == 0);
+        CHECK(topology_check_cpus(t, &s) == 0);
+        CHECK(cpuset_parse("0-7,9-15", &s) == 0);
+        CHECK(topology_check_cpus(t, &s) == -ENOSPC);   /* core 0 half given away */
+        CHECK(cpuset_parse("1-16", &s) == 0);
+        CHECK(topology_check_cpus(t, &s) == -EINVAL);   /* 16 is not online */
+
+        random_walk(t, topology_online(t), 3);
+}
+
+static void test_l3_domains(void) {
+        /* one socket of 8 cores in two L3 domains of 4 cores */
+        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 4, NULL);
+        CpuSet free = *topology_online(t), r;
+
+        CHECK_EQ_U64(topology_n_l3(t), 2);
+        CHECK_EQ_U64(topology_n_packages(t), 1);
+        CHECK(place(t, &free, 2, false, &r));   /* L3 0: 3 cores left */
+        CHECK(place(t, &free, 6, false, &r));
+        check_list(&r, "1-3,9-11");             /* fits L3 0 exactly */
+        CHECK(place(t, &free, 4, false, &r));
+        check_list(&r, "4-5,12-13");
+}
+
+static void test_offline(void) {
+        /* 8 cores, siblings k,k+8; core 3 entirely offline, CPU 5 offline
+         * (core 5 is left with CPU 13 alone) */
+        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, "3,5,11");
+        CpuSet free = *topology_online(t), r, s;
+        unsigned n;
+
+        check_list(topology_online(t), "0-2,4,6-10,12-15");
+        CHECK_EQ_U64(topology_n_cores(t), 7);
+        CHECK(topology_core_of(t, 3) < 0);
+        CHECK(topology_core_of(t, 11) < 0);
+        (void) topology_core_cpus(t, (unsigned) topology_core_of(t, 13), &n);
+        CHECK_EQ_U64(n, 1);
+        CHECK(topology_core_of(t, 4) == topology_core_of(t, 12));
+
+        CHECK(place(t, &free, 6, false, &r));
+        check_list(&r, "0-2,8-10");
+        CHECK(place(t, &free, 1, false, &r));
+        check_list(&r, "13");                   /* the lone thread is a core of its own */
+        CHECK(place(t, &free, 6, false, &r));
+        check_list(&r, "4,6-7,12,14-15");
+        CHECK(cpuset_empty(&free));
+
+        CHECK(topology_pick_cpus(t, 11, &s) == 0);
+        CHECK(!cpuset_has(&s, 0) && !cpuset_has(&s, 8));
+        CHECK(topology_pick_cpus(t, 12, &s) == -ENOSPC);
+        random_walk(t, topology_online(t), 4);
+}
+
+static void test_no_smt(void) {
+        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_NONE, 0, NULL);
+        CpuSet free = *topology_online(t), r;
+
+        CHECK_EQ_U64(topology_n_cores(t), 8);
+        CHECK(place(t, &free, 1, false, &r));
+        check_list(&r, "0");
+        CHECK(place(t, &free, 2, false, &r));
+        check_list(&r, "1-2");
+        CHECK(place(t, &free, 3, false, &r));
+        check_list(&r, "3-5");
+        CHECK(place(t, &free, 2, true, &r));
+        check_list(&r, "6-7");
+        random_walk(t, topology_online(t), 5);
+}
+
+static void test_partial_given(void) {
+        /* benchrunner given 1-3,9-10: core 3 only half; a 6-thread task does
+         * not fit on whole cores, a 5-thread one does */
+        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, NULL);
+        CpuSet given, r, free;
+
+        CHECK(cpuset_parse("1-3,9-10", &given) == 0);
+        free = given;
+        CHECK(!place(t, &free, 6, false, &r));
+        CHECK(place(t, &free, 5, false, &r));
+        check_list(&r, "1-3,9-10");
+        random_walk(t, &given, 6);
+}
 
 static void test_flat(void) {
         _cleanup_(topology_freep) Topology *t = NULL;
@@ -21,7 +299,21 @@ static void test_flat(void) {
         CHECK(topology_pick_cpus(t, 9, &s) == -ERANGE);
 }
 
+static void test_missing(void) {
+        Topology *t = NULL;
+        CHECK(topology_load("/nonexistent-sysfs", &t) == -ENOENT);
+        CHECK(!t);
+}
+
 int main(void) {
+        test_smt_split();
+        test_smt_adjacent();
+        test_two_sockets();
+        test_l3_domains();
+        test_offline();
+        test_no_smt();
+        test_partial_given();
         test_flat();
+        test_missing();
         CHECK_DONE();
 }

@@ -1,0 +1,245 @@
+/* benchrunnerd.c: the daemon's main: options, the event loop, the bus, the
+ * socket and the task manager. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <locale.h>
+#include <popt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <grp.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "cpuset.h"
+#include "log.h"
+#include "manager.h"
+#include "server.h"
+#include "topology.h"
+#include "util.h"
+
+static char *arg_socket;
+static char *arg_db;
+static char *arg_state_dir;
+static char *arg_sysfs_root;
+static char *arg_cpus;
+static char *arg_memory;
+static char *arg_group;
+static char *arg_cleanup_time_limit;
+static char *arg_output_cap;
+static int arg_owner = -1;
+static int arg_max_queued = 100000;
+static int arg_verbose;
+static int arg_version;
+
+static const struct poptOption options[] = {
+        { "cpus", 'c', POPT_ARG_STRING, &arg_cpus, 0,
+          N_("CPU threads given to benchrunner (default: all but the core of CPU 0)"), N_("LIST") },
+        { "memory", 'm', POPT_ARG_STRING, &arg_memory, 0,
+          N_("memory given to benchrunner (default: 3/4 of the memory available now)"), N_("SIZE") },
+        { "owner", 0, POPT_ARG_INT, &arg_owner, 0, N_("user who may submit besides root (default: $SUDO_UID or root)"),
+          N_("UID") },
+        { "group", 'g', POPT_ARG_STRING, &arg_group, 0, N_("members of this group may submit as well"), N_("GROUP") },
+        { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("listen on this socket (default: " BR_RUNDIR
+                                                            "/benchrunner.sock)"), N_("PATH") },
+        { "db", 0, POPT_ARG_STRING, &arg_db, 0, N_("the database (default: " BR_STATEDIR "/tasks.db)"), N_("PATH") },
+        { "state-dir", 0, POPT_ARG_STRING, &arg_state_dir, 0,
+          N_("working and output directories of tasks (default: " BR_STATEDIR ")"), N_("DIR") },
+        { "sysfs-root", 0, POPT_ARG_STRING, &arg_sysfs_root, 0, N_("read the CPU topology here (default: /sys)"),
+          N_("DIR") },
+        { "cleanup-time-limit", 0, POPT_ARG_STRING, &arg_cleanup_time_limit, 0,
+          N_("time limit of cleanup commands that give none (default: 10m)"), N_("DURATION") },
+        { "output-cap", 0, POPT_ARG_STRING, &arg_output_cap, 0,
+          N_("keep at most this much of each task's stdout and stderr (default: 64M)"), N_("SIZE") },
+        { "max-queued", 0, POPT_ARG_INT, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
+          N_("N") },
+        { "verbose", 'v', POPT_ARG_NONE, &arg_verbose, 0, N_("log debugging messages"), NULL },
+        { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
+        POPT_AUTOHELP POPT_TABLEEND
+};
+
+static uint64_t mem_available(void) {
+        FILE *f = fopen("/proc/meminfo", "re");
+        char line[256];
+        uint64_t kb = 0;
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb * 1024;
+}
+
+static int build_config(ManagerConfig *c) {
+        uint64_t v;
+        int r;
+
+        *c = (ManagerConfig) {
+                .db_path = arg_db ? arg_db : BR_STATEDIR "/tasks.db",
+                .state_dir = arg_state_dir ? arg_state_dir : BR_STATEDIR,
+                .sysfs_root = arg_sysfs_root ? arg_sysfs_root : "/sys",
+                .cleanup_time_limit_usec = 10 * 60 * USEC_PER_SEC,
+                .output_cap_bytes = UINT64_C(64) << 20,
+                .max_queued_per_user = (unsigned) arg_max_queued,
+        };
+
+        if (arg_cpus) {
+                r = cpuset_parse(arg_cpus, &c->cpus);
+                if (r < 0 || cpuset_empty(&c->cpus))
+                        return log_error_errno(r < 0 ? r : EINVAL, "Invalid CPU list: %s", arg_cpus);
+        } else {
+                _cleanup_(topology_freep) Topology *t = NULL;
+                r = topology_load(c->sysfs_root, &t);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the CPU topology: %m");
+                r = topology_pick_cpus(t, cpuset_count(topology_online(t)), &c->cpus);
+                if (r < 0) {
+                        /* every CPU but the core of CPU 0: as many as may be given away */
+                        unsigned n = cpuset_count(topology_online(t));
+                        while (n > 1 && r < 0)
+                                r = topology_pick_cpus(t, --n, &c->cpus);
+                        if (r < 0)
+                                return log_error_errno(r, "This machine has too few cores to give any away: %m");
+                }
+        }
+
+        if (arg_memory) {
+                r = parse_size(arg_memory, &v);
+                if (r < 0 || v == 0)
+                        return log_error_errno(r < 0 ? r : EINVAL, "Invalid memory size: %s", arg_memory);
+                c->memory_bytes = v;
+        } else {
+                c->memory_bytes = mem_available() / 4 * 3;
+                if (c->memory_bytes == 0)
+                        return log_error_errno(EINVAL, "Cannot tell the available memory: give --memory");
+        }
+        if (arg_cleanup_time_limit) {
+                r = parse_duration(arg_cleanup_time_limit, &v);
+                if (r < 0 || v == 0)
+                        return log_error_errno(r < 0 ? r : EINVAL, "Invalid duration: %s", arg_cleanup_time_limit);
+                c->cleanup_time_limit_usec = v;
+        }
+        if (arg_output_cap) {
+                r = parse_size(arg_output_cap, &v);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid size: %s", arg_output_cap);
+                c->output_cap_bytes = v;
+        }
+        if (arg_owner >= 0)
+                c->owner = (uid_t) arg_owner;
+        else {
+                const char *s = getenv("SUDO_UID");
+                uint64_t u;
+                c->owner = s && parse_uint(s, 0, UINT32_MAX - 1, &u) >= 0 ? (uid_t) u : 0;
+        }
+        if (arg_group) {
+                struct group *g = getgrnam(arg_group);
+                if (!g)
+                        return log_error_errno(ENOENT, "No such group: %s", arg_group);
+                c->has_group = true;
+                c->group = g->gr_gid;
+        }
+        if (arg_max_queued < 1)
+                return log_error_errno(EINVAL, "--max-queued must be at least 1");
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        log_info("Received SIG%s, stopping; tasks keep running and are picked up by the next start",
+                 sigabbrev_np((int) si->ssi_signo));
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int run(void) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(server_freep) Server *server = NULL;
+        ManagerConfig config;
+        sigset_t mask;
+        int r;
+
+        r = build_config(&config);
+        if (r < 0)
+                return r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop: %m");
+        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = sd_bus_attach_event(bus, event, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus: %m");
+
+        r = manager_new(event, bus, &config, &m);
+        if (r < 0)
+                return r;
+        r = server_new(event, m, arg_socket ? arg_socket : BR_RUNDIR "/benchrunner.sock", &server);
+        if (r < 0)
+                return r;
+        manager_set_server(m, server);
+
+        {
+                _cleanup_(freep) char *cpus = cpuset_format(&config.cpus);
+                char mem[FORMAT_SIZE_MAX];
+                log_info("benchrunnerd " VERSION ": CPUs %s, memory %s, database %s", cpus ? cpus : "?",
+                         format_size(mem, sizeof mem, config.memory_bytes), config.db_path);
+        }
+        r = manager_recover(m);
+        if (r < 0)
+                return r;
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Running tasks");
+        r = sd_event_loop(event);
+        (void) sd_notify(false, "STOPPING=1");
+        manager_shutdown(m);
+        manager_set_server(m, NULL);
+        return r;
+}
+
+int main(int argc, const char **argv) {
+        poptContext ctx;
+        int rc;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+
+        ctx = poptGetContext("benchrunnerd", argc, argv, options, 0);
+        poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
+        while ((rc = poptGetNextOpt(ctx)) > 0)
+                ;
+        if (rc < -1) {
+                fprintf(stderr, "benchrunnerd: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        if (poptPeekArg(ctx)) {
+                fprintf(stderr, _("benchrunnerd: unexpected argument: %s\n"), poptPeekArg(ctx));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        poptFreeContext(ctx);
+        if (arg_version) {
+                printf("benchrunnerd %s\n", VERSION);
+                return 0;
+        }
+        if (arg_verbose)
+                log_set_max_level(LOG_DEBUG);
+        return run() < 0 ? 1 : 0;
+}

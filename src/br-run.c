@@ -1,0 +1,507 @@
+/* br-run.c: submits a task (or a batch of them) to benchrunnerd, and with
+ * --wait follows it to its end and exits with its status. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <locale.h>
+#include <popt.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "protocol.h"
+#include "task.h"
+#include "util.h"
+
+static int arg_threads = 1;
+static char *arg_memory;
+static char *arg_time_limit;
+static int arg_group;
+static int arg_priority;
+static char *arg_name;
+static char *arg_cleanup;
+static char *arg_cleanup_time_limit;
+static int arg_wait;
+static int arg_json;
+static int arg_whole_cores;
+static char *arg_batch;
+static char *arg_socket;
+static int arg_version;
+static char **arg_env;
+static size_t n_env;
+
+enum { OPT_ENV = 1 };
+
+static const struct poptOption options[] = {
+        { "threads", 'j', POPT_ARG_INT, &arg_threads, 0, N_("CPU threads of the task (default: 1)"), N_("N") },
+        { "memory", 'm', POPT_ARG_STRING, &arg_memory, 0,
+          N_("memory limit, as 512M or 2G (default: the task's share of benchrunner's memory)"), N_("SIZE") },
+        { "time-limit", 't', POPT_ARG_STRING, &arg_time_limit, 0,
+          N_("wall-time limit, as 90, 90s, 15m or 2h (default: none)"), N_("DURATION") },
+        { "group", 'g', POPT_ARG_INT, &arg_group, 0, N_("priority group: higher groups run first (default: 0)"),
+          N_("N") },
+        { "priority", 'p', POPT_ARG_INT, &arg_priority, 0,
+          N_("priority within the group: higher runs first (default: 0)"), N_("N") },
+        { "name", 'n', POPT_ARG_STRING, &arg_name, 0, N_("name of the task"), N_("NAME") },
+        { "cleanup", 'c', POPT_ARG_STRING, &arg_cleanup, 0,
+          N_("command run after the task however it ended, in its directory (split into words like a "
+             "shell would, but no expansion)"),
+          N_("COMMAND") },
+        { "cleanup-time-limit", 0, POPT_ARG_STRING, &arg_cleanup_time_limit, 0,
+          N_("wall-time limit of the cleanup command (default: the daemon's)"), N_("DURATION") },
+        { "env", 'e', POPT_ARG_STRING, NULL, OPT_ENV,
+          N_("set VAR in the task's environment, to VALUE or to its value here (repeatable)"),
+          N_("VAR[=VALUE]") },
+        { "whole-cores", 0, POPT_ARG_NONE, &arg_whole_cores, 0,
+          N_("reserve whole cores but run one thread per core"), NULL },
+        { "wait", 'w', POPT_ARG_NONE, &arg_wait, 0, N_("follow the task to its end and exit with its status"), NULL },
+        { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print the daemon's answers and events as JSON lines"), NULL },
+        { "batch", 'b', POPT_ARG_STRING, &arg_batch, 0,
+          N_("submit the task definitions (JSON lines, see benchrunner-protocol) in FILE, - for stdin"), N_("FILE") },
+        { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
+        { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
+        POPT_AUTOHELP POPT_TABLEEND
+};
+
+static int error_line(const char *fmt, ...) _printf_(1, 2);
+static int error_line(const char *fmt, ...) {
+        va_list ap;
+        fputs("br-run: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return -EINVAL;
+}
+
+static int add_env(const char *s) {
+        char *v, **l;
+        const char *eq = strchr(s, '=');
+
+        if (eq)
+                v = strdup(s);
+        else {
+                const char *val = getenv(s);
+                if (!val)
+                        return error_line(_("--env %s: not set here; give %s=VALUE"), s, s);
+                if (asprintf(&v, "%s=%s", s, val) < 0)
+                        v = NULL;
+        }
+        if (!v)
+                return -ENOMEM;
+        l = realloc(arg_env, sizeof(char *) * (n_env + 2));
+        if (!l) {
+                free(v);
+                return -ENOMEM;
+        }
+        arg_env = l;
+        arg_env[n_env++] = v;
+        arg_env[n_env] = NULL;
+        return 0;
+}
+
+static char **strv_copy(const char * const *l) {
+        size_t n = 0;
+        char **c;
+
+        while (l[n])
+                n++;
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        strv_free(c);
+                        return NULL;
+                }
+        return c;
+}
+
+static int resolve_argv0(char **argv, const char *what) {
+        char *p;
+        int r = client_resolve_command(argv[0], &p);
+        if (r < 0)
+                return error_line(_("%s: %s: %s"), what, argv[0],
+                                  r == -ENOENT ? _("command not found") : strerror(-r));
+        free(argv[0]);
+        argv[0] = p;
+        return 0;
+}
+
+/* The task from the command line. */
+static int task_from_args(const char **rest, Task **ret) {
+        _cleanup_(task_freep) Task *t = task_new();
+        uint64_t v;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (!rest || !rest[0])
+                return error_line(_("no command given; see br-run --help"));
+        if (!rest[0][0])
+                return error_line(_("the command is an empty string"));
+        if (arg_threads < 1 || arg_threads > TASK_THREADS_MAX)
+                return error_line(_("--threads must be between 1 and %d"), TASK_THREADS_MAX);
+        t->threads = (unsigned) arg_threads;
+        if (arg_memory) {
+                r = parse_size(arg_memory, &v);
+                if (r < 0 || v == 0)
+                        return error_line(_("--memory: not a size: %s (use 512M, 2G, ...)"), arg_memory);
+                t->memory_bytes = v;
+        }
+        if (arg_time_limit) {
+                r = parse_duration(arg_time_limit, &v);
+                if (r < 0 || v == 0)
+                        return error_line(_("--time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
+                                          arg_time_limit);
+                t->time_limit_usec = v;
+        }
+        if (arg_cleanup_time_limit) {
+                r = parse_duration(arg_cleanup_time_limit, &v);
+                if (r < 0 || v == 0)
+                        return error_line(_("--cleanup-time-limit: not a duration: %s"), arg_cleanup_time_limit);
+                t->cleanup_time_limit_usec = v;
+        }
+        t->group = arg_group;
+        t->priority = arg_priority;
+        t->whole_cores = arg_whole_cores;
+        if (arg_name && !(t->name = strdup(arg_name)))
+                return -ENOMEM;
+        t->argv = strv_copy(rest);
+        if (!t->argv)
+                return -ENOMEM;
+        r = resolve_argv0(t->argv, _("command"));
+        if (r < 0)
+                return r;
+        if (arg_cleanup) {
+                const char **cargv = NULL;
+                int cargc;
+                r = poptParseArgvString(arg_cleanup, &cargc, &cargv);
+                if (r < 0 || cargc < 1) {
+                        free(cargv);
+                        return error_line(_("--cleanup: cannot split into words: %s"), arg_cleanup);
+                }
+                t->cleanup_argv = strv_copy(cargv);
+                free(cargv);
+                if (!t->cleanup_argv)
+                        return -ENOMEM;
+                r = resolve_argv0(t->cleanup_argv, _("cleanup command"));
+                if (r < 0)
+                        return r;
+        }
+        if (arg_env && !(t->env = strv_copy((const char * const *) arg_env)))
+                return -ENOMEM;
+        t->submit_dir = getcwd(NULL, 0);
+        if (!t->submit_dir)
+                return error_line(_("cannot tell the current directory: %s"), strerror(errno));
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+/* Task definitions, one JSON object per line, as in the protocol's SPEC. */
+static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
+        FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+        _cleanup_(freep) char *line = NULL, *cwd = getcwd(NULL, 0);
+        size_t alloc = 0, lineno = 0, n = 0, cap = 0;
+        Task **tasks = NULL;
+        ssize_t len;
+        int r = 0;
+
+        if (!f)
+                return error_line(_("--batch: cannot open %s: %s"), path, strerror(errno));
+        while ((len = getline(&line, &alloc, f)) >= 0) {
+                _cleanup_(freep) char *err = NULL;
+                struct json_object *o;
+                Task *t = NULL;
+
+                lineno++;
+                while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+                        line[--len] = 0;
+                if (len == 0 || line[0] == '#')
+                        continue;
+                o = json_tokener_parse(line);
+                if (!o || !json_object_is_type(o, json_type_object)) {
+                        json_object_put(o);
+                        r = error_line(_("%s:%zu: not a JSON object"), path, lineno);
+                        break;
+                }
+                if (!json_object_object_get_ex(o, "cwd", NULL) && cwd)
+                        json_object_object_add(o, "cwd", json_object_new_string(cwd));
+                /* The line is checked exactly as the daemon will check it, by
+                 * the protocol's own parser, so a typo in a field name is
+                 * caught here with its line number. */
+                {
+                        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+                        _cleanup_(freep) char *wrapped = NULL;
+                        if (asprintf(&wrapped, "{\"v\":%d,\"op\":\"submit\",\"tasks\":[%s]}", PROTOCOL_VERSION,
+                                     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0)
+                                wrapped = NULL;
+                        json_object_put(o);
+                        if (!wrapped) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        r = proto_parse_request(wrapped, strlen(wrapped), &req, NULL, &err);
+                        if (r < 0) {
+                                r = error_line("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
+                                break;
+                        }
+                        t = req->tasks[0];
+                        req->tasks[0] = NULL;
+                }
+                if (t->argv && t->argv[0] && (r = resolve_argv0(t->argv, "argv[0]")) < 0) {
+                        task_free(t);
+                        break;
+                }
+                if (t->cleanup_argv && t->cleanup_argv[0] &&
+                    (r = resolve_argv0(t->cleanup_argv, "cleanup[0]")) < 0) {
+                        task_free(t);
+                        break;
+                }
+                if (n == cap) {
+                        size_t c = cap ? cap * 2 : 64;
+                        Task **p = realloc(tasks, c * sizeof(Task *));
+                        if (!p) {
+                                task_free(t);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        tasks = p;
+                        cap = c;
+                }
+                tasks[n++] = t;
+        }
+        if (f != stdin)
+                fclose(f);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        task_free(tasks[i]);
+                free(tasks);
+                return r;
+        }
+        if (n == 0)
+                return error_line(_("--batch: %s holds no task"), path);
+        *ret = tasks;
+        *ret_n = n;
+        return 0;
+}
+
+/* br-run -w exits with the task's status: its exit code; 128+N for signal N;
+ * 124 for the time limit (as timeout(1)); 137 for OOM (the kernel's SIGKILL);
+ * 130 when cancelled; 127 when it could not start; 125 when interrupted. */
+static int exit_status_of(const Task *t) {
+        switch (t->main.reason) {
+        case REASON_EXITED:
+                return t->main.exit_code;
+        case REASON_SIGNALED:
+                return 128 + t->main.signal;
+        case REASON_TIME_LIMIT:
+                return 124;
+        case REASON_OOM:
+                return 137;
+        case REASON_CANCELLED:
+                return 130;
+        case REASON_FAILED_TO_START:
+                return 127;
+        default:
+                return 125;
+        }
+}
+
+static void print_json_line(const char *prefix, struct json_object *o) {
+        (void) prefix;
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int follow(Client *c, const int64_t *ids, size_t n, Task **ret_last) {
+        size_t left = n;
+        Task *last = NULL;
+
+        while (left > 0) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                int r = client_receive(c, &m);
+                if (r < 0) {
+                        task_free(last);
+                        return error_line(_("lost the daemon while waiting: %s"),
+                                          r == -ECONNRESET ? _("connection closed") : strerror(-r));
+                }
+                if (!m->is_event || !m->task)
+                        continue;
+                if (arg_json) {
+                        _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task);
+                        struct json_object *ev = json_object_new_object();
+                        json_object_object_add(ev, "event", json_object_new_string(proto_event_to_string(m->event)));
+                        json_object_object_add(ev, "task", json_object_get(o));
+                        print_json_line(NULL, ev);
+                        json_object_put(ev);
+                        fflush(stdout);
+                }
+                if (m->task->state == TASK_FINISHED) {
+                        left--;
+                        task_free(last);
+                        last = TAKE_PTR(m->task);
+                        if (!arg_json && n == 1) {
+                                char st[64], w[FORMAT_DURATION_MAX];
+                                const TaskResult *res = &last->main;
+                                if (res->reason == REASON_EXITED)
+                                        snprintf(st, sizeof st, "exited %d", res->exit_code);
+                                else if (res->reason == REASON_SIGNALED)
+                                        snprintf(st, sizeof st, "killed by signal %d", res->signal);
+                                else
+                                        snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
+                                fprintf(stderr, _("br-run: task %" PRId64 " %s after %s on CPUs %s\n"), last->id, st,
+                                        format_duration(w, sizeof w, res->wall_usec),
+                                        last->cpus ? last->cpus : "-");
+                        }
+                }
+        }
+        *ret_last = last;
+        return 0;
+}
+
+static int run(const char **rest) {
+        _cleanup_(freep) int64_t *ids = NULL;
+        Task **tasks = NULL;
+        size_t n = 0, done = 0;
+        Client c = { .fd = -1 };
+        int r, status = 0;
+
+        if (arg_batch) {
+                if (rest && rest[0])
+                        return error_line(_("give either --batch or a command, not both"));
+                r = tasks_from_batch(arg_batch, &tasks, &n);
+                if (r < 0)
+                        return r;
+        } else {
+                Task *t = NULL;
+                r = task_from_args(rest, &t);
+                if (r < 0)
+                        return r;
+                tasks = calloc(1, sizeof(Task *));
+                if (!tasks) {
+                        task_free(t);
+                        return -ENOMEM;
+                }
+                tasks[0] = t;
+                n = 1;
+        }
+        ids = calloc(n, sizeof(int64_t));
+        if (!ids) {
+                r = -ENOMEM;
+                goto finish;
+        }
+
+        r = client_connect("br-run", client_socket_path(arg_socket), &c);
+        if (r < 0)
+                goto finish;
+
+        /* Thousands of tasks go in over this one connection, in requests of
+         * as many as fit. */
+        while (done < n) {
+                _cleanup_(freep) char *line = NULL;
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                size_t k;
+
+                r = proto_submit_format_batch(NULL, tasks + done, n - done, arg_wait, &line, &k);
+                if (r < 0) {
+                        error_line(_("task %zu does not fit in a request: %s"), done + 1, strerror(-r));
+                        goto finish;
+                }
+                r = client_send(&c, line);
+                if (r < 0) {
+                        error_line(_("cannot send to the daemon: %s"), strerror(-r));
+                        goto finish;
+                }
+                do {
+                        proto_message_free(m);
+                        m = NULL;
+                        r = client_receive(&c, &m);
+                        if (r < 0) {
+                                error_line(_("no answer from the daemon: %s"),
+                                           r == -ECONNRESET ? _("connection closed") : strerror(-r));
+                                goto finish;
+                        }
+                } while (m->is_event);
+                if (!m->ok) {
+                        if (done > 0)
+                                error_line(_("tasks 1-%zu were queued; task %zu and later were not: %s"), done,
+                                           done + 1, m->error ? m->error : "");
+                        else
+                                error_line("%s", m->error ? m->error : _("submit refused"));
+                        r = -EREMOTEIO;
+                        goto finish;
+                }
+                for (size_t i = 0; i < m->n_ids && done + i < n; i++) {
+                        ids[done + i] = m->ids[i];
+                        if (!arg_json)
+                                printf("%" PRId64 "\n", m->ids[i]);
+                }
+                if (arg_json) {
+                        struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+                        for (size_t i = 0; i < m->n_ids; i++)
+                                json_object_array_add(a, json_object_new_int64(m->ids[i]));
+                        json_object_object_add(o, "ids", a);
+                        print_json_line(NULL, o);
+                        json_object_put(o);
+                }
+                fflush(stdout);
+                done += k;
+        }
+
+        if (arg_wait) {
+                _cleanup_(task_freep) Task *last = NULL;
+                r = follow(&c, ids, n, &last);
+                if (r < 0)
+                        goto finish;
+                status = last ? exit_status_of(last) : 0;
+        }
+        r = 0;
+finish:
+        client_close(&c);
+        for (size_t i = 0; i < n; i++)
+                task_free(tasks[i]);
+        free(tasks);
+        return r < 0 ? r : status;
+}
+
+int main(int argc, const char **argv) {
+        poptContext ctx;
+        int rc, r;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+
+        /* Options end at the command: "br-run -j 2 sort -n" */
+        ctx = poptGetContext("br-run", argc, argv, options, POPT_CONTEXT_POSIXMEHARDER);
+        poptSetOtherOptionHelp(ctx, _("[OPTION...] [--] COMMAND [ARG...]"));
+        while ((rc = poptGetNextOpt(ctx)) > 0) {
+                if (rc == OPT_ENV) {
+                        r = add_env(poptGetOptArg(ctx) ? poptGetOptArg(ctx) : "");
+                        if (r < 0) {
+                                poptFreeContext(ctx);
+                                return 2;
+                        }
+                }
+        }
+        if (rc < -1) {
+                fprintf(stderr, "br-run: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        if (arg_version) {
+                printf("br-run %s\n", VERSION);
+                poptFreeContext(ctx);
+                return 0;
+        }
+        r = run(poptGetArgs(ctx));
+        poptFreeContext(ctx);
+        strv_free(arg_env);
+        if (r < 0)
+                return r == -EINVAL ? 2 : 1;
+        return r;
+}

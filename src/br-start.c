@@ -1,0 +1,329 @@
+/* br-start.c: starts benchrunnerd for the user who runs it, as a transient
+ * system service (sudo systemd-run; no sudo when already root), or in the
+ * terminal with --foreground.  Checks the resources first: it refuses more
+ * memory than is available now and refuses to give away every core. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <popt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cpuset.h"
+#include "topology.h"
+#include "util.h"
+
+static int arg_threads;
+static char *arg_cpus;
+static char *arg_memory;
+static int arg_foreground;
+static char *arg_group;
+static char *arg_socket;
+static char *arg_db;
+static char *arg_state_dir;
+static char *arg_sysfs_root;
+static char *arg_daemon;
+static char *arg_unit;
+static int arg_version;
+
+static const struct poptOption options[] = {
+        { "threads", 'j', POPT_ARG_INT, &arg_threads, 0,
+          N_("CPU threads given to benchrunner, whole cores first (default: all but the core of CPU 0)"), N_("N") },
+        { "cpus", 0, POPT_ARG_STRING, &arg_cpus, 0, N_("exactly these CPU threads, as 2-7,10"), N_("LIST") },
+        { "memory", 'm', POPT_ARG_STRING, &arg_memory, 0,
+          N_("memory given to benchrunner, as 16G (default: half of what is available now)"), N_("SIZE") },
+        { "foreground", 'f', POPT_ARG_NONE, &arg_foreground, 0, N_("run the daemon in this terminal"), NULL },
+        { "group", 'g', POPT_ARG_STRING, &arg_group, 0, N_("members of GROUP may submit tasks too"), N_("GROUP") },
+        { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
+        { "db", 0, POPT_ARG_STRING, &arg_db, 0, N_("the daemon's database"), N_("PATH") },
+        { "state-dir", 0, POPT_ARG_STRING, &arg_state_dir, 0, N_("the daemon's state directory"), N_("DIR") },
+        { "sysfs-root", 0, POPT_ARG_STRING, &arg_sysfs_root, 0, N_("read the CPU topology here (default: /sys)"),
+          N_("DIR") },
+        { "daemon", 0, POPT_ARG_STRING, &arg_daemon, 0, N_("the daemon binary (default: " SBINDIR "/benchrunnerd)"),
+          N_("PATH") },
+        { "unit", 0, POPT_ARG_STRING, &arg_unit, 0, N_("name of the daemon's service (default: benchrunnerd)"),
+          N_("NAME") },
+        { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
+        POPT_AUTOHELP POPT_TABLEEND
+};
+
+static int fail(const char *fmt, ...) _printf_(1, 2);
+static int fail(const char *fmt, ...) {
+        va_list ap;
+        fputs("br-start: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return -EINVAL;
+}
+
+static uint64_t mem_available(void) {
+        FILE *f = fopen("/proc/meminfo", "re");
+        char line[256];
+        uint64_t kb = 0;
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb * 1024;
+}
+
+static int read_int_file(const char *root, const char *rel, long *ret) {
+        _cleanup_(freep) char *p = NULL;
+        FILE *f;
+        int r;
+
+        if (asprintf(&p, "%s/%s", root, rel) < 0)
+                return -ENOMEM;
+        f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        r = fscanf(f, "%ld", ret) == 1 ? 0 : -EINVAL;
+        fclose(f);
+        return r;
+}
+
+/* Boost makes a core's clock depend on what the others do: timings drift. */
+static void warn_boost(const char *sysfs) {
+        long v;
+        if (read_int_file(sysfs, "devices/system/cpu/cpufreq/boost", &v) >= 0 && v == 1)
+                fprintf(stderr, _("br-start: warning: CPU boost is on (%s/devices/system/cpu/cpufreq/boost): "
+                                  "timings will drift with load; write 0 there to turn it off\n"), sysfs);
+        if (read_int_file(sysfs, "devices/system/cpu/intel_pstate/no_turbo", &v) >= 0 && v == 0)
+                fprintf(stderr, _("br-start: warning: Turbo Boost is on (%s/devices/system/cpu/intel_pstate/no_turbo "
+                                  "is 0): timings will drift with load; write 1 there to turn it off\n"), sysfs);
+}
+
+static bool daemon_answers(const char *path) {
+        Client c = { .fd = -1 };
+        ProtoRequest req = { .op = PROTO_OP_PING };
+        ProtoMessage *m = NULL;
+        FILE *saved = stderr;
+        bool ok;
+
+        /* quiet: not answering is an expected outcome here */
+        stderr = fopen("/dev/null", "we");
+        if (!stderr)
+                stderr = saved;
+        ok = client_connect("br-start", path, &c) >= 0 && client_call("br-start", &c, &req, &m) >= 0;
+        if (stderr != saved) {
+                fclose(stderr);
+                stderr = saved;
+        }
+        proto_message_free(m);
+        client_close(&c);
+        return ok;
+}
+
+static int run_and_wait(char **argv) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                execvp(argv[0], argv);
+                fprintf(stderr, _("br-start: cannot run %s: %s\n"), argv[0], strerror(errno));
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+#define ARGV_MAX 64
+
+static int push(char **argv, size_t *n, const char *fmt, ...) _printf_(3, 4);
+static int push(char **argv, size_t *n, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        if (*n + 1 >= ARGV_MAX)
+                return -E2BIG;
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        argv[(*n)++] = s;
+        argv[*n] = NULL;
+        return 0;
+}
+
+static int run(void) {
+        const char *sysfs = arg_sysfs_root ? arg_sysfs_root : "/sys";
+        const char *socket_path = client_socket_path(arg_socket);
+        const char *daemon = arg_daemon ? arg_daemon : getenv("BENCHRUNNERD");
+        _cleanup_(topology_freep) Topology *topo = NULL;
+        _cleanup_(freep) char *cpulist = NULL;
+        char *argv[ARGV_MAX] = {};
+        size_t n = 0;
+        uint64_t memory, avail;
+        uid_t owner;
+        CpuSet cpus;
+        int r;
+
+        if (!daemon)
+                daemon = SBINDIR "/benchrunnerd";
+        if (arg_threads && arg_cpus)
+                return fail(_("give either --threads or --cpus, not both"));
+
+        r = topology_load(sysfs, &topo);
+        if (r < 0)
+                return fail(_("cannot read the CPU topology under %s: %s"), sysfs, strerror(-r));
+        unsigned online = cpuset_count(topology_online(topo));
+        if (arg_cpus) {
+                r = cpuset_parse(arg_cpus, &cpus);
+                if (r < 0 || cpuset_empty(&cpus))
+                        return fail(_("--cpus: not a CPU list: %s (use 2-7,10)"), arg_cpus);
+                r = topology_check_cpus(topo, &cpus);
+                if (r == -ENOSPC)
+                        return fail(_("--cpus %s would give away every core; leave at least one core to the "
+                                      "system"), arg_cpus);
+                if (r < 0)
+                        return fail(_("--cpus %s: not all of these CPUs are online"), arg_cpus);
+        } else {
+                unsigned want = arg_threads;
+                if (arg_threads < 0)
+                        return fail(_("--threads must be at least 1"));
+                if (want == 0) {
+                        /* as many as may be given away */
+                        want = online;
+                        while (want > 0 && topology_pick_cpus(topo, want, &cpus) < 0)
+                                want--;
+                        if (want == 0)
+                                return fail(_("this machine has a single core: nothing can be given away"));
+                }
+                r = topology_pick_cpus(topo, want, &cpus);
+                if (r < 0)
+                        return fail(_("--threads %u: this machine has %u CPU threads and at least one core stays "
+                                      "with the system"), want, online);
+        }
+        cpulist = cpuset_format(&cpus);
+        if (!cpulist)
+                return -ENOMEM;
+
+        avail = mem_available();
+        if (arg_memory) {
+                r = parse_size(arg_memory, &memory);
+                if (r < 0 || memory == 0)
+                        return fail(_("--memory: not a size: %s (use 16G, 512M, ...)"), arg_memory);
+                if (avail > 0 && memory > avail) {
+                        char a[FORMAT_SIZE_MAX];
+                        return fail(_("--memory %s is more than is available now (%s)"), arg_memory,
+                                    format_size(a, sizeof a, avail));
+                }
+        } else {
+                memory = avail / 2;
+                if (memory == 0)
+                        return fail(_("cannot tell the available memory; give --memory"));
+        }
+
+        warn_boost(sysfs);
+
+        if (daemon_answers(socket_path))
+                return fail(_("benchrunner is already running (%s answers)"), socket_path);
+
+        owner = getuid();
+        if (owner == 0 && getenv("SUDO_UID")) {
+                uint64_t u;
+                if (parse_uint(getenv("SUDO_UID"), 0, UINT32_MAX - 1, &u) >= 0)
+                        owner = (uid_t) u;
+        }
+
+        if (getuid() != 0)
+                r = push(argv, &n, "sudo");
+        if (!arg_foreground) {
+                if ((r = push(argv, &n, "systemd-run")) < 0 || (r = push(argv, &n, "--quiet")) < 0 ||
+                    (r = push(argv, &n, "--unit=%s", arg_unit ? arg_unit : "benchrunnerd")) < 0 ||
+                    (r = push(argv, &n, "--description=benchrunner daemon")) < 0 ||
+                    (r = push(argv, &n, "--property=Type=notify")) < 0 ||
+                    (r = push(argv, &n, "--property=KillMode=mixed")) < 0 ||
+                    (r = push(argv, &n, "--property=OOMScoreAdjust=-900")) < 0 ||
+                    (r = push(argv, &n, "--")) < 0)
+                        return r;
+        }
+        if ((r = push(argv, &n, "%s", daemon)) < 0 || (r = push(argv, &n, "--cpus=%s", cpulist)) < 0 ||
+            (r = push(argv, &n, "--memory=%" PRIu64, memory)) < 0 ||
+            (r = push(argv, &n, "--owner=%u", (unsigned) owner)) < 0)
+                return r;
+        if (arg_group && (r = push(argv, &n, "--group=%s", arg_group)) < 0)
+                return r;
+        if ((r = push(argv, &n, "--socket=%s", socket_path)) < 0)
+                return r;
+        if (arg_db && (r = push(argv, &n, "--db=%s", arg_db)) < 0)
+                return r;
+        if (arg_state_dir && (r = push(argv, &n, "--state-dir=%s", arg_state_dir)) < 0)
+                return r;
+        if (arg_sysfs_root && (r = push(argv, &n, "--sysfs-root=%s", arg_sysfs_root)) < 0)
+                return r;
+
+        if (arg_foreground) {
+                execvp(argv[0], argv);
+                return fail(_("cannot run %s: %s"), argv[0], strerror(errno));
+        }
+
+        r = run_and_wait(argv);
+        for (size_t i = 0; i < n; i++)
+                free(argv[i]);
+        if (r != 0)
+                return fail(_("systemd-run could not start the daemon (exit status %d); see "
+                              "journalctl -u %s"), r, arg_unit ? arg_unit : "benchrunnerd");
+
+        /* Type=notify: systemd-run returns once the daemon said READY, but
+         * give a slow machine a moment before declaring failure. */
+        for (int i = 0; i < 100 && !daemon_answers(socket_path); i++) {
+                struct timespec ts = { 0, 100 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        if (!daemon_answers(socket_path))
+                return fail(_("the daemon started but does not answer on %s; see journalctl -u %s"), socket_path,
+                            arg_unit ? arg_unit : "benchrunnerd");
+        char m[FORMAT_SIZE_MAX];
+        printf(_("benchrunner started: CPUs %s (%u threads), memory %s, socket %s\n"), cpulist, cpuset_count(&cpus),
+               format_size(m, sizeof m, memory), socket_path);
+        return 0;
+}
+
+int main(int argc, const char **argv) {
+        poptContext ctx;
+        int rc;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+
+        ctx = poptGetContext("br-start", argc, argv, options, 0);
+        poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
+        while ((rc = poptGetNextOpt(ctx)) > 0)
+                ;
+        if (rc < -1) {
+                fprintf(stderr, "br-start: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        if (poptPeekArg(ctx)) {
+                fprintf(stderr, _("br-start: unexpected argument: %s\n"), poptPeekArg(ctx));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        poptFreeContext(ctx);
+        if (arg_version) {
+                printf("br-start %s\n", VERSION);
+                return 0;
+        }
+        return run() < 0 ? 1 : 0;
+}

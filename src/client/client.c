@@ -1,0 +1,212 @@
+/* client.c: connection to the daemon for the command-line programs. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "util.h"
+
+const char *client_socket_path(const char *arg) {
+        const char *e;
+        if (arg)
+                return arg;
+        e = getenv("BENCHRUNNER_SOCKET");
+        if (e && *e)
+                return e;
+        return BR_RUNDIR "/benchrunner.sock";
+}
+
+int client_connect(const char *prog, const char *path, Client *ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof sa.sun_path) {
+                fprintf(stderr, _("%s: socket path too long: %s\n"), prog, path);
+                return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+                fprintf(stderr, _("%s: cannot create a socket: %s\n"), prog, strerror(errno));
+                return -errno;
+        }
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                int e = errno;
+                if (e == ENOENT || e == ECONNREFUSED)
+                        fprintf(stderr, _("%s: benchrunner is not running (no daemon at %s); start it with br-start\n"),
+                                prog, path);
+                else
+                        fprintf(stderr, _("%s: cannot connect to %s: %s\n"), prog, path, strerror(e));
+                (void) close(fd);
+                return -e;
+        }
+        ret->fd = fd;
+        proto_linebuf_init(&ret->in, PROTO_REPLY_LINE_MAX);
+        return 0;
+}
+
+void client_close(Client *c) {
+        if (c->fd >= 0)
+                (void) close(c->fd);
+        c->fd = -1;
+        proto_linebuf_done(&c->in);
+}
+
+int client_send(Client *c, const char *line) {
+        size_t len = strlen(line), off = 0;
+
+        while (off < len) {
+                ssize_t n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                off += (size_t) n;
+        }
+        return 0;
+}
+
+int client_receive(Client *c, ProtoMessage **ret) {
+        for (;;) {
+                char *line;
+                size_t len;
+                int r = proto_linebuf_pop(&c->in, &line, &len);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        if (len == 0)
+                                continue;
+                        return proto_parse_message(line, len, ret, NULL);
+                }
+                ssize_t n = proto_linebuf_read(&c->in, c->fd);
+                if (n == 0)
+                        return -ECONNRESET;
+                if (n == -EINTR)
+                        continue;
+                if (n < 0)
+                        return (int) n;
+        }
+}
+
+int client_call(const char *prog, Client *c, const ProtoRequest *req, ProtoMessage **ret) {
+        _cleanup_(freep) char *line = NULL;
+        int r;
+
+        r = proto_request_format(req, &line);
+        if (r < 0) {
+                fprintf(stderr, _("%s: cannot build the request: %s\n"), prog, strerror(-r));
+                return r;
+        }
+        r = client_send(c, line);
+        if (r < 0) {
+                fprintf(stderr, _("%s: cannot send the request: %s\n"), prog, strerror(-r));
+                return r;
+        }
+        for (;;) {
+                ProtoMessage *m = NULL;
+                r = client_receive(c, &m);
+                if (r == -ECONNRESET) {
+                        fprintf(stderr, _("%s: the daemon closed the connection\n"), prog);
+                        return r;
+                }
+                if (r < 0) {
+                        fprintf(stderr, _("%s: bad answer from the daemon: %s\n"), prog, strerror(-r));
+                        return r;
+                }
+                if (m->is_event) {
+                        proto_message_free(m);
+                        continue;
+                }
+                if (!m->ok) {
+                        fprintf(stderr, "%s: %s\n", prog, m->error ? m->error : _("request failed"));
+                        proto_message_free(m);
+                        return -EREMOTEIO;
+                }
+                *ret = m;
+                return 0;
+        }
+}
+
+static int check_executable(const char *path) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (access(path, X_OK) < 0)
+                return -errno;
+        return 0;
+}
+
+int client_resolve_command(const char *name, char **ret) {
+        _cleanup_(freep) char *cwd = NULL;
+        char *p;
+        int r, last = -ENOENT;
+
+        if (!name || !*name)
+                return -EINVAL;
+        if (strchr(name, '/')) {
+                if (name[0] == '/')
+                        p = strdup(name);
+                else {
+                        cwd = getcwd(NULL, 0);
+                        if (!cwd)
+                                return -errno;
+                        if (asprintf(&p, "%s/%s", cwd, name) < 0)
+                                p = NULL;
+                }
+                if (!p)
+                        return -ENOMEM;
+                r = check_executable(p);
+                if (r < 0) {
+                        free(p);
+                        return r;
+                }
+                *ret = p;
+                return 0;
+        }
+
+        const char *path = getenv("PATH");
+        if (!path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        for (const char *s = path;; s++) {
+                const char *e = strchrnul(s, ':');
+                _cleanup_(freep) char *dir = NULL;
+                if (e == s)
+                        dir = getcwd(NULL, 0); /* an empty entry is the current directory */
+                else
+                        dir = strndup(s, (size_t) (e - s));
+                if (dir) {
+                        if (dir[0] != '/') {
+                                _cleanup_(freep) char *c = getcwd(NULL, 0);
+                                char *abs = NULL;
+                                if (c && asprintf(&abs, "%s/%s", c, dir) >= 0) {
+                                        free(dir);
+                                        dir = abs;
+                                }
+                        }
+                        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                                return -ENOMEM;
+                        r = check_executable(p);
+                        if (r == 0) {
+                                *ret = p;
+                                return 0;
+                        }
+                        if (r == -EACCES)
+                                last = r;
+                        free(p);
+                }
+                if (!*e)
+                        break;
+                s = e;
+        }
+        return last;
+}

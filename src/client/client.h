@@ -1,0 +1,36 @@
+/* client.h: what the command-line programs share: the connection to the
+ * daemon (one request line out, reply and event lines in), and resolving a
+ * command against PATH at submit time. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "protocol.h"
+
+typedef struct Client {
+        int fd;
+        ProtoLineBuf in;
+} Client;
+
+/* The socket: --socket if given, else $BENCHRUNNER_SOCKET, else the
+ * configured default. */
+const char *client_socket_path(const char *arg);
+
+/* Connects; on failure prints one line on stderr naming the socket. */
+int client_connect(const char *prog, const char *path, Client *ret);
+void client_close(Client *c);
+
+/* Sends one formatted line (with its '\n'). */
+int client_send(Client *c, const char *line);
+/* Blocks for the next line from the daemon and parses it. -ECONNRESET when
+ * the daemon closed the connection. */
+int client_receive(Client *c, ProtoMessage **ret);
+
+/* Sends req and waits for its reply (events before it are skipped).  An
+ * error reply becomes one line on stderr and -EREMOTEIO. */
+int client_call(const char *prog, Client *c, const ProtoRequest *req, ProtoMessage **ret);
+
+/* Resolves a command name as execvp() would, against $PATH and the current
+ * directory, into an absolute path (malloc'd). -ENOENT / -EACCES. */
+int client_resolve_command(const char *name, char **ret);

@@ -1,0 +1,862 @@
+/* manager.c: the life of a task inside the daemon.
+ *
+ *   submit -> queued --sched--> running (main unit) -> cleanup (cleanup unit)
+ *                                                   -> finished
+ *
+ * Every transition is written to the database before it is announced, so a
+ * client never hears of a state the database does not hold.  The CPUs and
+ * memory of a task are given back only after its cleanup ended. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "manager.h"
+#include "sched.h"
+#include "server.h"
+#include "topology.h"
+#include "unit.h"
+#include "util.h"
+
+/* A task that is not finished, with what the daemon holds for it. */
+typedef struct Live {
+        Manager *manager;
+        Task *task;
+        Unit *unit;               /* main or cleanup unit while it runs */
+        bool cancel;              /* a cancel was asked for the running unit */
+        struct Live *prev, *next;
+} Live;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        ManagerConfig config;
+        char *db_path;
+        char *state_dir;
+        char *work_dir;
+        char *output_dir;
+        Db *db;
+        Topology *topology;
+        Sched *sched;
+        UnitManager *units;
+        Server *server;
+        sd_event_source *output_timer;
+        Live *live;               /* all unfinished tasks */
+        unsigned n_running, n_cleanup;
+        bool shutting_down;
+};
+
+static void live_free(Live *l) {
+        if (!l)
+                return;
+        unit_free(l->unit);
+        task_free(l->task);
+        free(l);
+}
+
+static void live_link(Manager *m, Live *l) {
+        l->manager = m;
+        l->next = m->live;
+        if (m->live)
+                m->live->prev = l;
+        m->live = l;
+}
+
+static void live_unlink(Manager *m, Live *l) {
+        if (l->prev)
+                l->prev->next = l->next;
+        else
+                m->live = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        l->prev = l->next = NULL;
+}
+
+static Live *live_find(Manager *m, int64_t id) {
+        for (Live *l = m->live; l; l = l->next)
+                if (l->task->id == id)
+                        return l;
+        return NULL;
+}
+
+static void announce(Manager *m, ProtoEvent e, const Task *t) {
+        if (m->server) {
+                server_task_event(m->server, e, t);
+                server_stats_changed(m->server);
+        }
+}
+
+static void save(Manager *m, const Task *t) {
+        int r = db_update_task(m->db, t);
+        if (r < 0)
+                log_error_errno(r, "Failed to record task %" PRId64 ": %s", t->id, db_last_error(m->db));
+}
+
+/* ---- files of a task: working directory and output ---- */
+
+static char *task_path(const char *dir, int64_t id) {
+        char *p;
+        if (asprintf(&p, "%s/%" PRId64, dir, id) < 0)
+                return NULL;
+        return p;
+}
+
+static int make_owned_dir(const char *path, uid_t uid, gid_t gid, mode_t mode) {
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return -errno;
+        if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
+                return -errno;
+        return 0;
+}
+
+static int make_owned_file(const char *path, uid_t uid, gid_t gid) {
+        _cleanup_(closep) int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (fd < 0)
+                return -errno;
+        if (fchown(fd, uid, gid) < 0)
+                return -errno;
+        return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) ftw;
+        if (flag == FTW_DP)
+                (void) rmdir(path);
+        else
+                (void) unlink(path);
+        return 0;
+}
+
+/* Removes a task's working directory.  Its contents belong to the user, so
+ * the removal runs as that user: a symlink planted inside cannot make root
+ * delete anything else. */
+static int remove_workdir(const char *path, uid_t uid, gid_t gid) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+                        _exit(1);
+                /* not FTW_MOUNT: on overlayfs, files and directories report
+                 * different st_dev; users cannot mount anything here anyway */
+                (void) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+                _exit(0);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                log_warning("Removing %s as uid " UID_FMT " failed (status %d)", path, uid, status);
+        /* the top directory lives in root's work/ and is removed by root */
+        if (rmdir(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+/* Keeps the first output_cap bytes of a stream.  Streams are opened for
+ * appending, so the task's later writes land at the (new) end and are cut
+ * again on the next check. */
+static bool cap_output(Manager *m, Task *t) {
+        static const char * const streams[] = { "stdout", "stderr" };
+        bool cut = false;
+
+        if (!t->output_dir || m->config.output_cap_bytes == 0)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
+                _cleanup_(freep) char *p = NULL;
+                struct stat st;
+
+                if (asprintf(&p, "%s/%s", t->output_dir, streams[i]) < 0)
+                        continue;
+                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if ((uint64_t) st.st_size > m->config.output_cap_bytes) {
+                        if (truncate(p, (off_t) m->config.output_cap_bytes) >= 0)
+                                cut = true;
+                }
+        }
+        if (cut && !t->output_truncated) {
+                t->output_truncated = true;
+                log_info("Task %" PRId64 ": output cut at %" PRIu64 " bytes", t->id, m->config.output_cap_bytes);
+                save(m, t);
+        }
+        return cut;
+}
+
+static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        for (Live *l = m->live; l; l = l->next)
+                if (l->task->state == TASK_RUNNING || l->task->state == TASK_CLEANUP)
+                        (void) cap_output(m, l->task);
+        (void) sd_event_source_set_time_relative(s, 2 * USEC_PER_SEC);
+        return 0;
+}
+
+/* ---- environment ---- */
+
+static int strv_push_printf(char ***l, size_t *n, const char *fmt, ...) _printf_(3, 4);
+static int strv_push_printf(char ***l, size_t *n, const char *fmt, ...) {
+        va_list ap;
+        char *s, **nl;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        nl = realloc(*l, sizeof(char *) * (*n + 2));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[(*n)++] = s;
+        nl[*n] = NULL;
+        *l = nl;
+        return 0;
+}
+
+static const char *status_word(const TaskResult *r, char *buf, size_t len) {
+        switch (r->reason) {
+        case REASON_EXITED:
+                snprintf(buf, len, "exited %d", r->exit_code);
+                break;
+        case REASON_SIGNALED:
+                snprintf(buf, len, "signaled %s", sigabbrev_np(r->signal) ? sigabbrev_np(r->signal) : "?");
+                break;
+        default:
+                snprintf(buf, len, "%s", task_reason_to_string(r->reason));
+        }
+        return buf;
+}
+
+static char **task_env(const Task *t, bool cleanup) {
+        _cleanup_(strv_freep) char **env = NULL;
+        char namebuf[64], status[64];
+        size_t n = 0;
+
+        if (strv_push_printf(&env, &n, "BENCHRUNNER_TASK=%" PRId64, t->id) < 0 ||
+            strv_push_printf(&env, &n, "BENCHRUNNER_NAME=%s", task_display_name(t, namebuf, sizeof namebuf)) < 0 ||
+            strv_push_printf(&env, &n, "BENCHRUNNER_CPUS=%s", t->cpus ? t->cpus : "") < 0 ||
+            strv_push_printf(&env, &n, "BENCHRUNNER_THREADS=%u", t->threads) < 0 ||
+            strv_push_printf(&env, &n, "BENCHRUNNER_SUBMIT_DIR=%s", t->submit_dir) < 0)
+                return NULL;
+        if (cleanup &&
+            (strv_push_printf(&env, &n, "BENCHRUNNER_CLEANUP=1") < 0 ||
+             strv_push_printf(&env, &n, "BENCHRUNNER_STATUS=%s", status_word(&t->main, status, sizeof status)) < 0))
+                return NULL;
+        for (char **e = t->env; e && *e; e++)
+                if (strv_push_printf(&env, &n, "%s", *e) < 0)
+                        return NULL;
+        return TAKE_PTR(env);
+}
+
+/* ---- the life of a task ---- */
+
+static void finish_task(Live *l);
+static void start_cleanup(Live *l);
+
+static void main_done(void *userdata, const TaskResult *result) {
+        Live *l = userdata;
+        Manager *m = l->manager;
+        Task *t = l->task;
+
+        t->main = *result;
+        if (l->cancel && result->reason != REASON_EXITED)
+                t->main.reason = REASON_CANCELLED;
+        l->cancel = false;
+        l->unit = unit_free(l->unit);
+        m->n_running--;
+        (void) cap_output(m, t);
+        log_info("Task %" PRId64 " ended: %s", t->id, task_reason_to_string(t->main.reason));
+
+        if (t->cleanup_argv && !m->shutting_down) {
+                start_cleanup(l);
+                return;
+        }
+        finish_task(l);
+}
+
+static void cleanup_done(void *userdata, const TaskResult *result) {
+        Live *l = userdata;
+        Task *t = l->task;
+
+        t->cleanup = *result;
+        if (l->cancel && result->reason != REASON_EXITED)
+                t->cleanup.reason = REASON_CANCELLED;
+        l->cancel = false;
+        l->unit = unit_free(l->unit);
+        l->manager->n_cleanup--;
+        finish_task(l);
+}
+
+static char *unit_name(int64_t id, bool cleanup) {
+        char *n;
+        if (asprintf(&n, "benchrunner-task-%" PRId64 "%s.service", id, cleanup ? "-cleanup" : "") < 0)
+                return NULL;
+        return n;
+}
+
+static int start_unit(Live *l, bool cleanup) {
+        Manager *m = l->manager;
+        Task *t = l->task;
+        _cleanup_(strv_freep) char **env = NULL;
+        _cleanup_(freep) char *name = NULL, *workdir = NULL, *out = NULL, *err = NULL;
+        CpuSet cpus;
+        int r;
+
+        r = cpuset_parse(t->cpus, &cpus);
+        if (r < 0)
+                return r;
+        env = task_env(t, cleanup);
+        name = unit_name(t->id, cleanup);
+        workdir = task_path(m->work_dir, t->id);
+        if (!env || !name || !workdir || asprintf(&out, "%s/stdout", t->output_dir) < 0 ||
+            asprintf(&err, "%s/stderr", t->output_dir) < 0)
+                return -ENOMEM;
+
+        UnitSpec spec = {
+                .name = name,
+                .argv = cleanup ? t->cleanup_argv : t->argv,
+                .env = env,
+                .uid = t->uid,
+                .gid = t->gid,
+                .workdir = workdir,
+                .stdout_path = out,
+                .stderr_path = err,
+                .cpus = &cpus,
+                .memory_bytes = t->memory_bytes,
+                .runtime_max_usec = cleanup ? t->cleanup_time_limit_usec : t->time_limit_usec,
+                .oom_score_adjust = -500,
+        };
+        return unit_start(m->units, &spec, cleanup ? cleanup_done : main_done, l, &l->unit);
+}
+
+static void start_cleanup(Live *l) {
+        Manager *m = l->manager;
+        Task *t = l->task;
+        int r;
+
+        t->state = TASK_CLEANUP;
+        t->cleanup.started_usec = now_usec(CLOCK_REALTIME);
+        r = start_unit(l, true);
+        if (r < 0) {
+                log_error_errno(r, "Task %" PRId64 ": failed to start the cleanup command: %m", t->id);
+                t->cleanup.reason = REASON_FAILED_TO_START;
+                t->cleanup.finished_usec = t->cleanup.started_usec;
+                save(m, t);
+                announce(m, PROTO_EVENT_FINISHED, t);
+                finish_task(l);
+                return;
+        }
+        m->n_cleanup++;
+        save(m, t);
+        announce(m, PROTO_EVENT_FINISHED, t);
+}
+
+static void finish_task(Live *l) {
+        Manager *m = l->manager;
+        Task *t = l->task;
+        _cleanup_(freep) char *workdir = task_path(m->work_dir, t->id);
+        bool had_cleanup = t->state == TASK_CLEANUP;
+        int r;
+
+        if (m->shutting_down) {
+                /* Leave the task as it is in the database; the next daemon
+                 * finds its unit gone and records what it can. */
+                return;
+        }
+        if (workdir) {
+                r = remove_workdir(workdir, t->uid, t->gid);
+                if (r < 0)
+                        log_warning_errno(r, "Task %" PRId64 ": failed to remove %s: %m", t->id, workdir);
+        }
+        (void) cap_output(m, t);
+        t->state = TASK_FINISHED;
+        save(m, t);
+        sched_release(m->sched, t);
+        announce(m, had_cleanup ? PROTO_EVENT_CLEANUP_FINISHED : PROTO_EVENT_FINISHED, t);
+
+        live_unlink(m, l);
+        live_free(l);
+        manager_dispatch(m);
+}
+
+/* Start failures end the task at once, as failed-to-start. */
+static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
+        Task *t = l->task;
+        _cleanup_(freep) char *workdir = NULL;
+        int r;
+
+        free(t->cpus);
+        t->cpus = cpuset_format(cpus);
+        free(t->unit);
+        t->unit = unit_name(t->id, false);
+        free(t->output_dir);
+        t->output_dir = task_path(m->output_dir, t->id);
+        workdir = task_path(m->work_dir, t->id);
+        t->state = TASK_RUNNING;
+        t->main.started_usec = now_usec(CLOCK_REALTIME);
+        m->n_running++;
+        if (!t->cpus || !t->unit || !t->output_dir || !workdir) {
+                r = -ENOMEM;
+                goto fail;
+        }
+
+        r = make_owned_dir(workdir, t->uid, t->gid, 0700);
+        /* The output directory stays root's: PID 1 opens the files in it as
+         * root, so the user must not be able to swap in a symlink. */
+        if (r >= 0)
+                r = make_owned_dir(t->output_dir, 0, 0, 0755);
+        if (r >= 0) {
+                _cleanup_(freep) char *o = NULL, *e = NULL;
+                if (asprintf(&o, "%s/stdout", t->output_dir) < 0 || asprintf(&e, "%s/stderr", t->output_dir) < 0)
+                        r = -ENOMEM;
+                else if ((r = make_owned_file(o, t->uid, t->gid)) >= 0)
+                        r = make_owned_file(e, t->uid, t->gid);
+        }
+        if (r < 0) {
+                log_error_errno(r, "Task %" PRId64 ": failed to prepare its directories: %m", t->id);
+                goto fail;
+        }
+
+        save(m, t);
+        r = start_unit(l, false);
+        if (r < 0) {
+                log_error_errno(r, "Task %" PRId64 ": failed to start %s: %m", t->id, t->unit);
+                goto fail;
+        }
+        log_info("Task %" PRId64 " started as %s on CPUs %s", t->id, t->unit, t->cpus);
+        announce(m, PROTO_EVENT_STARTED, t);
+        return;
+
+fail:
+        t->main.reason = REASON_FAILED_TO_START;
+        t->main.finished_usec = now_usec(CLOCK_REALTIME);
+        m->n_running--;
+        save(m, t);
+        announce(m, PROTO_EVENT_STARTED, t);
+        if (t->cleanup_argv && t->cpus && t->output_dir)
+                start_cleanup(l);
+        else
+                finish_task(l);
+}
+
+void manager_dispatch(Manager *m) {
+        Task *t;
+        CpuSet cpus;
+
+        if (m->shutting_down)
+                return;
+        while (sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
+                Live *l = live_find(m, t->id);
+                if (!l) {
+                        /* cannot happen: every queued task is live */
+                        sched_release(m->sched, t);
+                        continue;
+                }
+                start_task(m, l, &cpus);
+        }
+}
+
+/* ---- requests ---- */
+
+bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_groups) {
+        if (uid == 0 || uid == m->config.owner)
+                return true;
+        if (!m->config.has_group)
+                return false;
+        for (size_t i = 0; i < n_groups; i++)
+                if (groups[i] == m->config.group)
+                        return true;
+        return false;
+}
+
+static unsigned queued_by(Manager *m, uid_t uid) {
+        unsigned n = 0;
+        for (Live *l = m->live; l; l = l->next)
+                if (l->task->uid == uid && l->task->state == TASK_QUEUED)
+                        n++;
+        return n;
+}
+
+int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
+        unsigned ncpus = cpuset_count(&m->config.cpus);
+        _cleanup_(freep) char *user = NULL;
+        int r;
+
+        if (m->shutting_down) {
+                *ret_error = strdup("the daemon is shutting down");
+                return -ESHUTDOWN;
+        }
+        if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
+                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
+                                m->config.max_queued_per_user);
+                return -EDQUOT;
+        }
+        {
+                struct passwd pw, *res = NULL;
+                char buf[4096];
+                if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+                        user = strdup(pw.pw_name);
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                Task *t = tasks[i];
+                _cleanup_(freep) char *why = NULL;
+
+                t->uid = uid;
+                t->gid = gid;
+                free(t->user);
+                t->user = user ? strdup(user) : NULL;
+                t->state = TASK_QUEUED;
+                if (t->memory_bytes == 0) {
+                        /* the task's share: threads x memory / threads given */
+                        t->memory_bytes = m->config.memory_bytes / ncpus * t->threads;
+                        if (t->memory_bytes > m->config.memory_bytes)
+                                t->memory_bytes = m->config.memory_bytes;
+                }
+                if (t->cleanup_argv && t->cleanup_time_limit_usec == 0)
+                        t->cleanup_time_limit_usec = m->config.cleanup_time_limit_usec;
+                r = sched_check(m->sched, t, &why);
+                if (r < 0) {
+                        if (n > 1)
+                                (void) asprintf(ret_error, "task %zu of %zu: %s", i + 1, n, why ? why : "cannot run here");
+                        else
+                                *ret_error = why ? TAKE_PTR(why) : strdup("cannot run here");
+                        return r;
+                }
+        }
+
+        r = db_insert_tasks(m->db, tasks, n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
+                (void) asprintf(ret_error, "could not store the task: %s", db_last_error(m->db));
+                return r;
+        }
+
+        /* Stored: from here on nothing may fail. */
+        for (size_t i = 0; i < n; i++) {
+                Live *l = calloc(1, sizeof(Live));
+                Task *t = tasks[i];
+
+                ret_ids[i] = t->id;
+                if (!l) {
+                        /* Stored but not scheduled: the next start picks it up. */
+                        log_error("Out of memory: task %" PRId64 " waits for the next start", t->id);
+                        task_free(t);
+                        continue;
+                }
+                l->task = t;
+                live_link(m, l);
+                (void) sched_enqueue(m->sched, t);
+        }
+        log_info("Queued %zu task(s) from uid " UID_FMT, n, uid);
+        for (size_t i = 0; i < n; i++) {
+                Live *l = live_find(m, ret_ids[i]);
+                if (l)
+                        announce(m, PROTO_EVENT_QUEUED, l->task);
+        }
+        manager_dispatch(m);
+        return 0;
+}
+
+int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
+        Live *l = live_find(m, id);
+        Task *t;
+        int r;
+
+        if (!l) {
+                _cleanup_(task_freep) Task *old = NULL;
+                r = db_get_task(m->db, id, &old);
+                if (r == -ENOENT)
+                        (void) asprintf(ret_error, "no task %" PRId64, id);
+                else if (r < 0)
+                        (void) asprintf(ret_error, "could not read task %" PRId64 ": %s", id, db_last_error(m->db));
+                else
+                        (void) asprintf(ret_error, "task %" PRId64 " has already finished", id);
+                return r < 0 ? r : -EALREADY;
+        }
+        t = l->task;
+        if (uid != 0 && uid != t->uid) {
+                (void) asprintf(ret_error, "task %" PRId64 " belongs to another user", id);
+                return -EPERM;
+        }
+
+        switch (t->state) {
+        case TASK_QUEUED:
+                r = sched_dequeue(m->sched, t);
+                if (r < 0) {
+                        (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
+                        return r;
+                }
+                t->main.reason = REASON_CANCELLED;
+                t->main.finished_usec = now_usec(CLOCK_REALTIME);
+                t->state = TASK_FINISHED;
+                save(m, t);
+                log_info("Task %" PRId64 " cancelled before it started", id);
+                announce(m, PROTO_EVENT_FINISHED, t);
+                live_unlink(m, l);
+                live_free(l);
+                manager_dispatch(m);
+                return 0;
+        case TASK_RUNNING:
+        case TASK_CLEANUP:
+                if (l->cancel)
+                        return 0;
+                if (!l->unit) {
+                        (void) asprintf(ret_error, "task %" PRId64 " is between its commands", id);
+                        return -EBUSY;
+                }
+                l->cancel = true;
+                r = unit_stop(l->unit);
+                if (r < 0) {
+                        l->cancel = false;
+                        (void) asprintf(ret_error, "could not stop task %" PRId64 ": %s", id, strerror(-r));
+                        return r;
+                }
+                log_info("Task %" PRId64 ": stopping on request of uid " UID_FMT, id, uid);
+                return 0;
+        default:
+                (void) asprintf(ret_error, "task %" PRId64 " has already finished", id);
+                return -EALREADY;
+        }
+}
+
+void manager_stats(Manager *m, ProtoStats *ret) {
+        CpuSet busy;
+        uint64_t mem = 0;
+
+        sched_usage(m->sched, &busy, &mem);
+        *ret = (ProtoStats) {
+                .running = m->n_running,
+                .cleanup = m->n_cleanup,
+                .queued = sched_n_queued(m->sched),
+                .threads_busy = cpuset_count(&busy),
+                .threads_total = cpuset_count(&m->config.cpus),
+                .memory_used = mem,
+                .memory_total = m->config.memory_bytes,
+        };
+}
+
+int manager_get_task(Manager *m, int64_t id, Task **ret, bool *ret_owned) {
+        Live *l = live_find(m, id);
+
+        if (l) {
+                *ret = l->task;
+                *ret_owned = false;
+                return 0;
+        }
+        *ret_owned = true;
+        return db_get_task(m->db, id, ret);
+}
+
+int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t *ret_n) {
+        DbFilter f = {
+                .states = req->state_mask,
+                .has_uid = req->has_uid,
+                .uid = req->uid,
+                .after_id = req->after_id,
+                .limit = req->limit ? req->limit : PROTO_LIST_LIMIT_MAX,
+        };
+        return db_list_tasks(m->db, &f, ret, ret_n);
+}
+
+/* ---- start-up and recovery ---- */
+
+static int recover_running(Manager *m, Live *l) {
+        Task *t = l->task;
+        bool cleanup = t->state == TASK_CLEANUP;
+        _cleanup_(freep) char *name = unit_name(t->id, cleanup);
+        CpuSet cpus;
+        int r;
+
+        if (!name)
+                return -ENOMEM;
+        if (!t->cpus || cpuset_parse(t->cpus, &cpus) < 0)
+                cpuset_zero(&cpus);
+        r = sched_occupy(m->sched, t, &cpus, cleanup ? t->cleanup.started_usec : t->main.started_usec);
+        if (r < 0)
+                log_warning_errno(r, "Task %" PRId64 ": its CPUs %s are no longer ours: %m", t->id,
+                                  t->cpus ? t->cpus : "-");
+        if (cleanup)
+                m->n_cleanup++;
+        else
+                m->n_running++;
+
+        r = unit_attach(m->units, name, cleanup ? cleanup_done : main_done, l, &l->unit);
+        if (r >= 0) {
+                log_info("Task %" PRId64 ": found %s again", t->id, name);
+                return 0;
+        }
+        if (r != -ENOENT && r != -ESRCH)
+                log_warning_errno(r, "Task %" PRId64 ": failed to follow %s: %m", t->id, name);
+        else
+                log_info("Task %" PRId64 ": %s is gone: recorded as interrupted", t->id, name);
+
+        TaskResult res = { .reason = REASON_INTERRUPTED, .finished_usec = now_usec(CLOCK_REALTIME) };
+        if (cleanup) {
+                res.started_usec = t->cleanup.started_usec;
+                cleanup_done(l, &res);
+        } else {
+                res.started_usec = t->main.started_usec;
+                main_done(l, &res);
+        }
+        return 0;
+}
+
+int manager_recover(Manager *m) {
+        Task **tasks = NULL;
+        size_t n = 0;
+        unsigned queued = 0, running = 0;
+        int r;
+
+        r = db_load_unfinished(m->db, &tasks, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load unfinished tasks: %s", db_last_error(m->db));
+
+        /* First every task takes its place, then the running ones are
+         * followed: a unit that ended meanwhile may finish its task (and
+         * start the scheduler) at once. */
+        Live **lives = calloc(n ? n : 1, sizeof(Live *));
+        if (!lives) {
+                db_tasks_free(tasks, n);
+                return log_oom();
+        }
+        for (size_t i = 0; i < n; i++) {
+                Live *l = calloc(1, sizeof(Live));
+                if (!l) {
+                        for (size_t j = i; j < n; j++)
+                                task_free(tasks[j]);
+                        break;
+                }
+                l->task = tasks[i];
+                tasks[i] = NULL;
+                live_link(m, l);
+                lives[i] = l;
+                if (l->task->state == TASK_QUEUED) {
+                        (void) sched_enqueue(m->sched, l->task);
+                        queued++;
+                }
+        }
+        free(tasks);
+        for (size_t i = 0; i < n; i++)
+                if (lives[i] && lives[i]->task->state != TASK_QUEUED) {
+                        running++;
+                        (void) recover_running(m, lives[i]);
+                }
+        free(lives);
+        if (queued || running)
+                log_info("Recovered %u queued and %u running task(s)", queued, running);
+        manager_dispatch(m);
+        return 0;
+}
+
+void manager_set_server(Manager *m, Server *s) {
+        m->server = s;
+}
+
+void manager_shutdown(Manager *m) {
+        m->shutting_down = true;
+}
+
+int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        m->event = sd_event_ref(event);
+        m->bus = sd_bus_ref(bus);
+        m->config = *config;
+        m->db_path = strdup(config->db_path);
+        m->state_dir = strdup(config->state_dir);
+        if (!m->db_path || !m->state_dir || asprintf(&m->work_dir, "%s/work", config->state_dir) < 0 ||
+            asprintf(&m->output_dir, "%s/output", config->state_dir) < 0)
+                return log_oom();
+        m->config.db_path = m->db_path;
+        m->config.state_dir = m->state_dir;
+
+        if (mkdir(m->state_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", m->state_dir);
+        /* work/ holds users' private directories: only root may list it */
+        if (mkdir(m->work_dir, 0711) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", m->work_dir);
+        if (mkdir(m->output_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", m->output_dir);
+
+        r = db_open(m->db_path, DB_CREATE, &m->db);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the database %s: %s", m->db_path, db_last_error(NULL));
+
+        r = topology_load(config->sysfs_root, &m->topology);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the CPU topology under %s, assuming no SMT: %m",
+                                  config->sysfs_root);
+                r = topology_new_flat(cpuset_end(&config->cpus), &m->topology);
+                if (r < 0)
+                        return log_oom();
+        }
+        r = sched_new(m->topology, &m->config.cpus, m->config.memory_bytes, &m->sched);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the scheduler: %m");
+
+        r = unit_manager_new(event, bus, &m->units);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up unit management: %m");
+        const char *lim = unit_manager_limitations(m->units);
+        if (lim)
+                log_warning("%s", lim);
+
+        r = sd_event_add_time_relative(event, &m->output_timer, CLOCK_MONOTONIC, 2 * USEC_PER_SEC, USEC_PER_SEC,
+                                       on_output_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the output timer: %m");
+        (void) sd_event_source_set_enabled(m->output_timer, SD_EVENT_ON);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Units keep running; only our view of them goes. */
+        m->shutting_down = true;
+        while (m->live) {
+                Live *l = m->live;
+                live_unlink(m, l);
+                live_free(l);
+        }
+        sd_event_source_disable_unref(m->output_timer);
+        unit_manager_free(m->units);
+        sched_free(m->sched);
+        topology_free(m->topology);
+        db_close(m->db);
+        sd_bus_unref(m->bus);
+        sd_event_unref(m->event);
+        free(m->db_path);
+        free(m->state_dir);
+        free(m->work_dir);
+        free(m->output_dir);
+        free(m);
+        return NULL;
+}

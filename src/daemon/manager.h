@@ -1,0 +1,72 @@
+/* manager.h: the daemon's state and the life of its tasks: submission,
+ * scheduling, starting the main and cleanup units, recording results,
+ * cancelling, and picking everything up again after a restart. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cpuset.h"
+#include "protocol.h"
+#include "task.h"
+
+typedef struct Manager Manager;
+typedef struct Server Server;
+
+typedef struct ManagerConfig {
+        const char *db_path;
+        const char *state_dir;             /* work/ and output/ live here */
+        const char *sysfs_root;
+        CpuSet cpus;                       /* given to benchrunner */
+        uint64_t memory_bytes;             /* given to benchrunner */
+        uid_t owner;                       /* may submit besides root */
+        bool has_group;
+        gid_t group;                       /* members may submit */
+        uint64_t cleanup_time_limit_usec;  /* default for tasks that give none */
+        uint64_t output_cap_bytes;         /* per stream */
+        unsigned max_queued_per_user;
+} ManagerConfig;
+
+int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        if (*m)
+                manager_free(*m);
+}
+
+/* Picks up what an earlier daemon left: queued tasks go back in the queue,
+ * running ones are found again through their units. */
+int manager_recover(Manager *m);
+
+void manager_set_server(Manager *m, Server *s);
+
+/* Who may submit: root, the owner, members of the group. */
+bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_groups);
+
+/* Validates against the daemon's capacity, fills in owner and defaults, and
+ * stores the tasks in one transaction.  Takes ownership of the tasks on
+ * success (they are then queued).  On failure *ret_error says why, for the
+ * client. */
+int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids,
+                   char **ret_error);
+
+/* Cancels one task on behalf of uid (root may cancel any).  *ret_error says
+ * why not. */
+int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error);
+
+void manager_stats(Manager *m, ProtoStats *ret);
+
+/* The task as it is now: the live one if it is not finished, else from the
+ * database.  The caller frees a task from the database: *ret_owned is set
+ * then. */
+int manager_get_task(Manager *m, int64_t id, Task **ret, bool *ret_owned);
+int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t *ret_n);
+
+/* Runs the scheduler: starts what can start now. */
+void manager_dispatch(Manager *m);
+
+/* Stops taking work; tasks keep running in their units. */
+void manager_shutdown(Manager *m);

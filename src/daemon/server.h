@@ -1,0 +1,26 @@
+/* server.h: the daemon's unix socket: clients, their requests (JSON lines,
+ * see protocol.h) and the events sent to clients that follow tasks or the
+ * queue's counters. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "protocol.h"
+#include "task.h"
+
+typedef struct Manager Manager;
+typedef struct Server Server;
+
+/* Listens on path (created with mode 0666: who may do what is decided from
+ * each connection's peer credentials). */
+int server_new(sd_event *event, Manager *m, const char *path, Server **ret);
+Server *server_free(Server *s);
+static inline void server_freep(Server **s) {
+        if (*s)
+                server_free(*s);
+}
+
+/* A task changed: tell the clients that follow it. */
+void server_task_event(Server *s, ProtoEvent e, const Task *t);
+/* The counters changed: tell the clients that follow them. */
+void server_stats_changed(Server *s);

@@ -1,0 +1,1163 @@
+/* unit.c: one command of a task in its own transient systemd service, started
+ * with StartTransientUnit, followed through JobRemoved and PropertiesChanged on
+ * the daemon's event loop, and measured from its own slice's cgroup once it
+ * has ended.  See unit.h for the layout and where each figure comes from. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
+
+#include "unit.h"
+#include "util.h"
+
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+#define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define UNIT_NAME_MAX 200
+#define RETRY_USEC (1 * USEC_PER_SEC)
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+struct UnitManager {
+        sd_event *event;
+        sd_bus *bus;
+        bool unified;
+        char *limitations;
+        char *last_error;
+};
+
+typedef enum Phase {
+        PHASE_RUNNING,   /* started (or attached), main process not ended yet */
+        PHASE_STOPPING,  /* main ended with success: stopping what it left behind */
+        PHASE_DONE,      /* result handed out */
+} Phase;
+
+/* What we read of the service with GetAll. */
+typedef struct UnitProps {
+        char load_state[32];
+        char active_state[32];
+        char sub_state[32];
+        char result[32];
+        uint32_t job_id;
+        int32_t main_code;           /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, 0 */
+        int32_t main_status;
+        uint64_t main_start_realtime;
+        uint64_t main_exit_realtime;
+        uint64_t main_start_monotonic;
+        uint64_t main_exit_monotonic;
+        uint64_t active_enter_monotonic;
+        uint64_t runtime_max_usec;   /* UINT64_MAX: none */
+        uint64_t cpu_usage_nsec;     /* UINT64_MAX: unknown */
+} UnitProps;
+
+struct Unit {
+        UnitManager *manager;
+        char *name;
+        char *slice;
+        char *path;           /* D-Bus object path of the service */
+        char *start_job;      /* NULL when attached */
+        char *start_job_result;
+        unit_done_t cb;
+        void *userdata;
+
+        sd_bus_slot *slot_props;
+        sd_bus_slot *slot_jobs;
+        sd_bus_slot *slot_getall;
+        sd_bus_slot *slot_stop;
+        sd_event_source *retry;
+        sd_event_source *oom_v1;
+
+        Phase phase;
+        bool refresh_again;
+        bool ref_held;        /* AddRef/RefUnit: systemd keeps the unit while we follow it */
+        bool oom_v1_seen;
+        UnitProps end;        /* snapshot when the main process had ended */
+};
+
+static bool streq(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+static int manager_error(UnitManager *m, const sd_bus_error *error, int r) {
+        free(m->last_error);
+        m->last_error = NULL;
+        if (error && sd_bus_error_is_set(error)) {
+                m->last_error = strdup(error->message ?: error->name);
+                if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
+                        return -EEXIST;
+                if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
+                        return -ENOENT;
+                if (sd_bus_error_has_name(error, "org.freedesktop.DBus.Error.InvalidArgs"))
+                        return -EINVAL;
+                if (sd_bus_error_get_errno(error) > 0)
+                        return -sd_bus_error_get_errno(error);
+        }
+        return r < 0 ? r : -EIO;
+}
+
+/* ---- small file readers for the cgroup files ---- */
+
+static int read_text(const char *path, char *buf, size_t len) {
+        _cleanup_(closep) int fd = -1;
+        ssize_t n;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, len - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return 0;
+}
+
+static int read_u64(const char *path, uint64_t *ret) {
+        char buf[64], *end;
+        unsigned long long v;
+        int r;
+
+        r = read_text(path, buf, sizeof buf);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtoull(buf, &end, 10);
+        if (errno != 0 || end == buf)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* "key value" lines, as in cpu.stat, memory.events and memory.oom_control. */
+static int read_keyed_u64(const char *path, const char *key, uint64_t *ret) {
+        char buf[4096];
+        size_t kl = strlen(key);
+        int r;
+
+        r = read_text(path, buf, sizeof buf);
+        if (r < 0)
+                return r;
+        for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
+                        *ret = strtoull(line + kl + 1, NULL, 10);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+static bool pid1_has_cap(unsigned cap) {
+        char buf[4096], *p;
+        unsigned long long bnd;
+
+        if (read_text("/proc/1/status", buf, sizeof buf) < 0)
+                return true;     /* cannot tell: do not complain */
+        p = strstr(buf, "CapBnd:");
+        if (!p)
+                return true;
+        bnd = strtoull(p + 7, NULL, 16);
+        return (bnd >> cap) & 1;
+}
+
+/* ---- the manager ---- */
+
+static int detect_cgroup_mode(bool *ret_unified) {
+        struct statfs fs;
+
+        if (statfs(CGROUP_ROOT, &fs) < 0)
+                return -errno;
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+                *ret_unified = true;
+                return 0;
+        }
+        /* hybrid (a tmpfs with v1 hierarchies and a "unified" v2 without
+         * controllers) or pure v1: resource control happens in v1 either way */
+        if (fs.f_type == TMPFS_MAGIC) {
+                *ret_unified = false;
+                return 0;
+        }
+        return -ENOMEDIUM;
+}
+
+static int collect_limitations(UnitManager *m) {
+        char buf[1024] = "";
+        char controllers[512] = "";
+
+        if (!m->unified)
+                strcat(buf, "cgroup v1: AllowedCPUs= is not applied (tasks are pinned with "
+                       "CPUAffinity= only, other processes are not kept off their CPUs), "
+                       "MemorySwapMax= is not applied, and systemd does not see OOM kills "
+                       "(benchrunner watches the task's memory cgroup and kills the rest "
+                       "of the task itself)");
+        else {
+                if (read_text(CGROUP_ROOT "/cgroup.controllers", controllers, sizeof controllers) >= 0) {
+                        if (!strstr(controllers, "cpuset"))
+                                strcat(buf, "no cpuset controller: AllowedCPUs= is not applied");
+                        if (!strstr(controllers, "memory"))
+                                strcat(strcat(buf, *buf ? "; " : ""),
+                                       "no memory controller: memory limits are not applied");
+                }
+                if (access(CGROUP_ROOT "/init.scope/memory.peak", F_OK) < 0 &&
+                    access(CGROUP_ROOT "/system.slice/memory.peak", F_OK) < 0)
+                        strcat(strcat(buf, *buf ? "; " : ""),
+                               "no memory.peak (kernel older than 5.19): peak memory is not measured");
+        }
+        if (!pid1_has_cap(24 /* CAP_SYS_RESOURCE */))
+                strcat(strcat(buf, *buf ? "; " : ""),
+                       "PID 1 lacks CAP_SYS_RESOURCE: a negative OOMScoreAdjust= is ignored");
+        if (*buf) {
+                m->limitations = strdup(buf);
+                if (!m->limitations)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int unit_manager_new(sd_event *e, sd_bus *bus, UnitManager **ret) {
+        _cleanup_(unit_manager_freep) UnitManager *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!e || !bus || !ret)
+                return -EINVAL;
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(e);
+        m->bus = sd_bus_ref(bus);
+
+        r = detect_cgroup_mode(&m->unified);
+        if (r < 0)
+                return r;
+        r = collect_limitations(m);
+        if (r < 0)
+                return r;
+
+        if (!sd_bus_get_event(bus)) {
+                r = sd_bus_attach_event(bus, e, SD_EVENT_PRIORITY_NORMAL);
+                if (r < 0)
+                        return r;
+        }
+        /* systemd sends JobRemoved and PropertiesChanged only to subscribers */
+        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, NULL);
+        if (r < 0)
+                return manager_error(m, &error, r);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+UnitManager *unit_manager_free(UnitManager *m) {
+        if (!m)
+                return NULL;
+        sd_bus_unref(m->bus);
+        sd_event_unref(m->event);
+        free(m->limitations);
+        free(m->last_error);
+        free(m);
+        return NULL;
+}
+
+bool unit_manager_is_unified(const UnitManager *m) {
+        return m->unified;
+}
+
+const char *unit_manager_limitations(const UnitManager *m) {
+        return m->limitations;
+}
+
+const char *unit_manager_last_error(const UnitManager *m) {
+        return m->last_error;
+}
+
+/* ---- names ---- */
+
+static bool unit_name_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n <= strlen(".service") || n > UNIT_NAME_MAX ||
+            strcmp(name + n - strlen(".service"), ".service") != 0 || name[0] == '-')
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.", *p))
+                        return false;
+        return true;
+}
+
+int unit_slice_name(const char *name, char **ret) {
+        const char *stem = name;
+        char *s;
+        size_t n;
+
+        if (!unit_name_valid(name) || !ret)
+                return -EINVAL;
+        if (strncmp(stem, "benchrunner-", strlen("benchrunner-")) == 0)
+                stem += strlen("benchrunner-");
+        n = strlen(stem) - strlen(".service");
+        if (n == 0)
+                return -EINVAL;
+        if (asprintf(&s, "benchrunner-%.*s.slice", (int) n, stem) < 0)
+                return -ENOMEM;
+        /* a '-' would make another level of slices */
+        for (char *p = s + strlen("benchrunner-"); *p; p++)
+                if (*p == '-')
+                        *p = '_';
+        *ret = s;
+        return 0;
+}
+
+/* cgroup directory of the slice in one hierarchy ("" on v2, "memory" or
+ * "cpuacct" on v1). */
+static int slice_cgroup(const Unit *u, const char *controller, const char *file, char *buf, size_t len) {
+        int n = snprintf(buf, len, CGROUP_ROOT "%s%s/" UNIT_SLICE_PARENT "/%s/%s",
+                         *controller ? "/" : "", controller, u->slice, file);
+        return n < 0 || (size_t) n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* ---- properties of StartTransientUnit, one helper per group ---- */
+
+static int append_cpus(sd_bus_message *msg, const char *property, const CpuSet *cpus) {
+        _cleanup_(freep) uint8_t *mask = NULL;
+        size_t len = 0;
+        int r;
+
+        if (cpus && !cpuset_empty(cpus)) {
+                r = cpuset_to_mask(cpus, &mask, &len);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_open_container(msg, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", property);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'v', "ay");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(msg, 'y', mask, len);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(msg);
+}
+
+/* ExecStartEx with "no-env-expand": the arguments reach the program byte for
+ * byte ($VAR is not expanded; D-Bus-set commands get no % specifiers). */
+static int append_exec_start(sd_bus_message *msg, char **argv) {
+        char *flags[] = { (char *) "no-env-expand", NULL };
+        int r;
+
+        r = sd_bus_message_open_container(msg, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", "ExecStartEx");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'v', "a(sasas)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sasas)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'r', "sasas");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", argv[0]);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(msg, argv);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(msg, flags);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 4; i++) {
+                r = sd_bus_message_close_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int transient_service_set_properties(sd_bus_message *msg, const UnitSpec *spec, const char *slice) {
+        uint64_t stop = spec->stop_timeout_usec ?: UNIT_STOP_TIMEOUT_USEC;
+        int r;
+
+        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)",
+                                  "Description", "s", spec->description ?: spec->name,
+                                  "Type", "s", "exec",
+                                  "Slice", "s", slice,
+                                  /* a successful unit stays until we read it, also
+                                   * across a restart of the daemon (failed ones
+                                   * stay anyway) */
+                                  "RemainAfterExit", "b", 1,
+                                  /* and while we follow it, even once stopped */
+                                  "AddRef", "b", 1);
+        if (r < 0)
+                return r;
+        r = append_exec_start(msg, spec->argv);
+        if (r < 0)
+                return r;
+        if (spec->runtime_max_usec > 0) {
+                r = sd_bus_message_append(msg, "(sv)", "RuntimeMaxUSec", "t", spec->runtime_max_usec);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)",
+                                     "TimeoutStopUSec", "t", stop,
+                                     "KillMode", "s", "control-group",
+                                     "SendSIGKILL", "b", 1,
+                                     "OOMPolicy", "s", "kill",
+                                     "RestartUSec", "t", UINT64_C(0));
+}
+
+static int transient_exec_set_properties(sd_bus_message *msg, const UnitSpec *spec) {
+        char user[32], group[32];
+        int r;
+
+        snprintf(user, sizeof user, "%" PRIu32, (uint32_t) spec->uid);
+        snprintf(group, sizeof group, "%" PRIu32, (uint32_t) spec->gid);
+        /* numeric, so no name lookup can pick another user; systemd still
+         * finds the name and sets the supplementary groups from the database */
+        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)",
+                                  "User", "s", user,
+                                  "Group", "s", group,
+                                  "OOMScoreAdjust", "i", (int32_t) spec->oom_score_adjust,
+                                  /* behave like a shell would: SIGPIPE kills */
+                                  "IgnoreSIGPIPE", "b", 0);
+        if (r < 0)
+                return r;
+        /* a private tmpfs: memory, so it counts toward the memory limit, and it
+         * goes away with the service's mount namespace */
+        r = sd_bus_message_append(msg, "(sv)", "TemporaryFileSystem", "a(ss)", 1,
+                                  "/tmp", "mode=1777,nosuid,nodev");
+        if (r < 0)
+                return r;
+        if (spec->workdir) {
+                r = sd_bus_message_append(msg, "(sv)", "WorkingDirectory", "s", spec->workdir);
+                if (r < 0)
+                        return r;
+        }
+        if (spec->env) {
+                r = sd_bus_message_open_container(msg, 'r', "sv");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(msg, "s", "Environment");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_open_container(msg, 'v', "as");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_strv(msg, spec->env);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(msg);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_append(msg, "(sv)", "StandardInput", "s", "null");
+        if (r < 0)
+                return r;
+        if (spec->stdout_path)
+                r = sd_bus_message_append(msg, "(sv)", "StandardOutputFileToAppend", "s", spec->stdout_path);
+        else
+                r = sd_bus_message_append(msg, "(sv)", "StandardOutput", "s", "null");
+        if (r < 0)
+                return r;
+        if (spec->stderr_path)
+                r = sd_bus_message_append(msg, "(sv)", "StandardErrorFileToAppend", "s", spec->stderr_path);
+        else
+                r = sd_bus_message_append(msg, "(sv)", "StandardError", "s", "null");
+        if (r < 0)
+                return r;
+        if (spec->cpus && !cpuset_empty(spec->cpus)) {
+                r = append_cpus(msg, "CPUAffinity", spec->cpus);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int transient_cgroup_set_properties(sd_bus_message *msg, const UnitManager *m, const UnitSpec *spec) {
+        int r;
+
+        r = sd_bus_message_append(msg, "(sv)(sv)",
+                                  "MemoryAccounting", "b", 1,
+                                  "CPUAccounting", "b", 1);
+        if (r < 0)
+                return r;
+        if (spec->cpus && !cpuset_empty(spec->cpus)) {
+                /* accepted but without effect on v1; recorded all the same */
+                r = append_cpus(msg, "AllowedCPUs", spec->cpus);
+                if (r < 0)
+                        return r;
+        }
+        /* v2: the limit on the service itself, so that systemd sees the OOM
+         * kill (Result=oom-kill) and OOMPolicy=kill takes the whole group.
+         * v1: on the slice instead (see transient_slice_set_properties()). */
+        if (spec->memory_bytes > 0 && m->unified) {
+                r = sd_bus_message_append(msg, "(sv)(sv)",
+                                          "MemoryMax", "t", spec->memory_bytes,
+                                          "MemorySwapMax", "t", UINT64_C(0));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int transient_slice_set_properties(sd_bus_message *msg, const UnitManager *m, const UnitSpec *spec) {
+        char desc[UNIT_NAME_MAX + 32];
+        int r;
+
+        snprintf(desc, sizeof desc, "benchrunner: measurements of %s", spec->name);
+        r = sd_bus_message_append(msg, "(sv)(sv)(sv)",
+                                  "Description", "s", desc,
+                                  "MemoryAccounting", "b", 1,
+                                  "CPUAccounting", "b", 1);
+        if (r < 0)
+                return r;
+        /* v1 raises the OOM event (and counts failcnt) on the memcg whose
+         * limit was hit: that must be one that outlives the service */
+        if (spec->memory_bytes > 0 && !m->unified) {
+                r = sd_bus_message_append(msg, "(sv)", "MemoryMax", "t", spec->memory_bytes);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int spec_valid(const UnitSpec *spec) {
+        size_t n;
+
+        if (!spec || !unit_name_valid(spec->name) || !spec->argv || !spec->argv[0] || spec->argv[0][0] != '/')
+                return -EINVAL;
+        n = strv_length(spec->argv);
+        if (n > TASK_ARGV_MAX || strv_length(spec->env) > TASK_ENV_MAX)
+                return -E2BIG;
+        if (spec->oom_score_adjust < -1000 || spec->oom_score_adjust > 1000)
+                return -EINVAL;
+        if (spec->workdir && spec->workdir[0] != '/')
+                return -EINVAL;
+        if ((spec->stdout_path && spec->stdout_path[0] != '/') ||
+            (spec->stderr_path && spec->stderr_path[0] != '/'))
+                return -EINVAL;
+        return 0;
+}
+
+/* ---- following a unit ---- */
+
+static void unit_process(Unit *u, const UnitProps *p);
+static int unit_refresh(Unit *u);
+
+static void unit_drop_slots(Unit *u) {
+        u->slot_props = sd_bus_slot_unref(u->slot_props);
+        u->slot_jobs = sd_bus_slot_unref(u->slot_jobs);
+        u->slot_getall = sd_bus_slot_unref(u->slot_getall);
+        u->slot_stop = sd_bus_slot_unref(u->slot_stop);
+        u->retry = sd_event_source_disable_unref(u->retry);
+        u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
+}
+
+/* Fire and forget: the reply does not matter (the unit may be gone). */
+static void unit_call_ignore(UnitManager *m, const char *method, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, method);
+        if (r < 0)
+                return;
+        va_start(ap, types);
+        r = sd_bus_message_appendv(msg, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+        (void) sd_bus_message_set_expect_reply(msg, false);
+        (void) sd_bus_send(m->bus, msg, NULL);
+}
+
+static Unit *unit_new(UnitManager *m, const char *name, unit_done_t cb, void *userdata) {
+        _cleanup_(unit_freep) Unit *u = NULL;
+
+        u = calloc(1, sizeof *u);
+        if (!u)
+                return NULL;
+        u->manager = m;
+        u->cb = cb;
+        u->userdata = userdata;
+        u->name = strdup(name);
+        if (!u->name || unit_slice_name(name, &u->slice) < 0 ||
+            sd_bus_path_encode(UNIT_PATH_PREFIX, name, &u->path) < 0)
+                return NULL;
+        return TAKE_PTR(u);
+}
+
+Unit *unit_free(Unit *u) {
+        if (!u)
+                return NULL;
+        unit_drop_slots(u);
+        if (u->ref_held && u->phase != PHASE_DONE)
+                unit_call_ignore(u->manager, "UnrefUnit", "s", u->name);
+        free(u->name);
+        free(u->slice);
+        free(u->path);
+        free(u->start_job);
+        free(u->start_job_result);
+        free(u);
+        return NULL;
+}
+
+const char *unit_get_name(const Unit *u) {
+        return u->name;
+}
+
+static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+        (void) unit_refresh(userdata);
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+        Unit *u = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        if (streq(job, u->start_job) && !u->start_job_result)
+                u->start_job_result = strdup(result);
+        (void) unit_refresh(u);
+        return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Unit *u = userdata;
+
+        u->retry = sd_event_source_disable_unref(u->retry);
+        (void) unit_refresh(u);
+        return 0;
+}
+
+/* Transient trouble on the bus: look again a little later. */
+static void unit_retry_later(Unit *u) {
+        uint64_t now;
+
+        if (u->retry || sd_event_now(u->manager->event, CLOCK_MONOTONIC, &now) < 0)
+                return;
+        (void) sd_event_add_time(u->manager->event, &u->retry, CLOCK_MONOTONIC, now + RETRY_USEC, 0, on_retry, u);
+}
+
+static void copy_str(char *dst, size_t len, const char *src) {
+        snprintf(dst, len, "%s", src ?: "");
+}
+
+static int read_props(sd_bus_message *msg, UnitProps *p) {
+        int r;
+
+        *p = (UnitProps) { .runtime_max_usec = UINT64_MAX, .cpu_usage_nsec = UINT64_MAX };
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const char *key, *s;
+
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+#define STR(k, f) else if (strcmp(key, k) == 0) {                              \
+                r = sd_bus_message_read(msg, "v", "s", &s);                    \
+                if (r >= 0) copy_str(p->f, sizeof p->f, s); }
+#define NUM(k, t, f) else if (strcmp(key, k) == 0)                             \
+                r = sd_bus_message_read(msg, "v", t, &p->f);
+                if (strcmp(key, "Job") == 0) {
+                        const char *path;
+                        r = sd_bus_message_read(msg, "v", "(uo)", &p->job_id, &path);
+                }
+                STR("LoadState", load_state)
+                STR("ActiveState", active_state)
+                STR("SubState", sub_state)
+                STR("Result", result)
+                NUM("ExecMainCode", "i", main_code)
+                NUM("ExecMainStatus", "i", main_status)
+                NUM("ExecMainStartTimestamp", "t", main_start_realtime)
+                NUM("ExecMainExitTimestamp", "t", main_exit_realtime)
+                NUM("ExecMainStartTimestampMonotonic", "t", main_start_monotonic)
+                NUM("ExecMainExitTimestampMonotonic", "t", main_exit_monotonic)
+                NUM("ActiveEnterTimestampMonotonic", "t", active_enter_monotonic)
+                NUM("RuntimeMaxUSec", "t", runtime_max_usec)
+                NUM("CPUUsageNSec", "t", cpu_usage_nsec)
+                else
+                        r = sd_bus_message_skip(msg, "v");
+#undef STR
+#undef NUM
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(msg);
+}
+
+static int on_getall(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+        Unit *u = userdata;
+        UnitProps p;
+        int r;
+
+        u->slot_getall = sd_bus_slot_unref(u->slot_getall);
+        if (sd_bus_message_is_method_error(msg, NULL)) {
+                unit_retry_later(u);
+                return 0;
+        }
+        r = read_props(msg, &p);
+        if (r < 0) {
+                unit_retry_later(u);
+                return 0;
+        }
+        if (u->refresh_again) {
+                /* something changed since this was sent: look again (a
+                 * finish below cancels that) */
+                u->refresh_again = false;
+                (void) unit_refresh(u);
+        }
+        unit_process(u, &p);    /* may free u (through the callback) */
+        return 0;
+}
+
+static int unit_refresh(Unit *u) {
+        int r;
+
+        if (u->phase == PHASE_DONE)
+                return 0;
+        if (u->slot_getall) {
+                u->refresh_again = true;
+                return 0;
+        }
+        r = sd_bus_call_method_async(u->manager->bus, &u->slot_getall, SD_DEST, u->path,
+                                     "org.freedesktop.DBus.Properties", "GetAll",
+                                     on_getall, u, "s", "");
+        if (r < 0)
+                unit_retry_later(u);
+        return r;
+}
+
+/* v1: the kernel raises an OOM event on the memcg whose limit was hit (the
+ * slice) through an eventfd registered with cgroup.event_control.  It also
+ * fires when the cgroup is removed, hence the check that it still exists. */
+static int on_oom_v1(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Unit *u = userdata;
+        char path[PATH_MAX];
+        uint64_t v;
+
+        (void) read(fd, &v, sizeof v);
+        if (slice_cgroup(u, "memory", "memory.oom_control", path, sizeof path) < 0 ||
+            access(path, F_OK) < 0) {
+                u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
+                return 0;
+        }
+        if (!u->oom_v1_seen) {
+                u->oom_v1_seen = true;
+                /* the kernel kills one process; take the whole group, as
+                 * OOMPolicy=kill does on v2 */
+                unit_call_ignore(u->manager, "KillUnit", "ssi", u->name, "all", (int32_t) SIGKILL);
+        }
+        return 0;
+}
+
+static int unit_watch_oom_v1(Unit *u) {
+        _cleanup_(closep) int efd = -1, ofd = -1, cfd = -1;
+        char path[PATH_MAX], line[64];
+        int r, n;
+
+        if (u->manager->unified || u->oom_v1)
+                return 0;
+        r = slice_cgroup(u, "memory", "memory.oom_control", path, sizeof path);
+        if (r < 0)
+                return r;
+        ofd = open(path, O_RDONLY | O_CLOEXEC);
+        if (ofd < 0)
+                return -errno;
+        r = slice_cgroup(u, "memory", "cgroup.event_control", path, sizeof path);
+        if (r < 0)
+                return r;
+        cfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (cfd < 0)
+                return -errno;
+        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0)
+                return -errno;
+        n = snprintf(line, sizeof line, "%d %d", efd, ofd);
+        if (write(cfd, line, n) != n)
+                return -errno;
+        r = sd_event_add_io(u->manager->event, &u->oom_v1, efd, EPOLLIN, on_oom_v1, u);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_io_fd_own(u->oom_v1, true);
+        TAKE_FD(efd);
+        return 0;
+}
+
+static bool state_is(const UnitProps *p, const char *s) {
+        return strcmp(p->active_state, s) == 0;
+}
+
+/* The reason, from what systemd recorded and what the slice saw. */
+static TaskReason unit_reason(const Unit *u, const UnitProps *p, bool oom) {
+        const char *r = p->result;
+
+        /* Type=exec: the unit becomes active only once execve() succeeded */
+        if (p->active_enter_monotonic == 0 ||
+            (u->start_job_result && !streq(u->start_job_result, "done")))
+                return REASON_FAILED_TO_START;
+        if (streq(r, "oom-kill") || oom)
+                return REASON_OOM;
+        if (streq(r, "timeout")) {
+                /* a newer systemd may apply RuntimeMaxSec= to the "exited"
+                 * state too: a main process that ended before the limit did
+                 * not hit it */
+                bool ended_before = p->runtime_max_usec != UINT64_MAX && p->main_exit_monotonic != 0 &&
+                        p->main_exit_monotonic < p->active_enter_monotonic + p->runtime_max_usec;
+                if (!ended_before)
+                        return REASON_TIME_LIMIT;
+        }
+        switch (p->main_code) {
+        case CLD_EXITED:
+                return REASON_EXITED;
+        case CLD_KILLED:
+        case CLD_DUMPED:
+                return REASON_SIGNALED;
+        default:
+                return REASON_FAILED_TO_START;
+        }
+}
+
+static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
+        UnitManager *m = u->manager;
+        char path[PATH_MAX];
+        uint64_t v, user, sys, failcnt = 0;
+        bool oom = u->oom_v1_seen;
+
+        *res = (TaskResult) {};
+        if (p->main_code == CLD_EXITED) {
+                res->has_exit_code = true;
+                res->exit_code = p->main_status;
+        } else if (p->main_code == CLD_KILLED || p->main_code == CLD_DUMPED) {
+                res->has_signal = true;
+                res->signal = p->main_status;
+        }
+        res->started_usec = p->main_start_realtime;
+        res->finished_usec = p->main_exit_realtime;
+        if (p->main_start_monotonic > 0 && p->main_exit_monotonic >= p->main_start_monotonic)
+                res->wall_usec = p->main_exit_monotonic - p->main_start_monotonic;
+
+        if (m->unified) {
+                if (slice_cgroup(u, "", "cpu.stat", path, sizeof path) >= 0 &&
+                    read_keyed_u64(path, "user_usec", &user) >= 0 &&
+                    read_keyed_u64(path, "system_usec", &sys) >= 0) {
+                        res->has_cpu = true;
+                        res->cpu_user_usec = user;
+                        res->cpu_system_usec = sys;
+                }
+                if (slice_cgroup(u, "", "memory.peak", path, sizeof path) >= 0 && read_u64(path, &v) >= 0) {
+                        res->has_peak_memory = true;
+                        res->peak_memory_bytes = v;
+                }
+                if (slice_cgroup(u, "", "memory.events", path, sizeof path) >= 0 &&
+                    read_keyed_u64(path, "oom_kill", &v) >= 0 && v > 0)
+                        oom = true;
+        } else {
+                if (slice_cgroup(u, "cpuacct", "cpuacct.usage_user", path, sizeof path) >= 0 &&
+                    read_u64(path, &user) >= 0 &&
+                    slice_cgroup(u, "cpuacct", "cpuacct.usage_sys", path, sizeof path) >= 0 &&
+                    read_u64(path, &sys) >= 0) {
+                        res->has_cpu = true;
+                        res->cpu_user_usec = user / 1000;
+                        res->cpu_system_usec = sys / 1000;
+                }
+                if (slice_cgroup(u, "memory", "memory.max_usage_in_bytes", path, sizeof path) >= 0 &&
+                    read_u64(path, &v) >= 0) {
+                        res->has_peak_memory = true;
+                        res->peak_memory_bytes = v;
+                }
+                /* without the event (the daemon was not running then): a
+                 * SIGKILLed main process in a slice that hit its limit */
+                if (slice_cgroup(u, "memory", "memory.failcnt", path, sizeof path) >= 0)
+                        (void) read_u64(path, &failcnt);
+                if (failcnt > 0 && p->main_code == CLD_KILLED && p->main_status == SIGKILL)
+                        oom = true;
+        }
+        res->reason = unit_reason(u, p, oom);
+}
+
+static void unit_finish(Unit *u, const UnitProps *p, bool vanished) {
+        UnitManager *m = u->manager;
+        TaskResult res;
+
+        if (vanished)
+                res = (TaskResult) { .reason = REASON_INTERRUPTED };
+        else
+                unit_measure(u, p, &res);
+
+        u->phase = PHASE_DONE;
+        unit_drop_slots(u);
+        /* let systemd forget the service and the slice */
+        if (state_is(p, "failed"))
+                unit_call_ignore(m, "ResetFailedUnit", "s", u->name);
+        if (u->ref_held)
+                unit_call_ignore(m, "UnrefUnit", "s", u->name);
+        u->ref_held = false;
+        unit_call_ignore(m, "StopUnit", "ss", u->slice, "replace");
+
+        u->cb(u->userdata, &res);   /* may free u */
+}
+
+static int on_stop_reply(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+        Unit *u = userdata;
+
+        u->slot_stop = sd_bus_slot_unref(u->slot_stop);
+        if (sd_bus_message_is_method_error(msg, NULL) && u->phase == PHASE_STOPPING)
+                /* nothing left to stop: measure what there is */
+                unit_finish(u, &u->end, false);
+        return 0;
+}
+
+static void unit_process(Unit *u, const UnitProps *p) {
+        bool ended;
+        int r;
+
+        if (u->phase == PHASE_DONE)
+                return;
+        if (streq(p->load_state, "not-found")) {
+                /* collected behind our back (should not happen while we
+                 * hold a reference) */
+                unit_finish(u, u->phase == PHASE_STOPPING ? &u->end : p, u->phase != PHASE_STOPPING);
+                return;
+        }
+        if (u->phase == PHASE_RUNNING && !u->manager->unified && !u->oom_v1 &&
+            (state_is(p, "active") || state_is(p, "activating")))
+                (void) unit_watch_oom_v1(u);   /* best effort; failcnt is the fallback */
+        if (p->job_id != 0)
+                return;     /* in transition */
+
+        ended = state_is(p, "inactive") || state_is(p, "failed");
+        switch (u->phase) {
+        case PHASE_RUNNING:
+                if (ended) {
+                        u->end = *p;
+                        unit_finish(u, p, false);
+                } else if (state_is(p, "active") && streq(p->sub_state, "exited")) {
+                        /* the main process ended well; stop what it may have
+                         * left running, so that the measurements are final */
+                        u->end = *p;
+                        u->phase = PHASE_STOPPING;
+                        r = sd_bus_call_method_async(u->manager->bus, &u->slot_stop, SD_DEST, SD_PATH, SD_MANAGER,
+                                                     "StopUnit", on_stop_reply, u, "ss", u->name, "replace");
+                        if (r < 0)
+                                unit_finish(u, &u->end, false);
+                }
+                break;
+        case PHASE_STOPPING:
+                if (ended)
+                        unit_finish(u, &u->end, false);
+                break;
+        case PHASE_DONE:
+                break;
+        }
+}
+
+/* Signals first, then the call: systemd emits them right after it acts. */
+static int unit_add_matches(Unit *u) {
+        char match[512 + UNIT_NAME_MAX];
+        int r;
+
+        r = sd_bus_match_signal(u->manager->bus, &u->slot_props, SD_DEST, u->path,
+                                "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                on_properties_changed, u);
+        if (r < 0)
+                return r;
+        snprintf(match, sizeof match,
+                 "type='signal',sender='" SD_DEST "',path='" SD_PATH "',interface='" SD_MANAGER "',"
+                 "member='JobRemoved',arg2='%s'", u->name);
+        return sd_bus_add_match(u->manager->bus, &u->slot_jobs, match, on_job_removed, u);
+}
+
+int unit_start(UnitManager *m, const UnitSpec *spec, unit_done_t cb, void *userdata, Unit **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(unit_freep) Unit *u = NULL;
+        const char *job;
+        int r;
+
+        if (!m || !cb || !ret)
+                return -EINVAL;
+        r = spec_valid(spec);
+        if (r < 0)
+                return r;
+        u = unit_new(m, spec->name, cb, userdata);
+        if (!u)
+                return -ENOMEM;
+        r = unit_add_matches(u);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", spec->name, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = transient_service_set_properties(msg, spec, u->slice);
+        if (r < 0)
+                return r;
+        r = transient_exec_set_properties(msg, spec);
+        if (r < 0)
+                return r;
+        r = transient_cgroup_set_properties(msg, m, spec);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+
+        /* the command's own slice, created with it */
+        r = sd_bus_message_open_container(msg, 'a', "(sa(sv))");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'r', "sa(sv)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", u->slice);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = transient_slice_set_properties(msg, m, spec);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 3; i++) {
+                r = sd_bus_message_close_container(msg);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_bus_call(m->bus, msg, 0, &error, &reply);
+        if (r < 0)
+                return manager_error(m, &error, r);
+        u->ref_held = true;
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0)
+                return r;
+        u->start_job = strdup(job);
+        if (!u->start_job)
+                return -ENOMEM;
+
+        /* the signals tell of changes; this reads the state they change from */
+        (void) unit_refresh(u);
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+int unit_stop(Unit *u) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!u)
+                return -EINVAL;
+        if (u->phase != PHASE_RUNNING)
+                return 0;
+        r = sd_bus_call_method(u->manager->bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &error, NULL,
+                               "ss", u->name, "replace");
+        if (r < 0)
+                return manager_error(u->manager, &error, r);
+        return 1;
+}
+
+int unit_attach(UnitManager *m, const char *name, unit_done_t cb, void *userdata, Unit **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(unit_freep) Unit *u = NULL;
+        int r;
+
+        if (!m || !cb || !ret || !unit_name_valid(name))
+                return -EINVAL;
+        u = unit_new(m, name, cb, userdata);
+        if (!u)
+                return -ENOMEM;
+        r = unit_add_matches(u);
+        if (r < 0)
+                return r;
+        /* GetUnit, unlike the unit's object path, does not load a unit that
+         * is gone; RefUnit keeps it from being collected while we read it */
+        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &error, NULL, "s", name);
+        if (r >= 0) {
+                sd_bus_error_free(&error);
+                r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "RefUnit", &error, NULL, "s", name);
+        }
+        if (r < 0) {
+                r = manager_error(m, &error, r);
+                if (r == -ENOENT)
+                        /* whatever it left behind */
+                        unit_call_ignore(m, "StopUnit", "ss", u->slice, "replace");
+                return r;
+        }
+        u->ref_held = true;
+        (void) unit_refresh(u);
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!m || !unit)
+                return -EINVAL;
+        if (!m->unified)
+                return -EOPNOTSUPP;
+        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "sb", unit, 1);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = append_cpus(msg, "AllowedCPUs", cpus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(m->bus, msg, 0, &error, NULL);
+        if (r < 0)
+                return manager_error(m, &error, r);
+        return 0;
+}
