@@ -390,9 +390,9 @@ static void test_random(void) {
         struct { unsigned sockets, cores; FakeSmt smt; } m[] = {
                 { 1, 16, FAKE_SMT_SPLIT }, { 2, 4, FAKE_SMT_ADJACENT }, { 1, 6, FAKE_SMT_NONE },
         };
-        for (size_t k = 0; k < ELEMENTSOF(m); k++)
+        for (size_t k = 0; k < ELEMENTSOF(m); k++) {
+                _cleanup_(topology_freep) Topology *topo = machine(m[k].sockets, m[k].cores, m[k].smt);
                 for (unsigned seed = 1; seed <= 5; seed++) {
-                        _cleanup_(topology_freep) Topology *topo = machine(m[k].sockets, m[k].cores, m[k].smt);
                         unsigned ncpu = cpuset_count(topology_online(topo));
                         SimTask t[300];
                         Sim sim;
@@ -411,6 +411,7 @@ static void test_random(void) {
                         sim_init(&sim, topo, NULL, 24 * GiB, t, ELEMENTSOF(t));
                         sim_run(&sim);
                 }
+        }
 }
 
 static void test_api(void) {
