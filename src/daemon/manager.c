@@ -273,12 +273,26 @@ static char **task_env(const Task *t, bool cleanup) {
 static void finish_task(Live *l);
 static void start_cleanup(Live *l);
 
+/* With Type=exec, a command that exits before systemd has seen its
+ * execve() succeed fails its start job, although it ran.  systemd's own
+ * failures to execute end with statuses 200 and up (EXIT_CHDIR, EXIT_EXEC,
+ * ...); anything else is the command's own ending. */
+static void fix_quick_exit(TaskResult *r) {
+        if (r->reason != REASON_FAILED_TO_START)
+                return;
+        if (r->has_exit_code && r->exit_code >= 0 && r->exit_code < 200)
+                r->reason = REASON_EXITED;
+        else if (r->has_signal)
+                r->reason = REASON_SIGNALED;
+}
+
 static void main_done(void *userdata, const TaskResult *result) {
         Live *l = userdata;
         Manager *m = l->manager;
         Task *t = l->task;
 
         t->main = *result;
+        fix_quick_exit(&t->main);
         if (l->cancel && result->reason != REASON_EXITED)
                 t->main.reason = REASON_CANCELLED;
         l->cancel = false;
@@ -299,6 +313,7 @@ static void cleanup_done(void *userdata, const TaskResult *result) {
         Task *t = l->task;
 
         t->cleanup = *result;
+        fix_quick_exit(&t->cleanup);
         if (l->cancel && result->reason != REASON_EXITED)
                 t->cleanup.reason = REASON_CANCELLED;
         l->cancel = false;
