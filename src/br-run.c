@@ -231,6 +231,35 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
                 }
                 if (!json_object_object_get_ex(o, "cwd", NULL) && cwd)
                         json_object_object_add(o, "cwd", json_object_new_string(cwd));
+                /* commands are resolved against PATH here, as on the command line */
+                {
+                        static const char * const keys[] = { "argv", "cleanup" };
+                        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+                                struct json_object *a, *first;
+                                const char *name;
+                                char *abs = NULL;
+                                if (!json_object_object_get_ex(o, keys[k], &a) ||
+                                    !json_object_is_type(a, json_type_array) || json_object_array_length(a) < 1)
+                                        continue;
+                                first = json_object_array_get_idx(a, 0);
+                                if (!json_object_is_type(first, json_type_string))
+                                        continue;
+                                name = json_object_get_string(first);
+                                if (name[0] == '/' || !name[0])
+                                        continue;
+                                if (client_resolve_command(name, &abs) < 0) {
+                                        r = error_line(_("%s:%zu: %s[0]: %s: command not found"), path, lineno,
+                                                       keys[k], name);
+                                        break;
+                                }
+                                json_object_array_put_idx(a, 0, json_object_new_string(abs));
+                                free(abs);
+                        }
+                        if (r < 0) {
+                                json_object_put(o);
+                                break;
+                        }
+                }
                 /* The line is checked exactly as the daemon will check it, by
                  * the protocol's own parser, so a typo in a field name is
                  * caught here with its line number. */
@@ -481,7 +510,9 @@ int main(int argc, const char **argv) {
         poptSetOtherOptionHelp(ctx, _("[OPTION...] [--] COMMAND [ARG...]"));
         while ((rc = poptGetNextOpt(ctx)) > 0) {
                 if (rc == OPT_ENV) {
-                        r = add_env(poptGetOptArg(ctx) ? poptGetOptArg(ctx) : "");
+                        char *a = poptGetOptArg(ctx);   /* ours to free */
+                        r = add_env(a ? a : "");
+                        free(a);
                         if (r < 0) {
                                 poptFreeContext(ctx);
                                 return 2;
