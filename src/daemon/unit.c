@@ -44,6 +44,7 @@ struct UnitManager {
 typedef enum Phase {
         PHASE_RUNNING,   /* started (or attached), main process not ended yet */
         PHASE_STOPPING,  /* main ended with success: stopping what it left behind */
+        PHASE_CLEANUP,   /* measured; systemd forgetting the service and the slice */
         PHASE_DONE,      /* result handed out */
 } Phase;
 
@@ -62,7 +63,6 @@ typedef struct UnitProps {
         uint64_t main_exit_monotonic;
         uint64_t active_enter_monotonic;
         uint64_t runtime_max_usec;   /* UINT64_MAX: none */
-        uint64_t cpu_usage_nsec;     /* UINT64_MAX: unknown */
 } UnitProps;
 
 struct Unit {
@@ -79,6 +79,8 @@ struct Unit {
         sd_bus_slot *slot_jobs;
         sd_bus_slot *slot_getall;
         sd_bus_slot *slot_stop;
+        sd_bus_slot *slot_cleanup[3];
+        unsigned cleanup_pending;
         sd_event_source *retry;
         sd_event_source *oom_v1;
 
@@ -87,6 +89,7 @@ struct Unit {
         bool ref_held;        /* AddRef/RefUnit: systemd keeps the unit while we follow it */
         bool oom_v1_seen;
         UnitProps end;        /* snapshot when the main process had ended */
+        TaskResult result;
 };
 
 static bool streq(const char *a, const char *b) {
@@ -192,32 +195,36 @@ static int detect_cgroup_mode(bool *ret_unified) {
         return -ENOMEDIUM;
 }
 
+static void add_limitation(char *buf, size_t len, const char *what) {
+        size_t n = strlen(buf);
+
+        snprintf(buf + n, len - n, "%s%s", n > 0 ? "; " : "", what);
+}
+
 static int collect_limitations(UnitManager *m) {
-        char buf[1024] = "";
-        char controllers[512] = "";
+        char buf[1024] = "", controllers[512];
 
         if (!m->unified)
-                strcat(buf, "cgroup v1: AllowedCPUs= is not applied (tasks are pinned with "
-                       "CPUAffinity= only, other processes are not kept off their CPUs), "
-                       "MemorySwapMax= is not applied, and systemd does not see OOM kills "
-                       "(benchrunner watches the task's memory cgroup and kills the rest "
-                       "of the task itself)");
+                add_limitation(buf, sizeof buf,
+                               "cgroup v1: AllowedCPUs= is not applied (tasks are pinned with "
+                               "CPUAffinity= only, other processes are not kept off their CPUs), "
+                               "MemorySwapMax= is not applied, and systemd does not see OOM kills "
+                               "(benchrunner watches the task's memory cgroup and kills the rest "
+                               "of the task itself)");
         else {
                 if (read_text(CGROUP_ROOT "/cgroup.controllers", controllers, sizeof controllers) >= 0) {
                         if (!strstr(controllers, "cpuset"))
-                                strcat(buf, "no cpuset controller: AllowedCPUs= is not applied");
+                                add_limitation(buf, sizeof buf, "no cpuset controller: AllowedCPUs= is not applied");
                         if (!strstr(controllers, "memory"))
-                                strcat(strcat(buf, *buf ? "; " : ""),
-                                       "no memory controller: memory limits are not applied");
+                                add_limitation(buf, sizeof buf, "no memory controller: memory limits are not applied");
                 }
                 if (access(CGROUP_ROOT "/init.scope/memory.peak", F_OK) < 0 &&
                     access(CGROUP_ROOT "/system.slice/memory.peak", F_OK) < 0)
-                        strcat(strcat(buf, *buf ? "; " : ""),
-                               "no memory.peak (kernel older than 5.19): peak memory is not measured");
+                        add_limitation(buf, sizeof buf,
+                                       "no memory.peak (kernel older than 5.19): peak memory is not measured");
         }
         if (!pid1_has_cap(24 /* CAP_SYS_RESOURCE */))
-                strcat(strcat(buf, *buf ? "; " : ""),
-                       "PID 1 lacks CAP_SYS_RESOURCE: a negative OOMScoreAdjust= is ignored");
+                add_limitation(buf, sizeof buf, "PID 1 lacks CAP_SYS_RESOURCE: a negative OOMScoreAdjust= is ignored");
         if (*buf) {
                 m->limitations = strdup(buf);
                 if (!m->limitations)
@@ -322,8 +329,10 @@ int unit_slice_name(const char *name, char **ret) {
         return 0;
 }
 
-/* cgroup directory of the slice in one hierarchy ("" on v2, "memory" or
- * "cpuacct" on v1). */
+/* A file of the slice's cgroup in one hierarchy: "" on v2; "memory",
+ * "cpuacct" or "unified" (the hybrid layout's cgroup2) on v1.  The path is
+ * systemd's: benchrunner.slice/<slice> below the root of our cgroup
+ * namespace, which is PID 1's. */
 static int slice_cgroup(const Unit *u, const char *controller, const char *file, char *buf, size_t len) {
         int n = snprintf(buf, len, CGROUP_ROOT "%s%s/" UNIT_SLICE_PARENT "/%s/%s",
                          *controller ? "/" : "", controller, u->slice, file);
@@ -422,12 +431,11 @@ static int transient_service_set_properties(sd_bus_message *msg, const UnitSpec 
                 if (r < 0)
                         return r;
         }
-        return sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)",
+        return sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)",
                                      "TimeoutStopUSec", "t", stop,
                                      "KillMode", "s", "control-group",
                                      "SendSIGKILL", "b", 1,
-                                     "OOMPolicy", "s", "kill",
-                                     "RestartUSec", "t", UINT64_C(0));
+                                     "OOMPolicy", "s", "kill");
 }
 
 static int transient_exec_set_properties(sd_bus_message *msg, const UnitSpec *spec) {
@@ -576,11 +584,15 @@ static void unit_drop_slots(Unit *u) {
         u->slot_jobs = sd_bus_slot_unref(u->slot_jobs);
         u->slot_getall = sd_bus_slot_unref(u->slot_getall);
         u->slot_stop = sd_bus_slot_unref(u->slot_stop);
+        for (size_t i = 0; i < ELEMENTSOF(u->slot_cleanup); i++)
+                u->slot_cleanup[i] = sd_bus_slot_unref(u->slot_cleanup[i]);
         u->retry = sd_event_source_disable_unref(u->retry);
         u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
 }
 
-/* Fire and forget: the reply does not matter (the unit may be gone). */
+/* Fire and forget: the reply does not matter (the unit may be gone).  Only
+ * for a connection that stays: systemd checks the sender's credentials with
+ * the bus, which fails once the sender has gone. */
 static void unit_call_ignore(UnitManager *m, const char *method, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         va_list ap;
@@ -668,49 +680,59 @@ static void unit_retry_later(Unit *u) {
         (void) sd_event_add_time(u->manager->event, &u->retry, CLOCK_MONOTONIC, now + RETRY_USEC, 0, on_retry, u);
 }
 
-static void copy_str(char *dst, size_t len, const char *src) {
-        snprintf(dst, len, "%s", src ?: "");
+static int read_str(sd_bus_message *msg, char *buf, size_t len) {
+        const char *v;
+        int r;
+
+        r = sd_bus_message_read(msg, "v", "s", &v);
+        if (r < 0)
+                return r;
+        snprintf(buf, len, "%s", v);
+        return 0;
 }
 
+/* The properties we need from GetAll's a{sv}; the rest is skipped. */
 static int read_props(sd_bus_message *msg, UnitProps *p) {
         int r;
 
-        *p = (UnitProps) { .runtime_max_usec = UINT64_MAX, .cpu_usage_nsec = UINT64_MAX };
+        *p = (UnitProps) { .runtime_max_usec = UINT64_MAX };
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *key, *s;
+                const char *key, *job_path;
 
                 r = sd_bus_message_read(msg, "s", &key);
                 if (r < 0)
                         return r;
-#define STR(k, f) else if (strcmp(key, k) == 0) {                              \
-                r = sd_bus_message_read(msg, "v", "s", &s);                    \
-                if (r >= 0) copy_str(p->f, sizeof p->f, s); }
-#define NUM(k, t, f) else if (strcmp(key, k) == 0)                             \
-                r = sd_bus_message_read(msg, "v", t, &p->f);
-                if (strcmp(key, "Job") == 0) {
-                        const char *path;
-                        r = sd_bus_message_read(msg, "v", "(uo)", &p->job_id, &path);
-                }
-                STR("LoadState", load_state)
-                STR("ActiveState", active_state)
-                STR("SubState", sub_state)
-                STR("Result", result)
-                NUM("ExecMainCode", "i", main_code)
-                NUM("ExecMainStatus", "i", main_status)
-                NUM("ExecMainStartTimestamp", "t", main_start_realtime)
-                NUM("ExecMainExitTimestamp", "t", main_exit_realtime)
-                NUM("ExecMainStartTimestampMonotonic", "t", main_start_monotonic)
-                NUM("ExecMainExitTimestampMonotonic", "t", main_exit_monotonic)
-                NUM("ActiveEnterTimestampMonotonic", "t", active_enter_monotonic)
-                NUM("RuntimeMaxUSec", "t", runtime_max_usec)
-                NUM("CPUUsageNSec", "t", cpu_usage_nsec)
+                if (streq(key, "Job"))
+                        r = sd_bus_message_read(msg, "v", "(uo)", &p->job_id, &job_path);
+                else if (streq(key, "LoadState"))
+                        r = read_str(msg, p->load_state, sizeof p->load_state);
+                else if (streq(key, "ActiveState"))
+                        r = read_str(msg, p->active_state, sizeof p->active_state);
+                else if (streq(key, "SubState"))
+                        r = read_str(msg, p->sub_state, sizeof p->sub_state);
+                else if (streq(key, "Result"))
+                        r = read_str(msg, p->result, sizeof p->result);
+                else if (streq(key, "ExecMainCode"))
+                        r = sd_bus_message_read(msg, "v", "i", &p->main_code);
+                else if (streq(key, "ExecMainStatus"))
+                        r = sd_bus_message_read(msg, "v", "i", &p->main_status);
+                else if (streq(key, "ExecMainStartTimestamp"))
+                        r = sd_bus_message_read(msg, "v", "t", &p->main_start_realtime);
+                else if (streq(key, "ExecMainExitTimestamp"))
+                        r = sd_bus_message_read(msg, "v", "t", &p->main_exit_realtime);
+                else if (streq(key, "ExecMainStartTimestampMonotonic"))
+                        r = sd_bus_message_read(msg, "v", "t", &p->main_start_monotonic);
+                else if (streq(key, "ExecMainExitTimestampMonotonic"))
+                        r = sd_bus_message_read(msg, "v", "t", &p->main_exit_monotonic);
+                else if (streq(key, "ActiveEnterTimestampMonotonic"))
+                        r = sd_bus_message_read(msg, "v", "t", &p->active_enter_monotonic);
+                else if (streq(key, "RuntimeMaxUSec"))
+                        r = sd_bus_message_read(msg, "v", "t", &p->runtime_max_usec);
                 else
                         r = sd_bus_message_skip(msg, "v");
-#undef STR
-#undef NUM
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(msg);
@@ -750,7 +772,7 @@ static int on_getall(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) 
 static int unit_refresh(Unit *u) {
         int r;
 
-        if (u->phase == PHASE_DONE)
+        if (u->phase >= PHASE_CLEANUP)
                 return 0;
         if (u->slot_getall) {
                 u->refresh_again = true;
@@ -772,7 +794,8 @@ static int on_oom_v1(sd_event_source *s, int fd, uint32_t revents, void *userdat
         char path[PATH_MAX];
         uint64_t v;
 
-        (void) read(fd, &v, sizeof v);
+        if (read(fd, &v, sizeof v) < 0 && errno == EAGAIN)
+                return 0;
         if (slice_cgroup(u, "memory", "memory.oom_control", path, sizeof path) < 0 ||
             access(path, F_OK) < 0) {
                 u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
@@ -854,10 +877,44 @@ static TaskReason unit_reason(const Unit *u, const UnitProps *p, bool oom) {
         }
 }
 
+/* cgroup v2 cpu.stat: user_usec and system_usec, kept by every cgroup2 group
+ * (no controller needed), including the controller-less one of the hybrid
+ * layout. */
+static bool read_cpu_stat(const Unit *u, const char *hierarchy, TaskResult *res) {
+        char path[PATH_MAX];
+        uint64_t user, sys;
+
+        if (slice_cgroup(u, hierarchy, "cpu.stat", path, sizeof path) < 0 ||
+            read_keyed_u64(path, "user_usec", &user) < 0 ||
+            read_keyed_u64(path, "system_usec", &sys) < 0)
+                return false;
+        res->has_cpu = true;
+        res->cpu_user_usec = user;
+        res->cpu_system_usec = sys;
+        return true;
+}
+
+/* v1 cpuacct, in nanoseconds.  systemd creates groups there only where cpu
+ * and cpuacct share one hierarchy (the usual "cpu,cpuacct"). */
+static bool read_cpuacct(const Unit *u, TaskResult *res) {
+        char path[PATH_MAX];
+        uint64_t user, sys;
+
+        if (slice_cgroup(u, "cpuacct", "cpuacct.usage_user", path, sizeof path) < 0 ||
+            read_u64(path, &user) < 0 ||
+            slice_cgroup(u, "cpuacct", "cpuacct.usage_sys", path, sizeof path) < 0 ||
+            read_u64(path, &sys) < 0)
+                return false;
+        res->has_cpu = true;
+        res->cpu_user_usec = user / 1000;
+        res->cpu_system_usec = sys / 1000;
+        return true;
+}
+
 static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
         UnitManager *m = u->manager;
         char path[PATH_MAX];
-        uint64_t v, user, sys, failcnt = 0;
+        uint64_t v, failcnt = 0;
         bool oom = u->oom_v1_seen;
 
         *res = (TaskResult) {};
@@ -874,13 +931,7 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
                 res->wall_usec = p->main_exit_monotonic - p->main_start_monotonic;
 
         if (m->unified) {
-                if (slice_cgroup(u, "", "cpu.stat", path, sizeof path) >= 0 &&
-                    read_keyed_u64(path, "user_usec", &user) >= 0 &&
-                    read_keyed_u64(path, "system_usec", &sys) >= 0) {
-                        res->has_cpu = true;
-                        res->cpu_user_usec = user;
-                        res->cpu_system_usec = sys;
-                }
+                (void) read_cpu_stat(u, "", res);
                 if (slice_cgroup(u, "", "memory.peak", path, sizeof path) >= 0 && read_u64(path, &v) >= 0) {
                         res->has_peak_memory = true;
                         res->peak_memory_bytes = v;
@@ -889,49 +940,77 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
                     read_keyed_u64(path, "oom_kill", &v) >= 0 && v > 0)
                         oom = true;
         } else {
-                if (slice_cgroup(u, "cpuacct", "cpuacct.usage_user", path, sizeof path) >= 0 &&
-                    read_u64(path, &user) >= 0 &&
-                    slice_cgroup(u, "cpuacct", "cpuacct.usage_sys", path, sizeof path) >= 0 &&
-                    read_u64(path, &sys) >= 0) {
-                        res->has_cpu = true;
-                        res->cpu_user_usec = user / 1000;
-                        res->cpu_system_usec = sys / 1000;
-                }
+                if (!read_cpu_stat(u, "unified", res))
+                        (void) read_cpuacct(u, res);
                 if (slice_cgroup(u, "memory", "memory.max_usage_in_bytes", path, sizeof path) >= 0 &&
                     read_u64(path, &v) >= 0) {
                         res->has_peak_memory = true;
                         res->peak_memory_bytes = v;
                 }
-                /* without the event (the daemon was not running then): a
-                 * SIGKILLed main process in a slice that hit its limit */
+                /* without the event (the daemon was not running then): the
+                 * main process ended first by SIGKILL, in a slice that hit
+                 * its limit */
                 if (slice_cgroup(u, "memory", "memory.failcnt", path, sizeof path) >= 0)
                         (void) read_u64(path, &failcnt);
-                if (failcnt > 0 && p->main_code == CLD_KILLED && p->main_status == SIGKILL)
+                if (failcnt > 0 && streq(p->result, "signal") &&
+                    p->main_code == CLD_KILLED && p->main_status == SIGKILL)
                         oom = true;
         }
         res->reason = unit_reason(u, p, oom);
 }
 
-static void unit_finish(Unit *u, const UnitProps *p, bool vanished) {
-        UnitManager *m = u->manager;
-        TaskResult res;
-
-        if (vanished)
-                res = (TaskResult) { .reason = REASON_INTERRUPTED };
-        else
-                unit_measure(u, p, &res);
-
+static void unit_done(Unit *u) {
         u->phase = PHASE_DONE;
         unit_drop_slots(u);
-        /* let systemd forget the service and the slice */
-        if (state_is(p, "failed"))
-                unit_call_ignore(m, "ResetFailedUnit", "s", u->name);
-        if (u->ref_held)
-                unit_call_ignore(m, "UnrefUnit", "s", u->name);
-        u->ref_held = false;
-        unit_call_ignore(m, "StopUnit", "ss", u->slice, "replace");
+        u->cb(u->userdata, &u->result);   /* may free u */
+}
 
-        u->cb(u->userdata, &res);   /* may free u */
+static int on_cleanup_reply(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+        Unit *u = userdata;
+        sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(msg));
+
+        for (size_t i = 0; i < ELEMENTSOF(u->slot_cleanup); i++)
+                if (u->slot_cleanup[i] == slot)
+                        u->slot_cleanup[i] = sd_bus_slot_unref(u->slot_cleanup[i]);
+        if (--u->cleanup_pending == 0)
+                unit_done(u);
+        return 0;
+}
+
+static void unit_cleanup_call(Unit *u, const char *method, const char *unit, const char *mode) {
+        sd_bus_slot **slot = &u->slot_cleanup[u->cleanup_pending];
+        int r;
+
+        if (mode)
+                r = sd_bus_call_method_async(u->manager->bus, slot, SD_DEST, SD_PATH, SD_MANAGER, method,
+                                             on_cleanup_reply, u, "ss", unit, mode);
+        else
+                r = sd_bus_call_method_async(u->manager->bus, slot, SD_DEST, SD_PATH, SD_MANAGER, method,
+                                             on_cleanup_reply, u, "s", unit);
+        if (r >= 0)
+                u->cleanup_pending++;
+}
+
+/* Measures, then lets systemd forget the service and the slice; the result
+ * goes out once systemd has answered, so that the names are free again and
+ * nothing is left behind when the caller exits right away. */
+static void unit_finish(Unit *u, const UnitProps *p, bool vanished) {
+        if (vanished)
+                u->result = (TaskResult) { .reason = REASON_INTERRUPTED };
+        else
+                unit_measure(u, p, &u->result);
+
+        unit_drop_slots(u);
+        u->phase = PHASE_CLEANUP;
+        u->cleanup_pending = 0;
+        /* a failed unit stays until reset (a no-op for one that did not fail) */
+        unit_cleanup_call(u, "ResetFailedUnit", u->name, NULL);
+        if (u->ref_held)
+                unit_cleanup_call(u, "UnrefUnit", u->name, NULL);
+        u->ref_held = false;
+        unit_cleanup_call(u, "StopUnit", u->slice, "replace");
+        if (u->cleanup_pending == 0)
+                unit_done(u);
 }
 
 static int on_stop_reply(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
@@ -948,7 +1027,7 @@ static void unit_process(Unit *u, const UnitProps *p) {
         bool ended;
         int r;
 
-        if (u->phase == PHASE_DONE)
+        if (u->phase >= PHASE_CLEANUP)
                 return;
         if (streq(p->load_state, "not-found")) {
                 /* collected behind our back (should not happen while we
@@ -983,6 +1062,7 @@ static void unit_process(Unit *u, const UnitProps *p) {
                 if (ended)
                         unit_finish(u, &u->end, false);
                 break;
+        case PHASE_CLEANUP:
         case PHASE_DONE:
                 break;
         }
@@ -1122,8 +1202,9 @@ int unit_attach(UnitManager *m, const char *name, unit_done_t cb, void *userdata
         if (r < 0) {
                 r = manager_error(m, &error, r);
                 if (r == -ENOENT)
-                        /* whatever it left behind */
-                        unit_call_ignore(m, "StopUnit", "ss", u->slice, "replace");
+                        /* whatever it left behind; NoSuchUnit is fine */
+                        (void) sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit",
+                                                  NULL, NULL, "ss", u->slice, "replace");
                 return r;
         }
         u->ref_held = true;

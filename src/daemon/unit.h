@@ -21,7 +21,9 @@
  *   started / finished   ExecMainStartTimestamp / ExecMainExitTimestamp
  *   wall time            the same, from the monotonic clock
  *   cpu user / system    v2: slice cpu.stat user_usec/system_usec
- *                        v1: slice cpuacct.usage_user/usage_sys
+ *                        v1: the same file in the hybrid layout's cgroup2
+ *                            (/sys/fs/cgroup/unified), else the slice's
+ *                            cpuacct.usage_user/usage_sys
  *   peak memory          v2: slice memory.peak (kernel >= 5.19)
  *                        v1: slice memory.max_usage_in_bytes
  *   oom                  v2: Result=oom-kill, or the slice's memory.events
