@@ -11,17 +11,20 @@
  * tasks are released in the order of their ends (started + time limit +
  * cleanup time limit; a task without a time limit ends "never", those in the
  * order they started) until the head fits; that point is the shadow time T,
- * and the head's placement there, R, with the memory left over at T after
- * the head, X, is what the head is promised.  A later task in the queue may
- * start now, on CPUs free now and within the memory free now, only if
+ * and the head's placement there, R (on CPUs busy now where possible, so
+ * that the CPUs free now stay open to others), with the memory left over at
+ * T after the head, X, is what the head is promised.  A later task in the
+ * queue may start now, on CPUs free now and within the memory free now,
+ * only if
  *   (a) it has a time limit and now + its limit (+ cleanup) <= T: it is gone
  *       before the head needs anything, or
  *   (b) its placement avoids R entirely and its memory fits in X: it takes
  *       nothing the head will need at T, however long it runs.
  * Tasks without a time limit can only use (b).  If T is unknown (the head
  * must wait for a task without a time limit), (a) is off and only (b) is
- * used: the head then waits only for tasks that hold R, which are tasks that
- * were running before, never tasks started by backfilling.
+ * used: the head then waits only for tasks with a known end and for tasks
+ * without one that were running when it became the head (those are released
+ * oldest first); a task without a time limit started later never holds R.
  *
  * No starvation: a task started by (a) or (b) leaves R free at T, so after
  * any start or end the head still fits at T and its recomputed shadow time
@@ -288,7 +291,7 @@ static int reservation(const Sched *s, const Task *head, uint64_t now_usec,
         _cleanup_(freep) unsigned *holders = NULL;
         unsigned end = cpuset_end(&s->cpus);
         uint64_t used = s->memory_used;
-        CpuSet free, cpus, reserved;
+        CpuSet free, free_now, cpus, reserved;
 
         order = calloc(s->n_running ? s->n_running : 1, sizeof *order);
         holders = calloc(end ? end : 1, sizeof *holders);
@@ -302,6 +305,7 @@ static int reservation(const Sched *s, const Task *head, uint64_t now_usec,
         }
         qsort(order, s->n_running, sizeof *order, running_end_cmp);
         free_cpus(s, &free);
+        free_now = free;
 
         for (size_t i = 0; i < s->n_running;) {
                 uint64_t t = order[i]->end_usec;
@@ -319,6 +323,12 @@ static int reservation(const Sched *s, const Task *head, uint64_t now_usec,
 
                 if (memory_fits(s, used, head->memory_bytes) &&
                     placement_find(s->topo, &free, head->threads, head->whole_cores, &cpus, &reserved) >= 0) {
+                        /* Prefer a reservation on CPUs that are busy now: the
+                         * CPUs free now then stay open to backfilling. */
+                        CpuSet later = free;
+                        cpuset_and_not(&later, &free_now);
+                        if (placement_find(s->topo, &later, head->threads, head->whole_cores, &cpus, &later) >= 0)
+                                reserved = later;
                         /* a task that overran its limit may end any moment */
                         *ret_shadow = t == NEVER ? NEVER : t < now_usec ? now_usec : t;
                         *ret_cpus = reserved;
