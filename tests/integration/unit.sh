@@ -31,7 +31,10 @@ if ! sd id br-unit >/dev/null 2>&1; then
     sd useradd -M -d /nonexistent -s /bin/sh -G br-unit-extra br-unit
 fi
 uid=$(sd id -u br-unit); gid=$(sd id -g br-unit)
-work=$T_TMP/work; mkdir -p "$work"; chown "$uid:$gid" "$work"
+# inside the systemd under test and not under /tmp: the command's private
+# /tmp would hide a directory there (the build tree may live under /tmp)
+work=/var/lib/br-test/unit.$$; sd mkdir -p "$work"; sd chown "$uid:$gid" "$work"
+fetch() { sd cat "$work/$1" > "$T_TMP/$1" 2>/dev/null; }
 
 sd "$U" --limitations > "$T_TMP/lim"
 cat "$T_TMP/lim"
@@ -67,32 +70,33 @@ run props --uid "$uid" --workdir "$work" --stdout "$out" --stderr "$work/props.e
         touch /tmp/mine && echo tmp-writable
         printf "<%s>" "$@"; echo; echo to-stderr >&2' \
     sh 'a b' '$HOME' '%n' 'back\slash' "q'\"" ''
-cat "$out"
+fetch props.out; fetch props.err
+cat "$T_TMP/props.out"
 check "props: exited 0" [ "$(v props REASON)/$(v props EXIT_CODE)" = exited/0 ]
-check "runs as the user" grep -qx br-unit "$out"
-check "with the user's supplementary groups" grep -qw br-unit-extra "$out"
-check "in its working directory" grep -qx "$work" "$out"
-check "pinned to CPU $cpu (CPUAffinity=)" grep -Eq "^Cpus_allowed_list:[[:space:]]+$cpu\$" "$out"
-check "OOMScoreAdjust=300" grep -qx adj=300 "$out"
-check "environment passed as is" grep -qx 'FOO=a b $HOME TASK=7' "$out"
-check "/tmp is a private, empty, sticky tmpfs" grep -qx 'tmpfs=tmpfs mode=1777 files=0' "$out"
-check "/tmp writable by the user" grep -qx tmp-writable "$out"
-check "arguments byte for byte (no \$VAR, no % expansion)" grep -qxF "<a b><\$HOME><%n><back\\slash><q'\"><>" "$out"
-check "stderr to its file" grep -qx to-stderr "$work/props.err"
+check "runs as the user" grep -qx br-unit "$T_TMP/props.out"
+check "with the user's supplementary groups" grep -qw br-unit-extra "$T_TMP/props.out"
+check "in its working directory" grep -qx "$work" "$T_TMP/props.out"
+check "pinned to CPU $cpu (CPUAffinity=)" grep -Eq "^Cpus_allowed_list:[[:space:]]+$cpu\$" "$T_TMP/props.out"
+check "OOMScoreAdjust=300" grep -qx adj=300 "$T_TMP/props.out"
+check "environment passed as is" grep -qx 'FOO=a b $HOME TASK=7' "$T_TMP/props.out"
+check "/tmp is a private, empty, sticky tmpfs" grep -qx 'tmpfs=tmpfs mode=1777 files=0' "$T_TMP/props.out"
+check "/tmp writable by the user" grep -qx tmp-writable "$T_TMP/props.out"
+check "arguments byte for byte (no \$VAR, no % expansion)" grep -qxF "<a b><\$HOME><%n><back\\slash><q'\"><>" "$T_TMP/props.out"
+check "stderr to its file" grep -qx to-stderr "$T_TMP/props.err"
 check "the private /tmp is gone afterwards" sd test ! -e /tmp/mine
 if [ "$BR_TIER" = v2 ]; then
     run v2props --cpus "$cpu" --memory 64M --stdout "$work/v2.out" -- /bin/sh -c \
         'cg=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)
          echo "eff=$(cat $cg/cpuset.cpus.effective) max=$(cat $cg/memory.max) swap=$(cat $cg/memory.swap.max)"'
-    cat "$work/v2.out"
+    fetch v2.out; cat "$T_TMP/v2.out"
     check "v2: AllowedCPUs=$cpu, MemoryMax=64M, MemorySwapMax=0 on the service" \
-        grep -qx "eff=$cpu max=67108864 swap=0" "$work/v2.out"
+        grep -qx "eff=$cpu max=67108864 swap=0" "$T_TMP/v2.out"
 else
     run v1props --memory 64M --stdout "$work/v1.out" -- /bin/sh -c \
         'cg=$(sed -n "s/^[0-9]*:memory://p" /proc/self/cgroup)
          echo "slice=$(cat /sys/fs/cgroup/memory${cg%/*}/memory.limit_in_bytes)"'
-    cat "$work/v1.out"
-    check "v1: MemoryMax=64M on the command's slice" grep -qx slice=67108864 "$work/v1.out"
+    fetch v1.out; cat "$T_TMP/v1.out"
+    check "v1: MemoryMax=64M on the command's slice" grep -qx slice=67108864 "$T_TMP/v1.out"
 fi
 
 # 3. OOM: the hog dies as oom, a unit beside it is unharmed
