@@ -149,8 +149,12 @@ static int build_config(ManagerConfig *c) {
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
         log_info("Received SIG%s, stopping; tasks keep running and are picked up by the next start",
                  sigabbrev_np((int) si->ssi_signo));
+        /* While the bus is still up: sd-bus closes it when the loop exits. */
+        manager_shutdown(m);
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -176,8 +180,6 @@ static int run(void) {
         r = sd_event_default(&event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
-        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
 
         r = sd_bus_open_system(&bus);
         if (r < 0)
@@ -193,6 +195,11 @@ static int run(void) {
         if (r < 0)
                 return r;
         manager_set_server(m, server);
+        r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
 
         {
                 _cleanup_(freep) char *cpus = cpuset_format(&config.cpus);
@@ -207,7 +214,6 @@ static int run(void) {
         (void) sd_notify(false, "READY=1\nSTATUS=Running tasks");
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
-        manager_shutdown(m);
         manager_set_server(m, NULL);
         return r;
 }

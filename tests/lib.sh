@@ -92,6 +92,13 @@ check() {
     local what=$1; shift
     if "$@"; then ok "$what"; else bad "$what"; fi
 }
+# eventually COMMAND...: true within 10 s (for what systemd applies
+# asynchronously, such as cgroup attributes)
+eventually() {
+    local i
+    for i in $(seq 100); do "$@" 2>/dev/null && return 0; sleep 0.1; done
+    "$@"
+}
 # value KEY FILE: the VALUE of a KEY=VALUE line
 value() { sed -n "s/^$1=//p" "$2" | head -n 1; }
 # between N LO HI: integer range check

@@ -57,7 +57,57 @@ struct Manager {
         Live *live;               /* all unfinished tasks */
         unsigned n_running, n_cleanup;
         bool shutting_down;
+        CpuSet system_busy;       /* task CPUs the system slices are kept off */
+        bool system_known;        /* system_busy is what the slices have */
+        bool system_warned;
 };
+
+/* The rest of the system (system.slice, user.slice, init.scope) runs on
+ * every CPU that no task holds.  Updated when tasks start and end, put right
+ * at start-up (a crashed daemon may have left a restriction behind) and
+ * lifted when the daemon stops. */
+static const char * const system_units[] = { "system.slice", "user.slice", "init.scope" };
+
+static void system_cpus_apply(Manager *m, const CpuSet *busy) {
+        CpuSet allowed = *topology_online(m->topology);
+        const CpuSet *set = &allowed;
+        int r;
+
+        cpuset_and_not(&allowed, busy);
+        if (cpuset_empty(busy))
+                set = NULL; /* all CPUs */
+        else if (cpuset_empty(&allowed)) {
+                if (!m->system_warned)
+                        log_warning("Tasks hold every CPU: the system cannot be kept off them");
+                m->system_warned = true;
+                set = NULL;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(system_units); i++) {
+                r = unit_set_allowed_cpus(m->units, system_units[i], set);
+                if (r < 0 && !m->system_warned) {
+                        log_warning_errno(r, "Failed to set AllowedCPUs= of %s: %s", system_units[i],
+                                          unit_manager_last_error(m->units) ?: strerror(-r));
+                        m->system_warned = true;
+                }
+        }
+        m->system_busy = *busy;
+        m->system_known = true;
+        {
+                _cleanup_(freep) char *f = set ? cpuset_format(set) : NULL;
+                log_debug("System slices may use CPUs %s", f ? f : "all");
+        }
+}
+
+static void system_cpus_update(Manager *m) {
+        CpuSet busy;
+
+        if (m->shutting_down)
+                return;
+        sched_usage(m->sched, &busy, NULL);
+        if (m->system_known && cpuset_equal(&busy, &m->system_busy))
+                return;
+        system_cpus_apply(m, &busy);
+}
 
 static void live_free(Live *l) {
         if (!l)
@@ -489,6 +539,7 @@ void manager_dispatch(Manager *m) {
                 }
                 start_task(m, l, &cpus);
         }
+        system_cpus_update(m);
 }
 
 /* ---- requests ---- */
@@ -767,7 +818,23 @@ int manager_recover(Manager *m) {
                 live_link(m, l);
                 lives[i] = l;
                 if (l->task->state == TASK_QUEUED) {
-                        (void) sched_enqueue(m->sched, l->task);
+                        Task *t = l->task;
+                        r = sched_enqueue(m->sched, t);
+                        if (r < 0) {
+                                /* The daemon came back with fewer CPUs or
+                                 * less memory than this task needs. */
+                                log_warning_errno(r, "Task %" PRId64 " can no longer run here (%u threads, "
+                                                  "%" PRIu64 " bytes): recorded as failed-to-start: %m",
+                                                  t->id, t->threads, t->memory_bytes);
+                                t->main.reason = REASON_FAILED_TO_START;
+                                t->main.finished_usec = now_usec(CLOCK_REALTIME);
+                                t->state = TASK_FINISHED;
+                                save(m, t);
+                                live_unlink(m, l);
+                                live_free(l);
+                                lives[i] = NULL;
+                                continue;
+                        }
                         queued++;
                 }
         }
@@ -789,6 +856,14 @@ void manager_set_server(Manager *m, Server *s) {
 }
 
 void manager_shutdown(Manager *m) {
+        CpuSet none;
+
+        if (m->shutting_down)
+                return;
+        /* Tasks keep running, but the system gets all CPUs back: the next
+         * start restricts it again for whatever still runs then. */
+        cpuset_zero(&none);
+        system_cpus_apply(m, &none);
         m->shutting_down = true;
 }
 

@@ -1220,8 +1220,8 @@ int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) 
 
         if (!m || !unit)
                 return -EINVAL;
-        if (!m->unified)
-                return -EOPNOTSUPP;
+        /* Set on cgroup v1 as well: systemd records it (and shows it) but
+         * applies no cpuset there; unit_manager_limitations() says so. */
         r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
         if (r < 0)
                 return r;

@@ -138,5 +138,6 @@ int unit_slice_name(const char *name, char **ret);
 
 /* AllowedCPUs= of a unit at runtime (SetUnitProperties, runtime=true), for
  * system.slice, user.slice and init.scope.  NULL or an empty set gives all
- * CPUs back.  -EOPNOTSUPP on cgroup v1, where systemd has no cpuset. */
+ * CPUs back.  Also set on cgroup v1, where systemd records the property but
+ * has no cpuset to apply it to (see unit_manager_limitations()). */
 int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus);
