@@ -343,7 +343,9 @@ static void main_done(void *userdata, const TaskResult *result) {
 
         t->main = *result;
         fix_quick_exit(&t->main);
-        if (l->cancel && result->reason != REASON_EXITED)
+        /* Stopped on request: cancelled, however the command took the
+         * SIGTERM (its exit code or signal stays recorded). */
+        if (l->cancel)
                 t->main.reason = REASON_CANCELLED;
         l->cancel = false;
         l->unit = unit_free(l->unit);
@@ -364,7 +366,7 @@ static void cleanup_done(void *userdata, const TaskResult *result) {
 
         t->cleanup = *result;
         fix_quick_exit(&t->cleanup);
-        if (l->cancel && result->reason != REASON_EXITED)
+        if (l->cancel)
                 t->cleanup.reason = REASON_CANCELLED;
         l->cancel = false;
         l->unit = unit_free(l->unit);
@@ -697,6 +699,11 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                         l->cancel = false;
                         (void) asprintf(ret_error, "could not stop task %" PRId64 ": %s", id, strerror(-r));
                         return r;
+                }
+                if (r == 0) {
+                        /* it had ended by itself: its own result stands */
+                        l->cancel = false;
+                        return 0;
                 }
                 log_info("Task %" PRId64 ": stopping on request of uid " UID_FMT, id, uid);
                 return 0;

@@ -28,6 +28,17 @@ run_case exit3 "exited 3" -- sh -c 'echo exit3 > left-behind; exit 3'
 run_case oom oom -m 64M -- sh -c 'echo oom > left-behind; exec tail /dev/zero'
 run_case timeout time-limit -t 1s -- sh -c 'echo timeout > left-behind; exec sleep 30'
 
+# cancel: a task that catches SIGTERM and exits 0 is still "cancelled", and
+# its cleanup runs with BENCHRUNNER_STATUS=cancelled
+id=$(br br-run -c "$clean" -- sh -c 'echo cancel > left-behind; trap "exit 0" TERM; sleep 30 & wait')
+for _ in $(seq 100); do [ "$(row state "$id")" = running ] && break; sleep 0.1; done
+sleep 0.3
+echo "{\"v\":1,\"op\":\"cancel\",\"ids\":[$id]}" | sd "$abs_top_builddir/tests/br-send" "$BR_SOCK" > /dev/null
+for _ in $(seq 150); do [ "$(row state "$id")" = finished ] && break; sleep 0.1; done
+check "cancel: reason cancelled although it exited 0 on SIGTERM" [ "$(row "reason||','||exit_code" "$id")" = "cancelled,0" ]
+check "cancel: the cleanup still ran, with status 'cancelled'" \
+    sd grep -qx "cleanup=1 status=cancelled file=cancel" "$BR_STATE/output/$id/stdout"
+
 # 6. /tmp is private to each task and gone after it.
 a=$(br br-run -w -- sh -c 'echo secret > /tmp/br-private-marker; ls /tmp' 2>/dev/null)
 b=$(br br-run -w -- sh -c 'ls -A /tmp; test ! -e /tmp/br-private-marker' 2>/dev/null); rc=$?
