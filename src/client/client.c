@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "client.h"
 #include "util.h"
@@ -209,4 +210,71 @@ int client_resolve_command(const char *name, char **ret) {
                 s = e;
         }
         return last;
+}
+
+int client_list(const char *prog, Client *c, const ProtoRequest *req, Task ***tasks, size_t *n) {
+        ProtoRequest page = *req;
+
+        for (;;) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                Task **a;
+                int r;
+
+                r = client_call(prog, c, &page, &m);
+                if (r < 0)
+                        return r;
+                if (m->n_tasks == 0)
+                        return 0;
+                a = realloc(*tasks, (*n + m->n_tasks) * sizeof(Task *));
+                if (!a) {
+                        fprintf(stderr, _("%s: out of memory\n"), prog);
+                        return -ENOMEM;
+                }
+                *tasks = a;
+                for (size_t i = 0; i < m->n_tasks; i++) {
+                        a[(*n)++] = m->tasks[i];
+                        m->tasks[i] = NULL;
+                }
+                /* ids only grow: a daemon that says "more" without moving on
+                 * would keep us here forever */
+                if (!m->more || a[*n - 1]->id <= page.after_id)
+                        return 0;
+                page.after_id = a[*n - 1]->id;
+        }
+}
+
+void client_tasks_free(Task **tasks, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                task_free(tasks[i]);
+        free(tasks);
+}
+
+const char *client_signal_name(int sig, char *buf, size_t len) {
+        const char *name = sigabbrev_np(sig);
+
+        if (name)
+                snprintf(buf, len, "SIG%s", name);
+        else
+                snprintf(buf, len, "SIG%d", sig);
+        return buf;
+}
+
+size_t client_text_width(const char *s) {
+        mbstate_t st = {};
+        size_t w = 0;
+
+        while (*s) {
+                wchar_t wc;
+                size_t k = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+                if (k == (size_t) -1 || k == (size_t) -2 || k == 0) {
+                        memset(&st, 0, sizeof st);
+                        w++;
+                        s++;
+                        continue;
+                }
+                int cw = wcwidth(wc);
+                w += cw > 0 ? (size_t) cw : 0;
+                s += k;
+        }
+        return w;
 }

@@ -1,6 +1,7 @@
 /* client.h: what the command-line programs share: the connection to the
- * daemon (one request line out, reply and event lines in), and resolving a
- * command against PATH at submit time. */
+ * daemon (one request line out, reply and event lines in), listing tasks
+ * page by page, resolving a command against PATH at submit time, and a few
+ * bits of formatting for people. */
 #pragma once
 
 #include <stdbool.h>
@@ -34,3 +35,16 @@ int client_call(const char *prog, Client *c, const ProtoRequest *req, ProtoMessa
 /* Resolves a command name as execvp() would, against $PATH and the current
  * directory, into an absolute path (malloc'd). -ENOENT / -EACCES. */
 int client_resolve_command(const char *name, char **ret);
+
+/* Lists the tasks req selects, every page of them: asks again with after_id
+ * set to the last id while the daemon says "more".  Appends to *tasks (a
+ * malloc'd array of *n tasks, both may start out NULL/0). */
+int client_list(const char *prog, Client *c, const ProtoRequest *req, Task ***tasks, size_t *n);
+void client_tasks_free(Task **tasks, size_t n);
+
+/* "SIGKILL" for 9; "SIG40" for a signal without a name here. */
+const char *client_signal_name(int sig, char *buf, size_t len);
+
+/* Columns s takes on a terminal in the current locale; a byte that is not
+ * part of a character counts as one. */
+size_t client_text_width(const char *s);

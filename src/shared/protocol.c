@@ -802,7 +802,9 @@ static char *user_name(uid_t uid) {
 
 json_object *proto_task_to_json(const Task *t) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
-        _cleanup_(free_stringp) char *user = user_name(t->uid);
+        /* the name recorded with the task (at submit, or by the daemon that
+         * sent it), else the one this system knows */
+        _cleanup_(free_stringp) char *user = t->user ? strdup(t->user) : user_name(t->uid);
 
         if (!o ||
             add_i64(o, "id", t->id) < 0 ||
@@ -935,6 +937,8 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
                         return r;
                 t->gid = (gid_t) x;
         }
+        if ((v = get(o, "user")) && (r = get_string(v, LABEL(where, "user"), &t->user, e)) < 0)
+                return r;
         v = get(o, "state");
         if (!v)
                 return fail(e, -EINVAL, "%s: missing", LABEL(where, "state"));

@@ -826,6 +826,24 @@ static void test_task_json(void) {
                 task_free(TAKE_PTR(back));
                 CHECK(proto_task_from_json(o, &back, NULL) == -EBADMSG);
         }
+        /* the user name travels with the task: the daemon's word, not what
+         * the reader's system calls that uid */
+        {
+                _cleanup_(task_freep) Task *named = task_new(), *back = NULL;
+                _cleanup_(json_putp) json_object *o = NULL;
+
+                CHECK(named != NULL);
+                if (named) {
+                        named->id = 2;
+                        named->uid = 4000000000u;
+                        named->user = strdup("someone-else");
+                        named->argv = strv_new(1, "/bin/true");
+                        named->submit_dir = strdup("/");
+                        o = proto_task_to_json(named);
+                }
+                CHECK(o && proto_task_from_json(o, &back, NULL) == 0);
+                CHECK(back && back->user && strcmp(back->user, "someone-else") == 0);
+        }
         line = proto_reply_show(NULL, t);
         m = line ? message_ok(line) : NULL;
         CHECK(m && !m->is_event && m->ok && m->task);

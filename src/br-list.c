@@ -1,0 +1,506 @@
+/* br-list.c: lists benchrunner's tasks as a table or as JSON lines: by
+ * default the unfinished ones and the last 20 finished. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <popt.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <wchar.h>
+
+#include "client.h"
+#include "protocol.h"
+#include "task.h"
+#include "util.h"
+
+#define DEFAULT_FINISHED 20
+#define NAME_WIDTH_MAX 32
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static int arg_all;
+static unsigned arg_state_mask;
+static char *arg_user;
+static int arg_mine;
+static char *arg_limit;
+static int arg_json;
+static char *arg_socket;
+static int arg_version;
+
+enum { OPT_STATE = 1 };
+
+static const struct poptOption options[] = {
+        { "all", 'a', POPT_ARG_NONE, &arg_all, 0, N_("list every task, the whole history"), NULL },
+        { "state", 's', POPT_ARG_STRING, NULL, OPT_STATE,
+          N_("list the tasks in STATE: queued, running, cleanup or finished (repeatable, or a comma-separated list)"),
+          N_("STATE") },
+        { "user", 'u', POPT_ARG_STRING, &arg_user, 0, N_("only the tasks of this user"), N_("NAME|UID") },
+        { "mine", 0, POPT_ARG_NONE, &arg_mine, 0, N_("only my tasks"), NULL },
+        { "limit", 'n', POPT_ARG_STRING, &arg_limit, 0,
+          N_("show the last N finished tasks (default: 20); with --all or --state, the last N tasks"), N_("N") },
+        { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print one JSON object per task and line"), NULL },
+        { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
+        { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
+        POPT_AUTOHELP POPT_TABLEEND
+};
+
+static int usage_error(const char *fmt, ...) _printf_(1, 2);
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+        fputs("br-list: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return -EINVAL;
+}
+
+static int add_states(const char *list) {
+        _cleanup_(freep) char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                TaskState s = task_state_from_string(w);
+                if (s < 0)
+                        return usage_error(_("--state: unknown state %s (use queued, running, cleanup or finished)"),
+                                           w);
+                arg_state_mask |= 1u << s;
+        }
+        if (!arg_state_mask)
+                return usage_error(_("--state: no state given"));
+        return 0;
+}
+
+static int parse_user(const char *s, uid_t *ret) {
+        struct passwd *pw;
+        uint64_t v;
+
+        if (parse_uint(s, 0, UINT32_MAX - 1, &v) >= 0) {
+                *ret = (uid_t) v;
+                return 0;
+        }
+        pw = getpwnam(s);
+        if (!pw)
+                return usage_error(_("--user: no such user: %s"), s);
+        *ret = pw->pw_uid;
+        return 0;
+}
+
+/* ---- asking the daemon ---- */
+
+/* One list request: the first (at most) limit tasks after after_id. */
+static int list_page(Client *c, const ProtoRequest *base, int64_t after_id, unsigned limit, ProtoMessage **ret) {
+        ProtoRequest req = *base;
+
+        req.after_id = after_id;
+        req.limit = limit;
+        return client_call("br-list", c, &req, ret);
+}
+
+/* Whether at least n tasks follow the page's after_id.  "more" counts too:
+ * a page cut short to stay below the line limit. */
+static bool page_full(const ProtoMessage *m, unsigned n) {
+        return m->n_tasks > 0 && (m->n_tasks >= n || m->more);
+}
+
+static int take_tasks(ProtoMessage *m, size_t keep_last, Task ***tasks, size_t *n) {
+        size_t from = m->n_tasks > keep_last ? m->n_tasks - keep_last : 0;
+        Task **a = realloc(*tasks, (*n + m->n_tasks - from + 1) * sizeof(Task *));
+
+        if (!a)
+                return -ENOMEM;
+        *tasks = a;
+        for (size_t i = from; i < m->n_tasks; i++) {
+                a[(*n)++] = m->tasks[i];
+                m->tasks[i] = NULL;
+        }
+        return 0;
+}
+
+/* All the tasks base selects, of which the last n are appended to *tasks. */
+static int list_all_keep_last(Client *c, const ProtoRequest *base, size_t n, Task ***tasks, size_t *ntasks) {
+        Task **all = NULL, **a;
+        size_t nall = 0, from;
+        int r;
+
+        r = client_list("br-list", c, base, &all, &nall);
+        if (r < 0)
+                goto finish;
+        from = nall > n ? nall - n : 0;
+        a = realloc(*tasks, (*ntasks + nall - from + 1) * sizeof(Task *));
+        if (!a) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        *tasks = a;
+        for (size_t i = from; i < nall; i++)
+                a[(*ntasks)++] = TAKE_PTR(all[i]);
+finish:
+        client_tasks_free(all, nall);
+        return r;
+}
+
+/* The last n tasks that base selects, appended to *tasks.  The protocol
+ * lists in ascending id order only; rather than read the whole history, look
+ * for the largest after_id that still leaves n tasks after it, galloping up
+ * and then bisecting, each probe a page of at most n tasks: some 2 log2(ids)
+ * small requests.  Tasks that change state meanwhile make the answer
+ * approximate, never wrong in kind. */
+static int list_last(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks) {
+        _cleanup_(proto_message_freep) ProtoMessage *best = NULL;
+        int64_t lo, hi;
+        int r;
+
+        if (n > PROTO_LIST_LIMIT_MAX)
+                return list_all_keep_last(c, base, n, tasks, ntasks);
+
+        r = list_page(c, base, 0, n, &best);
+        if (r < 0)
+                return r;
+        if (!page_full(best, n))
+                return take_tasks(best, n, tasks, ntasks);
+
+        /* Invariant: best is the page after lo, and it is full; fewer than n
+         * tasks follow hi.  A full page after A, starting at id f, is also
+         * the page after every id up to f - 1. */
+        lo = MAX(0, best->tasks[0]->id - 1);
+        hi = best->tasks[best->n_tasks - 1]->id;
+        for (;;) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                r = list_page(c, base, hi, n, &m);
+                if (r < 0)
+                        return r;
+                if (!page_full(m, n))
+                        break;
+                proto_message_free(best);
+                best = TAKE_PTR(m);
+                lo = MAX(hi, best->tasks[0]->id - 1);
+                hi = MAX(hi > INT64_MAX / 2 ? INT64_MAX : hi * 2, best->tasks[best->n_tasks - 1]->id);
+                if (lo == INT64_MAX)
+                        return take_tasks(best, n, tasks, ntasks);
+                if (hi <= lo)
+                        hi = lo + 1;
+        }
+        while (hi - lo > 1) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                int64_t mid = lo + (hi - lo) / 2;
+                r = list_page(c, base, mid, n, &m);
+                if (r < 0)
+                        return r;
+                if (page_full(m, n)) {
+                        proto_message_free(best);
+                        best = TAKE_PTR(m);
+                        lo = MAX(mid, best->tasks[0]->id - 1);
+                } else
+                        hi = mid;
+        }
+        return take_tasks(best, n, tasks, ntasks);
+}
+
+static int cmp_id(const void *a, const void *b) {
+        const Task *x = *(Task * const *) a, *y = *(Task * const *) b;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Sorted by id; a task seen twice (it finished between two requests) once,
+ * as it was last seen. */
+static void sort_unique(Task **tasks, size_t *n) {
+        size_t k = 0;
+
+        if (*n < 2)
+                return;
+        qsort(tasks, *n, sizeof(Task *), cmp_id);
+        for (size_t i = 0; i < *n; i++) {
+                if (k > 0 && tasks[k - 1]->id == tasks[i]->id) {
+                        /* the finished one wins: the later state */
+                        if (tasks[i]->state > tasks[k - 1]->state) {
+                                task_free(tasks[k - 1]);
+                                tasks[k - 1] = tasks[i];
+                        } else
+                                task_free(tasks[i]);
+                        continue;
+                }
+                tasks[k++] = tasks[i];
+        }
+        *n = k;
+}
+
+/* ---- the table ---- */
+
+enum {
+        COL_ID,
+        COL_NAME,
+        COL_USER,
+        COL_STATE,
+        COL_THREADS,
+        COL_CPUS,
+        COL_REASON,
+        COL_EXIT,
+        COL_WALL,
+        COL_MEM,
+        COL_QUEUED,
+        _COL_MAX,
+};
+
+static const struct {
+        const char *title;
+        bool right;
+} columns[_COL_MAX] = {
+        [COL_ID] = { N_("ID"), true },
+        [COL_NAME] = { N_("NAME"), false },
+        [COL_USER] = { N_("USER"), false },
+        [COL_STATE] = { N_("STATE"), false },
+        [COL_THREADS] = { N_("THREADS"), true },
+        [COL_CPUS] = { N_("CPUS"), false },
+        [COL_REASON] = { N_("REASON"), false },
+        [COL_EXIT] = { N_("EXIT"), true },
+        [COL_WALL] = { N_("WALL"), true },
+        [COL_MEM] = { N_("PEAK MEM"), true },
+        [COL_QUEUED] = { N_("QUEUED AT"), false },
+};
+
+/* s cut to at most max columns, the cut marked. */
+static char *truncate_text(const char *s, size_t max) {
+        bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+        const char *mark = utf8 ? "\u2026" : "~";
+        mbstate_t st = {};
+        const char *p = s;
+        size_t w = 0;
+        char *r;
+
+        if (client_text_width(s) <= max)
+                return strdup(s);
+        while (*p) {
+                wchar_t wc;
+                size_t k = mbrtowc(&wc, p, MB_CUR_MAX, &st), cw = 1;
+                if (k == (size_t) -1 || k == (size_t) -2 || k == 0) {
+                        memset(&st, 0, sizeof st);
+                        k = 1;
+                } else
+                        cw = wcwidth(wc) > 0 ? (size_t) wcwidth(wc) : 0;
+                if (w + cw > max - 1)
+                        break;
+                w += cw;
+                p += k;
+        }
+        if (asprintf(&r, "%.*s%s", (int) (p - s), s, mark) < 0)
+                return NULL;
+        return r;
+}
+
+static char *format_local(uint64_t usec) {
+        time_t sec = (time_t) (usec / USEC_PER_SEC);
+        char buf[64];
+        struct tm tm;
+
+        if (usec == 0 || !localtime_r(&sec, &tm) || strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return strdup("-");
+        return strdup(buf);
+}
+
+static char *cell(const char *fmt, ...) _printf_(1, 2);
+static char *cell(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+static int row_of(const Task *t, uint64_t now, char **row) {
+        char name[64], a[FORMAT_SIZE_MAX > FORMAT_DURATION_MAX ? FORMAT_SIZE_MAX : FORMAT_DURATION_MAX];
+        const TaskResult *res = &t->main;
+
+        row[COL_ID] = cell("%" PRId64, t->id);
+        row[COL_NAME] = truncate_text(task_display_name(t, name, sizeof name), NAME_WIDTH_MAX);
+        row[COL_USER] = t->user ? strdup(t->user) : cell("%u", (unsigned) t->uid);
+        row[COL_STATE] = strdup(task_state_to_string(t->state) ?: "?");
+        row[COL_THREADS] = cell("%u", t->threads);
+        row[COL_CPUS] = strdup(t->cpus ?: "-");
+        row[COL_REASON] = strdup(res->reason != REASON_NONE ? task_reason_to_string(res->reason) ?: "?" : "-");
+        if (res->has_exit_code)
+                row[COL_EXIT] = cell("%d", res->exit_code);
+        else if (res->has_signal)
+                row[COL_EXIT] = strdup(client_signal_name(res->signal, a, sizeof a));
+        else
+                row[COL_EXIT] = strdup("-");
+        if (res->reason != REASON_NONE && res->started_usec)
+                row[COL_WALL] = strdup(format_duration(a, sizeof a, res->wall_usec));
+        else if (res->reason == REASON_NONE && res->started_usec && now > res->started_usec)
+                /* running: the time so far */
+                row[COL_WALL] = strdup(format_duration(a, sizeof a, now - res->started_usec));
+        else
+                row[COL_WALL] = strdup("-");
+        row[COL_MEM] = strdup(res->has_peak_memory ? format_size(a, sizeof a, res->peak_memory_bytes) : "-");
+        row[COL_QUEUED] = format_local(t->queued_usec);
+        for (int i = 0; i < _COL_MAX; i++)
+                if (!row[i])
+                        return -ENOMEM;
+        return 0;
+}
+
+static void print_padded(const char *s, size_t width, bool right, bool last) {
+        size_t w = client_text_width(s);
+        size_t pad = width > w ? width - w : 0;
+
+        if (right)
+                printf("%*s%s", (int) pad, "", s);
+        else if (last)
+                fputs(s, stdout);
+        else
+                printf("%s%*s", s, (int) pad, "");
+}
+
+static int print_table(Task * const *tasks, size_t n) {
+        char *(*rows)[_COL_MAX] = calloc(n + 1, sizeof *rows);
+        size_t width[_COL_MAX] = {};
+        uint64_t now = now_usec(CLOCK_REALTIME);
+        int r = 0;
+
+        if (!rows)
+                return -ENOMEM;
+        for (int i = 0; i < _COL_MAX; i++)
+                if (!(rows[0][i] = strdup(_(columns[i].title))))
+                        r = -ENOMEM;
+        for (size_t k = 0; k < n && r >= 0; k++)
+                r = row_of(tasks[k], now, rows[k + 1]);
+        if (r >= 0) {
+                for (size_t k = 0; k <= n; k++)
+                        for (int i = 0; i < _COL_MAX; i++) {
+                                size_t w = client_text_width(rows[k][i]);
+                                if (w > width[i])
+                                        width[i] = w;
+                        }
+                for (size_t k = 0; k <= n; k++) {
+                        for (int i = 0; i < _COL_MAX; i++) {
+                                if (i > 0)
+                                        fputs("  ", stdout);
+                                print_padded(rows[k][i], width[i], columns[i].right, i == _COL_MAX - 1);
+                        }
+                        putchar('\n');
+                }
+        }
+        for (size_t k = 0; k <= n; k++)
+                for (int i = 0; i < _COL_MAX; i++)
+                        free(rows[k][i]);
+        free(rows);
+        return r;
+}
+
+static int print_json(Task * const *tasks, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(tasks[i]);
+                if (!o)
+                        return -ENOMEM;
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        }
+        return 0;
+}
+
+static int run(bool has_uid, uid_t uid, unsigned limit) {
+        ProtoRequest req = { .op = PROTO_OP_LIST, .has_uid = has_uid, .uid = uid };
+        Client c = { .fd = -1 };
+        Task **tasks = NULL;
+        size_t n = 0;
+        int r;
+
+        r = client_connect("br-list", client_socket_path(arg_socket), &c);
+        if (r < 0)
+                return r;
+        if (arg_all || arg_state_mask) {
+                req.state_mask = arg_state_mask;
+                if (limit)
+                        r = list_last(&c, &req, limit, &tasks, &n);
+                else
+                        r = client_list("br-list", &c, &req, &tasks, &n);
+        } else {
+                req.state_mask = 1u << TASK_QUEUED | 1u << TASK_RUNNING | 1u << TASK_CLEANUP;
+                r = client_list("br-list", &c, &req, &tasks, &n);
+                if (r >= 0) {
+                        req.state_mask = 1u << TASK_FINISHED;
+                        r = list_last(&c, &req, limit ? limit : DEFAULT_FINISHED, &tasks, &n);
+                }
+        }
+        client_close(&c);
+        if (r == -ENOMEM)
+                fprintf(stderr, _("br-list: out of memory\n"));
+        if (r >= 0) {
+                sort_unique(tasks, &n);
+                r = arg_json ? print_json(tasks, n) : print_table(tasks, n);
+                if (r < 0)
+                        fprintf(stderr, _("br-list: out of memory\n"));
+        }
+        client_tasks_free(tasks, n);
+        if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+                fprintf(stderr, _("br-list: cannot write the list: %s\n"), strerror(errno));
+                r = -EIO;
+        }
+        return r;
+}
+
+int main(int argc, const char **argv) {
+        poptContext ctx;
+        uid_t uid = 0;
+        uint64_t limit = 0;
+        bool has_uid = false;
+        int rc, r = 0;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+
+        ctx = poptGetContext("br-list", argc, argv, options, 0);
+        poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
+        while ((rc = poptGetNextOpt(ctx)) > 0)
+                if (rc == OPT_STATE) {
+                        char *a = poptGetOptArg(ctx);   /* ours to free */
+                        r = add_states(a ? a : "");
+                        free(a);
+                        if (r < 0)
+                                break;
+                }
+        if (r < 0) {
+                poptFreeContext(ctx);
+                return 2;
+        }
+        if (rc < -1) {
+                fprintf(stderr, "br-list: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        if (poptPeekArg(ctx)) {
+                fprintf(stderr, _("br-list: unexpected argument: %s\n"), poptPeekArg(ctx));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        poptFreeContext(ctx);
+        if (arg_version) {
+                printf("br-list %s\n", VERSION);
+                return 0;
+        }
+        if (arg_user && arg_mine)
+                return usage_error(_("give either --user or --mine, not both")), 2;
+        if (arg_user) {
+                if (parse_user(arg_user, &uid) < 0)
+                        return 2;
+                has_uid = true;
+        } else if (arg_mine) {
+                uid = getuid();
+                has_uid = true;
+        }
+        if (arg_limit && parse_uint(arg_limit, 1, UINT32_MAX, &limit) < 0)
+                return usage_error(_("--limit: not a number of tasks: %s"), arg_limit), 2;
+
+        return run(has_uid, uid, (unsigned) limit) < 0 ? 1 : 0;
+}

@@ -1,0 +1,368 @@
+/* br-show.c: shows benchrunner tasks in full: what was asked for, where and
+ * when they ran, how both commands ended and where their output is. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <locale.h>
+#include <popt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+#include "protocol.h"
+#include "task.h"
+#include "util.h"
+
+#define LABEL_WIDTH 22
+
+static int arg_json;
+static char *arg_socket;
+static int arg_version;
+
+static const struct poptOption options[] = {
+        { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print one JSON object per task and line"), NULL },
+        { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
+        { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
+        POPT_AUTOHELP POPT_TABLEEND
+};
+
+/* ---- formatting ---- */
+
+/* "  Label:   value": the label padded so that values line up. */
+static void field(const char *label, const char *fmt, ...) _printf_(2, 3);
+static void field(const char *label, const char *fmt, ...) {
+        size_t w = client_text_width(label);
+        va_list ap;
+
+        printf("  %s%*s", label, (int) (w < LABEL_WIDTH ? LABEL_WIDTH - w : 1), "");
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+/* A further line of the value above. */
+static void continued(const char *s) {
+        printf("  %*s%s\n", LABEL_WIDTH, "", s);
+}
+
+/* One argument as a shell would need it to give it back: bare when safe,
+ * else in single quotes, or as $'...' when it holds control characters, so
+ * that every argument stays on one line and can be pasted. */
+static void print_quoted(FILE *f, const char *s) {
+        bool plain = *s != 0, control = false;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        control = true;
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%", *p) &&
+                    *p < 0x80)
+                        plain = false;
+        }
+        if (plain) {
+                fputs(s, f);
+                return;
+        }
+        if (!control) {
+                fputc('\'', f);
+                for (const char *p = s; *p; p++)
+                        if (*p == '\'')
+                                fputs("'\\''", f);
+                        else
+                                fputc(*p, f);
+                fputc('\'', f);
+                return;
+        }
+        fputs("$'", f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                switch (*p) {
+                case '\n': fputs("\\n", f); break;
+                case '\t': fputs("\\t", f); break;
+                case '\r': fputs("\\r", f); break;
+                case '\\': fputs("\\\\", f); break;
+                case '\'': fputs("\\'", f); break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\x%02x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        fputc('\'', f);
+}
+
+static char *quote_argv(char * const *argv) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; argv && argv[i]; i++) {
+                if (i > 0)
+                        fputc(' ', f);
+                print_quoted(f, argv[i]);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* ISO 8601 in local time with the offset, as 2024-05-01T14:03:22+02:00. */
+static const char *format_time(char *buf, size_t len, uint64_t usec) {
+        time_t sec = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+        size_t n;
+
+        if (usec == 0 || !localtime_r(&sec, &tm))
+                return "-";
+        n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
+        /* %z is +0200: put in the colon of the extended format */
+        if (n >= 5 && n + 1 < len && (buf[n - 5] == '+' || buf[n - 5] == '-')) {
+                memmove(buf + n - 1, buf + n - 2, 3);
+                buf[n - 2] = ':';
+        } else if (n == 0)
+                return "-";
+        return buf;
+}
+
+static const char *describe_reason(const TaskResult *r, char *buf, size_t len) {
+        char sig[32];
+
+        switch (r->reason) {
+        case REASON_EXITED:
+                if (r->has_exit_code)
+                        snprintf(buf, len, _("exited with status %d"), r->exit_code);
+                else
+                        snprintf(buf, len, _("exited"));
+                break;
+        case REASON_SIGNALED:
+                if (r->has_signal)
+                        snprintf(buf, len, _("killed by signal %d (%s)"), r->signal,
+                                 client_signal_name(r->signal, sig, sizeof sig));
+                else
+                        snprintf(buf, len, _("killed by a signal"));
+                break;
+        case REASON_OOM:
+                snprintf(buf, len, _("killed for exceeding its memory limit (oom)"));
+                break;
+        case REASON_TIME_LIMIT:
+                snprintf(buf, len, _("stopped at its time limit (time-limit)"));
+                break;
+        case REASON_CANCELLED:
+                snprintf(buf, len, _("cancelled"));
+                break;
+        case REASON_FAILED_TO_START:
+                snprintf(buf, len, _("could not be started (failed-to-start)"));
+                break;
+        case REASON_INTERRUPTED:
+                snprintf(buf, len, _("lost by the daemon, its end unknown (interrupted)"));
+                break;
+        default:
+                snprintf(buf, len, "%s", task_reason_to_string(r->reason) ?: "?");
+        }
+        return buf;
+}
+
+/* How one command went; running: it runs now. */
+static void print_result(const TaskResult *r, bool running) {
+        char buf[128], t[64], a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
+
+        if (running) {
+                uint64_t now = now_usec(CLOCK_REALTIME);
+                field(_("Started at:"), "%s", format_time(t, sizeof t, r->started_usec));
+                field(_("Result:"), _("running for %s"),
+                      format_duration(a, sizeof a, r->started_usec && now > r->started_usec ? now - r->started_usec : 0));
+                return;
+        }
+        if (r->reason == REASON_NONE) {
+                field(_("Result:"), "%s", _("not run yet"));
+                return;
+        }
+        if (r->started_usec)
+                field(_("Started at:"), "%s", format_time(t, sizeof t, r->started_usec));
+        if (r->finished_usec)
+                field(_("Finished at:"), "%s", format_time(t, sizeof t, r->finished_usec));
+        field(_("Result:"), "%s", describe_reason(r, buf, sizeof buf));
+        if (r->started_usec)
+                field(_("Wall time:"), "%s (%" PRIu64 " us)", format_duration(a, sizeof a, r->wall_usec), r->wall_usec);
+        if (r->has_cpu)
+                field(_("CPU time:"), _("user %s, system %s"), format_duration(a, sizeof a, r->cpu_user_usec),
+                      format_duration(b, sizeof b, r->cpu_system_usec));
+        if (r->has_peak_memory)
+                field(_("Peak memory:"), "%s (%" PRIu64 " bytes)", format_size(a, sizeof a, r->peak_memory_bytes),
+                      r->peak_memory_bytes);
+}
+
+static int print_task(const Task *t) {
+        _cleanup_(freep) char *cmd = quote_argv(t->argv), *cleanup = NULL;
+        char name[64], a[FORMAT_SIZE_MAX > FORMAT_DURATION_MAX ? FORMAT_SIZE_MAX : FORMAT_DURATION_MAX];
+        char tm[64];
+
+        if (!cmd || (t->cleanup_argv && !(cleanup = quote_argv(t->cleanup_argv))))
+                return -ENOMEM;
+
+        printf(_("Task %" PRId64 ": %s\n"), t->id, task_display_name(t, name, sizeof name));
+        field(_("State:"), "%s", task_state_to_string(t->state) ?: "?");
+        if (t->user)
+                field(_("User:"), _("%s (uid %u, gid %u)"), t->user, (unsigned) t->uid, (unsigned) t->gid);
+        else
+                field(_("User:"), _("uid %u, gid %u"), (unsigned) t->uid, (unsigned) t->gid);
+        field(_("Command:"), "%s", cmd);
+        field(_("Submitted from:"), "%s", t->submit_dir ?: "-");
+        if (t->env && t->env[0]) {
+                for (size_t i = 0; t->env[i]; i++) {
+                        _cleanup_(freep) char *e = NULL;
+                        char *one[] = { t->env[i], NULL };
+                        if (!(e = quote_argv(one)))
+                                return -ENOMEM;
+                        if (i == 0)
+                                field(_("Environment:"), "%s", e);
+                        else
+                                continued(e);
+                }
+        }
+        field(_("Threads:"), t->whole_cores ? _("%u, on whole cores") : "%u", t->threads);
+        field(_("Memory limit:"), "%s (%" PRIu64 " bytes)", format_size(a, sizeof a, t->memory_bytes), t->memory_bytes);
+        if (t->time_limit_usec)
+                field(_("Time limit:"), "%s", format_duration(a, sizeof a, t->time_limit_usec));
+        else
+                field(_("Time limit:"), "%s", _("none"));
+        field(_("Group, priority:"), "%d, %d", t->group, t->priority);
+        field(_("CPUs:"), "%s", t->cpus ?: _("not placed yet"));
+        field(_("Unit:"), "%s", t->unit ?: "-");
+        field(_("Queued at:"), "%s", format_time(tm, sizeof tm, t->queued_usec));
+
+        printf("%s\n", _("Main command:"));
+        print_result(&t->main, t->state == TASK_RUNNING);
+
+        if (cleanup) {
+                printf("%s\n", _("Cleanup command:"));
+                field(_("Command:"), "%s", cleanup);
+                if (t->cleanup_time_limit_usec)
+                        field(_("Time limit:"), "%s", format_duration(a, sizeof a, t->cleanup_time_limit_usec));
+                else
+                        field(_("Time limit:"), "%s", _("the daemon's default"));
+                if (t->state == TASK_CLEANUP || t->cleanup.reason != REASON_NONE)
+                        print_result(&t->cleanup, t->state == TASK_CLEANUP);
+                else if (t->state == TASK_FINISHED)
+                        field(_("Result:"), "%s", _("did not run"));
+                else
+                        field(_("Result:"), "%s", _("not run yet"));
+        }
+
+        printf("%s\n", _("Output:"));
+        if (t->output_dir) {
+                _cleanup_(freep) char *out = NULL, *err = NULL;
+                if (asprintf(&out, "%s/stdout", t->output_dir) < 0 || asprintf(&err, "%s/stderr", t->output_dir) < 0)
+                        return -ENOMEM;
+                field(_("Standard output:"), "%s", out);
+                field(_("Standard error:"), "%s", err);
+                field(_("Truncated:"), "%s",
+                      t->output_truncated ? _("yes, it reached the size cap and was cut") : _("no"));
+        } else
+                field(_("Directory:"), "%s", _("none yet (the task has not started)"));
+        return 0;
+}
+
+static int run(const char **ids, size_t n) {
+        Client c = { .fd = -1 };
+        int r, ret = 0;
+
+        r = client_connect("br-show", client_socket_path(arg_socket), &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                uint64_t id;
+                ProtoRequest req = { .op = PROTO_OP_SHOW };
+
+                (void) parse_uint(ids[i], 1, INT64_MAX, &id);   /* checked in main() */
+                req.id = (int64_t) id;
+                r = client_call("br-show", &c, &req, &m);
+                if (r == -EREMOTEIO) {
+                        ret = r;   /* the daemon's word is on stderr: go on with the next */
+                        continue;
+                }
+                if (r < 0) {
+                        ret = r;
+                        break;
+                }
+                if (!m->task) {
+                        fprintf(stderr, _("br-show: the daemon sent no task for %" PRId64 "\n"), req.id);
+                        ret = -EBADMSG;
+                        continue;
+                }
+                if (arg_json) {
+                        _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task);
+                        if (!o) {
+                                r = -ENOMEM;
+                        } else
+                                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+                } else {
+                        if (i > 0)
+                                putchar('\n');
+                        r = print_task(m->task);
+                }
+                if (r < 0) {
+                        fprintf(stderr, _("br-show: out of memory\n"));
+                        ret = r;
+                        break;
+                }
+        }
+        client_close(&c);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, _("br-show: cannot write: %s\n"), strerror(errno));
+                ret = -EIO;
+        }
+        return ret;
+}
+
+int main(int argc, const char **argv) {
+        poptContext ctx;
+        const char **ids;
+        size_t n = 0;
+        int rc, r;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+
+        ctx = poptGetContext("br-show", argc, argv, options, 0);
+        poptSetOtherOptionHelp(ctx, _("[OPTION...] ID..."));
+        while ((rc = poptGetNextOpt(ctx)) > 0)
+                ;
+        if (rc < -1) {
+                fprintf(stderr, "br-show: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        if (arg_version) {
+                printf("br-show %s\n", VERSION);
+                poptFreeContext(ctx);
+                return 0;
+        }
+        ids = poptGetArgs(ctx);
+        for (n = 0; ids && ids[n]; n++) {
+                uint64_t id;
+                if (parse_uint(ids[n], 1, INT64_MAX, &id) < 0) {
+                        fprintf(stderr, _("br-show: not a task id: %s\n"), ids[n]);
+                        poptFreeContext(ctx);
+                        return 2;
+                }
+        }
+        if (n == 0) {
+                fprintf(stderr, _("br-show: no task id given; see br-show --help\n"));
+                poptFreeContext(ctx);
+                return 2;
+        }
+        r = run(ids, n);
+        poptFreeContext(ctx);
+        return r < 0 ? 1 : 0;
+}
