@@ -346,54 +346,109 @@ static void print_json_line(const char *prefix, struct json_object *o) {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-static int follow(Client *c, const int64_t *ids, size_t n, Task **ret_last) {
-        size_t left = n;
-        Task *last = NULL;
+/* What br-run -w knows of the tasks it follows.  Events of tasks submitted
+ * in an earlier request of a batch arrive while later requests are still
+ * being answered: they are taken as they come, wherever they come. */
+typedef struct Follow {
+        int64_t *ids;           /* ids[0..n_known), in submit order */
+        bool *finished;
+        size_t n, n_known;
+        size_t left;            /* tasks not finished yet */
+        bool sorted;            /* ids[0..n_known) ascending */
+        Task *last;             /* the task that finished last */
+} Follow;
 
-        while (left > 0) {
+static void follow_done(Follow *f) {
+        free(f->ids);
+        free(f->finished);
+        task_free(f->last);
+}
+
+static void follow_add_ids(Follow *f, const int64_t *ids, size_t n) {
+        for (size_t i = 0; i < n && f->n_known < f->n; i++) {
+                if (f->n_known > 0 && ids[i] <= f->ids[f->n_known - 1])
+                        f->sorted = false;
+                f->ids[f->n_known++] = ids[i];
+        }
+}
+
+/* The index of id among the known ids, or -1.  The daemon's ids only grow
+ * (AUTOINCREMENT), so this is a binary search unless they came otherwise. */
+static ssize_t follow_index(const Follow *f, int64_t id) {
+        if (f->sorted) {
+                size_t lo = 0, hi = f->n_known;
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (f->ids[mid] == id)
+                                return (ssize_t) mid;
+                        if (f->ids[mid] < id)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                return -1;
+        }
+        for (size_t i = 0; i < f->n_known; i++)
+                if (f->ids[i] == id)
+                        return (ssize_t) i;
+        return -1;
+}
+
+static void follow_event(Follow *f, ProtoMessage *m) {
+        ssize_t i;
+
+        if (!m->is_event || !m->task)
+                return;
+        if (arg_json) {
+                _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task);
+                struct json_object *ev = json_object_new_object();
+                json_object_object_add(ev, "event", json_object_new_string(proto_event_to_string(m->event)));
+                json_object_object_add(ev, "task", json_object_get(o));
+                print_json_line(NULL, ev);
+                json_object_put(ev);
+                fflush(stdout);
+        }
+        if (m->task->state != TASK_FINISHED)
+                return;
+        /* Counted once: when the daemon replays the events of a task that
+         * had finished by the time it was submitted, each carries the
+         * finished state. */
+        i = follow_index(f, m->task->id);
+        if (i < 0 || f->finished[i])
+                return;
+        f->finished[i] = true;
+        f->left--;
+        task_free(f->last);
+        f->last = TAKE_PTR(m->task);
+        if (!arg_json && f->n == 1) {
+                char st[64], w[FORMAT_DURATION_MAX];
+                const TaskResult *res = &f->last->main;
+                if (res->reason == REASON_EXITED)
+                        snprintf(st, sizeof st, "exited %d", res->exit_code);
+                else if (res->reason == REASON_SIGNALED)
+                        snprintf(st, sizeof st, "killed by signal %d", res->signal);
+                else
+                        snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
+                fprintf(stderr, _("br-run: task %" PRId64 " %s after %s on CPUs %s\n"), f->last->id, st,
+                        format_duration(w, sizeof w, res->wall_usec), f->last->cpus ? f->last->cpus : "-");
+        }
+}
+
+/* Waits for the tasks not finished yet. */
+static int follow(Client *c, Follow *f) {
+        while (f->left > 0) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
                 int r = client_receive(c, &m);
-                if (r < 0) {
-                        task_free(last);
+                if (r < 0)
                         return error_line(_("lost the daemon while waiting: %s"),
                                           r == -ECONNRESET ? _("connection closed") : strerror(-r));
-                }
-                if (!m->is_event || !m->task)
-                        continue;
-                if (arg_json) {
-                        _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task);
-                        struct json_object *ev = json_object_new_object();
-                        json_object_object_add(ev, "event", json_object_new_string(proto_event_to_string(m->event)));
-                        json_object_object_add(ev, "task", json_object_get(o));
-                        print_json_line(NULL, ev);
-                        json_object_put(ev);
-                        fflush(stdout);
-                }
-                if (m->task->state == TASK_FINISHED) {
-                        left--;
-                        task_free(last);
-                        last = TAKE_PTR(m->task);
-                        if (!arg_json && n == 1) {
-                                char st[64], w[FORMAT_DURATION_MAX];
-                                const TaskResult *res = &last->main;
-                                if (res->reason == REASON_EXITED)
-                                        snprintf(st, sizeof st, "exited %d", res->exit_code);
-                                else if (res->reason == REASON_SIGNALED)
-                                        snprintf(st, sizeof st, "killed by signal %d", res->signal);
-                                else
-                                        snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
-                                fprintf(stderr, _("br-run: task %" PRId64 " %s after %s on CPUs %s\n"), last->id, st,
-                                        format_duration(w, sizeof w, res->wall_usec),
-                                        last->cpus ? last->cpus : "-");
-                        }
-                }
+                follow_event(f, m);
         }
-        *ret_last = last;
         return 0;
 }
 
 static int run(const char **rest) {
-        _cleanup_(freep) int64_t *ids = NULL;
+        Follow f = { .sorted = true };
         Task **tasks = NULL;
         size_t n = 0, done = 0;
         Client c = { .fd = -1 };
@@ -418,8 +473,10 @@ static int run(const char **rest) {
                 tasks[0] = t;
                 n = 1;
         }
-        ids = calloc(n, sizeof(int64_t));
-        if (!ids) {
+        f.n = f.left = n;
+        f.ids = calloc(n, sizeof(int64_t));
+        f.finished = calloc(n, sizeof(bool));
+        if (!f.ids || !f.finished) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -454,6 +511,8 @@ static int run(const char **rest) {
                                            r == -ECONNRESET ? _("connection closed") : strerror(-r));
                                 goto finish;
                         }
+                        /* tasks of earlier requests may end meanwhile */
+                        follow_event(&f, m);
                 } while (m->is_event);
                 if (!m->ok) {
                         if (done > 0)
@@ -464,11 +523,10 @@ static int run(const char **rest) {
                         r = -EREMOTEIO;
                         goto finish;
                 }
-                for (size_t i = 0; i < m->n_ids && done + i < n; i++) {
-                        ids[done + i] = m->ids[i];
-                        if (!arg_json)
+                follow_add_ids(&f, m->ids, m->n_ids);
+                if (!arg_json)
+                        for (size_t i = 0; i < m->n_ids && done + i < n; i++)
                                 printf("%" PRId64 "\n", m->ids[i]);
-                }
                 if (arg_json) {
                         struct json_object *o = json_object_new_object(), *a = json_object_new_array();
                         for (size_t i = 0; i < m->n_ids; i++)
@@ -482,15 +540,15 @@ static int run(const char **rest) {
         }
 
         if (arg_wait) {
-                _cleanup_(task_freep) Task *last = NULL;
-                r = follow(&c, ids, n, &last);
+                r = follow(&c, &f);
                 if (r < 0)
                         goto finish;
-                status = last ? exit_status_of(last) : 0;
+                status = f.last ? exit_status_of(f.last) : 0;
         }
         r = 0;
 finish:
         client_close(&c);
+        follow_done(&f);
         for (size_t i = 0; i < n; i++)
                 task_free(tasks[i]);
         free(tasks);
