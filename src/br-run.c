@@ -439,9 +439,11 @@ static int follow(Client *c, Follow *f) {
         while (f->left > 0) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
                 int r = client_receive(c, &m);
-                if (r < 0)
-                        return error_line(_("lost the daemon while waiting: %s"),
+                if (r < 0) {
+                        (void) error_line(_("lost the daemon while waiting: %s"),
                                           r == -ECONNRESET ? _("connection closed") : strerror(-r));
+                        return r;
+                }
                 follow_event(f, m);
         }
         return 0;
@@ -552,6 +554,10 @@ finish:
         for (size_t i = 0; i < n; i++)
                 task_free(tasks[i]);
         free(tasks);
+        /* The arguments were fine: whatever failed is the daemon's side or
+         * the connection's, exit status 1, never the usage error 2. */
+        if (r == -EINVAL)
+                r = -EIO;
         return r < 0 ? r : status;
 }
 
