@@ -61,7 +61,7 @@ static const struct poptOption options[] = {
         { "wait", 'w', POPT_ARG_NONE, &arg_wait, 0, N_("follow the task to its end and exit with its status"), NULL },
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print the daemon's answers and events as JSON lines"), NULL },
         { "batch", 'b', POPT_ARG_STRING, &arg_batch, 0,
-          N_("submit the task definitions (JSON lines, see benchrunner-protocol) in FILE, - for stdin"), N_("FILE") },
+          N_("submit the task definitions in FILE, - for stdin (JSON lines, see BATCH FORMAT in br-run(1))"), N_("FILE") },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
