@@ -34,6 +34,11 @@ static int arg_max_queued = 100000;
 static int arg_verbose;
 static int arg_version;
 
+/* Help texts that name a configured path.  xgettext cannot see into
+ * macros, so the translatable text is a format and the path goes in at run
+ * time, before popt is given the table. */
+static char help_socket[1024], help_db[1024], help_state_dir[1024];
+
 static const struct poptOption options[] = {
         { "cpus", 'c', POPT_ARG_STRING, &arg_cpus, 0,
           N_("CPU threads given to benchrunner (default: all but the core of CPU 0)"), N_("LIST") },
@@ -42,11 +47,9 @@ static const struct poptOption options[] = {
         { "owner", 0, POPT_ARG_INT, &arg_owner, 0, N_("user who may submit besides root (default: $SUDO_UID or root)"),
           N_("UID") },
         { "group", 'g', POPT_ARG_STRING, &arg_group, 0, N_("members of this group may submit as well"), N_("GROUP") },
-        { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("listen on this socket (default: " BR_RUNDIR
-                                                            "/benchrunner.sock)"), N_("PATH") },
-        { "db", 0, POPT_ARG_STRING, &arg_db, 0, N_("the database (default: " BR_STATEDIR "/tasks.db)"), N_("PATH") },
-        { "state-dir", 0, POPT_ARG_STRING, &arg_state_dir, 0,
-          N_("working and output directories of tasks (default: " BR_STATEDIR ")"), N_("DIR") },
+        { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, help_socket, N_("PATH") },
+        { "db", 0, POPT_ARG_STRING, &arg_db, 0, help_db, N_("PATH") },
+        { "state-dir", 0, POPT_ARG_STRING, &arg_state_dir, 0, help_state_dir, N_("DIR") },
         { "sysfs-root", 0, POPT_ARG_STRING, &arg_sysfs_root, 0, N_("read the CPU topology here (default: /sys)"),
           N_("DIR") },
         { "cleanup-time-limit", 0, POPT_ARG_STRING, &arg_cleanup_time_limit, 0,
@@ -59,6 +62,14 @@ static const struct poptOption options[] = {
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
 };
+
+static void fill_help(void) {
+        (void) snprintf(help_socket, sizeof help_socket, _("listen on this socket (default: %s)"),
+                        BR_RUNDIR "/benchrunner.sock");
+        (void) snprintf(help_db, sizeof help_db, _("the database (default: %s)"), BR_STATEDIR "/tasks.db");
+        (void) snprintf(help_state_dir, sizeof help_state_dir,
+                        _("working and output directories of tasks (default: %s)"), BR_STATEDIR);
+}
 
 static uint64_t mem_available(void) {
         FILE *f = fopen("/proc/meminfo", "re");
@@ -226,6 +237,7 @@ int main(int argc, const char **argv) {
         bindtextdomain(PACKAGE, LOCALEDIR);
         textdomain(PACKAGE);
 
+        fill_help();
         ctx = poptGetContext("benchrunnerd", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
         while ((rc = poptGetNextOpt(ctx)) > 0)

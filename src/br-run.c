@@ -424,9 +424,9 @@ static void follow_event(Follow *f, ProtoMessage *m) {
                 char st[64], w[FORMAT_DURATION_MAX];
                 const TaskResult *res = &f->last->main;
                 if (res->reason == REASON_EXITED)
-                        snprintf(st, sizeof st, "exited %d", res->exit_code);
+                        snprintf(st, sizeof st, _("exited %d"), res->exit_code);
                 else if (res->reason == REASON_SIGNALED)
-                        snprintf(st, sizeof st, "killed by signal %d", res->signal);
+                        snprintf(st, sizeof st, _("killed by signal %d"), res->signal);
                 else
                         snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
                 fprintf(stderr, _("br-run: task %" PRId64 " %s after %s on CPUs %s\n"), f->last->id, st,

@@ -33,6 +33,11 @@ static char *arg_daemon;
 static char *arg_unit;
 static int arg_version;
 
+/* Help text that names a configured path: xgettext cannot see into
+ * macros, so the translatable text is a format and the path goes in at run
+ * time, before popt is given the table. */
+static char help_daemon[1024];
+
 static const struct poptOption options[] = {
         { "threads", 'j', POPT_ARG_INT, &arg_threads, 0,
           N_("CPU threads given to benchrunner, whole cores first (default: all but the core of CPU 0)"), N_("N") },
@@ -46,8 +51,7 @@ static const struct poptOption options[] = {
         { "state-dir", 0, POPT_ARG_STRING, &arg_state_dir, 0, N_("the daemon's state directory"), N_("DIR") },
         { "sysfs-root", 0, POPT_ARG_STRING, &arg_sysfs_root, 0, N_("read the CPU topology here (default: /sys)"),
           N_("DIR") },
-        { "daemon", 0, POPT_ARG_STRING, &arg_daemon, 0, N_("the daemon binary (default: " SBINDIR "/benchrunnerd)"),
-          N_("PATH") },
+        { "daemon", 0, POPT_ARG_STRING, &arg_daemon, 0, help_daemon, N_("PATH") },
         { "unit", 0, POPT_ARG_STRING, &arg_unit, 0, N_("name of the daemon's service (default: benchrunnerd)"),
           N_("NAME") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
@@ -306,6 +310,8 @@ int main(int argc, const char **argv) {
         bindtextdomain(PACKAGE, LOCALEDIR);
         textdomain(PACKAGE);
 
+        (void) snprintf(help_daemon, sizeof help_daemon, _("the daemon binary (default: %s)"),
+                        SBINDIR "/benchrunnerd");
         ctx = poptGetContext("br-start", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
         while ((rc = poptGetNextOpt(ctx)) > 0)
