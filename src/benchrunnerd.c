@@ -174,6 +174,7 @@ static int run(void) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(server_freep) Server *server = NULL;
+        const char *socket_path = arg_socket ? arg_socket : BR_RUNDIR "/benchrunner.sock";
         ManagerConfig config;
         sigset_t mask;
         int r;
@@ -192,6 +193,12 @@ static int run(void) {
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
 
+        /* Before the database or systemd is touched: a second daemon must
+         * leave the first one and its tasks alone. */
+        r = server_check_path(socket_path);
+        if (r < 0)
+                return r;
+
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
@@ -202,7 +209,7 @@ static int run(void) {
         r = manager_new(event, bus, &config, &m);
         if (r < 0)
                 return r;
-        r = server_new(event, m, arg_socket ? arg_socket : BR_RUNDIR "/benchrunner.sock", &server);
+        r = server_new(event, m, socket_path, &server);
         if (r < 0)
                 return r;
         manager_set_server(m, server);

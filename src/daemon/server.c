@@ -45,6 +45,7 @@ struct Server {
         Manager *manager;
         int fd;
         char *path;
+        bool bound;               /* path is ours to remove */
         sd_event_source *io;
         Client *clients;
         unsigned n_clients;
@@ -449,6 +450,33 @@ void server_stats_changed(Server *s) {
                         client_send(c, proto_event_stats(&st));
 }
 
+int server_check_path(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(closep) int fd = -1;
+        struct stat st;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return log_error_errno(ENAMETOOLONG, "Socket path too long: %s", path);
+        if (lstat(path, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(errno, "Failed to look at %s: %m", path);
+        }
+        if (!S_ISSOCK(st.st_mode))
+                return log_error_errno(EEXIST, "%s exists and is not a socket; not replacing it", path);
+
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to create a socket: %m");
+        /* EAGAIN: a listener whose backlog is full */
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) >= 0 || errno == EAGAIN)
+                return log_error_errno(EADDRINUSE, "Another benchrunnerd is listening on %s", path);
+        if (errno != ECONNREFUSED)
+                return log_error_errno(errno, "Failed to tell whether a daemon listens on %s: %m", path);
+        return 1;
+}
+
 int server_new(sd_event *event, Manager *m, const char *path, Server **ret) {
         _cleanup_(server_freep) Server *s = NULL;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -476,12 +504,24 @@ int server_new(sd_event *event, Manager *m, const char *path, Server **ret) {
                         return log_error_errno(errno, "Failed to create %s: %m", dir);
         }
 
+        /* Only a stale socket is removed: taking the path from a daemon
+         * that still listens would leave its clients talking to it and
+         * every new one to us. */
+        r = server_check_path(path);
+        if (r < 0)
+                return r;
+        if (r > 0 && unlink(path) < 0 && errno != ENOENT)
+                return log_error_errno(errno, "Failed to remove the stale socket %s: %m", path);
+
         s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (s->fd < 0)
                 return log_error_errno(errno, "Failed to create a socket: %m");
-        (void) unlink(path);
-        if (bind(s->fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+        if (bind(s->fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                if (errno == EADDRINUSE)
+                        return log_error_errno(errno, "Another benchrunnerd took %s meanwhile", path);
                 return log_error_errno(errno, "Failed to bind %s: %m", path);
+        }
+        s->bound = true;
         /* everybody may connect; what they may do is decided per request */
         if (chmod(path, 0666) < 0)
                 return log_error_errno(errno, "Failed to make %s accessible: %m", path);
@@ -501,10 +541,10 @@ Server *server_free(Server *s) {
         while (s->clients)
                 client_free(s->clients);
         sd_event_source_disable_unref(s->io);
-        if (s->fd >= 0) {
+        if (s->fd >= 0)
                 (void) close(s->fd);
+        if (s->bound)
                 (void) unlink(s->path);
-        }
         sd_event_unref(s->event);
         free(s->path);
         free(s);

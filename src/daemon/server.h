@@ -11,8 +11,15 @@
 typedef struct Manager Manager;
 typedef struct Server Server;
 
+/* Whether path is free to listen on: 0 if nothing is there, 1 if a stale
+ * socket is (nobody listens on it: server_new() replaces it), or a negative
+ * errno, logged: -EADDRINUSE when something listens there (another
+ * benchrunnerd), -EEXIST when it is not a socket. */
+int server_check_path(const char *path);
+
 /* Listens on path (created with mode 0666: who may do what is decided from
- * each connection's peer credentials). */
+ * each connection's peer credentials); refuses as server_check_path()
+ * does. */
 int server_new(sd_event *event, Manager *m, const char *path, Server **ret);
 Server *server_free(Server *s);
 static inline void server_freep(Server **s) {
