@@ -43,7 +43,7 @@ static const struct poptOption options[] = {
         { "cpus", 'c', POPT_ARG_STRING, &arg_cpus, 0,
           N_("CPU threads given to benchrunner (default: all but the core of CPU 0)"), N_("LIST") },
         { "memory", 'm', POPT_ARG_STRING, &arg_memory, 0,
-          N_("memory given to benchrunner (default: 3/4 of the memory available now)"), N_("SIZE") },
+          N_("memory given to benchrunner (default: 3/4 of the memory available now, as br-start's)"), N_("SIZE") },
         { "owner", 0, POPT_ARG_INT, &arg_owner, 0, N_("user who may submit besides root (default: $SUDO_UID or root)"),
           N_("UID") },
         { "group", 'g', POPT_ARG_STRING, &arg_group, 0, N_("members of this group may submit as well"), N_("GROUP") },
@@ -69,20 +69,6 @@ static void fill_help(void) {
         (void) snprintf(help_db, sizeof help_db, _("the database (default: %s)"), BR_STATEDIR "/tasks.db");
         (void) snprintf(help_state_dir, sizeof help_state_dir,
                         _("working and output directories of tasks (default: %s)"), BR_STATEDIR);
-}
-
-static uint64_t mem_available(void) {
-        FILE *f = fopen("/proc/meminfo", "re");
-        char line[256];
-        uint64_t kb = 0;
-
-        if (!f)
-                return 0;
-        while (fgets(line, sizeof line, f))
-                if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
-                        break;
-        fclose(f);
-        return kb * 1024;
 }
 
 static int build_config(ManagerConfig *c) {
@@ -124,7 +110,7 @@ static int build_config(ManagerConfig *c) {
                         return log_error_errno(r < 0 ? r : EINVAL, "Invalid memory size: %s", arg_memory);
                 c->memory_bytes = v;
         } else {
-                c->memory_bytes = mem_available() / 4 * 3;
+                c->memory_bytes = mem_default(mem_available());
                 if (c->memory_bytes == 0)
                         return log_error_errno(EINVAL, "Cannot tell the available memory: give --memory");
         }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <locale.h>
 #include <popt.h>
 #include <stdarg.h>
@@ -31,6 +32,10 @@ static char *arg_state_dir;
 static char *arg_sysfs_root;
 static char *arg_daemon;
 static char *arg_unit;
+static char *arg_cleanup_time_limit;
+static char *arg_output_cap;
+static char *arg_max_queued;
+static int arg_verbose;
 static int arg_version;
 
 /* Help text that names a configured path: xgettext cannot see into
@@ -43,7 +48,8 @@ static const struct poptOption options[] = {
           N_("CPU threads given to benchrunner, whole cores first (default: all but the core of CPU 0)"), N_("N") },
         { "cpus", 0, POPT_ARG_STRING, &arg_cpus, 0, N_("exactly these CPU threads, as 2-7,10"), N_("LIST") },
         { "memory", 'm', POPT_ARG_STRING, &arg_memory, 0,
-          N_("memory given to benchrunner, as 16G (default: half of what is available now)"), N_("SIZE") },
+          N_("memory given to benchrunner, as 16G (default: 3/4 of what is available now, as the daemon's)"),
+          N_("SIZE") },
         { "foreground", 'f', POPT_ARG_NONE, &arg_foreground, 0, N_("run the daemon in this terminal"), NULL },
         { "group", 'g', POPT_ARG_STRING, &arg_group, 0, N_("members of GROUP may submit tasks too"), N_("GROUP") },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
@@ -54,6 +60,14 @@ static const struct poptOption options[] = {
         { "daemon", 0, POPT_ARG_STRING, &arg_daemon, 0, help_daemon, N_("PATH") },
         { "unit", 0, POPT_ARG_STRING, &arg_unit, 0, N_("name of the daemon's service (default: benchrunnerd)"),
           N_("NAME") },
+        { "cleanup-time-limit", 0, POPT_ARG_STRING, &arg_cleanup_time_limit, 0,
+          N_("the daemon's time limit of cleanup commands that give none (default: 10m)"), N_("DURATION") },
+        { "output-cap", 0, POPT_ARG_STRING, &arg_output_cap, 0,
+          N_("the daemon keeps at most this much of each task's stdout and stderr (default: 64M, 0: all)"),
+          N_("SIZE") },
+        { "max-queued", 0, POPT_ARG_STRING, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
+          N_("N") },
+        { "verbose", 'v', POPT_ARG_NONE, &arg_verbose, 0, N_("the daemon logs debugging messages"), NULL },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
 };
@@ -67,20 +81,6 @@ static int fail(const char *fmt, ...) {
         va_end(ap);
         fputc('\n', stderr);
         return -EINVAL;
-}
-
-static uint64_t mem_available(void) {
-        FILE *f = fopen("/proc/meminfo", "re");
-        char line[256];
-        uint64_t kb = 0;
-
-        if (!f)
-                return 0;
-        while (fgets(line, sizeof line, f))
-                if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
-                        break;
-        fclose(f);
-        return kb * 1024;
 }
 
 static int read_int_file(const char *root, const char *rel, long *ret) {
@@ -231,9 +231,28 @@ static int run(void) {
                                     format_size(a, sizeof a, avail));
                 }
         } else {
-                memory = avail / 2;
+                memory = mem_default(avail);
                 if (memory == 0)
                         return fail(_("cannot tell the available memory; give --memory"));
+        }
+        /* checked here as the daemon will, so that a typo is not found
+         * only in the journal */
+        if (arg_cleanup_time_limit) {
+                uint64_t v;
+                r = parse_duration(arg_cleanup_time_limit, &v);
+                if (r < 0 || v == 0)
+                        return fail(_("--cleanup-time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
+                                    arg_cleanup_time_limit);
+        }
+        if (arg_output_cap) {
+                uint64_t v;
+                if (parse_size(arg_output_cap, &v) < 0)
+                        return fail(_("--output-cap: not a size: %s (use 64M, 1G, 0, ...)"), arg_output_cap);
+        }
+        if (arg_max_queued) {
+                uint64_t v;
+                if (parse_uint(arg_max_queued, 1, INT_MAX, &v) < 0)
+                        return fail(_("--max-queued must be a number between 1 and %d"), INT_MAX);
         }
 
         warn_boost(sysfs);
@@ -248,8 +267,8 @@ static int run(void) {
                         owner = (uid_t) u;
         }
 
-        if (getuid() != 0)
-                r = push(argv, &n, "sudo");
+        if (getuid() != 0 && (r = push(argv, &n, "sudo")) < 0)
+                return r;
         if (!arg_foreground) {
                 if ((r = push(argv, &n, "systemd-run")) < 0 || (r = push(argv, &n, "--quiet")) < 0 ||
                     (r = push(argv, &n, "--unit=%s", arg_unit ? arg_unit : "benchrunnerd")) < 0 ||
@@ -273,6 +292,15 @@ static int run(void) {
         if (arg_state_dir && (r = push(argv, &n, "--state-dir=%s", arg_state_dir)) < 0)
                 return r;
         if (arg_sysfs_root && (r = push(argv, &n, "--sysfs-root=%s", arg_sysfs_root)) < 0)
+                return r;
+        if (arg_cleanup_time_limit &&
+            (r = push(argv, &n, "--cleanup-time-limit=%s", arg_cleanup_time_limit)) < 0)
+                return r;
+        if (arg_output_cap && (r = push(argv, &n, "--output-cap=%s", arg_output_cap)) < 0)
+                return r;
+        if (arg_max_queued && (r = push(argv, &n, "--max-queued=%s", arg_max_queued)) < 0)
+                return r;
+        if (arg_verbose && (r = push(argv, &n, "--verbose")) < 0)
                 return r;
 
         if (arg_foreground) {

@@ -1,4 +1,5 @@
-/* util.c: parsing and formatting of sizes and durations, string vectors. */
+/* util.c: parsing and formatting of sizes and durations, string vectors,
+ * the memory available. */
 #include "config.h"
 
 #include <ctype.h>
@@ -243,4 +244,18 @@ uint64_t now_usec(int clock) {
         struct timespec ts;
         (void) clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t mem_available(void) {
+        FILE *f = fopen("/proc/meminfo", "re");
+        char line[256];
+        uint64_t kb = 0;
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb * 1024;
 }

@@ -1,5 +1,5 @@
 /* util.h: small helpers every benchrunner program shares: scope-bound
- * cleanup, gettext, and parsing of sizes and durations. */
+ * cleanup, gettext, parsing of sizes and durations, the memory available. */
 #pragma once
 
 #include <errno.h>
@@ -68,3 +68,12 @@ char *format_duration(char *buf, size_t len, uint64_t usec);
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
 uint64_t now_usec(int clock);
+
+/* MemAvailable of /proc/meminfo in bytes; 0 if it cannot be read. */
+uint64_t mem_available(void);
+/* The memory given to benchrunner when none is named, one rule for
+ * br-start and benchrunnerd: 3/4 of what is available now, so that the
+ * desktop keeps room to grow while the tasks use theirs. */
+static inline uint64_t mem_default(uint64_t available) {
+        return available / 4 * 3;
+}
