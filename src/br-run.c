@@ -82,6 +82,10 @@ static int add_env(const char *s) {
         char *v, **l;
         const char *eq = strchr(s, '=');
 
+        /* the daemon refuses them too; here it is a usage error */
+        if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
+                return error_line(_("--env %.*s: variables starting with %s are set by benchrunner, not by --env"),
+                                  eq ? (int) (eq - s) : (int) strlen(s), s, PROTO_ENV_RESERVED_PREFIX);
         if (eq)
                 v = strdup(s);
         else {

@@ -543,6 +543,10 @@ static int validate_spec(const Task *t, const char *where, char **e) {
                         return fail(e, -EINVAL, "%s: must be VAR=VALUE with VAR made of letters, digits "
                                     "and '_', not starting with a digit, got %s",
                                     LABEL_AT(where, "env", i), QUOTE(s));
+                if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
+                        return fail(e, -EINVAL, "%s: %.*s: variables starting with " PROTO_ENV_RESERVED_PREFIX
+                                    " are set by benchrunner, not by the task's env",
+                                    LABEL_AT(where, "env", i), (int) (k < 64 ? k : 64), s);
                 if (l >= TASK_ARG_MAX)
                         return fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
                                     LABEL_AT(where, "env", i), l, TASK_ARG_MAX - 1);

@@ -49,6 +49,9 @@ struct json_object;
 #define PROTO_LIST_LIMIT_MAX  1000     /* tasks per list reply */
 #define PROTO_TAG_MAX         1024     /* bytes of a serialized tag */
 #define PROTO_JSON_DEPTH_MAX  32       /* nesting of objects and arrays */
+/* A spec's env may not name variables with this prefix: the daemon sets
+ * its own (BENCHRUNNER_TASK, ...) and a task must not be able to fake them. */
+#define PROTO_ENV_RESERVED_PREFIX "BENCHRUNNER_"
 /* Longest time limit: one year.  Keeps deadlines far from overflow. */
 #define PROTO_TIME_LIMIT_MAX_US (UINT64_C(366) * 24 * 3600 * 1000000)
 

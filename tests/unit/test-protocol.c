@@ -450,6 +450,12 @@ static void test_rejections(void) {
         check_spec_rejected(SPEC_OK ",\"env\":[\"NOVALUE\"]", "tasks[0].env[0]: must be VAR=VALUE");
         check_spec_rejected(SPEC_OK ",\"env\":[\"A=\\u0000\"]", "tasks[0].env[0]: must not contain NUL");
         check_spec_rejected(SPEC_OK ",\"env\":\"A=1\"", "tasks[0].env: must be an array of strings");
+        /* the daemon's own variables cannot be set or faked */
+        check_spec_rejected(SPEC_OK ",\"env\":[\"BENCHRUNNER_TASK=1\"]",
+                            "tasks[0].env[0]: BENCHRUNNER_TASK: variables starting with BENCHRUNNER_ are set by "
+                            "benchrunner");
+        check_spec_rejected(SPEC_OK ",\"env\":[\"A=1\",\"BENCHRUNNER_=\"]", "tasks[0].env[1]: BENCHRUNNER_:");
+        check_spec_rejected(SPEC_OK ",\"env\":[\"BENCHRUNNER_STATUS=exited 0\"]", "tasks[0].env[0]: BENCHRUNNER_STATUS:");
         check_spec_rejected(SPEC_OK ",\"name\":\"\"", "tasks[0].name: must not be empty");
         check_spec_rejected(SPEC_OK ",\"name\":\"a\\nb\"", "tasks[0].name: must not contain control characters");
         check_spec_rejected(SPEC_OK ",\"name\":\"a\\u0000\"", "tasks[0].name: must not contain NUL");
@@ -1041,6 +1047,19 @@ static void test_spec_json(void) {
         t->submit_dir = NULL;
         CHECK(proto_spec_validate(t, &error) == -EINVAL);
         CHECK_STREQ(error, "cwd: missing");
+        free(TAKE_PTR(error));
+
+        /* BENCHRUNNER_* is the daemon's: refused, with the variable named;
+         * the prefix elsewhere in a name, or in another case, is fine */
+        t->submit_dir = strdup("/srv");
+        t->env = strv_new(3, "OMP_NUM_THREADS=1", "MY_BENCHRUNNER_TASK=1", "benchrunner_task=1");
+        CHECK(proto_spec_validate(t, &error) == 0);
+        free(TAKE_PTR(error));
+        strv_free(t->env);
+        t->env = strv_new(2, "OMP_NUM_THREADS=1", "BENCHRUNNER_CPUS=0-63");
+        CHECK(proto_spec_validate(t, &error) == -EINVAL);
+        CHECK_STREQ(error, "env[1]: BENCHRUNNER_CPUS: variables starting with BENCHRUNNER_ are set by "
+                    "benchrunner, not by the task's env");
 }
 
 /* A batch file line, as br-run reads it before resolving the command. */
