@@ -50,67 +50,9 @@ static void continued(const char *s) {
         printf("  %*s%s\n", LABEL_WIDTH, "", s);
 }
 
-/* One argument as a shell would need it to give it back: bare when safe,
- * else in single quotes, or as $'...' when it holds control characters, so
- * that every argument stays on one line and can be pasted. */
-static void print_quoted(FILE *f, const char *s) {
-        bool plain = *s != 0, control = false;
-
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p < 0x20 || *p == 0x7f)
-                        control = true;
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%", *p) &&
-                    *p < 0x80)
-                        plain = false;
-        }
-        if (plain) {
-                fputs(s, f);
-                return;
-        }
-        if (!control) {
-                fputc('\'', f);
-                for (const char *p = s; *p; p++)
-                        if (*p == '\'')
-                                fputs("'\\''", f);
-                        else
-                                fputc(*p, f);
-                fputc('\'', f);
-                return;
-        }
-        fputs("$'", f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                switch (*p) {
-                case '\n': fputs("\\n", f); break;
-                case '\t': fputs("\\t", f); break;
-                case '\r': fputs("\\r", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\'': fputs("\\'", f); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\x%02x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        fputc('\'', f);
-}
-
 static char *quote_argv(char * const *argv) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-
-        if (!f)
-                return NULL;
-        for (size_t i = 0; argv && argv[i]; i++) {
-                if (i > 0)
-                        fputc(' ', f);
-                print_quoted(f, argv[i]);
-        }
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
+        char *s = NULL;
+        return strv_to_shell(argv, &s) < 0 ? NULL : s;
 }
 
 /* ISO 8601 in local time with the offset, as 2024-05-01T14:03:22+02:00. */

@@ -737,72 +737,6 @@ finish:
         return r;
 }
 
-/* Bare if safe, else '...', else $'...' when there are control characters
- * (a newline in '...' would break the line).  Never parsed back: argv is. */
-static void shell_quote(FILE *f, const char *s, bool first) {
-        bool bare = *s, control = false;
-
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p < 0x20 || *p == 0x7f)
-                        control = true;
-                /* "a=b" as the first word would be an assignment */
-                if (!(*p < 0x80 && isalnum(*p)) && !strchr("_-+:,./@%", *p) &&
-                    !(*p == '=' && !first))
-                        bare = false;
-        }
-        if (bare)
-                fputs(s, f);
-        else if (!control) {
-                fputc('\'', f);
-                for (const char *p = s; *p; p++)
-                        if (*p == '\'')
-                                fputs("'\\''", f);
-                        else
-                                fputc(*p, f);
-                fputc('\'', f);
-        } else {
-                fputs("$'", f);
-                for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                        switch (*p) {
-                        case '\n': fputs("\\n", f); break;
-                        case '\t': fputs("\\t", f); break;
-                        case '\r': fputs("\\r", f); break;
-                        case '\\': fputs("\\\\", f); break;
-                        case '\'': fputs("\\'", f); break;
-                        default:
-                                if (*p < 0x20 || *p == 0x7f)
-                                        fprintf(f, "\\x%02x", *p);
-                                else
-                                        fputc(*p, f);
-                        }
-                fputc('\'', f);
-        }
-}
-
-static int strv_to_command(char * const *l, char **ret) {
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (!l) {
-                *ret = NULL;
-                return 0;
-        }
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return -ENOMEM;
-        for (char * const *i = l; *i; i++) {
-                if (i != l)
-                        fputc(' ', f);
-                shell_quote(f, *i, i == l);
-        }
-        if (fclose(f) != 0) {
-                free(buf);
-                return -ENOMEM;
-        }
-        *ret = buf;
-        return 0;
-}
 
 /* ---- checks before writing ---- */
 
@@ -1103,9 +1037,9 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         Binder b = {};
         int r, rc;
 
-        r = strv_to_command(t->argv, &command);
+        r = strv_to_shell(t->argv, &command);
         if (r >= 0)
-                r = strv_to_command(t->cleanup_argv, &cleanup_command);
+                r = strv_to_shell(t->cleanup_argv, &cleanup_command);
         if (r >= 0)
                 r = strv_to_json(t->argv, &argv);
         if (r >= 0)

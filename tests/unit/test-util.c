@@ -76,10 +76,27 @@ static void test_uint(void) {
         CHECK(parse_uint("", 1, 100, &v) == -EINVAL);
 }
 
+static void test_shell(void) {
+        char *argv[] = { (char *) "/bin/echo", (char *) "a b", (char *) "it's", (char *) "x=1",
+                         (char *) "new\nline", (char *) "", (char *) "plain-1.0", NULL };
+        char *s = NULL;
+
+        CHECK(strv_to_shell(argv, &s) == 0);
+        CHECK_STREQ(s, "/bin/echo 'a b' 'it'\\''s' x=1 $'new\\nline' '' plain-1.0");
+        free(s);
+        CHECK(strv_to_shell(NULL, &s) == 0);
+        CHECK(s == NULL);
+        char *assign[] = { (char *) "A=1", NULL };
+        CHECK(strv_to_shell(assign, &s) == 0);
+        CHECK_STREQ(s, "'A=1'"); /* as the first word it would be an assignment */
+        free(s);
+}
+
 int main(void) {
         test_sizes();
         test_durations();
         test_format();
         test_uint();
+        test_shell();
         CHECK_DONE();
 }
