@@ -325,7 +325,9 @@ static int run(void) {
                 return fail(_("the daemon started but does not answer on %s; see journalctl -u %s"), socket_path,
                             arg_unit ? arg_unit : "benchrunnerd");
         char m[FORMAT_SIZE_MAX];
-        printf(_("benchrunner started: CPUs %s (%u threads), memory %s, socket %s\n"), cpulist, cpuset_count(&cpus),
+        printf(ngettext("benchrunner started: CPUs %s (%u thread), memory %s, socket %s\n",
+                        "benchrunner started: CPUs %s (%u threads), memory %s, socket %s\n", cpuset_count(&cpus)),
+               cpulist, cpuset_count(&cpus),
                format_size(m, sizeof m, memory), socket_path);
         return 0;
 }

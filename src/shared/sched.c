@@ -151,8 +151,8 @@ int sched_check(const Sched *s, const Task *t, char **ret_reason) {
         if (t->threads == 0)
                 reason = strdup("a task needs at least one thread");
         else if (t->threads > given) {
-                if (asprintf(&reason, "%u threads requested, but benchrunner has only %u CPUs",
-                             t->threads, given) < 0)
+                if (asprintf(&reason, "%u threads requested, but benchrunner was given only %u CPU thread%s",
+                             t->threads, given, given == 1 ? "" : "s") < 0)
                         reason = NULL;
         } else if (t->memory_bytes > s->memory) {
                 char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
