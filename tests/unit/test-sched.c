@@ -430,7 +430,7 @@ static void test_api(void) {
         CHECK(cpuset_parse("0-3,5-7", &given) == 0);
         CHECK(sched_new(topo, &given, 16 * GiB, &s) == 0);
         CHECK(sched_check(s, &a, &reason) == -E2BIG);       /* 8 threads > 7 CPUs */
-        CHECK(reason && strstr(reason, "7 CPUs"));
+        CHECK(reason && strstr(reason, "7 CPU threads"));
         free(reason), reason = NULL;
         CHECK(sched_enqueue(s, &a) == -E2BIG);
         a.threads = 7;
