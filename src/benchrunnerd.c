@@ -18,6 +18,7 @@
 #include "manager.h"
 #include "server.h"
 #include "topology.h"
+#include "cli.h"
 #include "util.h"
 
 static char *arg_socket;
@@ -224,32 +225,17 @@ static int run(void) {
 
 int main(int argc, const char **argv) {
         poptContext ctx;
-        int rc;
+        int r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
+        cli_init();
 
         fill_help();
         ctx = poptGetContext("benchrunnerd", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        while ((rc = poptGetNextOpt(ctx)) > 0)
-                ;
-        if (rc < -1) {
-                fprintf(stderr, "benchrunnerd: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-                poptFreeContext(ctx);
-                return 2;
-        }
-        if (poptPeekArg(ctx)) {
-                fprintf(stderr, _("benchrunnerd: unexpected argument: %s\n"), poptPeekArg(ctx));
-                poptFreeContext(ctx);
-                return 2;
-        }
+        r = cli_parse(ctx, "benchrunnerd", true, &arg_version, NULL);
         poptFreeContext(ctx);
-        if (arg_version) {
-                printf("benchrunnerd %s\n", VERSION);
-                return 0;
-        }
+        if (r != 0)
+                return r > 0 ? 0 : 2;
         if (arg_verbose)
                 log_set_max_level(LOG_DEBUG);
         return run() < 0 ? 1 : 0;

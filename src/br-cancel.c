@@ -14,6 +14,7 @@
 #include "client.h"
 #include "protocol.h"
 #include "task.h"
+#include "cli.h"
 #include "util.h"
 
 static int arg_all_mine;
@@ -134,25 +135,16 @@ int main(int argc, const char **argv) {
         poptContext ctx;
         const char **args;
         size_t n = 0;
-        int rc, r;
+        int r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
+        cli_init();
 
         ctx = poptGetContext("br-cancel", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...] ID..."));
-        while ((rc = poptGetNextOpt(ctx)) > 0)
-                ;
-        if (rc < -1) {
-                fprintf(stderr, "br-cancel: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+        r = cli_parse(ctx, "br-cancel", false, &arg_version, NULL);
+        if (r != 0) {
                 poptFreeContext(ctx);
-                return 2;
-        }
-        if (arg_version) {
-                printf("br-cancel %s\n", VERSION);
-                poptFreeContext(ctx);
-                return 0;
+                return r > 0 ? 0 : 2;
         }
         args = poptGetArgs(ctx);
         if (arg_all_mine && args && args[0]) {

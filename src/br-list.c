@@ -18,6 +18,7 @@
 #include "client.h"
 #include "protocol.h"
 #include "task.h"
+#include "cli.h"
 #include "util.h"
 
 #define DEFAULT_FINISHED 20
@@ -449,46 +450,33 @@ static int run(bool has_uid, uid_t uid, unsigned limit) {
         return r;
 }
 
+static int on_option(poptContext ctx, int val) {
+        char *a;
+        int r;
+
+        if (val != OPT_STATE)
+                return 0;
+        a = poptGetOptArg(ctx);   /* ours to free */
+        r = add_states(a ? a : "");
+        free(a);
+        return r;
+}
+
 int main(int argc, const char **argv) {
         poptContext ctx;
         uid_t uid = 0;
         uint64_t limit = 0;
         bool has_uid = false;
-        int rc, r = 0;
+        int r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
+        cli_init();
 
         ctx = poptGetContext("br-list", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        while ((rc = poptGetNextOpt(ctx)) > 0)
-                if (rc == OPT_STATE) {
-                        char *a = poptGetOptArg(ctx);   /* ours to free */
-                        r = add_states(a ? a : "");
-                        free(a);
-                        if (r < 0)
-                                break;
-                }
-        if (r < 0) {
-                poptFreeContext(ctx);
-                return 2;
-        }
-        if (rc < -1) {
-                fprintf(stderr, "br-list: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-                poptFreeContext(ctx);
-                return 2;
-        }
-        if (poptPeekArg(ctx)) {
-                fprintf(stderr, _("br-list: unexpected argument: %s\n"), poptPeekArg(ctx));
-                poptFreeContext(ctx);
-                return 2;
-        }
+        r = cli_parse(ctx, "br-list", true, &arg_version, on_option);
         poptFreeContext(ctx);
-        if (arg_version) {
-                printf("br-list %s\n", VERSION);
-                return 0;
-        }
+        if (r != 0)
+                return r > 0 ? 0 : 2;
         if (arg_user && arg_mine)
                 return usage_error(_("give either --user or --mine, not both")), 2;
         if (arg_user) {

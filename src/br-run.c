@@ -15,6 +15,7 @@
 #include "client.h"
 #include "protocol.h"
 #include "task.h"
+#include "cli.h"
 #include "util.h"
 
 static int arg_threads = 1;
@@ -565,37 +566,32 @@ finish:
         return r < 0 ? r : status;
 }
 
+static int on_option(poptContext ctx, int val) {
+        char *a;
+        int r;
+
+        if (val != OPT_ENV)
+                return 0;
+        a = poptGetOptArg(ctx);   /* ours to free */
+        r = add_env(a ? a : "");
+        free(a);
+        return r;
+}
+
 int main(int argc, const char **argv) {
         poptContext ctx;
-        int rc, r;
+        int r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
+        cli_init();
 
         /* Options end at the command: "br-run -j 2 sort -n" */
         ctx = poptGetContext("br-run", argc, argv, options, POPT_CONTEXT_POSIXMEHARDER);
         poptSetOtherOptionHelp(ctx, _("[OPTION...] [--] COMMAND [ARG...]"));
-        while ((rc = poptGetNextOpt(ctx)) > 0) {
-                if (rc == OPT_ENV) {
-                        char *a = poptGetOptArg(ctx);   /* ours to free */
-                        r = add_env(a ? a : "");
-                        free(a);
-                        if (r < 0) {
-                                poptFreeContext(ctx);
-                                return 2;
-                        }
-                }
-        }
-        if (rc < -1) {
-                fprintf(stderr, "br-run: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+        r = cli_parse(ctx, "br-run", false, &arg_version, on_option);
+        if (r != 0) {
                 poptFreeContext(ctx);
-                return 2;
-        }
-        if (arg_version) {
-                printf("br-run %s\n", VERSION);
-                poptFreeContext(ctx);
-                return 0;
+                strv_free(arg_env);
+                return r > 0 ? 0 : 2;
         }
         r = run(poptGetArgs(ctx));
         poptFreeContext(ctx);

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "protocol.h"
 #include "task.h"
+#include "cli.h"
 #include "util.h"
 
 #define LABEL_WIDTH 22
@@ -50,9 +51,9 @@ static void continued(const char *s) {
         printf("  %*s%s\n", LABEL_WIDTH, "", s);
 }
 
-static char *quote_argv(char * const *argv) {
+static char *quote_argv(char * const *argv, bool command) {
         char *s = NULL;
-        return strv_to_shell(argv, &s) < 0 ? NULL : s;
+        return strv_to_shell(argv, command, &s) < 0 ? NULL : s;
 }
 
 /* ISO 8601 in local time with the offset, as 2024-05-01T14:03:22+02:00. */
@@ -142,11 +143,11 @@ static void print_result(const TaskResult *r, bool running) {
 }
 
 static int print_task(const Task *t) {
-        _cleanup_(freep) char *cmd = quote_argv(t->argv), *cleanup = NULL;
+        _cleanup_(freep) char *cmd = quote_argv(t->argv, true), *cleanup = NULL;
         char name[64], a[FORMAT_SIZE_MAX > FORMAT_DURATION_MAX ? FORMAT_SIZE_MAX : FORMAT_DURATION_MAX];
         char tm[64];
 
-        if (!cmd || (t->cleanup_argv && !(cleanup = quote_argv(t->cleanup_argv))))
+        if (!cmd || (t->cleanup_argv && !(cleanup = quote_argv(t->cleanup_argv, true))))
                 return -ENOMEM;
 
         printf(_("Task %" PRId64 ": %s\n"), t->id, task_display_name(t, name, sizeof name));
@@ -161,7 +162,7 @@ static int print_task(const Task *t) {
                 for (size_t i = 0; t->env[i]; i++) {
                         _cleanup_(freep) char *e = NULL;
                         char *one[] = { t->env[i], NULL };
-                        if (!(e = quote_argv(one)))
+                        if (!(e = quote_argv(one, false)))
                                 return -ENOMEM;
                         if (i == 0)
                                 field(_("Environment:"), "%s", e);
@@ -270,25 +271,16 @@ int main(int argc, const char **argv) {
         poptContext ctx;
         const char **ids;
         size_t n = 0;
-        int rc, r;
+        int r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
+        cli_init();
 
         ctx = poptGetContext("br-show", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...] ID..."));
-        while ((rc = poptGetNextOpt(ctx)) > 0)
-                ;
-        if (rc < -1) {
-                fprintf(stderr, "br-show: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
+        r = cli_parse(ctx, "br-show", false, &arg_version, NULL);
+        if (r != 0) {
                 poptFreeContext(ctx);
-                return 2;
-        }
-        if (arg_version) {
-                printf("br-show %s\n", VERSION);
-                poptFreeContext(ctx);
-                return 0;
+                return r > 0 ? 0 : 2;
         }
         ids = poptGetArgs(ctx);
         for (n = 0; ids && ids[n]; n++) {

@@ -19,6 +19,7 @@
 #include "client.h"
 #include "cpuset.h"
 #include "topology.h"
+#include "cli.h"
 #include "util.h"
 
 static int arg_threads;
@@ -334,32 +335,17 @@ static int run(void) {
 
 int main(int argc, const char **argv) {
         poptContext ctx;
-        int rc;
+        int r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
+        cli_init();
 
         (void) snprintf(help_daemon, sizeof help_daemon, _("the daemon binary (default: %s)"),
                         SBINDIR "/benchrunnerd");
         ctx = poptGetContext("br-start", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        while ((rc = poptGetNextOpt(ctx)) > 0)
-                ;
-        if (rc < -1) {
-                fprintf(stderr, "br-start: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-                poptFreeContext(ctx);
-                return 2;
-        }
-        if (poptPeekArg(ctx)) {
-                fprintf(stderr, _("br-start: unexpected argument: %s\n"), poptPeekArg(ctx));
-                poptFreeContext(ctx);
-                return 2;
-        }
+        r = cli_parse(ctx, "br-start", true, &arg_version, NULL);
         poptFreeContext(ctx);
-        if (arg_version) {
-                printf("br-start %s\n", VERSION);
-                return 0;
-        }
+        if (r != 0)
+                return r > 0 ? 0 : 2;
         return run() < 0 ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "protocol.h"
+#include "cli.h"
 #include "util.h"
 
 static int arg_once;
@@ -87,30 +88,15 @@ finish:
 
 int main(int argc, const char **argv) {
         poptContext ctx;
-        int rc;
+        int r;
 
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
+        cli_init();
 
         ctx = poptGetContext("br-stats", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        while ((rc = poptGetNextOpt(ctx)) > 0)
-                ;
-        if (rc < -1) {
-                fprintf(stderr, "br-stats: %s: %s\n", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-                poptFreeContext(ctx);
-                return 2;
-        }
-        if (poptPeekArg(ctx)) {
-                fprintf(stderr, _("br-stats: unexpected argument: %s\n"), poptPeekArg(ctx));
-                poptFreeContext(ctx);
-                return 2;
-        }
+        r = cli_parse(ctx, "br-stats", true, &arg_version, NULL);
         poptFreeContext(ctx);
-        if (arg_version) {
-                printf("br-stats %s\n", VERSION);
-                return 0;
-        }
+        if (r != 0)
+                return r > 0 ? 0 : 2;
         return run() < 0 ? 1 : 0;
 }

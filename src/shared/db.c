@@ -1037,9 +1037,9 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         Binder b = {};
         int r, rc;
 
-        r = strv_to_shell(t->argv, &command);
+        r = strv_to_shell(t->argv, true, &command);
         if (r >= 0)
-                r = strv_to_shell(t->cleanup_argv, &cleanup_command);
+                r = strv_to_shell(t->cleanup_argv, true, &cleanup_command);
         if (r >= 0)
                 r = strv_to_json(t->argv, &argv);
         if (r >= 0)

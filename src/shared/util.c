@@ -303,7 +303,7 @@ static void shell_quote(FILE *f, const char *s, bool first) {
         }
 }
 
-int strv_to_shell(char * const *l, char **ret) {
+int strv_to_shell(char * const *l, bool command, char **ret) {
         char *buf = NULL;
         size_t size = 0;
         FILE *f;
@@ -318,7 +318,7 @@ int strv_to_shell(char * const *l, char **ret) {
         for (char * const *i = l; *i; i++) {
                 if (i != l)
                         fputc(' ', f);
-                shell_quote(f, *i, i == l);
+                shell_quote(f, *i, command && i == l);
         }
         if (fclose(f) != 0) {
                 free(buf);

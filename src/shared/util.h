@@ -49,9 +49,10 @@ static inline void strv_freep(char ***l) {
 }
 size_t strv_length(char * const *l);
 /* argv as one line a person can read and paste into a shell: each word bare
- * if safe, else '...', else $'...' when it holds control characters.  For
+ * if safe, else '...', else $'...' when it holds control characters.  With
+ * command, a first word with '=' is quoted (it would be an assignment).  For
  * display only; never parsed back.  *ret is NULL for a NULL list. */
-int strv_to_shell(char * const *l, char **ret);
+int strv_to_shell(char * const *l, bool command, char **ret);
 
 #define USEC_PER_SEC  UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
