@@ -52,7 +52,7 @@
 
 #define UNIT_SLICE_PARENT "benchrunner.slice"
 /* Between SIGTERM (cancel, time limit) and SIGKILL. */
-#define UNIT_STOP_TIMEOUT_USEC (10 * UINT64_C(1000000))
+#define UNIT_STOP_TIMEOUT_USEC TASK_STOP_TIMEOUT_USEC
 
 typedef struct UnitManager UnitManager;
 typedef struct Unit Unit;

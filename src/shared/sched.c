@@ -224,7 +224,8 @@ int sched_dequeue(Sched *s, Task *t) {
 }
 
 /* How long a task holds its resources at most: its time limit plus its
- * cleanup's; NEVER if either is unknown. */
+ * cleanup's, each with the time a stopped command has between SIGTERM and
+ * SIGKILL; NEVER if either limit is unknown. */
 static uint64_t task_hold(const Sched *s, const Task *t) {
         uint64_t cleanup = 0;
 
@@ -235,9 +236,11 @@ static uint64_t task_hold(const Sched *s, const Task *t) {
                 if (cleanup == 0)
                         return NEVER;
         }
-        if (t->time_limit_usec > NEVER - 1 - cleanup)
+        if (cleanup > 0)
+                cleanup += TASK_STOP_TIMEOUT_USEC;
+        if (t->time_limit_usec > NEVER - 1 - cleanup - TASK_STOP_TIMEOUT_USEC)
                 return NEVER;
-        return t->time_limit_usec + cleanup;
+        return t->time_limit_usec + TASK_STOP_TIMEOUT_USEC + cleanup;
 }
 
 static int running_add(Sched *s, Task *t, const CpuSet *reserved, uint64_t started_usec) {

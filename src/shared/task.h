@@ -16,6 +16,10 @@
 #define TASK_THREADS_MAX      4096
 #define TASK_PRIORITY_MIN     (-1000000)
 #define TASK_PRIORITY_MAX     1000000
+/* A command stopped for its time limit (or a cancel) gets SIGTERM, and
+ * SIGKILL this long after: the scheduler counts it in how long a task may
+ * hold its CPUs, the unit module sets it as TimeoutStopSec=. */
+#define TASK_STOP_TIMEOUT_USEC (10 * UINT64_C(1000000))
 
 typedef enum TaskState {
         TASK_QUEUED,

@@ -248,7 +248,8 @@ static void test_backfill(void) {
                 }
         CHECK_EQ_U64(t[0].start, 0);
         CHECK_EQ_U64(t[1].start, 100 * SEC);   /* the head: at its reservation */
-        CHECK(t[1].promised == 100 * SEC);
+        /* promised: task 1's limit plus the SIGTERM-to-SIGKILL time */
+        CHECK(t[1].promised == 100 * SEC + TASK_STOP_TIMEOUT_USEC);
         /* small tasks ran before the head, on the CPUs left free */
         unsigned before = 0;
         for (size_t i = 2; i < n - 1; i++)
@@ -374,7 +375,7 @@ static void test_starvation(void) {
         sim_init(&sim, topo, NULL, 64 * GiB, t, n);
         sim_run(&sim);
         CHECK(t[n - 1].start <= 30 * SEC);         /* every task then running ends by 30s */
-        CHECK(t[n - 1].promised <= 30 * SEC);
+        CHECK(t[n - 1].promised <= 30 * SEC + TASK_STOP_TIMEOUT_USEC);
         /* and small tasks went on meanwhile, finishing before it started */
         unsigned meanwhile = 0;
         for (size_t i = 0; i < n - 1; i++)
@@ -511,7 +512,8 @@ static void test_api(void) {
                 CHECK(sched_next(s, 0, &t, &cpus) == 1);
                 CHECK(sched_enqueue(s, &h) == 0);
                 CHECK(sched_reservation(s, 3 * SEC, &head, &when) == 1);
-                CHECK_EQ_U64(when, 15 * SEC);
+                /* 10 s limit + 5 s cleanup, each with the stop timeout */
+                CHECK_EQ_U64(when, 15 * SEC + 2 * TASK_STOP_TIMEOUT_USEC);
                 CHECK(sched_dequeue(s, &h) == 0);
                 sched_release(s, &f);
         }
