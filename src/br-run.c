@@ -207,6 +207,31 @@ static int task_from_args(const char **rest, Task **ret) {
         return 0;
 }
 
+static bool under_tmp(const char *path) {
+        return path && strncmp(path, "/tmp", 4) == 0 && (path[4] == '/' || path[4] == 0);
+}
+
+/* Tasks get a private /tmp: what lies under the caller's /tmp is not there
+ * for them.  Said once per run, before anything is submitted. */
+static void warn_private_tmp(Task * const *tasks, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const Task *t = tasks[i];
+                const char *what = NULL;
+
+                if (under_tmp(t->argv[0]))
+                        what = t->argv[0];
+                else if (t->cleanup_argv && under_tmp(t->cleanup_argv[0]))
+                        what = t->cleanup_argv[0];
+                else if (under_tmp(t->submit_dir))
+                        what = t->submit_dir;
+                if (what) {
+                        fprintf(stderr, _("br-run: warning: tasks get a private /tmp, so %s is not visible to "
+                                          "them; use a directory outside /tmp\n"), what);
+                        return;
+                }
+        }
+}
+
 /* Task definitions, one JSON object per line, as in the protocol's SPEC. */
 static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
         FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
@@ -481,6 +506,7 @@ static int run(const char **rest) {
                 n = 1;
         }
         f.n = f.left = n;
+        warn_private_tmp(tasks, n);
         f.ids = calloc(n, sizeof(int64_t));
         f.finished = calloc(n, sizeof(bool));
         if (!f.ids || !f.finished) {
