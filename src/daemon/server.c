@@ -20,6 +20,9 @@
  * grow the daemon without bound. */
 #define CLIENT_OUT_MAX (64u * 1024 * 1024)
 #define CLIENTS_MAX 1024
+/* Longest request of someone who may not submit (a cancel of
+ * PROTO_IDS_MAX ids fits easily). */
+#define SMALL_REQUEST_MAX (1024u * 1024)
 #define CLIENT_GROUPS_MAX 1024
 
 typedef struct Client {
@@ -279,6 +282,15 @@ static void handle_line(Client *c, const char *line, size_t len) {
         ProtoStats st;
         int r;
 
+        /* Only a submit needs long lines, and json-c builds the whole tree
+         * before any check: whoever may not submit gets no big parse. */
+        if (len > SMALL_REQUEST_MAX &&
+            !manager_may_submit(c->server->manager, c->uid, c->groups, c->n_groups)) {
+                client_send(c, proto_reply_error(NULL, "request of %zu bytes refused: only those who may submit "
+                                                       "tasks may send requests longer than %u bytes",
+                                                 len, SMALL_REQUEST_MAX));
+                return;
+        }
         r = proto_parse_request(line, len, &req, &tag, &error);
         if (r < 0) {
                 client_send(c, proto_reply_error(tag, "%s", error ? error : strerror(-r)));
