@@ -79,7 +79,8 @@ require_systemd() {
 # Runs a command where the systemd under test is PID 1.
 sd() {
     if [ "$BR_TIER" = v2 ]; then
-        "$@"
+        # from /, as nsenter runs commands in the container tier
+        (cd / && "$@")
     else
         "$abs_top_srcdir/tests/ct.sh" exec "$T_CT" "$@"
     fi
