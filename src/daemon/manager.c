@@ -68,7 +68,18 @@ struct Manager {
  * lifted when the daemon stops. */
 static const char * const system_units[] = { "system.slice", "user.slice", "init.scope" };
 
-static void system_cpus_apply(Manager *m, const CpuSet *busy) {
+static void on_system_cpus_set(void *userdata, const char *unit, int error, const char *message) {
+        Manager *m = userdata;
+
+        if (error < 0 && !m->system_warned) {
+                log_warning_errno(error, "Failed to set AllowedCPUs= of %s: %s", unit, message ?: strerror(-error));
+                m->system_warned = true;
+        }
+}
+
+/* wait: at start-up and shutdown; on the way, the calls go out without
+ * waiting (systemd handles them in order), as they cost a round trip each. */
+static void system_cpus_apply(Manager *m, const CpuSet *busy, bool wait) {
         CpuSet allowed = *topology_online(m->topology);
         const CpuSet *set = &allowed;
         int r;
@@ -83,11 +94,14 @@ static void system_cpus_apply(Manager *m, const CpuSet *busy) {
                 set = NULL;
         }
         for (size_t i = 0; i < ELEMENTSOF(system_units); i++) {
-                r = unit_set_allowed_cpus(m->units, system_units[i], set);
-                if (r < 0 && !m->system_warned) {
-                        log_warning_errno(r, "Failed to set AllowedCPUs= of %s: %s", system_units[i],
-                                          unit_manager_last_error(m->units) ?: strerror(-r));
-                        m->system_warned = true;
+                if (wait) {
+                        r = unit_set_allowed_cpus(m->units, system_units[i], set);
+                        if (r < 0)
+                                on_system_cpus_set(m, system_units[i], r, unit_manager_last_error(m->units));
+                } else {
+                        r = unit_set_allowed_cpus_async(m->units, system_units[i], set, on_system_cpus_set, m);
+                        if (r < 0)
+                                on_system_cpus_set(m, system_units[i], r, NULL);
                 }
         }
         m->system_busy = *busy;
@@ -106,7 +120,7 @@ static void system_cpus_update(Manager *m) {
         sched_usage(m->sched, &busy, NULL);
         if (m->system_known && cpuset_equal(&busy, &m->system_busy))
                 return;
-        system_cpus_apply(m, &busy);
+        system_cpus_apply(m, &busy, !m->system_known);
 }
 
 static void live_free(Live *l) {
@@ -870,7 +884,7 @@ void manager_shutdown(Manager *m) {
         /* Tasks keep running, but the system gets all CPUs back: the next
          * start restricts it again for whatever still runs then. */
         cpuset_zero(&none);
-        system_cpus_apply(m, &none);
+        system_cpus_apply(m, &none, true);
         m->shutting_down = true;
 }
 

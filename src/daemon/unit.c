@@ -1213,13 +1213,10 @@ int unit_attach(UnitManager *m, const char *name, unit_done_t cb, void *userdata
         return 0;
 }
 
-int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) {
+static int allowed_cpus_message(UnitManager *m, const char *unit, const CpuSet *cpus, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        if (!m || !unit)
-                return -EINVAL;
         /* Set on cgroup v1 as well: systemd records it (and shows it) but
          * applies no cpuset there; unit_manager_limitations() says so. */
         r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
@@ -1237,8 +1234,67 @@ int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) 
         r = sd_bus_message_close_container(msg);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(msg);
+        return 0;
+}
+
+int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!m || !unit)
+                return -EINVAL;
+        r = allowed_cpus_message(m, unit, cpus, &msg);
+        if (r < 0)
+                return r;
         r = sd_bus_call(m->bus, msg, 0, &error, NULL);
         if (r < 0)
                 return manager_error(m, &error, r);
+        return 0;
+}
+
+typedef struct AllowedCpusCall {
+        unit_allowed_cpus_t cb;
+        void *userdata;
+        char *unit;
+} AllowedCpusCall;
+
+static int on_allowed_cpus_reply(sd_bus_message *reply, void *userdata, sd_bus_error *reterr) {
+        AllowedCpusCall *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (c->cb)
+                c->cb(c->userdata, c->unit, e ? -sd_bus_message_get_errno(reply) : 0, e ? e->message : NULL);
+        free(c->unit);
+        free(c);
+        return 0;
+}
+
+int unit_set_allowed_cpus_async(UnitManager *m, const char *unit, const CpuSet *cpus, unit_allowed_cpus_t cb,
+                                void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        AllowedCpusCall *c;
+        int r;
+
+        if (!m || !unit)
+                return -EINVAL;
+        r = allowed_cpus_message(m, unit, cpus, &msg);
+        if (r < 0)
+                return r;
+        c = calloc(1, sizeof(AllowedCpusCall));
+        if (!c || !(c->unit = strdup(unit))) {
+                free(c);
+                return -ENOMEM;
+        }
+        c->cb = cb;
+        c->userdata = userdata;
+        /* floating slot: the reply (or the bus going away) frees c */
+        r = sd_bus_call_async(m->bus, NULL, msg, on_allowed_cpus_reply, c, 0);
+        if (r < 0) {
+                free(c->unit);
+                free(c);
+                return r;
+        }
         return 0;
 }

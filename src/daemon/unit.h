@@ -141,3 +141,9 @@ int unit_slice_name(const char *name, char **ret);
  * CPUs back.  Also set on cgroup v1, where systemd records the property but
  * has no cpuset to apply it to (see unit_manager_limitations()). */
 int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus);
+/* The same without waiting: systemd handles the calls of one connection in
+ * order, so the last one sent wins.  cb (may be NULL) gets the outcome, with
+ * systemd's message on failure, from the event loop. */
+typedef void (*unit_allowed_cpus_t)(void *userdata, const char *unit, int error, const char *message);
+int unit_set_allowed_cpus_async(UnitManager *m, const char *unit, const CpuSet *cpus, unit_allowed_cpus_t cb,
+                                void *userdata);
