@@ -115,26 +115,12 @@ static int manager_error(UnitManager *m, const sd_bus_error *error, int r) {
 
 /* ---- small file readers for the cgroup files ---- */
 
-static int read_text(const char *path, char *buf, size_t len) {
-        _cleanup_(closep) int fd = -1;
-        ssize_t n;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, len - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        return 0;
-}
-
 static int read_u64(const char *path, uint64_t *ret) {
         char buf[64], *end;
         unsigned long long v;
         int r;
 
-        r = read_text(path, buf, sizeof buf);
+        r = read_small_file(path, buf, sizeof buf);
         if (r < 0)
                 return r;
         errno = 0;
@@ -151,7 +137,7 @@ static int read_keyed_u64(const char *path, const char *key, uint64_t *ret) {
         size_t kl = strlen(key);
         int r;
 
-        r = read_text(path, buf, sizeof buf);
+        r = read_small_file(path, buf, sizeof buf);
         if (r < 0)
                 return r;
         for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
@@ -166,7 +152,7 @@ static bool pid1_has_cap(unsigned cap) {
         char buf[4096], *p;
         unsigned long long bnd;
 
-        if (read_text("/proc/1/status", buf, sizeof buf) < 0)
+        if (read_small_file("/proc/1/status", buf, sizeof buf) < 0)
                 return true;     /* cannot tell: do not complain */
         p = strstr(buf, "CapBnd:");
         if (!p)
@@ -212,7 +198,7 @@ static int collect_limitations(UnitManager *m) {
                                "(benchrunner watches the task's memory cgroup and kills the rest "
                                "of the task itself)");
         else {
-                if (read_text(CGROUP_ROOT "/cgroup.controllers", controllers, sizeof controllers) >= 0) {
+                if (read_small_file(CGROUP_ROOT "/cgroup.controllers", controllers, sizeof controllers) >= 0) {
                         if (!strstr(controllers, "cpuset"))
                                 add_limitation(buf, sizeof buf, "no cpuset controller: AllowedCPUs= is not applied");
                         if (!strstr(controllers, "memory"))

@@ -37,16 +37,9 @@ typedef struct CpuInfo {
 } CpuInfo;
 
 static int read_line(const char *path, char *buf, size_t len) {
-        _cleanup_(closep) int fd = -1;
-        ssize_t n;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, len - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
+        int r = read_small_file(path, buf, len);
+        if (r < 0)
+                return r;
         buf[strcspn(buf, "\n")] = 0;
         return 0;
 }

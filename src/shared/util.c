@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -325,5 +326,21 @@ int strv_to_shell(char * const *l, bool command, char **ret) {
                 return -ENOMEM;
         }
         *ret = buf;
+        return 0;
+}
+
+int read_small_file(const char *path, char *buf, size_t len) {
+        _cleanup_(closep) int fd = -1;
+        ssize_t n;
+
+        if (len == 0)
+                return -EINVAL;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, len - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
         return 0;
 }

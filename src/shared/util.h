@@ -74,6 +74,10 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
 uint64_t now_usec(int clock);
 
+/* One read(2) of a small file (sysfs, cgroup, /proc) into buf, which is
+ * NUL-terminated; at most len - 1 bytes. */
+int read_small_file(const char *path, char *buf, size_t len);
+
 /* MemAvailable of /proc/meminfo in bytes; 0 if it cannot be read. */
 uint64_t mem_available(void);
 /* The memory given to benchrunner when none is named, one rule for
