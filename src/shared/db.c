@@ -822,8 +822,8 @@ static int exec_sql(Db *db, const char *sql, const char *what) {
         return 0;
 }
 
-/* A one-row, one-column query (PRAGMAs). */
-static int query_int(Db *db, const char *sql, int64_t *ret) {
+/* A one-row query (PRAGMAs): *ret is the statement on its row. */
+static int query_row(Db *db, const char *sql, sqlite3_stmt **ret) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         int rc;
 
@@ -834,6 +834,16 @@ static int query_int(Db *db, const char *sql, int64_t *ret) {
         if (rc != SQLITE_ROW)
                 return rc == SQLITE_DONE ? fail(db, -EIO, "%s: no result", sql)
                                          : fail_sqlite(db, rc, sql);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static int query_int(Db *db, const char *sql, int64_t *ret) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int r = query_row(db, sql, &s);
+
+        if (r < 0)
+                return r;
         *ret = sqlite3_column_int64(s, 0);
         return 0;
 }
@@ -841,15 +851,10 @@ static int query_int(Db *db, const char *sql, int64_t *ret) {
 static int query_text(Db *db, const char *sql, char *buf, size_t len) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
         const unsigned char *v;
-        int rc;
+        int r = query_row(db, sql, &s);
 
-        rc = sqlite3_prepare_v2(db->sqlite, sql, -1, &s, NULL);
-        if (rc != SQLITE_OK)
-                return fail_sqlite(db, rc, sql);
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW)
-                return rc == SQLITE_DONE ? fail(db, -EIO, "%s: no result", sql)
-                                         : fail_sqlite(db, rc, sql);
+        if (r < 0)
+                return r;
         v = sqlite3_column_text(s, 0);
         (void) snprintf(buf, len, "%s", v ? (const char *) v : "");
         return 0;
