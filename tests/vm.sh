@@ -27,11 +27,25 @@
 #   BR_VM_OUTDIR=DIR    host directory to show at $BR_VM_OUT (kept); by
 #                       default a directory inside the per-run directory
 #   BR_VM_ENV="A B"     host variables to pass on to SCRIPT
-#   BR_VM_ACCEL         auto (kvm if it works here, else tcg), kvm or tcg
+#   BR_VM_ACCEL         auto (default), kvm or tcg. auto takes KVM where
+#                       qemu can start a KVM vCPU, and boots once more
+#                       under TCG, saying so in one line, when the KVM
+#                       guest fails (qemu's KVM error, qemu exits, or no
+#                       kernel sign within BR_VM_KVM_MARKER_TIMEOUT); the
+#                       failure is remembered until the host reboots.
+#                       kvm: KVM or a loud failure (exit 125); tcg: never KVM.
+#                       Details under "the accelerator" below.
+#   BR_VM_KVM_MARKER_TIMEOUT  seconds a KVM guest has to show the initramfs
+#                       is running (10)
 #   BR_VM_CPU           qemu -cpu model: host under kvm; qemu64 under tcg
 #                       (SSE2 only, but faster under emulation than "max")
+#   BR_VM_TEST_BREAK_KVM=1  (tests) under auto, make the KVM boot fail on any
+#                       machine, to exercise the fallback
 #   BR_VM_FULL_BOOT=1   boot without masking generators and optional units
 #   BR_VM_APPEND        more kernel command line
+# A guest that does not boot is reported in one line: the accelerator, what
+# was seen, qemu's own words and the console's last line (then the console's
+# tail); a qemu that exits or stops its guest is noticed at once.
 # exit status: SCRIPT's; 124 timeout; 125 VM or infrastructure failure;
 # 2 usage error.
 set -u -o pipefail
@@ -206,6 +220,8 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# vm.sh's MARKER: the kernel is up (how a KVM boot that works is told apart)
+echo "br-vm: initramfs up"
 die() { echo "br-vm initramfs: $*"; poweroff -f; sleep 60; }
 while read -r m; do insmod "/lib/br-modules/$m.ko" || echo "br-vm initramfs: cannot load $m"; done </lib/br-modules/order
 moddir='' msize=8192 full=''
@@ -367,8 +383,30 @@ setup() {
 # POSIX-sh single quoting, for the env file the guest's dash reads.
 shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
-# Whether qemu can really start a KVM vCPU here: /dev/kvm can be present and
-# open while vCPU set-up still fails (nested virtualization).
+# ------------------------------------------------------ the accelerator ----
+#
+# KVM is used when it can boot this guest; it cannot everywhere /dev/kvm
+# opens. Under nested virtualization seen here, qemu starts a KVM vCPU fine,
+# then the guest kernel's first cmpxchg16b ends in "KVM internal error ...
+# emulation failure" (qemu keeps running with the guest paused), or, with
+# other -cpu models, the guest just never prints anything. So "auto" is:
+#  1. KVM if /dev/kvm is usable, qemu can create a vCPU with it (kvm_works),
+#     and no KVM boot failed on this host since it last booted (the verdict
+#     is cached in $CACHE/kvm-failed, keyed by boot id, qemu and kernel);
+#     otherwise TCG;
+#  2. a KVM guest that does not print the initramfs's marker within
+#     BR_VM_KVM_MARKER_TIMEOUT seconds (10; a KVM guest prints it within a
+#     second or two), or whose qemu reports a KVM error or exits first, is
+#     stopped at once and the run is booted once more under TCG, with one
+#     line saying so.
+# BR_VM_ACCEL=kvm forces KVM: the same checks then fail the run (exit 125)
+# with qemu's own words. BR_VM_ACCEL=tcg never tries KVM.
+
+# Printed by the initramfs's /init as its first act: the kernel is up.
+MARKER="br-vm: initramfs up"
+
+# Whether qemu can start a KVM vCPU here at all (necessary, not sufficient:
+# see above).
 kvm_works() {
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
 	# a subshell, so that the shell's "Aborted" note goes to /dev/null too
@@ -377,31 +415,92 @@ kvm_works() {
 			-machine q35 -accel kvm -cpu "${BR_VM_CPU:-host}" -m 64 -S -qmp stdio) >/dev/null 2>&1
 }
 
+# What a KVM boot failure is remembered by: it holds until the host reboots
+# or qemu, the guest kernel or the CPU model change.
+kvm_key() {
+	printf '%s %s %s %s\n' "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" \
+		"$(qemu-system-x86_64 --version 2>/dev/null | head -n 1)" "$kver" "${BR_VM_CPU:-host}"
+}
+kvm_failed_before() {
+	[ -z "${BR_VM_TEST_BREAK_KVM:-}" ] && [ -s "$CACHE/kvm-failed" ] &&
+		[ "$(head -n 1 "$CACHE/kvm-failed")" = "$(kvm_key)" ]
+}
+remember_kvm_failed() {  # $1 = why
+	[ -n "${BR_VM_TEST_BREAK_KVM:-}" ] && return 0
+	printf '%s\n%s\n' "$(kvm_key)" "$1" >"$CACHE/kvm-failed.new" &&
+		mv "$CACHE/kvm-failed.new" "$CACHE/kvm-failed"
+}
+
+# Sets accel (kvm or tcg) and auto (1 when the choice may still fall back).
+# BR_VM_TEST_BREAK_KVM=1 (tests of the fallback): take KVM whatever
+# kvm_works says, and keep that guest from ever starting (-S), so that the
+# first boot fails on any machine.
 pick_accel() {
+	auto=
 	case ${BR_VM_ACCEL:-auto} in
-	kvm) accel=(-accel kvm -cpu "${BR_VM_CPU:-host}") ;;
-	tcg) accel=(-accel "tcg,thread=multi" -cpu "${BR_VM_CPU:-qemu64}") ;;
-	auto) if kvm_works; then BR_VM_ACCEL=kvm; else BR_VM_ACCEL=tcg; fi; pick_accel ;;
+	kvm|tcg) accel=$BR_VM_ACCEL ;;
+	auto)
+		auto=1
+		if [ -n "${BR_VM_TEST_BREAK_KVM:-}" ]; then
+			accel=kvm
+		elif kvm_failed_before; then
+			msg "tcg: KVM could not boot the guest on this host earlier ($(sed -n 2p "$CACHE/kvm-failed"))"
+			accel=tcg
+		elif kvm_works; then
+			accel=kvm
+		else
+			accel=tcg
+		fi
+		;;
 	*) msg "BR_VM_ACCEL must be auto, kvm or tcg"; exit 2 ;;
 	esac
 }
 
+accel_args() {  # $1 = kvm or tcg
+	case $1 in
+	kvm) printf '%s\n' -accel kvm -cpu "${BR_VM_CPU:-host}"
+	     [ -n "${BR_VM_TEST_BREAK_KVM:-}" ] && printf '%s\n' -S ;;
+	tcg) printf '%s\n' -accel "tcg,thread=multi" -cpu "${BR_VM_CPU:-qemu64}" ;;
+	esac
+}
+
+# ------------------------------------------------------------------ run ----
+
+# POSIX-sh single quoting, for the env file the guest's dash reads.
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
 run=
 qpid=
+qexit=
 tails=()
 kept=
 
-cleanup() {
+# Sets qexit to qemu's exit status if it ended by itself, else empty.
+stop_qemu() {
 	local i
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+	qexit=
+	[ -n "$qpid" ] || return 0
+	if kill -0 "$qpid" 2>/dev/null; then
 		kill -TERM "$qpid" 2>/dev/null
 		for i in $(seq 50); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$qpid" 2>/dev/null
 		wait "$qpid" 2>/dev/null
+	else
+		wait "$qpid" 2>/dev/null
+		qexit=$?
 	fi
 	qpid=
-	for i in "${tails[@]}"; do kill "$i" 2>/dev/null; done
+}
+
+stop_tails() {
+	local i
+	for i in "${tails[@]}"; do kill "$i" 2>/dev/null; wait "$i" 2>/dev/null; done
 	tails=()
+}
+
+cleanup() {
+	stop_qemu
+	stop_tails
 	if [ -n "$run" ] && [ -d "$run" ]; then
 		if [ "${BR_VM_KEEP:-0}" = 1 ]; then
 			touch "$run/kept"
@@ -413,12 +512,32 @@ cleanup() {
 	fi
 }
 
+# qemu's messages that are news (its note that we stopped it is not).
+qemu_said() {
+	grep -v -e 'terminating on signal' -e '^ *$' "$run/qemu.log" 2>/dev/null
+}
+
+# One line: why the guest did not come up, in qemu's own words and the
+# console's last line. $1 = what we saw.
+boot_failure() {
+	local q c
+	q=$(qemu_said | grep -m 1 -e 'KVM internal error' -e 'error' -e 'Error' -e 'fail')
+	[ -n "$q" ] || q=$(qemu_said | grep -v -e warning -e '^  *[A-Z]' | tail -n 1)
+	# KVM's report ends with the reason a few lines down
+	if [[ $q == *'KVM internal error'* ]]; then
+		c=$(qemu_said | grep -m 1 -i -e 'emulation failure' -e 'failure' -e 'unhandled')
+		[ -z "$c" ] || q="$q ... $c"
+	fi
+	c=$(tr -d '\r' <"$run/console.log" 2>/dev/null | grep -v '^ *$' | tail -n 1)
+	printf '%s: the guest did not boot: %s; qemu said: %s; console: %s' "$accel" "$1" \
+		"${q:-nothing}" "${c:-empty}"
+}
+
 # Sends the end of the guest console (and qemu's messages) to stderr.
 show_console() {
 	local q
-	# qemu's own note that we stopped it is no news
-	q=$(grep -v 'terminating on signal' "$run/qemu.log")
-	[ -z "$q" ] || { msg "qemu said:"; printf '%s\n' "$q" | sed 's/^/  /' >&2; }
+	q=$(qemu_said)
+	[ -z "$q" ] || { msg "qemu said:"; printf "%s\n" "$q" | head -n 8 | sed 's/^/  /' >&2; }
 	if [ -s "$run/console.log" ]; then
 		msg "last lines of the guest console:"
 		tail -n 40 "$run/console.log" | tr -d '\r' | sed 's/^/  /' >&2
@@ -427,8 +546,115 @@ show_console() {
 	fi
 }
 
+# Boots the prepared run directory once under $accel and waits for it.
+# Returns SCRIPT's status, 124 (timeout) or 125; sets noboot to one line
+# when the guest never reached the initramfs (so another accelerator may
+# do better), and t_boot, t_up to the times it took.
+boot() {
+	local kernel=$1 append=$2 a i t0 verdict='' state='' t_marker=''
+	local -a aargs
+	mapfile -t aargs < <(accel_args "$accel")
+	noboot= t_boot= t_up=
+	rm -f "$run/started" "$run/rc" "$run/rc.new"
+	: >"$run/output"; : >"$run/console.log"; : >"$run/qemu.log"
+
+	# pdeathsig: if this script is killed outright, qemu goes with it
+	local pdeath=()
+	setpriv --help 2>/dev/null | grep -q pdeathsig && pdeath=(setpriv --pdeathsig KILL)
+	t0=$EPOCHREALTIME
+	"${pdeath[@]}" qemu-system-x86_64 -nodefaults -no-user-config -display none \
+		-monitor none -no-reboot -machine q35 "${aargs[@]}" \
+		-smp "${BR_VM_SMP:-2}" -m "${BR_VM_MEM:-2G}" \
+		-kernel "$kernel" -initrd "$CACHE/initrd.img" -append "$append" \
+		-serial "file:$run/console.log" -device virtio-rng-pci \
+		-virtfs local,path=/,mount_tag=brroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$run,mount_tag=brctl,security_model=none" \
+		-virtfs "local,path=$outdir,mount_tag=brout,security_model=none" \
+		</dev/null >"$run/qemu.log" 2>&1 &
+	qpid=$!
+
+	tail -n +1 -s 0.2 -f --pid="$qpid" "$run/output" 9>&- &
+	tails+=($!)
+	if [ "${BR_VM_VERBOSE:-0}" = 1 ]; then
+		tail -n +1 -s 0.2 -f --pid="$qpid" "$run/console.log" 9>&- >&2 &
+		tails+=($!)
+	fi
+
+	local timeout=${BR_VM_TIMEOUT:-900} boot_timeout=${BR_VM_BOOT_TIMEOUT:-300}
+	local marker_timeout=${BR_VM_KVM_MARKER_TIMEOUT:-10}
+	local start=$SECONDS
+	while kill -0 "$qpid" 2>/dev/null; do
+		if [ -z "$t_marker" ] && grep -qF "$MARKER" "$run/console.log"; then
+			t_marker=$EPOCHREALTIME
+		fi
+		if [ -z "$t_up" ] && [ -s "$run/started" ]; then
+			t_up=$EPOCHREALTIME
+			state=$(cut -d' ' -f1 "$run/started")
+		fi
+		# a KVM error leaves qemu running with the guest stopped for good
+		if grep -q 'KVM internal error' "$run/qemu.log"; then
+			verdict=kvm-error; break
+		fi
+		if [ "$accel" = kvm ] && [ -z "$t_marker" ] &&
+			[ $((SECONDS - start)) -ge "$marker_timeout" ]; then
+			verdict=no-marker; break
+		fi
+		if [ -z "$t_up" ] && [ $((SECONDS - start)) -ge "$boot_timeout" ]; then
+			verdict=boot-timeout; break
+		fi
+		if [ $((SECONDS - start)) -ge "$timeout" ]; then
+			verdict=timeout; break
+		fi
+		sleep 0.2
+	done
+	[ -z "$t_marker" ] && grep -qF "$MARKER" "$run/console.log" && t_marker=$EPOCHREALTIME
+	stop_qemu
+	stop_tails
+	if [ -z "$t_up" ] && [ -s "$run/started" ]; then
+		t_up=$EPOCHREALTIME
+		state=$(cut -d' ' -f1 "$run/started")
+	fi
+	[ -n "$t_marker" ] && t_boot=$(awk -v a="$t0" -v b="$t_marker" 'BEGIN { printf "%.1f", b - a }')
+	[ -n "$t_up" ] && t_up=$(awk -v a="$t0" -v b="$t_up" 'BEGIN { printf "%.1f", b - a }')
+
+	case $verdict in
+	timeout)
+		msg "timed out after ${timeout}s (BR_VM_TIMEOUT)"
+		show_console
+		return 124 ;;
+	kvm-error)
+		noboot=$(boot_failure "qemu stopped the guest")
+		return 125 ;;
+	no-marker)
+		noboot=$(boot_failure "no sign of the kernel within ${marker_timeout}s (BR_VM_KVM_MARKER_TIMEOUT)")
+		return 125 ;;
+	boot-timeout)
+		if [ -z "$t_marker" ]; then
+			noboot=$(boot_failure "no sign of the kernel within ${boot_timeout}s (BR_VM_BOOT_TIMEOUT)")
+		else
+			msg "$accel: the guest did not come up within ${boot_timeout}s (BR_VM_BOOT_TIMEOUT)"
+			show_console
+		fi
+		return 125 ;;
+	esac
+	if [ -s "$run/rc" ]; then
+		a=$(cat "$run/rc")
+		msg "$(awk -v t1="$EPOCHREALTIME" -v t0="$t0" -v s="$state" -v rc="$a" -v acc="$accel" \
+			-v tb="${t_boot:-?}" -v tu="${t_up:-?}" 'BEGIN {
+			printf "%s: kernel up after %s s, guest %s after %s s, script exit %s, %.1f s in all", acc, tb, s, tu, rc, t1 - t0 }')"
+		return "$a"
+	fi
+	if [ -z "$t_marker" ]; then
+		noboot=$(boot_failure "qemu exited${qexit:+ with status $qexit}")
+	else
+		msg "$accel: the VM stopped without the script's exit status"
+		show_console
+	fi
+	return 125
+}
+
 run_vm() {
-	local script=$1 kernel append a v i rc t0 verdict='' t_up='' state=''
+	local script=$1 kernel append a v rc
 	shift
 	pick_accel
 
@@ -441,10 +667,9 @@ run_vm() {
 	done
 
 	run=$(mktemp -d "$CACHE/runs/run.XXXXXX") || fail "cannot create a run directory"
-	local outdir=${BR_VM_OUTDIR:-$run/out}
+	outdir=${BR_VM_OUTDIR:-$run/out}
 	mkdir -p "$outdir" "$run/out" || fail "cannot create $outdir"
 	outdir=$(readlink -f "$outdir")
-	: >"$run/output"; : >"$run/console.log"
 
 	# The script runs from where it is (its own directory may matter to it);
 	# anything but a plain file (a pipe, say) is copied.
@@ -480,70 +705,18 @@ run_vm() {
 	[ "${BR_VM_FULL_BOOT:-0}" = 1 ] && append+=" br.full"
 	append+=" ${BR_VM_APPEND:-}"
 
-	# pdeathsig: if this script is killed outright, qemu goes with it
-	local pdeath=()
-	setpriv --help 2>/dev/null | grep -q pdeathsig && pdeath=(setpriv --pdeathsig KILL)
-	t0=$EPOCHREALTIME
-	"${pdeath[@]}" qemu-system-x86_64 -nodefaults -no-user-config -display none \
-		-monitor none -no-reboot -machine q35 "${accel[@]}" \
-		-smp "${BR_VM_SMP:-2}" -m "${BR_VM_MEM:-2G}" \
-		-kernel "$kernel" -initrd "$CACHE/initrd.img" -append "$append" \
-		-serial "file:$run/console.log" -device virtio-rng-pci \
-		-virtfs local,path=/,mount_tag=brroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$run,mount_tag=brctl,security_model=none" \
-		-virtfs "local,path=$outdir,mount_tag=brout,security_model=none" \
-		</dev/null >"$run/qemu.log" 2>&1 &
-	qpid=$!
-
-	tail -n +1 -s 0.2 -f --pid="$qpid" "$run/output" 9>&- &
-	tails+=($!)
-	if [ "${BR_VM_VERBOSE:-0}" = 1 ]; then
-		tail -n +1 -s 0.2 -f --pid="$qpid" "$run/console.log" 9>&- >&2 &
-		tails+=($!)
+	boot "$kernel" "$append"
+	rc=$?
+	if [ -n "$noboot" ] && [ -n "$auto" ] && [ "$accel" = kvm ]; then
+		msg "$noboot; retrying once under tcg"
+		remember_kvm_failed "$noboot"
+		accel=tcg
+		boot "$kernel" "$append"
+		rc=$?
 	fi
-
-	local timeout=${BR_VM_TIMEOUT:-900} boot_timeout=${BR_VM_BOOT_TIMEOUT:-300}
-	local start=$SECONDS
-	while kill -0 "$qpid" 2>/dev/null; do
-		if [ -z "$t_up" ] && [ -s "$run/started" ]; then
-			t_up=$EPOCHREALTIME
-			state=$(cut -d' ' -f1 "$run/started")
-		fi
-		if [ -z "$t_up" ] && [ $((SECONDS - start)) -ge "$boot_timeout" ]; then
-			verdict=boot-timeout; break
-		fi
-		if [ $((SECONDS - start)) -ge "$timeout" ]; then
-			verdict=timeout; break
-		fi
-		sleep 0.2
-	done
-	if [ -n "$verdict" ]; then
-		kill -TERM "$qpid" 2>/dev/null
-	fi
-	wait "$qpid" 2>/dev/null
-	qpid=
-	for i in "${tails[@]}"; do wait "$i" 2>/dev/null; done
-	tails=()
-
-	if [ -z "$t_up" ] && [ -s "$run/started" ]; then
-		state=$(cut -d' ' -f1 "$run/started")
-	fi
-	if [ "$verdict" = timeout ]; then
-		msg "timed out after ${timeout}s (BR_VM_TIMEOUT)"
+	if [ -n "$noboot" ]; then
+		msg "$noboot"
 		show_console
-		rc=124
-	elif [ "$verdict" = boot-timeout ]; then
-		msg "the guest did not come up within ${boot_timeout}s (BR_VM_BOOT_TIMEOUT)"
-		show_console
-		rc=125
-	elif [ -s "$run/rc" ]; then
-		rc=$(cat "$run/rc")
-		msg "$(awk -v t0="$t0" -v tu="${t_up:-}" -v t1="$EPOCHREALTIME" -v s="$state" -v rc="$rc" -v a="$BR_VM_ACCEL" 'BEGIN {
-			printf "%s: guest %s after %.1f s, script exit %s, %.1f s in all", a, s, tu - t0, rc, t1 - t0 }')"
-	else
-		msg "the VM stopped without the script's exit status"
-		show_console
-		rc=125
 	fi
 	return "$rc"
 }
