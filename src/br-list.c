@@ -329,16 +329,16 @@ static int row_of(const Task *t, uint64_t now, char **row) {
         row[COL_STATE] = strdup(task_state_to_string(t->state) ?: "?");
         row[COL_THREADS] = cell("%u", t->threads);
         row[COL_CPUS] = strdup(t->cpus ?: "-");
-        row[COL_REASON] = strdup(res->reason != REASON_NONE ? task_reason_to_string(res->reason) ?: "?" : "-");
+        row[COL_REASON] = strdup(res->reason != TASK_REASON_NONE ? task_reason_to_string(res->reason) ?: "?" : "-");
         if (res->has_exit_code)
                 row[COL_EXIT] = cell("%d", res->exit_code);
         else if (res->has_signal)
                 row[COL_EXIT] = strdup(client_signal_name(res->signal, a, sizeof a));
         else
                 row[COL_EXIT] = strdup("-");
-        if (res->reason != REASON_NONE && res->started_usec)
+        if (res->reason != TASK_REASON_NONE && res->started_usec)
                 row[COL_WALL] = strdup(format_duration(a, sizeof a, res->wall_usec));
-        else if (res->reason == REASON_NONE && res->started_usec && now > res->started_usec)
+        else if (res->reason == TASK_REASON_NONE && res->started_usec && now > res->started_usec)
                 /* running: the time so far */
                 row[COL_WALL] = strdup(format_duration(a, sizeof a, now - res->started_usec));
         else

@@ -354,17 +354,17 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
  * 130 when cancelled; 127 when it could not start; 125 when interrupted. */
 static int exit_status_of(const Task *t) {
         switch (t->main.reason) {
-        case REASON_EXITED:
+        case TASK_REASON_EXITED:
                 return t->main.exit_code;
-        case REASON_SIGNALED:
+        case TASK_REASON_SIGNALED:
                 return 128 + t->main.signal;
-        case REASON_TIME_LIMIT:
+        case TASK_REASON_TIME_LIMIT:
                 return 124;
-        case REASON_OOM:
+        case TASK_REASON_OOM:
                 return 137;
-        case REASON_CANCELLED:
+        case TASK_REASON_CANCELLED:
                 return 130;
-        case REASON_FAILED_TO_START:
+        case TASK_REASON_FAILED_TO_START:
                 return 127;
         default:
                 return 125;
@@ -453,9 +453,9 @@ static void follow_event(Follow *f, ProtoMessage *m) {
         if (!arg_json && f->n == 1) {
                 char st[64], w[FORMAT_DURATION_MAX];
                 const TaskResult *res = &f->last->main;
-                if (res->reason == REASON_EXITED)
+                if (res->reason == TASK_REASON_EXITED)
                         snprintf(st, sizeof st, _("exited %d"), res->exit_code);
-                else if (res->reason == REASON_SIGNALED)
+                else if (res->reason == TASK_REASON_SIGNALED)
                         snprintf(st, sizeof st, _("killed by signal %d"), res->signal);
                 else
                         snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));

@@ -78,32 +78,32 @@ static const char *describe_reason(const TaskResult *r, char *buf, size_t len) {
         char sig[32];
 
         switch (r->reason) {
-        case REASON_EXITED:
+        case TASK_REASON_EXITED:
                 if (r->has_exit_code)
                         snprintf(buf, len, _("exited with status %d"), r->exit_code);
                 else
                         snprintf(buf, len, _("exited"));
                 break;
-        case REASON_SIGNALED:
+        case TASK_REASON_SIGNALED:
                 if (r->has_signal)
                         snprintf(buf, len, _("killed by signal %d (%s)"), r->signal,
                                  client_signal_name(r->signal, sig, sizeof sig));
                 else
                         snprintf(buf, len, _("killed by a signal"));
                 break;
-        case REASON_OOM:
+        case TASK_REASON_OOM:
                 snprintf(buf, len, _("killed for exceeding its memory limit (oom)"));
                 break;
-        case REASON_TIME_LIMIT:
+        case TASK_REASON_TIME_LIMIT:
                 snprintf(buf, len, _("stopped at its time limit (time-limit)"));
                 break;
-        case REASON_CANCELLED:
+        case TASK_REASON_CANCELLED:
                 snprintf(buf, len, _("cancelled"));
                 break;
-        case REASON_FAILED_TO_START:
+        case TASK_REASON_FAILED_TO_START:
                 snprintf(buf, len, _("could not be started (failed-to-start)"));
                 break;
-        case REASON_INTERRUPTED:
+        case TASK_REASON_INTERRUPTED:
                 snprintf(buf, len, _("lost by the daemon, its end unknown (interrupted)"));
                 break;
         default:
@@ -123,7 +123,7 @@ static void print_result(const TaskResult *r, bool running) {
                       format_duration(a, sizeof a, r->started_usec && now > r->started_usec ? now - r->started_usec : 0));
                 return;
         }
-        if (r->reason == REASON_NONE) {
+        if (r->reason == TASK_REASON_NONE) {
                 field(_("Result:"), "%s", _("not run yet"));
                 return;
         }
@@ -191,7 +191,7 @@ static int print_task(const Task *t) {
                         field(_("Time limit:"), "%s", format_duration(a, sizeof a, t->cleanup_time_limit_usec));
                 else
                         field(_("Time limit:"), "%s", _("the daemon's default"));
-                if (t->state == TASK_CLEANUP || t->cleanup.reason != REASON_NONE)
+                if (t->state == TASK_CLEANUP || t->cleanup.reason != TASK_REASON_NONE)
                         print_result(&t->cleanup, t->state == TASK_CLEANUP);
                 else if (t->state == TASK_FINISHED)
                         field(_("Result:"), "%s", _("did not run"));

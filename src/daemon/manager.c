@@ -299,10 +299,10 @@ static int strv_push_printf(char ***l, size_t *n, const char *fmt, ...) {
 
 static const char *status_word(const TaskResult *r, char *buf, size_t len) {
         switch (r->reason) {
-        case REASON_EXITED:
+        case TASK_REASON_EXITED:
                 snprintf(buf, len, "exited %d", r->exit_code);
                 break;
-        case REASON_SIGNALED:
+        case TASK_REASON_SIGNALED:
                 snprintf(buf, len, "signaled %s", sigabbrev_np(r->signal) ? sigabbrev_np(r->signal) : "?");
                 break;
         default:
@@ -342,12 +342,12 @@ static void start_cleanup(Live *l);
  * failures to execute end with statuses 200 and up (EXIT_CHDIR, EXIT_EXEC,
  * ...); anything else is the command's own ending. */
 static void fix_quick_exit(TaskResult *r) {
-        if (r->reason != REASON_FAILED_TO_START)
+        if (r->reason != TASK_REASON_FAILED_TO_START)
                 return;
         if (r->has_exit_code && r->exit_code >= 0 && r->exit_code < 200)
-                r->reason = REASON_EXITED;
+                r->reason = TASK_REASON_EXITED;
         else if (r->has_signal)
-                r->reason = REASON_SIGNALED;
+                r->reason = TASK_REASON_SIGNALED;
 }
 
 static void main_done(void *userdata, const TaskResult *result) {
@@ -360,7 +360,7 @@ static void main_done(void *userdata, const TaskResult *result) {
         /* Stopped on request: cancelled, however the command took the
          * SIGTERM (its exit code or signal stays recorded). */
         if (l->cancel)
-                t->main.reason = REASON_CANCELLED;
+                t->main.reason = TASK_REASON_CANCELLED;
         l->cancel = false;
         l->unit = unit_free(l->unit);
         m->n_running--;
@@ -381,7 +381,7 @@ static void cleanup_done(void *userdata, const TaskResult *result) {
         t->cleanup = *result;
         fix_quick_exit(&t->cleanup);
         if (l->cancel)
-                t->cleanup.reason = REASON_CANCELLED;
+                t->cleanup.reason = TASK_REASON_CANCELLED;
         l->cancel = false;
         l->unit = unit_free(l->unit);
         l->manager->n_cleanup--;
@@ -440,7 +440,7 @@ static void start_cleanup(Live *l) {
         r = start_unit(l, true);
         if (r < 0) {
                 log_error_errno(r, "Task %" PRId64 ": failed to start the cleanup command: %m", t->id);
-                t->cleanup.reason = REASON_FAILED_TO_START;
+                t->cleanup.reason = TASK_REASON_FAILED_TO_START;
                 t->cleanup.finished_usec = t->cleanup.started_usec;
                 save(m, t);
                 announce(m, PROTO_EVENT_FINISHED, t);
@@ -529,7 +529,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         return;
 
 fail:
-        t->main.reason = REASON_FAILED_TO_START;
+        t->main.reason = TASK_REASON_FAILED_TO_START;
         t->main.finished_usec = now_usec(CLOCK_REALTIME);
         m->n_running--;
         save(m, t);
@@ -689,7 +689,7 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                         (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
                         return r;
                 }
-                t->main.reason = REASON_CANCELLED;
+                t->main.reason = TASK_REASON_CANCELLED;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                 t->state = TASK_FINISHED;
                 save(m, t);
@@ -798,7 +798,7 @@ static int recover_running(Manager *m, Live *l) {
         else
                 log_info("Task %" PRId64 ": %s is gone: recorded as interrupted", t->id, name);
 
-        TaskResult res = { .reason = REASON_INTERRUPTED, .finished_usec = now_usec(CLOCK_REALTIME) };
+        TaskResult res = { .reason = TASK_REASON_INTERRUPTED, .finished_usec = now_usec(CLOCK_REALTIME) };
         if (cleanup) {
                 res.started_usec = t->cleanup.started_usec;
                 cleanup_done(l, &res);
@@ -847,7 +847,7 @@ int manager_recover(Manager *m) {
                                 log_warning_errno(r, "Task %" PRId64 " can no longer run here (%u threads, "
                                                   "%" PRIu64 " bytes): recorded as failed-to-start: %m",
                                                   t->id, t->threads, t->memory_bytes);
-                                t->main.reason = REASON_FAILED_TO_START;
+                                t->main.reason = TASK_REASON_FAILED_TO_START;
                                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                                 t->state = TASK_FINISHED;
                                 save(m, t);

@@ -166,11 +166,11 @@ static void client_catch_up(Client *c, const Task *t) {
         client_send(c, proto_event_task(PROTO_EVENT_QUEUED, t));
         if (t->state == TASK_QUEUED)
                 return;
-        if (t->main.started_usec || t->main.reason != REASON_NONE)
+        if (t->main.started_usec || t->main.reason != TASK_REASON_NONE)
                 client_send(c, proto_event_task(PROTO_EVENT_STARTED, t));
-        if (t->main.reason != REASON_NONE)
+        if (t->main.reason != TASK_REASON_NONE)
                 client_send(c, proto_event_task(PROTO_EVENT_FINISHED, t));
-        if (t->state == TASK_FINISHED && t->cleanup.reason != REASON_NONE)
+        if (t->state == TASK_FINISHED && t->cleanup.reason != TASK_REASON_NONE)
                 client_send(c, proto_event_task(PROTO_EVENT_CLEANUP_FINISHED, t));
 }
 

@@ -840,9 +840,9 @@ static TaskReason unit_reason(const Unit *u, const UnitProps *p, bool oom) {
         /* Type=exec: the unit becomes active only once execve() succeeded */
         if (p->active_enter_monotonic == 0 ||
             (u->start_job_result && !streq(u->start_job_result, "done")))
-                return REASON_FAILED_TO_START;
+                return TASK_REASON_FAILED_TO_START;
         if (streq(r, "oom-kill") || oom)
-                return REASON_OOM;
+                return TASK_REASON_OOM;
         if (streq(r, "timeout")) {
                 /* a newer systemd may apply RuntimeMaxSec= to the "exited"
                  * state too: a main process that ended before the limit did
@@ -850,16 +850,16 @@ static TaskReason unit_reason(const Unit *u, const UnitProps *p, bool oom) {
                 bool ended_before = p->runtime_max_usec != UINT64_MAX && p->main_exit_monotonic != 0 &&
                         p->main_exit_monotonic < p->active_enter_monotonic + p->runtime_max_usec;
                 if (!ended_before)
-                        return REASON_TIME_LIMIT;
+                        return TASK_REASON_TIME_LIMIT;
         }
         switch (p->main_code) {
         case CLD_EXITED:
-                return REASON_EXITED;
+                return TASK_REASON_EXITED;
         case CLD_KILLED:
         case CLD_DUMPED:
-                return REASON_SIGNALED;
+                return TASK_REASON_SIGNALED;
         default:
-                return REASON_FAILED_TO_START;
+                return TASK_REASON_FAILED_TO_START;
         }
 }
 
@@ -982,7 +982,7 @@ static void unit_cleanup_call(Unit *u, const char *method, const char *unit, con
  * nothing is left behind when the caller exits right away. */
 static void unit_finish(Unit *u, const UnitProps *p, bool vanished) {
         if (vanished)
-                u->result = (TaskResult) { .reason = REASON_INTERRUPTED };
+                u->result = (TaskResult) { .reason = TASK_REASON_INTERRUPTED };
         else
                 unit_measure(u, p, &u->result);
 

@@ -751,7 +751,7 @@ json_object *proto_spec_to_json(const Task *t) {
 /* ---- tasks in full ---- */
 
 static bool result_is_empty(const TaskResult *r) {
-        return r->reason == REASON_NONE && !r->has_exit_code && !r->has_signal &&
+        return r->reason == TASK_REASON_NONE && !r->has_exit_code && !r->has_signal &&
                r->started_usec == 0 && r->finished_usec == 0 && r->wall_usec == 0 &&
                !r->has_cpu && !r->has_peak_memory;
 }
@@ -760,7 +760,7 @@ static json_object *result_to_json(const TaskResult *r) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
 
         if (!o ||
-            add_str(o, "reason", r->reason == REASON_NONE ? NULL : task_reason_to_string(r->reason)) < 0 ||
+            add_str(o, "reason", r->reason == TASK_REASON_NONE ? NULL : task_reason_to_string(r->reason)) < 0 ||
             (r->has_exit_code ? add_i64(o, "exit_code", r->exit_code) : add_null(o, "exit_code")) < 0 ||
             (r->has_signal ? add_i64(o, "signal", r->signal) : add_null(o, "signal")) < 0 ||
             add_u64_or_null(o, "started_at_us", r->started_usec) < 0 ||

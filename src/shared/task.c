@@ -14,15 +14,15 @@ static const char * const state_names[_TASK_STATE_MAX] = {
         [TASK_FINISHED] = "finished",
 };
 
-static const char * const reason_names[_REASON_MAX] = {
-        [REASON_NONE] = "none",
-        [REASON_EXITED] = "exited",
-        [REASON_SIGNALED] = "signaled",
-        [REASON_OOM] = "oom",
-        [REASON_TIME_LIMIT] = "time-limit",
-        [REASON_CANCELLED] = "cancelled",
-        [REASON_FAILED_TO_START] = "failed-to-start",
-        [REASON_INTERRUPTED] = "interrupted",
+static const char * const reason_names[_TASK_REASON_MAX] = {
+        [TASK_REASON_NONE] = "none",
+        [TASK_REASON_EXITED] = "exited",
+        [TASK_REASON_SIGNALED] = "signaled",
+        [TASK_REASON_OOM] = "oom",
+        [TASK_REASON_TIME_LIMIT] = "time-limit",
+        [TASK_REASON_CANCELLED] = "cancelled",
+        [TASK_REASON_FAILED_TO_START] = "failed-to-start",
+        [TASK_REASON_INTERRUPTED] = "interrupted",
 };
 
 const char *task_state_to_string(TaskState s) {
@@ -39,16 +39,16 @@ TaskState task_state_from_string(const char *s) {
 }
 
 const char *task_reason_to_string(TaskReason r) {
-        if (r < 0 || r >= _REASON_MAX)
+        if (r < 0 || r >= _TASK_REASON_MAX)
                 return NULL;
         return reason_names[r];
 }
 
 TaskReason task_reason_from_string(const char *s) {
-        for (int i = 0; s && i < _REASON_MAX; i++)
+        for (int i = 0; s && i < _TASK_REASON_MAX; i++)
                 if (strcmp(reason_names[i], s) == 0)
                         return (TaskReason) i;
-        return _REASON_INVALID;
+        return _TASK_REASON_INVALID;
 }
 
 Task *task_new(void) {

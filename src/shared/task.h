@@ -32,16 +32,16 @@ typedef enum TaskState {
 
 /* How a command ended. */
 typedef enum TaskReason {
-        REASON_NONE,            /* not ended (yet) */
-        REASON_EXITED,
-        REASON_SIGNALED,
-        REASON_OOM,
-        REASON_TIME_LIMIT,
-        REASON_CANCELLED,
-        REASON_FAILED_TO_START,
-        REASON_INTERRUPTED,
-        _REASON_MAX,
-        _REASON_INVALID = -1,
+        TASK_REASON_NONE,            /* not ended (yet) */
+        TASK_REASON_EXITED,
+        TASK_REASON_SIGNALED,
+        TASK_REASON_OOM,
+        TASK_REASON_TIME_LIMIT,
+        TASK_REASON_CANCELLED,
+        TASK_REASON_FAILED_TO_START,
+        TASK_REASON_INTERRUPTED,
+        _TASK_REASON_MAX,
+        _TASK_REASON_INVALID = -1,
 } TaskReason;
 
 const char *task_state_to_string(TaskState s);

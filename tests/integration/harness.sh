@@ -1,6 +1,6 @@
 #!/bin/bash
 # harness.sh: proves the test harness reaches a real systemd.  A small sd-bus
-# program (tests/sdbus-harness) starts transient units with CPUAffinity=,
+# program (tests/helpers/sdbus-harness) starts transient units with CPUAffinity=,
 # MemoryMax=64M and RuntimeMaxSec=2, and we assert on what the units report:
 # the affinity and memory limit took effect, a process past the limit is
 # killed, and `sleep 30` ends with Result=timeout after about 2 s.  In the
@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 require_systemd
 
-H=$abs_top_builddir/tests/sdbus-harness
+H=$abs_top_builddir/tests/helpers/sdbus-harness
 [ -x "$H" ] || { echo "FAIL: $H not built"; exit 1; }
 ncpu=$(sd nproc --all)
 cpu=$((ncpu - 1))       # the last CPU, so that pinning differs from the default

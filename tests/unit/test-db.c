@@ -114,7 +114,7 @@ static Task *full_task(void) {
         t->output_dir = xstrdup("/var/lib/benchrunner/output/1");
         t->output_truncated = true;
         t->main = (TaskResult) {
-                .reason = REASON_SIGNALED,
+                .reason = TASK_REASON_SIGNALED,
                 .has_exit_code = false,
                 .has_signal = true, .signal = 9,
                 .started_usec = UINT64_C(1700000001000000),
@@ -124,7 +124,7 @@ static Task *full_task(void) {
                 .has_peak_memory = true, .peak_memory_bytes = UINT64_C(123456789),
         };
         t->cleanup = (TaskResult) {
-                .reason = REASON_EXITED,
+                .reason = TASK_REASON_EXITED,
                 .has_exit_code = true, .exit_code = 0,
                 .started_usec = UINT64_C(1700000002600000),
                 .finished_usec = UINT64_C(1700000002700000),
@@ -474,16 +474,16 @@ static void test_update_and_filters(void) {
         r->output_dir = xstrdup("/out/r");
         r->main.started_usec = now_usec(CLOCK_REALTIME);
         c->state = TASK_CLEANUP;
-        c->main.reason = REASON_OOM;
+        c->main.reason = TASK_REASON_OOM;
         c->main.wall_usec = 0;  /* ended at once: 0, not NULL */
         c->main.has_peak_memory = true;
         c->main.peak_memory_bytes = UINT64_C(1) << 30;
         fin->state = TASK_FINISHED;
-        fin->main.reason = REASON_EXITED;
+        fin->main.reason = TASK_REASON_EXITED;
         fin->main.has_exit_code = true;
         fin->main.exit_code = 3;
         fin->main.wall_usec = 42;
-        fin->cleanup.reason = REASON_TIME_LIMIT;
+        fin->cleanup.reason = TASK_REASON_TIME_LIMIT;
         fin->cleanup.has_signal = true;
         fin->cleanup.signal = 15;
         fin->output_truncated = true;

@@ -738,7 +738,7 @@ static Task *full_task(void) {
         t->output_dir = strdup("/var/lib/benchrunner/output/4242");
         t->output_truncated = true;
         t->main = (TaskResult) {
-                .reason = REASON_SIGNALED,
+                .reason = TASK_REASON_SIGNALED,
                 .has_signal = true,
                 .signal = 9,
                 .started_usec = UINT64_C(1700000001000000),
@@ -751,7 +751,7 @@ static Task *full_task(void) {
                 .peak_memory_bytes = UINT64_C(17179869184),
         };
         t->cleanup = (TaskResult) {
-                .reason = REASON_EXITED,
+                .reason = TASK_REASON_EXITED,
                 .has_exit_code = true,
                 .exit_code = 0,
                 .started_usec = UINT64_C(1700000901500000),

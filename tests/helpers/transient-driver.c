@@ -1,15 +1,15 @@
-/* unit-run.c: test driver for src/daemon/unit.c.  Runs one command through
+/* transient-driver.c: test driver for src/daemon/unit.c.  Runs one command through
  * unit_start() (or follows one with unit_attach()) on an sd_event loop, against
  * the system bus of a real systemd (run it inside the test container or VM),
  * and prints the TaskResult as KEY=VALUE lines for the integration tests:
  *
- *   unit-run [--name N] [--cpus LIST] [--memory SIZE] [--time-limit DUR]
+ *   transient-driver [--name N] [--cpus LIST] [--memory SIZE] [--time-limit DUR]
  *            [--uid N] [--gid N] [--workdir DIR] [--stdout F] [--stderr F]
  *            [--env VAR=VALUE]... [--oom-score-adjust N] [--cancel-after DUR]
  *            -- COMMAND [ARG...]
- *   unit-run --attach NAME
- *   unit-run --limitations
- *   unit-run --allowed-cpus UNIT=LIST      (LIST empty: all CPUs back)
+ *   transient-driver --attach NAME
+ *   transient-driver --limitations
+ *   transient-driver --allowed-cpus UNIT=LIST      (LIST empty: all CPUs back)
  *
  * Exit status: 0 when a result was printed, 1 on an error (one line on
  * stderr), 2 on bad usage, 3 when --attach found nothing (-ENOENT). */
@@ -73,7 +73,7 @@ static int on_cancel(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         r = unit_stop(run->unit);
         if (r < 0)
-                fprintf(stderr, "unit-run: stop failed: %s (%s)\n", strerror(-r),
+                fprintf(stderr, "transient-driver: stop failed: %s (%s)\n", strerror(-r),
                         unit_manager_last_error(manager) ?: "-");
         else
                 printf("STOP_SENT=%d\n", r);
@@ -82,7 +82,7 @@ static int on_cancel(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int fail(int r, const char *what) {
         const char *bus = manager ? unit_manager_last_error(manager) : NULL;
-        fprintf(stderr, "unit-run: %s: %s%s%s\n", what, strerror(-r), bus ? ": " : "", bus ?: "");
+        fprintf(stderr, "transient-driver: %s: %s%s%s\n", what, strerror(-r), bus ? ": " : "", bus ?: "");
         return 1;
 }
 
@@ -122,7 +122,7 @@ int main(int argc, const char **argv) {
                 POPT_TABLEEND
         };
 
-        ctx = poptGetContext("unit-run", argc, argv, options, POPT_CONTEXT_POSIXMEHARDER);
+        ctx = poptGetContext("transient-driver", argc, argv, options, POPT_CONTEXT_POSIXMEHARDER);
         poptSetOtherOptionHelp(ctx, "[OPTIONS] [--] COMMAND [ARG...]");
         while ((rc = poptGetNextOpt(ctx)) > 0)
                 if (rc == 'e') {
@@ -137,7 +137,7 @@ int main(int argc, const char **argv) {
                         envarg = NULL;
                 }
         if (rc < -1) {
-                fprintf(stderr, "unit-run: %s: %s\n", poptBadOption(ctx, 0), poptStrerror(rc));
+                fprintf(stderr, "transient-driver: %s: %s\n", poptBadOption(ctx, 0), poptStrerror(rc));
                 rc = 2;
                 goto finish;
         }
@@ -164,13 +164,13 @@ int main(int argc, const char **argv) {
         if (allowed) {
                 char *eq = strchr(allowed, '=');
                 if (!eq) {
-                        fprintf(stderr, "unit-run: --allowed-cpus UNIT=LIST\n");
+                        fprintf(stderr, "transient-driver: --allowed-cpus UNIT=LIST\n");
                         rc = 2;
                         goto finish;
                 }
                 *eq = 0;
                 if (cpuset_parse(eq + 1, &cpuset) < 0) {
-                        fprintf(stderr, "unit-run: bad CPU list\n");
+                        fprintf(stderr, "transient-driver: bad CPU list\n");
                         rc = 2;
                         goto finish;
                 }
@@ -184,7 +184,7 @@ int main(int argc, const char **argv) {
         if (attach) {
                 r = unit_attach(manager, attach, on_done, &run, &run.unit);
                 if (r == -ENOENT) {
-                        printf("UNIT=%s\nREASON=%s\n", attach, task_reason_to_string(REASON_INTERRUPTED));
+                        printf("UNIT=%s\nREASON=%s\n", attach, task_reason_to_string(TASK_REASON_INTERRUPTED));
                         rc = 3;
                         goto finish;
                 }
@@ -196,7 +196,7 @@ int main(int argc, const char **argv) {
                 uint64_t v;
 
                 if (!args || !args[0]) {
-                        fprintf(stderr, "unit-run: no command given\n");
+                        fprintf(stderr, "transient-driver: no command given\n");
                         rc = 2;
                         goto finish;
                 }
@@ -213,7 +213,7 @@ int main(int argc, const char **argv) {
                 spec.oom_score_adjust = oom_adj;
                 if (cpus) {
                         if (cpuset_parse(cpus, &cpuset) < 0) {
-                                fprintf(stderr, "unit-run: bad CPU list: %s\n", cpus);
+                                fprintf(stderr, "transient-driver: bad CPU list: %s\n", cpus);
                                 rc = 2;
                                 goto finish;
                         }
@@ -221,7 +221,7 @@ int main(int argc, const char **argv) {
                 }
                 if (memory) {
                         if (parse_size(memory, &v) < 0) {
-                                fprintf(stderr, "unit-run: bad size: %s\n", memory);
+                                fprintf(stderr, "transient-driver: bad size: %s\n", memory);
                                 rc = 2;
                                 goto finish;
                         }
@@ -229,7 +229,7 @@ int main(int argc, const char **argv) {
                 }
                 if (time_limit) {
                         if (parse_duration(time_limit, &v) < 0) {
-                                fprintf(stderr, "unit-run: bad duration: %s\n", time_limit);
+                                fprintf(stderr, "transient-driver: bad duration: %s\n", time_limit);
                                 rc = 2;
                                 goto finish;
                         }
@@ -244,7 +244,7 @@ int main(int argc, const char **argv) {
         if (cancel_after) {
                 uint64_t v;
                 if (parse_duration(cancel_after, &v) < 0) {
-                        fprintf(stderr, "unit-run: bad duration: %s\n", cancel_after);
+                        fprintf(stderr, "transient-driver: bad duration: %s\n", cancel_after);
                         rc = 2;
                         goto finish;
                 }

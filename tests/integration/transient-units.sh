@@ -1,5 +1,6 @@
 #!/bin/bash
-# unit.sh: src/daemon/unit.c against a real systemd, through tests/unit-run:
+# transient-units.sh: src/daemon/unit.c against a real systemd, through
+# tests/helpers/transient-driver:
 # every way a command can end (exit, exit code, OOM, time limit, cancel, bad
 # executable), the task's properties as the process sees them (user and
 # groups, CPUs, working directory, environment, arguments byte for byte, a
@@ -10,7 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 require_systemd
 
-U=$abs_top_builddir/tests/unit-run
+U=$abs_top_builddir/tests/helpers/transient-driver
 [ -x "$U" ] || { echo "FAIL: $U not built"; exit 1; }
 ncpu=$(sd nproc --all)
 cpu=$((ncpu - 1))

@@ -444,7 +444,7 @@ static void bind_int_if(Binder *b, bool has, int v) {
 }
 
 static void bind_result(Binder *b, const TaskResult *r) {
-        bool ended = r->reason != REASON_NONE;
+        bool ended = r->reason != TASK_REASON_NONE;
 
         bind_text(b, ended ? task_reason_to_string(r->reason) : NULL);
         bind_int_if(b, r->has_exit_code, r->exit_code);
@@ -618,11 +618,11 @@ static TaskReason read_reason(Reader *rd) {
         TaskReason reason;
 
         if (!s)
-                return REASON_NONE;
+                return TASK_REASON_NONE;
         reason = task_reason_from_string(s);
-        if (reason < 0 || reason == REASON_NONE) {
+        if (reason < 0 || reason == TASK_REASON_NONE) {
                 read_fail(rd, rd->i - 1, -EBADMSG);
-                return REASON_NONE;
+                return TASK_REASON_NONE;
         }
         return reason;
 }
@@ -741,7 +741,7 @@ finish:
 /* ---- checks before writing ---- */
 
 static bool result_fits(const TaskResult *r) {
-        return r->reason >= 0 && r->reason < _REASON_MAX &&
+        return r->reason >= 0 && r->reason < _TASK_REASON_MAX &&
                r->started_usec <= INT64_MAX && r->finished_usec <= INT64_MAX &&
                r->wall_usec <= INT64_MAX && r->cpu_user_usec <= INT64_MAX &&
                r->cpu_system_usec <= INT64_MAX && r->peak_memory_bytes <= INT64_MAX;
