@@ -80,50 +80,18 @@ static int error_line(const char *fmt, ...) {
 }
 
 static int add_env(const char *s) {
-        char *v, **l;
-        const char *eq = strchr(s, '=');
+        const char *eq = strchr(s, '='), *val;
 
         /* the daemon refuses them too; here it is a usage error */
         if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
                 return error_line(_("--env %.*s: variables starting with %s are set by benchrunner, not by --env"),
                                   eq ? (int) (eq - s) : (int) strlen(s), s, PROTO_ENV_RESERVED_PREFIX);
         if (eq)
-                v = strdup(s);
-        else {
-                const char *val = getenv(s);
-                if (!val)
-                        return error_line(_("--env %s: not set here; give %s=VALUE"), s, s);
-                if (asprintf(&v, "%s=%s", s, val) < 0)
-                        v = NULL;
-        }
-        if (!v)
-                return -ENOMEM;
-        l = realloc(arg_env, sizeof(char *) * (n_env + 2));
-        if (!l) {
-                free(v);
-                return -ENOMEM;
-        }
-        arg_env = l;
-        arg_env[n_env++] = v;
-        arg_env[n_env] = NULL;
-        return 0;
-}
-
-static char **strv_copy(const char * const *l) {
-        size_t n = 0;
-        char **c;
-
-        while (l[n])
-                n++;
-        c = calloc(n + 1, sizeof(char *));
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (!(c[i] = strdup(l[i]))) {
-                        strv_free(c);
-                        return NULL;
-                }
-        return c;
+                return strv_push_printf(&arg_env, &n_env, "%s", s);
+        val = getenv(s);
+        if (!val)
+                return error_line(_("--env %s: not set here; give %s=VALUE"), s, s);
+        return strv_push_printf(&arg_env, &n_env, "%s=%s", s, val);
 }
 
 static int resolve_argv0(char **argv, const char *what) {
@@ -176,9 +144,9 @@ static int task_from_args(const char **rest, Task **ret) {
         t->whole_cores = arg_whole_cores;
         if (arg_name && !(t->name = strdup(arg_name)))
                 return -ENOMEM;
-        t->argv = strv_copy(rest);
-        if (!t->argv)
-                return -ENOMEM;
+        r = strv_copy(rest, &t->argv);
+        if (r < 0)
+                return r;
         r = resolve_argv0(t->argv, _("command"));
         if (r < 0)
                 return r;
@@ -190,16 +158,17 @@ static int task_from_args(const char **rest, Task **ret) {
                         free(cargv);
                         return error_line(_("--cleanup: cannot split into words: %s"), arg_cleanup);
                 }
-                t->cleanup_argv = strv_copy(cargv);
+                r = strv_copy(cargv, &t->cleanup_argv);
                 free(cargv);
-                if (!t->cleanup_argv)
-                        return -ENOMEM;
+                if (r < 0)
+                        return r;
                 r = resolve_argv0(t->cleanup_argv, _("cleanup command"));
                 if (r < 0)
                         return r;
         }
-        if (arg_env && !(t->env = strv_copy((const char * const *) arg_env)))
-                return -ENOMEM;
+        r = strv_copy((const char * const *) arg_env, &t->env);
+        if (r < 0)
+                return r;
         t->submit_dir = getcwd(NULL, 0);
         if (!t->submit_dir)
                 return error_line(_("cannot tell the current directory: %s"), strerror(errno));

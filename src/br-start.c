@@ -148,23 +148,53 @@ static int run_and_wait(char **argv) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-#define ARGV_MAX 64
-
-static int push(char **argv, size_t *n, const char *fmt, ...) _printf_(3, 4);
-static int push(char **argv, size_t *n, const char *fmt, ...) {
-        va_list ap;
-        char *s;
+/* How the daemon is started: through sudo unless already root, as a
+ * transient service unless --foreground, with the settings checked here. */
+static int daemon_argv(const char *daemon, const char *cpulist, uint64_t memory, uid_t owner,
+                       const char *socket_path, char ***ret) {
+        const char * const transient[][2] = {
+                { "systemd-run", "" },
+                { "--quiet", "" },
+                { "--unit=", arg_unit ? arg_unit : "benchrunnerd" },
+                { "--description=benchrunner daemon", "" },
+                { "--property=Type=notify", "" },
+                { "--property=KillMode=mixed", "" },
+                { "--property=OOMScoreAdjust=-900", "" },
+                { "--", "" },
+        };
+        char mem[32], own[32];
+        const char * const settings[][2] = {
+                { "cpus", cpulist },
+                { "memory", mem },
+                { "owner", own },
+                { "group", arg_group },
+                { "socket", socket_path },
+                { "db", arg_db },
+                { "state-dir", arg_state_dir },
+                { "sysfs-root", arg_sysfs_root },
+                { "cleanup-time-limit", arg_cleanup_time_limit },
+                { "output-cap", arg_output_cap },
+                { "max-queued", arg_max_queued },
+        };
+        _cleanup_(strv_freep) char **a = NULL;
+        size_t n = 0;
         int r;
 
-        if (*n + 1 >= ARGV_MAX)
-                return -E2BIG;
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        argv[(*n)++] = s;
-        argv[*n] = NULL;
+        (void) snprintf(mem, sizeof mem, "%" PRIu64, memory);
+        (void) snprintf(own, sizeof own, "%u", (unsigned) owner);
+        if (getuid() != 0 && (r = strv_push_printf(&a, &n, "sudo")) < 0)
+                return r;
+        for (size_t i = 0; !arg_foreground && i < ELEMENTSOF(transient); i++)
+                if ((r = strv_push_printf(&a, &n, "%s%s", transient[i][0], transient[i][1])) < 0)
+                        return r;
+        if ((r = strv_push_printf(&a, &n, "%s", daemon)) < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++)
+                if (settings[i][1] && (r = strv_push_printf(&a, &n, "--%s=%s", settings[i][0], settings[i][1])) < 0)
+                        return r;
+        if (arg_verbose && (r = strv_push_printf(&a, &n, "--verbose")) < 0)
+                return r;
+        *ret = TAKE_PTR(a);
         return 0;
 }
 
@@ -174,8 +204,7 @@ static int run(void) {
         const char *daemon = arg_daemon ? arg_daemon : getenv("BENCHRUNNERD");
         _cleanup_(topology_freep) Topology *topo = NULL;
         _cleanup_(freep) char *cpulist = NULL;
-        char *argv[ARGV_MAX] = {};
-        size_t n = 0;
+        _cleanup_(strv_freep) char **argv = NULL;
         uint64_t memory, avail;
         uid_t owner;
         CpuSet cpus;
@@ -268,40 +297,8 @@ static int run(void) {
                         owner = (uid_t) u;
         }
 
-        if (getuid() != 0 && (r = push(argv, &n, "sudo")) < 0)
-                return r;
-        if (!arg_foreground) {
-                if ((r = push(argv, &n, "systemd-run")) < 0 || (r = push(argv, &n, "--quiet")) < 0 ||
-                    (r = push(argv, &n, "--unit=%s", arg_unit ? arg_unit : "benchrunnerd")) < 0 ||
-                    (r = push(argv, &n, "--description=benchrunner daemon")) < 0 ||
-                    (r = push(argv, &n, "--property=Type=notify")) < 0 ||
-                    (r = push(argv, &n, "--property=KillMode=mixed")) < 0 ||
-                    (r = push(argv, &n, "--property=OOMScoreAdjust=-900")) < 0 ||
-                    (r = push(argv, &n, "--")) < 0)
-                        return r;
-        }
-        if ((r = push(argv, &n, "%s", daemon)) < 0 || (r = push(argv, &n, "--cpus=%s", cpulist)) < 0 ||
-            (r = push(argv, &n, "--memory=%" PRIu64, memory)) < 0 ||
-            (r = push(argv, &n, "--owner=%u", (unsigned) owner)) < 0)
-                return r;
-        if (arg_group && (r = push(argv, &n, "--group=%s", arg_group)) < 0)
-                return r;
-        if ((r = push(argv, &n, "--socket=%s", socket_path)) < 0)
-                return r;
-        if (arg_db && (r = push(argv, &n, "--db=%s", arg_db)) < 0)
-                return r;
-        if (arg_state_dir && (r = push(argv, &n, "--state-dir=%s", arg_state_dir)) < 0)
-                return r;
-        if (arg_sysfs_root && (r = push(argv, &n, "--sysfs-root=%s", arg_sysfs_root)) < 0)
-                return r;
-        if (arg_cleanup_time_limit &&
-            (r = push(argv, &n, "--cleanup-time-limit=%s", arg_cleanup_time_limit)) < 0)
-                return r;
-        if (arg_output_cap && (r = push(argv, &n, "--output-cap=%s", arg_output_cap)) < 0)
-                return r;
-        if (arg_max_queued && (r = push(argv, &n, "--max-queued=%s", arg_max_queued)) < 0)
-                return r;
-        if (arg_verbose && (r = push(argv, &n, "--verbose")) < 0)
+        r = daemon_argv(daemon, cpulist, memory, owner, socket_path, &argv);
+        if (r < 0)
                 return r;
 
         if (arg_foreground) {
@@ -310,8 +307,6 @@ static int run(void) {
         }
 
         r = run_and_wait(argv);
-        for (size_t i = 0; i < n; i++)
-                free(argv[i]);
         if (r != 0)
                 return fail(_("systemd-run could not start the daemon (exit status %d); see "
                               "journalctl -u %s"), r, arg_unit ? arg_unit : "benchrunnerd");

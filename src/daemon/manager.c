@@ -14,7 +14,6 @@
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +26,7 @@
 #include "manager.h"
 #include "sched.h"
 #include "server.h"
+#include "strv.h"
 #include "topology.h"
 #include "unit.h"
 #include "util.h"
@@ -274,28 +274,6 @@ static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 /* ---- environment ---- */
-
-static int strv_push_printf(char ***l, size_t *n, const char *fmt, ...) _printf_(3, 4);
-static int strv_push_printf(char ***l, size_t *n, const char *fmt, ...) {
-        va_list ap;
-        char *s, **nl;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        nl = realloc(*l, sizeof(char *) * (*n + 2));
-        if (!nl) {
-                free(s);
-                return -ENOMEM;
-        }
-        nl[(*n)++] = s;
-        nl[*n] = NULL;
-        *l = nl;
-        return 0;
-}
 
 static const char *status_word(const TaskResult *r, char *buf, size_t len) {
         switch (r->reason) {

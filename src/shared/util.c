@@ -1,5 +1,5 @@
-/* util.c: parsing and formatting of sizes and durations, string vectors,
- * the memory available. */
+/* util.c: parsing and formatting of sizes and durations, small files, the
+ * memory available. */
 #include "config.h"
 
 #include <ctype.h>
@@ -11,22 +11,6 @@
 #include <time.h>
 
 #include "util.h"
-
-void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-}
-
-size_t strv_length(char * const *l) {
-        size_t n = 0;
-        if (l)
-                while (l[n])
-                        n++;
-        return n;
-}
 
 /* Parses a decimal number with an optional fraction, as integer part and
  * fraction scaled by 10^9, without floating point so large byte counts stay
@@ -260,73 +244,6 @@ uint64_t mem_available(void) {
                         break;
         fclose(f);
         return kb * 1024;
-}
-
-/* Bare if safe, else '...', else $'...' when there are control characters
- * (a newline in '...' would break the line).  Never parsed back: argv is. */
-static void shell_quote(FILE *f, const char *s, bool first) {
-        bool bare = *s, control = false;
-
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p < 0x20 || *p == 0x7f)
-                        control = true;
-                /* "a=b" as the first word would be an assignment */
-                if (!(*p < 0x80 && isalnum(*p)) && !strchr("_-+:,./@%", *p) &&
-                    !(*p == '=' && !first))
-                        bare = false;
-        }
-        if (bare)
-                fputs(s, f);
-        else if (!control) {
-                fputc('\'', f);
-                for (const char *p = s; *p; p++)
-                        if (*p == '\'')
-                                fputs("'\\''", f);
-                        else
-                                fputc(*p, f);
-                fputc('\'', f);
-        } else {
-                fputs("$'", f);
-                for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                        switch (*p) {
-                        case '\n': fputs("\\n", f); break;
-                        case '\t': fputs("\\t", f); break;
-                        case '\r': fputs("\\r", f); break;
-                        case '\\': fputs("\\\\", f); break;
-                        case '\'': fputs("\\'", f); break;
-                        default:
-                                if (*p < 0x20 || *p == 0x7f)
-                                        fprintf(f, "\\x%02x", *p);
-                                else
-                                        fputc(*p, f);
-                        }
-                fputc('\'', f);
-        }
-}
-
-int strv_to_shell(char * const *l, bool command, char **ret) {
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (!l) {
-                *ret = NULL;
-                return 0;
-        }
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return -ENOMEM;
-        for (char * const *i = l; *i; i++) {
-                if (i != l)
-                        fputc(' ', f);
-                shell_quote(f, *i, command && i == l);
-        }
-        if (fclose(f) != 0) {
-                free(buf);
-                return -ENOMEM;
-        }
-        *ret = buf;
-        return 0;
 }
 
 int read_small_file(const char *path, char *buf, size_t len) {

@@ -1,5 +1,6 @@
 /* util.h: small helpers every benchrunner program shares: scope-bound
- * cleanup, gettext, parsing of sizes and durations, the memory available. */
+ * cleanup, gettext, parsing of sizes and durations, the memory available;
+ * string vectors are strv.h's, included here for every user. */
 #pragma once
 
 #include <errno.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <libintl.h>
+
+#include "strv.h"
 
 #define _(s) gettext(s)
 #define N_(s) (s)
@@ -42,17 +45,6 @@ static inline void closep(int *fd) {
                 errno = saved;
         }
 }
-
-void strv_free(char **l);
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}
-size_t strv_length(char * const *l);
-/* argv as one line a person can read and paste into a shell: each word bare
- * if safe, else '...', else $'...' when it holds control characters.  With
- * command, a first word with '=' is quoted (it would be an assignment).  For
- * display only; never parsed back.  *ret is NULL for a NULL list. */
-int strv_to_shell(char * const *l, bool command, char **ret);
 
 #define USEC_PER_SEC  UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)

@@ -76,30 +76,10 @@ static void test_uint(void) {
         CHECK(parse_uint("", 1, 100, &v) == -EINVAL);
 }
 
-static void test_shell(void) {
-        char *argv[] = { (char *) "/bin/echo", (char *) "a b", (char *) "it's", (char *) "x=1",
-                         (char *) "new\nline", (char *) "", (char *) "plain-1.0", NULL };
-        char *s = NULL;
-
-        CHECK(strv_to_shell(argv, true, &s) == 0);
-        CHECK_STREQ(s, "/bin/echo 'a b' 'it'\\''s' x=1 $'new\\nline' '' plain-1.0");
-        free(s);
-        CHECK(strv_to_shell(NULL, true, &s) == 0);
-        CHECK(s == NULL);
-        char *assign[] = { (char *) "A=1", NULL };
-        CHECK(strv_to_shell(assign, true, &s) == 0);
-        CHECK_STREQ(s, "'A=1'"); /* as the first word it would be an assignment */
-        free(s);
-        CHECK(strv_to_shell(assign, false, &s) == 0);
-        CHECK_STREQ(s, "A=1");   /* not a command: an environment entry */
-        free(s);
-}
-
 int main(void) {
         test_sizes();
         test_durations();
         test_format();
         test_uint();
-        test_shell();
         CHECK_DONE();
 }
