@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "cpuset.h"
+#include "grant.h"
 #include "log.h"
 #include "manager.h"
 #include "server.h"
@@ -45,8 +46,8 @@ static const struct poptOption options[] = {
           N_("CPU threads given to benchrunner (default: all but the core of CPU 0)"), N_("LIST") },
         { "memory", 'm', POPT_ARG_STRING, &arg_memory, 0,
           N_("memory given to benchrunner (default: 3/4 of the memory available now, as br-start's)"), N_("SIZE") },
-        { "owner", 0, POPT_ARG_INT, &arg_owner, 0, N_("user who may submit besides root (default: $SUDO_UID or root)"),
-          N_("UID") },
+        { "owner", 0, POPT_ARG_INT, &arg_owner, 0,
+          N_("user who may submit besides root (default: this user, or $SUDO_UID as root through sudo)"), N_("UID") },
         { "group", 'g', POPT_ARG_STRING, &arg_group, 0, N_("members of this group may submit as well"), N_("GROUP") },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, help_socket, N_("PATH") },
         { "db", 0, POPT_ARG_STRING, &arg_db, 0, help_db, N_("PATH") },
@@ -94,15 +95,9 @@ static int build_config(ManagerConfig *c) {
                 r = topology_load(c->sysfs_root, &t);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the CPU topology: %m");
-                r = topology_pick_cpus(t, cpuset_count(topology_online(t)), &c->cpus);
-                if (r < 0) {
-                        /* every CPU but the core of CPU 0: as many as may be given away */
-                        unsigned n = cpuset_count(topology_online(t));
-                        while (n > 1 && r < 0)
-                                r = topology_pick_cpus(t, --n, &c->cpus);
-                        if (r < 0)
-                                return log_error_errno(r, "This machine has too few cores to give any away: %m");
-                }
+                r = grant_default_cpus(t, &c->cpus);
+                if (r < 0)
+                        return log_error_errno(r, "This machine has too few cores to give any away: %m");
         }
 
         if (arg_memory) {
@@ -127,13 +122,7 @@ static int build_config(ManagerConfig *c) {
                         return log_error_errno(r, "Invalid size: %s", arg_output_cap);
                 c->output_cap_bytes = v;
         }
-        if (arg_owner >= 0)
-                c->owner = (uid_t) arg_owner;
-        else {
-                const char *s = getenv("SUDO_UID");
-                uint64_t u;
-                c->owner = s && parse_uint(s, 0, UINT32_MAX - 1, &u) >= 0 ? (uid_t) u : 0;
-        }
+        c->owner = arg_owner >= 0 ? (uid_t) arg_owner : grant_owner(getuid(), getenv("SUDO_UID"));
         if (arg_group) {
                 struct group *g = getgrnam(arg_group);
                 if (!g)

@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "cpuset.h"
+#include "grant.h"
 #include "topology.h"
 #include "cli.h"
 #include "util.h"
@@ -223,29 +224,21 @@ static int run(void) {
                 r = cpuset_parse(arg_cpus, &cpus);
                 if (r < 0 || cpuset_empty(&cpus))
                         return fail(_("--cpus: not a CPU list: %s (use 2-7,10)"), arg_cpus);
-                r = topology_check_cpus(topo, &cpus);
+                r = grant_check_cpus(topo, &cpus);
                 if (r == -ENOSPC)
                         return fail(_("--cpus %s would give away every core; leave at least one core to the "
                                       "system"), arg_cpus);
                 if (r < 0)
                         return fail(_("--cpus %s: not all of these CPUs are online"), arg_cpus);
-        } else {
-                unsigned want = arg_threads;
-                if (arg_threads < 0)
-                        return fail(_("--threads must be at least 1"));
-                if (want == 0) {
-                        /* as many as may be given away */
-                        want = online;
-                        while (want > 0 && topology_pick_cpus(topo, want, &cpus) < 0)
-                                want--;
-                        if (want == 0)
-                                return fail(_("this machine has a single core: nothing can be given away"));
-                }
-                r = topology_pick_cpus(topo, want, &cpus);
-                if (r < 0)
-                        return fail(_("--threads %u: this machine has %u CPU threads and at least one core stays "
-                                      "with the system"), want, online);
-        }
+        } else if (arg_threads < 0)
+                return fail(_("--threads must be at least 1"));
+        else if (arg_threads == 0) {
+                /* as many as may be given away */
+                if (grant_default_cpus(topo, &cpus) < 0)
+                        return fail(_("this machine has a single core: nothing can be given away"));
+        } else if (grant_pick_cpus(topo, (unsigned) arg_threads, &cpus) < 0)
+                return fail(_("--threads %u: this machine has %u CPU threads and at least one core stays "
+                              "with the system"), (unsigned) arg_threads, online);
         cpulist = cpuset_format(&cpus);
         if (!cpulist)
                 return -ENOMEM;
@@ -290,12 +283,7 @@ static int run(void) {
         if (daemon_answers(socket_path))
                 return fail(_("benchrunner is already running (%s answers)"), socket_path);
 
-        owner = getuid();
-        if (owner == 0 && getenv("SUDO_UID")) {
-                uint64_t u;
-                if (parse_uint(getenv("SUDO_UID"), 0, UINT32_MAX - 1, &u) >= 0)
-                        owner = (uid_t) u;
-        }
+        owner = grant_owner(getuid(), getenv("SUDO_UID"));
 
         r = daemon_argv(daemon, cpulist, memory, owner, socket_path, &argv);
         if (r < 0)

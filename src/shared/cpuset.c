@@ -58,6 +58,13 @@ unsigned cpuset_end(const CpuSet *s) {
         return 0;
 }
 
+unsigned cpuset_first(const CpuSet *s) {
+        for (size_t i = 0; i < CPUSET_MAX / 64; i++)
+                if (s->bits[i])
+                        return (unsigned) (i * 64 + (size_t) __builtin_ctzll(s->bits[i]));
+        return 0;
+}
+
 static int parse_cpu(const char **p, unsigned *ret) {
         const char *s = *p;
         unsigned v = 0;

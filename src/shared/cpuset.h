@@ -37,6 +37,8 @@ void cpuset_or(CpuSet *dst, const CpuSet *src);
 void cpuset_and_not(CpuSet *dst, const CpuSet *src);
 /* Highest CPU number in the set plus one; 0 for an empty set. */
 unsigned cpuset_end(const CpuSet *s);
+/* Lowest CPU number in the set; 0 for an empty set. */
+unsigned cpuset_first(const CpuSet *s);
 
 /* Parses "0-3,8" (whitespace and a trailing newline allowed; "" is empty). */
 int cpuset_parse(const char *s, CpuSet *ret);

@@ -1,6 +1,6 @@
-/* topology.c: reading the CPU topology from sysfs (or a fake tree), and
- * picking the CPUs benchrunner is given.  The numbering of SMT siblings is
- * never assumed: cores are the thread_siblings_list groups. */
+/* topology.c: reading the CPU topology from sysfs (or a fake tree).  The
+ * numbering of SMT siblings is never assumed: cores are the
+ * thread_siblings_list groups. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "placement.h"
 #include "topology.h"
 #include "util.h"
 
@@ -74,14 +73,6 @@ static int read_cpuset(const char *path, CpuSet *ret) {
         return cpuset_parse(buf, ret);
 }
 
-static unsigned lowest(const CpuSet *s) {
-        unsigned end = cpuset_end(s);
-        for (unsigned c = 0; c < end; c++)
-                if (cpuset_has(s, c))
-                        return c;
-        return 0;
-}
-
 static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu, CpuInfo *ret) {
         char path[4096 + 128];
         CpuSet s;
@@ -112,7 +103,7 @@ static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu
                         if (cpuset_has(&s, c) && !cpuset_has(online, c))
                                 cpuset_del(&on, c);
                 cpuset_add(&on, cpu);
-                ret->core_key = lowest(&on);
+                ret->core_key = cpuset_first(&on);
         }
 
         for (unsigned i = 0; i < 16; i++) {
@@ -131,7 +122,7 @@ static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu
                         if (cpuset_has(&s, c) && !cpuset_has(online, c))
                                 cpuset_del(&on, c);
                 cpuset_add(&on, cpu);
-                ret->l3_key = lowest(&on);
+                ret->l3_key = cpuset_first(&on);
                 break;
         }
 }
@@ -321,42 +312,4 @@ void topology_whole_cores(const Topology *t, const CpuSet *cpus, CpuSet *ret) {
         for (unsigned c = 0, end = cpuset_end(cpus); c < end; c++)
                 if (cpuset_has(cpus, c) && t->core_of[c] >= 0)
                         add_core(t, (unsigned) t->core_of[c], ret);
-}
-
-/* The core(s) of CPU 0, or of the lowest online CPU where CPU 0 is offline. */
-static void system_cores(const Topology *t, CpuSet *ret) {
-        CpuSet first = {};
-
-        cpuset_zero(ret);
-        cpuset_add(&first, lowest(&t->online));
-        topology_whole_cores(t, &first, ret);
-}
-
-int topology_pick_cpus(const Topology *t, unsigned n, CpuSet *ret) {
-        CpuSet avail = t->online, sys, reserved;
-        int r;
-
-        if (n == 0)
-                return -EINVAL;
-        if (n > cpuset_count(&t->online))
-                return -ERANGE;
-        system_cores(t, &sys);
-        cpuset_and_not(&avail, &sys);
-        r = placement_find(t, &avail, n, false, ret, &reserved);
-        return r < 0 ? -ENOSPC : 0;
-}
-
-int topology_check_cpus(const Topology *t, const CpuSet *cpus) {
-        if (cpuset_empty(cpus) || !cpuset_subset(cpus, &t->online))
-                return -EINVAL;
-        /* at least one core must stay entirely outside the list */
-        for (unsigned k = 0; k < t->n_cores; k++) {
-                bool touched = false;
-                for (unsigned i = 0; i < t->cores[k].n; i++)
-                        if (cpuset_has(cpus, t->core_cpus[t->cores[k].first + i]))
-                                touched = true;
-                if (!touched)
-                        return 0;
-        }
-        return -ENOSPC;
 }

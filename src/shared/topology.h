@@ -1,7 +1,7 @@
 /* topology.h: the machine's CPU topology as sysfs describes it (online CPUs,
- * SMT siblings, sockets, L3 domains), for placement and for br-start.  Pure
- * logic: reads files under a root directory that tests point at fake trees;
- * never logs. */
+ * SMT siblings, sockets, L3 domains), for placement and for the CPUs
+ * benchrunner is given (grant.h).  Pure logic: reads files under a root
+ * directory that tests point at fake trees; never logs. */
 #pragma once
 
 #include <stdbool.h>
@@ -26,16 +26,6 @@ static inline void topology_freep(Topology **t) {
 }
 
 const CpuSet *topology_online(const Topology *t);
-
-/* For `br-start -j N`: N CPU threads, whole cores first (an odd N takes one
- * half core), within one socket / L3 when they fit, never touching the
- * core(s) of CPU 0 (the lowest online CPU), which stay for the system.
- * -EINVAL for N == 0, -ERANGE if N exceeds the online CPUs, -ENOSPC if N
- * cannot be had without taking every core. */
-int topology_pick_cpus(const Topology *t, unsigned n, CpuSet *ret);
-/* For `br-start --cpus LIST`: -EINVAL if a CPU is not online, -ENOSPC if the
- * list leaves no whole core to the system. */
-int topology_check_cpus(const Topology *t, const CpuSet *cpus);
 
 /* Cores, in placement order: by socket, then L3 domain, then lowest CPU. */
 unsigned topology_n_cores(const Topology *t);

@@ -41,6 +41,12 @@ int main(void) {
         CHECK_EQ_U64(cpuset_count(&s), 6);
         CHECK(!cpuset_intersects(&s, &t));
         CHECK_EQ_U64(cpuset_end(&s), 8);
+        CHECK_EQ_U64(cpuset_first(&s), 0);
+        CHECK_EQ_U64(cpuset_first(&t), 2);
+        CHECK(cpuset_parse("70,130", &t) == 0);
+        CHECK_EQ_U64(cpuset_first(&t), 70);
+        cpuset_zero(&t);
+        CHECK_EQ_U64(cpuset_first(&t), 0);
 
         uint8_t *m = NULL;
         size_t len = 0;

@@ -1,8 +1,9 @@
 /* test-topology.c: the topology read from fake sysfs trees (both SMT
- * numberings, two sockets, offline CPUs, no SMT), placement on them, and
- * the CPUs br-start picks.  Random place/release sequences check that even
- * tasks get whole cores, no core is shared by two tasks unless both are
- * odd and each has only a half of it, and nothing is placed twice. */
+ * numberings, two sockets, offline CPUs, no SMT) and placement on them (the
+ * CPUs benchrunner is given are test-grant.c's).  Random place/release
+ * sequences check that even tasks get whole cores, no core is shared by two
+ * tasks unless both are odd and each has only a half of it, and nothing is
+ * placed twice. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -163,7 +164,7 @@ static void test_smt_adjacent(void) {
 static void test_two_sockets(void) {
         /* 2 sockets x 4 cores, siblings k,k+8: socket 0 = 0-3,8-11 */
         _cleanup_(topology_freep) Topology *t = load(2, 4, FAKE_SMT_SPLIT, 0, NULL);
-        CpuSet free = *topology_online(t), r, s;
+        CpuSet free = *topology_online(t), r;
 
         CHECK_EQ_U64(topology_n_cores(t), 8);
         CHECK_EQ_U64(topology_n_packages(t), 2);
@@ -188,28 +189,6 @@ static void test_two_sockets(void) {
         free = *topology_online(t);
         CHECK(place(t, &free, 12, false, &r));
         CHECK_EQ_U64(cpuset_count(&r), 12);
-
-        /* br-start -j: never the core of CPU 0, one socket when possible */
-        CHECK(topology_pick_cpus(t, 4, &s) == 0);
-        CHECK(!cpuset_has(&s, 0) && !cpuset_has(&s, 8));
-        CHECK_EQ_U64(cpuset_count(&s), 4);
-        CHECK(topology_pick_cpus(t, 6, &s) == 0);
-        check_list(&s, "1-3,9-11");             /* socket 0 around the system's core */
-        CHECK(topology_pick_cpus(t, 3, &s) == 0);
-        CHECK_EQ_U64(cpuset_count(&s), 3);
-        CHECK(topology_pick_cpus(t, 14, &s) == 0);
-        check_list(&s, "1-7,9-15");
-        CHECK(topology_pick_cpus(t, 15, &s) == -ENOSPC);
-        CHECK(topology_pick_cpus(t, 17, &s) == -ERANGE);
-        CHECK(topology_pick_cpus(t, 0, &s) == -EINVAL);
-
-        CHECK(cpuset_parse("1-7,9-15", &s) == 0);
-        CHECK(topology_check_cpus(t, &s) == 0);
-        CHECK(cpuset_parse("0-7,9-15", &s) == 0);
-        CHECK(topology_check_cpus(t, &s) == -ENOSPC);   /* core 0 half given away */
-        CHECK(cpuset_parse("1-16", &s) == 0);
-        CHECK(topology_check_cpus(t, &s) == -EINVAL);   /* 16 is not online */
-
         random_walk(t, topology_online(t), 3);
 }
 
@@ -231,7 +210,7 @@ static void test_offline(void) {
         /* 8 cores, siblings k,k+8; core 3 entirely offline, CPU 5 offline
          * (core 5 is left with CPU 13 alone) */
         _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, "3,5,11");
-        CpuSet free = *topology_online(t), r, s;
+        CpuSet free = *topology_online(t), r;
         unsigned n;
 
         check_list(topology_online(t), "0-2,4,6-10,12-15");
@@ -250,9 +229,6 @@ static void test_offline(void) {
         check_list(&r, "4,6-7,12,14-15");
         CHECK(cpuset_empty(&free));
 
-        CHECK(topology_pick_cpus(t, 11, &s) == 0);
-        CHECK(!cpuset_has(&s, 0) && !cpuset_has(&s, 8));
-        CHECK(topology_pick_cpus(t, 12, &s) == -ENOSPC);
         random_walk(t, topology_online(t), 4);
 }
 
@@ -288,15 +264,10 @@ static void test_partial_given(void) {
 
 static void test_flat(void) {
         _cleanup_(topology_freep) Topology *t = NULL;
-        CpuSet s;
 
         CHECK(topology_new_flat(8, &t) == 0);
         CHECK_EQ_U64(topology_n_cores(t), 8);
         CHECK_EQ_U64(cpuset_count(topology_online(t)), 8);
-        CHECK(topology_pick_cpus(t, 7, &s) == 0);
-        CHECK(!cpuset_has(&s, 0));
-        CHECK(topology_pick_cpus(t, 8, &s) == -ENOSPC);
-        CHECK(topology_pick_cpus(t, 9, &s) == -ERANGE);
 }
 
 static void test_missing(void) {
