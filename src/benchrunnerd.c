@@ -216,12 +216,12 @@ int main(int argc, const char **argv) {
         poptContext ctx;
         int r;
 
-        cli_init();
+        cli_init("benchrunnerd");
 
         fill_help();
         ctx = poptGetContext("benchrunnerd", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, "benchrunnerd", true, &arg_version, NULL);
+        r = cli_parse(ctx, true, &arg_version, NULL);
         poptFreeContext(ctx);
         if (r != 0)
                 return r > 0 ? 0 : 2;

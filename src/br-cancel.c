@@ -42,7 +42,7 @@ static int all_mine(Client *c, int64_t **ret, size_t *ret_n) {
         int r;
 
         req.state_mask = 1u << TASK_QUEUED | 1u << TASK_RUNNING;
-        r = client_list("br-cancel", c, &req, &tasks, &n);
+        r = client_list(c, &req, &tasks, &n);
         if (r < 0) {
                 client_tasks_free(tasks, n);
                 return r;
@@ -50,8 +50,7 @@ static int all_mine(Client *c, int64_t **ret, size_t *ret_n) {
         ids = calloc(n + 1, sizeof(int64_t));
         if (!ids) {
                 client_tasks_free(tasks, n);
-                fprintf(stderr, _("br-cancel: out of memory\n"));
-                return -ENOMEM;
+                return cli_error_errno(ENOMEM, _("out of memory"));
         }
         for (size_t o = 0; o < ELEMENTSOF(order); o++)
                 for (size_t i = 0; i < n; i++)
@@ -75,19 +74,19 @@ static int cancel(Client *c, const int64_t *ids, size_t n) {
                 ProtoRequest req = { .op = PROTO_OP_CANCEL, .ids = (int64_t *) ids + done, .n_ids = k };
                 int r;
 
-                r = client_call("br-cancel", c, &req, &m);
+                r = client_call(c, &req, &m);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < m->n_results; i++) {
                         const ProtoCancelResult *res = &m->results[i];
                         if (res->error) {
-                                fprintf(stderr, "br-cancel: %s\n", res->error);
+                                (void) cli_error("%s", res->error);
                                 failed++;
                         } else
                                 printf(_("cancelled task %" PRId64 "\n"), res->id);
                 }
                 if (m->n_results != k) {
-                        fprintf(stderr, _("br-cancel: the daemon answered for %zu of %zu tasks\n"), m->n_results, k);
+                        (void) cli_error(_("the daemon answered for %zu of %zu tasks"), m->n_results, k);
                         failed += k > m->n_results ? k - m->n_results : 0;
                 }
                 fflush(stdout);
@@ -101,7 +100,7 @@ static int run(int64_t *ids, size_t n) {
         Client c = { .fd = -1 };
         int r;
 
-        r = client_connect("br-cancel", client_socket_path(arg_socket), &c);
+        r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 return r;
         if (arg_all_mine) {
@@ -109,7 +108,7 @@ static int run(int64_t *ids, size_t n) {
                 if (r < 0)
                         goto finish;
                 if (n == 0) {
-                        fprintf(stderr, _("br-cancel: you have no queued or running tasks\n"));
+                        cli_info(_("you have no queued or running tasks"));
                         r = 0;
                         goto finish;
                 }
@@ -119,8 +118,8 @@ static int run(int64_t *ids, size_t n) {
 finish:
         client_close(&c);
         if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, _("br-cancel: cannot write: %s\n"), strerror(errno));
-                r = r < 0 ? r : -EIO;
+                int e = cli_error_errno(EIO, _("cannot write: %s"), strerror(errno));
+                r = r < 0 ? r : e;
         }
         return r;
 }
@@ -137,30 +136,30 @@ int main(int argc, const char **argv) {
         size_t n = 0;
         int r;
 
-        cli_init();
+        cli_init("br-cancel");
 
         ctx = poptGetContext("br-cancel", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...] ID..."));
-        r = cli_parse(ctx, "br-cancel", false, &arg_version, NULL);
+        r = cli_parse(ctx, false, &arg_version, NULL);
         if (r != 0) {
                 poptFreeContext(ctx);
                 return r > 0 ? 0 : 2;
         }
         args = poptGetArgs(ctx);
         if (arg_all_mine && args && args[0]) {
-                fprintf(stderr, _("br-cancel: give either --all-mine or task ids, not both\n"));
+                (void) cli_error(_("give either --all-mine or task ids, not both"));
                 poptFreeContext(ctx);
                 return 2;
         }
         if (!arg_all_mine && !(args && args[0])) {
-                fprintf(stderr, _("br-cancel: no task id given; see br-cancel --help\n"));
+                (void) cli_error(_("no task id given; see br-cancel --help"));
                 poptFreeContext(ctx);
                 return 2;
         }
         if (args) {
                 ids = calloc(strv_length((char * const *) args) + 1, sizeof(int64_t));
                 if (!ids) {
-                        fprintf(stderr, _("br-cancel: out of memory\n"));
+                        (void) cli_error(_("out of memory"));
                         poptFreeContext(ctx);
                         return 1;
                 }
@@ -169,7 +168,7 @@ int main(int argc, const char **argv) {
                 uint64_t id;
 
                 if (parse_uint(args[i], 1, INT64_MAX, &id) < 0) {
-                        fprintf(stderr, _("br-cancel: not a task id: %s\n"), args[i]);
+                        (void) cli_error(_("not a task id: %s"), args[i]);
                         poptFreeContext(ctx);
                         return 2;
                 }

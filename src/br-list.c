@@ -51,17 +51,6 @@ static const struct poptOption options[] = {
         POPT_AUTOHELP POPT_TABLEEND
 };
 
-static int usage_error(const char *fmt, ...) _printf_(1, 2);
-static int usage_error(const char *fmt, ...) {
-        va_list ap;
-        fputs("br-list: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        return -EINVAL;
-}
-
 static int add_states(const char *list) {
         _cleanup_(freep) char *copy = strdup(list);
         char *save = NULL;
@@ -71,12 +60,11 @@ static int add_states(const char *list) {
         for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
                 TaskState s = task_state_from_string(w);
                 if (s < 0)
-                        return usage_error(_("--state: unknown state %s (use queued, running, cleanup or finished)"),
-                                           w);
+                        return cli_error(_("--state: unknown state %s (use queued, running, cleanup or finished)"), w);
                 arg_state_mask |= 1u << s;
         }
         if (!arg_state_mask)
-                return usage_error(_("--state: no state given"));
+                return cli_error(_("--state: no state given"));
         return 0;
 }
 
@@ -90,7 +78,7 @@ static int parse_user(const char *s, uid_t *ret) {
         }
         pw = getpwnam(s);
         if (!pw)
-                return usage_error(_("--user: no such user: %s"), s);
+                return cli_error(_("--user: no such user: %s"), s);
         *ret = pw->pw_uid;
         return 0;
 }
@@ -103,7 +91,7 @@ static int list_page(Client *c, const ProtoRequest *base, int64_t after_id, unsi
 
         req.after_id = after_id;
         req.limit = limit;
-        return client_call("br-list", c, &req, ret);
+        return client_call(c, &req, ret);
 }
 
 /* Whether at least n tasks follow the page's after_id.  "more" counts too:
@@ -132,7 +120,7 @@ static int list_all_keep_last(Client *c, const ProtoRequest *base, size_t n, Tas
         size_t nall = 0, from;
         int r;
 
-        r = client_list("br-list", c, base, &all, &nall);
+        r = client_list(c, base, &all, &nall);
         if (r < 0)
                 goto finish;
         from = nall > n ? nall - n : 0;
@@ -416,7 +404,7 @@ static int run(bool has_uid, uid_t uid, unsigned limit) {
         size_t n = 0;
         int r;
 
-        r = client_connect("br-list", client_socket_path(arg_socket), &c);
+        r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 return r;
         if (arg_all || arg_state_mask) {
@@ -424,10 +412,10 @@ static int run(bool has_uid, uid_t uid, unsigned limit) {
                 if (limit)
                         r = list_last(&c, &req, limit, &tasks, &n);
                 else
-                        r = client_list("br-list", &c, &req, &tasks, &n);
+                        r = client_list(&c, &req, &tasks, &n);
         } else {
                 req.state_mask = 1u << TASK_QUEUED | 1u << TASK_RUNNING | 1u << TASK_CLEANUP;
-                r = client_list("br-list", &c, &req, &tasks, &n);
+                r = client_list(&c, &req, &tasks, &n);
                 if (r >= 0) {
                         req.state_mask = 1u << TASK_FINISHED;
                         r = list_last(&c, &req, limit ? limit : DEFAULT_FINISHED, &tasks, &n);
@@ -435,17 +423,16 @@ static int run(bool has_uid, uid_t uid, unsigned limit) {
         }
         client_close(&c);
         if (r == -ENOMEM)
-                fprintf(stderr, _("br-list: out of memory\n"));
+                (void) cli_error(_("out of memory"));
         if (r >= 0) {
                 sort_unique(tasks, &n);
                 r = arg_json ? print_json(tasks, n) : print_table(tasks, n);
                 if (r < 0)
-                        fprintf(stderr, _("br-list: out of memory\n"));
+                        (void) cli_error(_("out of memory"));
         }
         client_tasks_free(tasks, n);
         if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout))) {
-                fprintf(stderr, _("br-list: cannot write the list: %s\n"), strerror(errno));
-                r = -EIO;
+                r = cli_error_errno(EIO, _("cannot write the list: %s"), strerror(errno));
         }
         return r;
 }
@@ -469,16 +456,16 @@ int main(int argc, const char **argv) {
         bool has_uid = false;
         int r;
 
-        cli_init();
+        cli_init("br-list");
 
         ctx = poptGetContext("br-list", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, "br-list", true, &arg_version, on_option);
+        r = cli_parse(ctx, true, &arg_version, on_option);
         poptFreeContext(ctx);
         if (r != 0)
                 return r > 0 ? 0 : 2;
         if (arg_user && arg_mine)
-                return usage_error(_("give either --user or --mine, not both")), 2;
+                return cli_error(_("give either --user or --mine, not both")), 2;
         if (arg_user) {
                 if (parse_user(arg_user, &uid) < 0)
                         return 2;
@@ -488,7 +475,7 @@ int main(int argc, const char **argv) {
                 has_uid = true;
         }
         if (arg_limit && parse_uint(arg_limit, 1, UINT32_MAX, &limit) < 0)
-                return usage_error(_("--limit: not a number of tasks: %s"), arg_limit), 2;
+                return cli_error(_("--limit: not a number of tasks: %s"), arg_limit), 2;
 
         return run(has_uid, uid, (unsigned) limit) < 0 ? 1 : 0;
 }

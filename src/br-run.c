@@ -7,7 +7,6 @@
 #include <json-c/json.h>
 #include <locale.h>
 #include <popt.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,29 +67,18 @@ static const struct poptOption options[] = {
         POPT_AUTOHELP POPT_TABLEEND
 };
 
-static int error_line(const char *fmt, ...) _printf_(1, 2);
-static int error_line(const char *fmt, ...) {
-        va_list ap;
-        fputs("br-run: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        return -EINVAL;
-}
-
 static int add_env(const char *s) {
         const char *eq = strchr(s, '='), *val;
 
         /* the daemon refuses them too; here it is a usage error */
         if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
-                return error_line(_("--env %.*s: variables starting with %s are set by benchrunner, not by --env"),
-                                  eq ? (int) (eq - s) : (int) strlen(s), s, PROTO_ENV_RESERVED_PREFIX);
+                return cli_error(_("--env %.*s: variables starting with %s are set by benchrunner, not by --env"),
+                                 eq ? (int) (eq - s) : (int) strlen(s), s, PROTO_ENV_RESERVED_PREFIX);
         if (eq)
                 return strv_push_printf(&arg_env, &n_env, "%s", s);
         val = getenv(s);
         if (!val)
-                return error_line(_("--env %s: not set here; give %s=VALUE"), s, s);
+                return cli_error(_("--env %s: not set here; give %s=VALUE"), s, s);
         return strv_push_printf(&arg_env, &n_env, "%s=%s", s, val);
 }
 
@@ -98,8 +86,8 @@ static int resolve_argv0(char **argv, const char *what) {
         char *p;
         int r = client_resolve_command(argv[0], &p);
         if (r < 0)
-                return error_line(_("%s: %s: %s"), what, argv[0],
-                                  r == -ENOENT ? _("command not found") : strerror(-r));
+                return cli_error(_("%s: %s: %s"), what, argv[0],
+                                 r == -ENOENT ? _("command not found") : strerror(-r));
         free(argv[0]);
         argv[0] = p;
         return 0;
@@ -114,29 +102,29 @@ static int task_from_args(const char **rest, Task **ret) {
         if (!t)
                 return -ENOMEM;
         if (!rest || !rest[0])
-                return error_line(_("no command given; see br-run --help"));
+                return cli_error(_("no command given; see br-run --help"));
         if (!rest[0][0])
-                return error_line(_("the command is an empty string"));
+                return cli_error(_("the command is an empty string"));
         if (arg_threads < 1 || arg_threads > TASK_THREADS_MAX)
-                return error_line(_("--threads must be between 1 and %d"), TASK_THREADS_MAX);
+                return cli_error(_("--threads must be between 1 and %d"), TASK_THREADS_MAX);
         t->threads = (unsigned) arg_threads;
         if (arg_memory) {
                 r = parse_size(arg_memory, &v);
                 if (r < 0 || v == 0)
-                        return error_line(_("--memory: not a size: %s (use 512M, 2G, ...)"), arg_memory);
+                        return cli_error(_("--memory: not a size: %s (use 512M, 2G, ...)"), arg_memory);
                 t->memory_bytes = v;
         }
         if (arg_time_limit) {
                 r = parse_duration(arg_time_limit, &v);
                 if (r < 0 || v == 0)
-                        return error_line(_("--time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
-                                          arg_time_limit);
+                        return cli_error(_("--time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
+                                         arg_time_limit);
                 t->time_limit_usec = v;
         }
         if (arg_cleanup_time_limit) {
                 r = parse_duration(arg_cleanup_time_limit, &v);
                 if (r < 0 || v == 0)
-                        return error_line(_("--cleanup-time-limit: not a duration: %s"), arg_cleanup_time_limit);
+                        return cli_error(_("--cleanup-time-limit: not a duration: %s"), arg_cleanup_time_limit);
                 t->cleanup_time_limit_usec = v;
         }
         t->group = arg_group;
@@ -156,7 +144,7 @@ static int task_from_args(const char **rest, Task **ret) {
                 r = poptParseArgvString(arg_cleanup, &cargc, &cargv);
                 if (r < 0 || cargc < 1) {
                         free(cargv);
-                        return error_line(_("--cleanup: cannot split into words: %s"), arg_cleanup);
+                        return cli_error(_("--cleanup: cannot split into words: %s"), arg_cleanup);
                 }
                 r = strv_copy(cargv, &t->cleanup_argv);
                 free(cargv);
@@ -171,7 +159,7 @@ static int task_from_args(const char **rest, Task **ret) {
                 return r;
         t->submit_dir = getcwd(NULL, 0);
         if (!t->submit_dir)
-                return error_line(_("cannot tell the current directory: %s"), strerror(errno));
+                return cli_error(_("cannot tell the current directory: %s"), strerror(errno));
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -194,8 +182,8 @@ static void warn_private_tmp(Task * const *tasks, size_t n) {
                 else if (under_tmp(t->submit_dir))
                         what = t->submit_dir;
                 if (what) {
-                        fprintf(stderr, _("br-run: warning: tasks get a private /tmp, so %s is not visible to "
-                                          "them; use a directory outside /tmp\n"), what);
+                        cli_info(_("warning: tasks get a private /tmp, so %s is not visible to them; use a "
+                                   "directory outside /tmp"), what);
                         return;
                 }
         }
@@ -211,7 +199,7 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
         int r = 0;
 
         if (!f)
-                return error_line(_("--batch: cannot open %s: %s"), path, strerror(errno));
+                return cli_error(_("--batch: cannot open %s: %s"), path, strerror(errno));
         while ((len = getline(&line, &alloc, f)) >= 0) {
                 _cleanup_(freep) char *err = NULL;
                 struct json_object *o;
@@ -225,7 +213,7 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
                 o = json_tokener_parse(line);
                 if (!o || !json_object_is_type(o, json_type_object)) {
                         json_object_put(o);
-                        r = error_line(_("%s:%zu: not a JSON object"), path, lineno);
+                        r = cli_error(_("%s:%zu: not a JSON object"), path, lineno);
                         break;
                 }
                 if (!json_object_object_get_ex(o, "cwd", NULL) && cwd)
@@ -247,8 +235,8 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
                                 if (name[0] == '/' || !name[0])
                                         continue;
                                 if (client_resolve_command(name, &abs) < 0) {
-                                        r = error_line(_("%s:%zu: %s[0]: %s: command not found"), path, lineno,
-                                                       keys[k], name);
+                                        r = cli_error(_("%s:%zu: %s[0]: %s: command not found"), path, lineno,
+                                                      keys[k], name);
                                         break;
                                 }
                                 json_object_array_put_idx(a, 0, json_object_new_string(abs));
@@ -275,7 +263,7 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
                         }
                         r = proto_parse_request(wrapped, strlen(wrapped), &req, NULL, &err);
                         if (r < 0) {
-                                r = error_line("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
+                                r = cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
                                 break;
                         }
                         t = req->tasks[0];
@@ -312,7 +300,7 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
                 return r;
         }
         if (n == 0)
-                return error_line(_("--batch: %s holds no task"), path);
+                return cli_error(_("--batch: %s holds no task"), path);
         *ret = tasks;
         *ret_n = n;
         return 0;
@@ -428,8 +416,8 @@ static void follow_event(Follow *f, ProtoMessage *m) {
                         snprintf(st, sizeof st, _("killed by signal %d"), res->signal);
                 else
                         snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
-                fprintf(stderr, _("br-run: task %" PRId64 " %s after %s on CPUs %s\n"), f->last->id, st,
-                        format_duration(w, sizeof w, res->wall_usec), f->last->cpus ? f->last->cpus : "-");
+                cli_info(_("task %" PRId64 " %s after %s on CPUs %s"), f->last->id, st,
+                         format_duration(w, sizeof w, res->wall_usec), f->last->cpus ? f->last->cpus : "-");
         }
 }
 
@@ -439,8 +427,8 @@ static int follow(Client *c, Follow *f) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
                 int r = client_receive(c, &m);
                 if (r < 0) {
-                        (void) error_line(_("lost the daemon while waiting: %s"),
-                                          r == -ECONNRESET ? _("connection closed") : strerror(-r));
+                        (void) cli_error(_("lost the daemon while waiting: %s"),
+                                         r == -ECONNRESET ? _("connection closed") : strerror(-r));
                         return r;
                 }
                 follow_event(f, m);
@@ -457,7 +445,7 @@ static int run(const char **rest) {
 
         if (arg_batch) {
                 if (rest && rest[0])
-                        return error_line(_("give either --batch or a command, not both"));
+                        return cli_error(_("give either --batch or a command, not both"));
                 r = tasks_from_batch(arg_batch, &tasks, &n);
                 if (r < 0)
                         return r;
@@ -483,7 +471,7 @@ static int run(const char **rest) {
                 goto finish;
         }
 
-        r = client_connect("br-run", client_socket_path(arg_socket), &c);
+        r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 goto finish;
 
@@ -496,12 +484,12 @@ static int run(const char **rest) {
 
                 r = proto_submit_format_batch(NULL, tasks + done, n - done, arg_wait, &line, &k);
                 if (r < 0) {
-                        error_line(_("task %zu does not fit in a request: %s"), done + 1, strerror(-r));
+                        (void) cli_error(_("task %zu does not fit in a request: %s"), done + 1, strerror(-r));
                         goto finish;
                 }
                 r = client_send(&c, line);
                 if (r < 0) {
-                        error_line(_("cannot send to the daemon: %s"), strerror(-r));
+                        (void) cli_error(_("cannot send to the daemon: %s"), strerror(-r));
                         goto finish;
                 }
                 do {
@@ -509,8 +497,8 @@ static int run(const char **rest) {
                         m = NULL;
                         r = client_receive(&c, &m);
                         if (r < 0) {
-                                error_line(_("no answer from the daemon: %s"),
-                                           r == -ECONNRESET ? _("connection closed") : strerror(-r));
+                                (void) cli_error(_("no answer from the daemon: %s"),
+                                                 r == -ECONNRESET ? _("connection closed") : strerror(-r));
                                 goto finish;
                         }
                         /* tasks of earlier requests may end meanwhile */
@@ -518,10 +506,10 @@ static int run(const char **rest) {
                 } while (m->is_event);
                 if (!m->ok) {
                         if (done > 0)
-                                error_line(_("tasks 1-%zu were queued; task %zu and later were not: %s"), done,
-                                           done + 1, m->error ? m->error : "");
+                                (void) cli_error(_("tasks 1-%zu were queued; task %zu and later were not: %s"), done,
+                                                 done + 1, m->error ? m->error : "");
                         else
-                                error_line("%s", m->error ? m->error : _("submit refused"));
+                                (void) cli_error("%s", m->error ? m->error : _("submit refused"));
                         r = -EREMOTEIO;
                         goto finish;
                 }
@@ -577,12 +565,12 @@ int main(int argc, const char **argv) {
         poptContext ctx;
         int r;
 
-        cli_init();
+        cli_init("br-run");
 
         /* Options end at the command: "br-run -j 2 sort -n" */
         ctx = poptGetContext("br-run", argc, argv, options, POPT_CONTEXT_POSIXMEHARDER);
         poptSetOtherOptionHelp(ctx, _("[OPTION...] [--] COMMAND [ARG...]"));
-        r = cli_parse(ctx, "br-run", false, &arg_version, on_option);
+        r = cli_parse(ctx, false, &arg_version, on_option);
         if (r != 0) {
                 poptFreeContext(ctx);
                 strv_free(arg_env);

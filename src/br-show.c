@@ -217,7 +217,7 @@ static int run(const char **ids, size_t n) {
         Client c = { .fd = -1 };
         int r, ret = 0;
 
-        r = client_connect("br-show", client_socket_path(arg_socket), &c);
+        r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -227,7 +227,7 @@ static int run(const char **ids, size_t n) {
 
                 (void) parse_uint(ids[i], 1, INT64_MAX, &id);   /* checked in main() */
                 req.id = (int64_t) id;
-                r = client_call("br-show", &c, &req, &m);
+                r = client_call(&c, &req, &m);
                 if (r == -EREMOTEIO) {
                         ret = r;   /* the daemon's word is on stderr: go on with the next */
                         continue;
@@ -237,8 +237,7 @@ static int run(const char **ids, size_t n) {
                         break;
                 }
                 if (!m->task) {
-                        fprintf(stderr, _("br-show: the daemon sent no task for %" PRId64 "\n"), req.id);
-                        ret = -EBADMSG;
+                        ret = cli_error_errno(EBADMSG, _("the daemon sent no task for %" PRId64), req.id);
                         continue;
                 }
                 if (arg_json) {
@@ -254,16 +253,13 @@ static int run(const char **ids, size_t n) {
                         r = print_task(m->task);
                 }
                 if (r < 0) {
-                        fprintf(stderr, _("br-show: out of memory\n"));
-                        ret = r;
+                        ret = cli_error_errno(r, _("out of memory"));
                         break;
                 }
         }
         client_close(&c);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, _("br-show: cannot write: %s\n"), strerror(errno));
-                ret = -EIO;
-        }
+        if (fflush(stdout) != 0 || ferror(stdout))
+                ret = cli_error_errno(EIO, _("cannot write: %s"), strerror(errno));
         return ret;
 }
 
@@ -273,11 +269,11 @@ int main(int argc, const char **argv) {
         size_t n = 0;
         int r;
 
-        cli_init();
+        cli_init("br-show");
 
         ctx = poptGetContext("br-show", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...] ID..."));
-        r = cli_parse(ctx, "br-show", false, &arg_version, NULL);
+        r = cli_parse(ctx, false, &arg_version, NULL);
         if (r != 0) {
                 poptFreeContext(ctx);
                 return r > 0 ? 0 : 2;
@@ -286,13 +282,13 @@ int main(int argc, const char **argv) {
         for (n = 0; ids && ids[n]; n++) {
                 uint64_t id;
                 if (parse_uint(ids[n], 1, INT64_MAX, &id) < 0) {
-                        fprintf(stderr, _("br-show: not a task id: %s\n"), ids[n]);
+                        (void) cli_error(_("not a task id: %s"), ids[n]);
                         poptFreeContext(ctx);
                         return 2;
                 }
         }
         if (n == 0) {
-                fprintf(stderr, _("br-show: no task id given; see br-show --help\n"));
+                (void) cli_error(_("no task id given; see br-show --help"));
                 poptFreeContext(ctx);
                 return 2;
         }

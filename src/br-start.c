@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <locale.h>
 #include <popt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -74,17 +73,6 @@ static const struct poptOption options[] = {
         POPT_AUTOHELP POPT_TABLEEND
 };
 
-static int fail(const char *fmt, ...) _printf_(1, 2);
-static int fail(const char *fmt, ...) {
-        va_list ap;
-        fputs("br-start: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        return -EINVAL;
-}
-
 static int read_int_file(const char *root, const char *rel, long *ret) {
         _cleanup_(freep) char *p = NULL;
         FILE *f;
@@ -104,11 +92,11 @@ static int read_int_file(const char *root, const char *rel, long *ret) {
 static void warn_boost(const char *sysfs) {
         long v;
         if (read_int_file(sysfs, "devices/system/cpu/cpufreq/boost", &v) >= 0 && v == 1)
-                fprintf(stderr, _("br-start: warning: CPU boost is on (%s/devices/system/cpu/cpufreq/boost): "
-                                  "timings will drift with load; write 0 there to turn it off\n"), sysfs);
+                cli_info(_("warning: CPU boost is on (%s/devices/system/cpu/cpufreq/boost): timings will drift "
+                           "with load; write 0 there to turn it off"), sysfs);
         if (read_int_file(sysfs, "devices/system/cpu/intel_pstate/no_turbo", &v) >= 0 && v == 0)
-                fprintf(stderr, _("br-start: warning: Turbo Boost is on (%s/devices/system/cpu/intel_pstate/no_turbo "
-                                  "is 0): timings will drift with load; write 1 there to turn it off\n"), sysfs);
+                cli_info(_("warning: Turbo Boost is on (%s/devices/system/cpu/intel_pstate/no_turbo is 0): "
+                           "timings will drift with load; write 1 there to turn it off"), sysfs);
 }
 
 static bool daemon_answers(const char *path) {
@@ -122,7 +110,7 @@ static bool daemon_answers(const char *path) {
         stderr = fopen("/dev/null", "we");
         if (!stderr)
                 stderr = saved;
-        ok = client_connect("br-start", path, &c) >= 0 && client_call("br-start", &c, &req, &m) >= 0;
+        ok = client_connect(path, &c) >= 0 && client_call(&c, &req, &m) >= 0;
         if (stderr != saved) {
                 fclose(stderr);
                 stderr = saved;
@@ -140,7 +128,7 @@ static int run_and_wait(char **argv) {
                 return -errno;
         if (pid == 0) {
                 execvp(argv[0], argv);
-                fprintf(stderr, _("br-start: cannot run %s: %s\n"), argv[0], strerror(errno));
+                (void) cli_error(_("cannot run %s: %s"), argv[0], strerror(errno));
                 _exit(127);
         }
         while (waitpid(pid, &status, 0) < 0)
@@ -214,31 +202,31 @@ static int run(void) {
         if (!daemon)
                 daemon = SBINDIR "/benchrunnerd";
         if (arg_threads && arg_cpus)
-                return fail(_("give either --threads or --cpus, not both"));
+                return cli_error(_("give either --threads or --cpus, not both"));
 
         r = topology_load(sysfs, &topo);
         if (r < 0)
-                return fail(_("cannot read the CPU topology under %s: %s"), sysfs, strerror(-r));
+                return cli_error(_("cannot read the CPU topology under %s: %s"), sysfs, strerror(-r));
         unsigned online = cpuset_count(topology_online(topo));
         if (arg_cpus) {
                 r = cpuset_parse(arg_cpus, &cpus);
                 if (r < 0 || cpuset_empty(&cpus))
-                        return fail(_("--cpus: not a CPU list: %s (use 2-7,10)"), arg_cpus);
+                        return cli_error(_("--cpus: not a CPU list: %s (use 2-7,10)"), arg_cpus);
                 r = grant_check_cpus(topo, &cpus);
                 if (r == -ENOSPC)
-                        return fail(_("--cpus %s would give away every core; leave at least one core to the "
-                                      "system"), arg_cpus);
+                        return cli_error(_("--cpus %s would give away every core; leave at least one core to the "
+                                           "system"), arg_cpus);
                 if (r < 0)
-                        return fail(_("--cpus %s: not all of these CPUs are online"), arg_cpus);
+                        return cli_error(_("--cpus %s: not all of these CPUs are online"), arg_cpus);
         } else if (arg_threads < 0)
-                return fail(_("--threads must be at least 1"));
+                return cli_error(_("--threads must be at least 1"));
         else if (arg_threads == 0) {
                 /* as many as may be given away */
                 if (grant_default_cpus(topo, &cpus) < 0)
-                        return fail(_("this machine has a single core: nothing can be given away"));
+                        return cli_error(_("this machine has a single core: nothing can be given away"));
         } else if (grant_pick_cpus(topo, (unsigned) arg_threads, &cpus) < 0)
-                return fail(_("--threads %u: this machine has %u CPU threads and at least one core stays "
-                              "with the system"), (unsigned) arg_threads, online);
+                return cli_error(_("--threads %u: this machine has %u CPU threads and at least one core stays "
+                                   "with the system"), (unsigned) arg_threads, online);
         cpulist = cpuset_format(&cpus);
         if (!cpulist)
                 return -ENOMEM;
@@ -247,16 +235,16 @@ static int run(void) {
         if (arg_memory) {
                 r = parse_size(arg_memory, &memory);
                 if (r < 0 || memory == 0)
-                        return fail(_("--memory: not a size: %s (use 16G, 512M, ...)"), arg_memory);
+                        return cli_error(_("--memory: not a size: %s (use 16G, 512M, ...)"), arg_memory);
                 if (avail > 0 && memory > avail) {
                         char a[FORMAT_SIZE_MAX];
-                        return fail(_("--memory %s is more than is available now (%s)"), arg_memory,
-                                    format_size(a, sizeof a, avail));
+                        return cli_error(_("--memory %s is more than is available now (%s)"), arg_memory,
+                                         format_size(a, sizeof a, avail));
                 }
         } else {
                 memory = mem_default(avail);
                 if (memory == 0)
-                        return fail(_("cannot tell the available memory; give --memory"));
+                        return cli_error(_("cannot tell the available memory; give --memory"));
         }
         /* checked here as the daemon will, so that a typo is not found
          * only in the journal */
@@ -264,24 +252,24 @@ static int run(void) {
                 uint64_t v;
                 r = parse_duration(arg_cleanup_time_limit, &v);
                 if (r < 0 || v == 0)
-                        return fail(_("--cleanup-time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
-                                    arg_cleanup_time_limit);
+                        return cli_error(_("--cleanup-time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
+                                         arg_cleanup_time_limit);
         }
         if (arg_output_cap) {
                 uint64_t v;
                 if (parse_size(arg_output_cap, &v) < 0)
-                        return fail(_("--output-cap: not a size: %s (use 64M, 1G, 0, ...)"), arg_output_cap);
+                        return cli_error(_("--output-cap: not a size: %s (use 64M, 1G, 0, ...)"), arg_output_cap);
         }
         if (arg_max_queued) {
                 uint64_t v;
                 if (parse_uint(arg_max_queued, 1, INT_MAX, &v) < 0)
-                        return fail(_("--max-queued must be a number between 1 and %d"), INT_MAX);
+                        return cli_error(_("--max-queued must be a number between 1 and %d"), INT_MAX);
         }
 
         warn_boost(sysfs);
 
         if (daemon_answers(socket_path))
-                return fail(_("benchrunner is already running (%s answers)"), socket_path);
+                return cli_error(_("benchrunner is already running (%s answers)"), socket_path);
 
         owner = grant_owner(getuid(), getenv("SUDO_UID"));
 
@@ -291,13 +279,13 @@ static int run(void) {
 
         if (arg_foreground) {
                 execvp(argv[0], argv);
-                return fail(_("cannot run %s: %s"), argv[0], strerror(errno));
+                return cli_error(_("cannot run %s: %s"), argv[0], strerror(errno));
         }
 
         r = run_and_wait(argv);
         if (r != 0)
-                return fail(_("systemd-run could not start the daemon (exit status %d); see "
-                              "journalctl -u %s"), r, arg_unit ? arg_unit : "benchrunnerd");
+                return cli_error(_("systemd-run could not start the daemon (exit status %d); see "
+                                   "journalctl -u %s"), r, arg_unit ? arg_unit : "benchrunnerd");
 
         /* Type=notify: systemd-run returns once the daemon said READY, but
          * give a slow machine a moment before declaring failure. */
@@ -306,8 +294,8 @@ static int run(void) {
                 nanosleep(&ts, NULL);
         }
         if (!daemon_answers(socket_path))
-                return fail(_("the daemon started but does not answer on %s; see journalctl -u %s"), socket_path,
-                            arg_unit ? arg_unit : "benchrunnerd");
+                return cli_error(_("the daemon started but does not answer on %s; see journalctl -u %s"), socket_path,
+                                 arg_unit ? arg_unit : "benchrunnerd");
         char m[FORMAT_SIZE_MAX];
         printf(ngettext("benchrunner started: CPUs %s (%u thread), memory %s, socket %s\n",
                         "benchrunner started: CPUs %s (%u threads), memory %s, socket %s\n", cpuset_count(&cpus)),
@@ -320,13 +308,13 @@ int main(int argc, const char **argv) {
         poptContext ctx;
         int r;
 
-        cli_init();
+        cli_init("br-start");
 
         (void) snprintf(help_daemon, sizeof help_daemon, _("the daemon binary (default: %s)"),
                         SBINDIR "/benchrunnerd");
         ctx = poptGetContext("br-start", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, "br-start", true, &arg_version, NULL);
+        r = cli_parse(ctx, true, &arg_version, NULL);
         poptFreeContext(ctx);
         if (r != 0)
                 return r > 0 ? 0 : 2;

@@ -57,10 +57,10 @@ static int run(void) {
         ProtoMessage *m = NULL;
         int r;
 
-        r = client_connect("br-stats", client_socket_path(arg_socket), &c);
+        r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 return r;
-        r = client_call("br-stats", &c, &req, &m);
+        r = client_call(&c, &req, &m);
         if (r < 0)
                 goto finish;
         print_stats(&m->stats);
@@ -69,11 +69,11 @@ static int run(void) {
                 m = NULL;
                 r = client_receive(&c, &m);
                 if (r == -ECONNRESET) {
-                        fprintf(stderr, _("br-stats: the daemon stopped\n"));
+                        (void) cli_error(_("the daemon stopped"));
                         goto finish;
                 }
                 if (r < 0) {
-                        fprintf(stderr, _("br-stats: bad message from the daemon: %s\n"), strerror(-r));
+                        (void) cli_error(_("bad message from the daemon: %s"), strerror(-r));
                         goto finish;
                 }
                 if (m->is_event && m->event == PROTO_EVENT_STATS && m->has_stats)
@@ -90,11 +90,11 @@ int main(int argc, const char **argv) {
         poptContext ctx;
         int r;
 
-        cli_init();
+        cli_init("br-stats");
 
         ctx = poptGetContext("br-stats", argc, argv, options, 0);
         poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, "br-stats", true, &arg_version, NULL);
+        r = cli_parse(ctx, true, &arg_version, NULL);
         poptFreeContext(ctx);
         if (r != 0)
                 return r > 0 ? 0 : 2;

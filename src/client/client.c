@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "cli.h"
 #include "client.h"
 #include "util.h"
 
@@ -24,29 +25,23 @@ const char *client_socket_path(const char *arg) {
         return BR_RUNDIR "/benchrunner.sock";
 }
 
-int client_connect(const char *prog, const char *path, Client *ret) {
+int client_connect(const char *path, Client *ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd;
 
-        if (strlen(path) >= sizeof sa.sun_path) {
-                fprintf(stderr, _("%s: socket path too long: %s\n"), prog, path);
-                return -ENAMETOOLONG;
-        }
+        if (strlen(path) >= sizeof sa.sun_path)
+                return cli_error_errno(ENAMETOOLONG, _("socket path too long: %s"), path);
         strcpy(sa.sun_path, path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-                fprintf(stderr, _("%s: cannot create a socket: %s\n"), prog, strerror(errno));
-                return -errno;
-        }
+        if (fd < 0)
+                return cli_error_errno(errno, _("cannot create a socket: %s"), strerror(errno));
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
                 int e = errno;
-                if (e == ENOENT || e == ECONNREFUSED)
-                        fprintf(stderr, _("%s: benchrunner is not running (no daemon at %s); start it with br-start\n"),
-                                prog, path);
-                else
-                        fprintf(stderr, _("%s: cannot connect to %s: %s\n"), prog, path, strerror(e));
                 (void) close(fd);
-                return -e;
+                if (e == ENOENT || e == ECONNREFUSED)
+                        return cli_error_errno(e, _("benchrunner is not running (no daemon at %s); start it with "
+                                                    "br-start"), path);
+                return cli_error_errno(e, _("cannot connect to %s: %s"), path, strerror(e));
         }
         ret->fd = fd;
         proto_linebuf_init(&ret->in, PROTO_REPLY_LINE_MAX);
@@ -97,37 +92,29 @@ int client_receive(Client *c, ProtoMessage **ret) {
         }
 }
 
-int client_call(const char *prog, Client *c, const ProtoRequest *req, ProtoMessage **ret) {
+int client_call(Client *c, const ProtoRequest *req, ProtoMessage **ret) {
         _cleanup_(freep) char *line = NULL;
         int r;
 
         r = proto_request_format(req, &line);
-        if (r < 0) {
-                fprintf(stderr, _("%s: cannot build the request: %s\n"), prog, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return cli_error_errno(r, _("cannot build the request: %s"), strerror(-r));
         r = client_send(c, line);
-        if (r < 0) {
-                fprintf(stderr, _("%s: cannot send the request: %s\n"), prog, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return cli_error_errno(r, _("cannot send the request: %s"), strerror(-r));
         for (;;) {
                 ProtoMessage *m = NULL;
                 r = client_receive(c, &m);
-                if (r == -ECONNRESET) {
-                        fprintf(stderr, _("%s: the daemon closed the connection\n"), prog);
-                        return r;
-                }
-                if (r < 0) {
-                        fprintf(stderr, _("%s: bad answer from the daemon: %s\n"), prog, strerror(-r));
-                        return r;
-                }
+                if (r == -ECONNRESET)
+                        return cli_error_errno(r, _("the daemon closed the connection"));
+                if (r < 0)
+                        return cli_error_errno(r, _("bad answer from the daemon: %s"), strerror(-r));
                 if (m->is_event) {
                         proto_message_free(m);
                         continue;
                 }
                 if (!m->ok) {
-                        fprintf(stderr, "%s: %s\n", prog, m->error ? m->error : _("request failed"));
+                        (void) cli_error("%s", m->error ? m->error : _("request failed"));
                         proto_message_free(m);
                         return -EREMOTEIO;
                 }
@@ -212,7 +199,7 @@ int client_resolve_command(const char *name, char **ret) {
         return last;
 }
 
-int client_list(const char *prog, Client *c, const ProtoRequest *req, Task ***tasks, size_t *n) {
+int client_list(Client *c, const ProtoRequest *req, Task ***tasks, size_t *n) {
         ProtoRequest page = *req;
 
         for (;;) {
@@ -220,16 +207,14 @@ int client_list(const char *prog, Client *c, const ProtoRequest *req, Task ***ta
                 Task **a;
                 int r;
 
-                r = client_call(prog, c, &page, &m);
+                r = client_call(c, &page, &m);
                 if (r < 0)
                         return r;
                 if (m->n_tasks == 0)
                         return 0;
                 a = realloc(*tasks, (*n + m->n_tasks) * sizeof(Task *));
-                if (!a) {
-                        fprintf(stderr, _("%s: out of memory\n"), prog);
-                        return -ENOMEM;
-                }
+                if (!a)
+                        return cli_error_errno(ENOMEM, _("out of memory"));
                 *tasks = a;
                 for (size_t i = 0; i < m->n_tasks; i++) {
                         a[(*n)++] = m->tasks[i];

@@ -18,8 +18,9 @@ typedef struct Client {
  * configured default. */
 const char *client_socket_path(const char *arg);
 
-/* Connects; on failure prints one line on stderr naming the socket. */
-int client_connect(const char *prog, const char *path, Client *ret);
+/* Connects; on failure prints one line on stderr naming the socket.  Every
+ * line on stderr here is cli_error()'s: "PROG: ...". */
+int client_connect(const char *path, Client *ret);
 void client_close(Client *c);
 
 /* Sends one formatted line (with its '\n'). */
@@ -30,7 +31,7 @@ int client_receive(Client *c, ProtoMessage **ret);
 
 /* Sends req and waits for its reply (events before it are skipped).  An
  * error reply becomes one line on stderr and -EREMOTEIO. */
-int client_call(const char *prog, Client *c, const ProtoRequest *req, ProtoMessage **ret);
+int client_call(Client *c, const ProtoRequest *req, ProtoMessage **ret);
 
 /* Resolves a command name as execvp() would, against $PATH and the current
  * directory, into an absolute path (malloc'd). -ENOENT / -EACCES. */
@@ -39,7 +40,7 @@ int client_resolve_command(const char *name, char **ret);
 /* Lists the tasks req selects, every page of them: asks again with after_id
  * set to the last id while the daemon says "more".  Appends to *tasks (a
  * malloc'd array of *n tasks, both may start out NULL/0). */
-int client_list(const char *prog, Client *c, const ProtoRequest *req, Task ***tasks, size_t *n);
+int client_list(Client *c, const ProtoRequest *req, Task ***tasks, size_t *n);
 void client_tasks_free(Task **tasks, size_t n);
 
 /* "SIGKILL" for 9; "SIG40" for a signal without a name here. */
