@@ -155,6 +155,8 @@ static int run(void) {
         sigset_t mask;
         int r;
 
+        if (arg_verbose)
+                log_set_max_level(LOG_DEBUG);
         r = build_config(&config);
         if (r < 0)
                 return r;
@@ -212,20 +214,14 @@ static int run(void) {
         return r;
 }
 
-int main(int argc, const char **argv) {
-        poptContext ctx;
-        int r;
+static const CliProgram program = {
+        .name = "benchrunnerd",
+        .options = options,
+        .usage = N_("[OPTION...]"),
+        .no_args = true,
+        .version = &arg_version,
+        .setup = fill_help,
+        .run = run,
+};
 
-        cli_init("benchrunnerd");
-
-        fill_help();
-        ctx = poptGetContext("benchrunnerd", argc, argv, options, 0);
-        poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, true, &arg_version, NULL);
-        poptFreeContext(ctx);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (arg_verbose)
-                log_set_max_level(LOG_DEBUG);
-        return run() < 0 ? 1 : 0;
-}
+CLI_MAIN(program)

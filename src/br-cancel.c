@@ -20,6 +20,8 @@
 static int arg_all_mine;
 static char *arg_socket;
 static int arg_version;
+static int64_t *arg_ids;   /* check() for run() */
+static size_t arg_n_ids;
 
 static const struct poptOption options[] = {
         { "all-mine", 'a', POPT_ARG_NONE, &arg_all_mine, 0,
@@ -95,8 +97,43 @@ static int cancel(Client *c, const int64_t *ids, size_t n) {
         return failed > INT32_MAX ? INT32_MAX : (int) failed;
 }
 
-static int run(int64_t *ids, size_t n) {
-        _cleanup_(freep) int64_t *mine = NULL;
+static int cmp_int64(const void *a, const void *b) {
+        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* The ids of the arguments, in id order, each once: the same id twice
+ * would only fail the second time. */
+static int check(const char **args) {
+        size_t n = 0, k = 1;
+
+        if (arg_all_mine && args && args[0])
+                return cli_error(_("give either --all-mine or task ids, not both"));
+        if (!arg_all_mine && !(args && args[0]))
+                return cli_error(_("no task id given; see br-cancel --help"));
+        if (!args)
+                return 0;
+        arg_ids = calloc(strv_length((char * const *) args) + 1, sizeof(int64_t));
+        if (!arg_ids)
+                return cli_error_errno(ENOMEM, _("out of memory"));
+        for (size_t i = 0; args[i]; i++) {
+                uint64_t id;
+
+                if (parse_uint(args[i], 1, INT64_MAX, &id) < 0)
+                        return cli_error(_("not a task id: %s"), args[i]);
+                arg_ids[n++] = (int64_t) id;
+        }
+        qsort(arg_ids, n, sizeof(int64_t), cmp_int64);
+        for (size_t i = 1; i < n; i++)
+                if (arg_ids[i] != arg_ids[k - 1])
+                        arg_ids[k++] = arg_ids[i];
+        arg_n_ids = n > 0 ? k : 0;
+        return 0;
+}
+
+static int run(void) {
+        _cleanup_(freep) int64_t *ids = TAKE_PTR(arg_ids);
+        size_t n = arg_n_ids;
         Client c = { .fd = -1 };
         int r;
 
@@ -104,7 +141,7 @@ static int run(int64_t *ids, size_t n) {
         if (r < 0)
                 return r;
         if (arg_all_mine) {
-                r = all_mine(&c, &mine, &n);
+                r = all_mine(&c, &ids, &n);
                 if (r < 0)
                         goto finish;
                 if (n == 0) {
@@ -112,9 +149,10 @@ static int run(int64_t *ids, size_t n) {
                         r = 0;
                         goto finish;
                 }
-                ids = mine;
         }
         r = cancel(&c, ids, n);
+        if (r > 0)
+                r = -EREMOTEIO;   /* refused for some tasks: said for each */
 finish:
         client_close(&c);
         if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -124,66 +162,13 @@ finish:
         return r;
 }
 
-static int cmp_int64(const void *a, const void *b) {
-        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
-        return x < y ? -1 : x > y;
-}
+static const CliProgram program = {
+        .name = "br-cancel",
+        .options = options,
+        .usage = N_("[OPTION...] ID..."),
+        .version = &arg_version,
+        .check = check,
+        .run = run,
+};
 
-int main(int argc, const char **argv) {
-        _cleanup_(freep) int64_t *ids = NULL;
-        poptContext ctx;
-        const char **args;
-        size_t n = 0;
-        int r;
-
-        cli_init("br-cancel");
-
-        ctx = poptGetContext("br-cancel", argc, argv, options, 0);
-        poptSetOtherOptionHelp(ctx, _("[OPTION...] ID..."));
-        r = cli_parse(ctx, false, &arg_version, NULL);
-        if (r != 0) {
-                poptFreeContext(ctx);
-                return r > 0 ? 0 : 2;
-        }
-        args = poptGetArgs(ctx);
-        if (arg_all_mine && args && args[0]) {
-                (void) cli_error(_("give either --all-mine or task ids, not both"));
-                poptFreeContext(ctx);
-                return 2;
-        }
-        if (!arg_all_mine && !(args && args[0])) {
-                (void) cli_error(_("no task id given; see br-cancel --help"));
-                poptFreeContext(ctx);
-                return 2;
-        }
-        if (args) {
-                ids = calloc(strv_length((char * const *) args) + 1, sizeof(int64_t));
-                if (!ids) {
-                        (void) cli_error(_("out of memory"));
-                        poptFreeContext(ctx);
-                        return 1;
-                }
-        }
-        for (size_t i = 0; args && args[i]; i++) {
-                uint64_t id;
-
-                if (parse_uint(args[i], 1, INT64_MAX, &id) < 0) {
-                        (void) cli_error(_("not a task id: %s"), args[i]);
-                        poptFreeContext(ctx);
-                        return 2;
-                }
-                ids[n++] = (int64_t) id;
-        }
-        /* in id order, each once: the same id twice would only fail the second time */
-        if (n > 1) {
-                size_t k = 1;
-                qsort(ids, n, sizeof(int64_t), cmp_int64);
-                for (size_t i = 1; i < n; i++)
-                        if (ids[i] != ids[k - 1])
-                                ids[k++] = ids[i];
-                n = k;
-        }
-        poptFreeContext(ctx);
-        r = run(ids, n);
-        return r != 0 ? 1 : 0;
-}
+CLI_MAIN(program)

@@ -33,6 +33,10 @@ static char *arg_limit;
 static int arg_json;
 static char *arg_socket;
 static int arg_version;
+/* what check() made of them, for run() */
+static bool arg_has_uid;
+static uid_t arg_uid;
+static unsigned arg_n;   /* --limit, 0 for none */
 
 enum { OPT_STATE = 1 };
 
@@ -397,8 +401,9 @@ static int print_json(Task * const *tasks, size_t n) {
         return 0;
 }
 
-static int run(bool has_uid, uid_t uid, unsigned limit) {
-        ProtoRequest req = { .op = PROTO_OP_LIST, .has_uid = has_uid, .uid = uid };
+static int run(void) {
+        ProtoRequest req = { .op = PROTO_OP_LIST, .has_uid = arg_has_uid, .uid = arg_uid };
+        unsigned limit = arg_n;
         Client c = { .fd = -1 };
         Task **tasks = NULL;
         size_t n = 0;
@@ -449,33 +454,37 @@ static int on_option(poptContext ctx, int val) {
         return r;
 }
 
-int main(int argc, const char **argv) {
-        poptContext ctx;
-        uid_t uid = 0;
+static int check(const char **args) {
         uint64_t limit = 0;
-        bool has_uid = false;
         int r;
 
-        cli_init("br-list");
-
-        ctx = poptGetContext("br-list", argc, argv, options, 0);
-        poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, true, &arg_version, on_option);
-        poptFreeContext(ctx);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
+        (void) args;   /* none: no_args */
         if (arg_user && arg_mine)
-                return cli_error(_("give either --user or --mine, not both")), 2;
+                return cli_error(_("give either --user or --mine, not both"));
         if (arg_user) {
-                if (parse_user(arg_user, &uid) < 0)
-                        return 2;
-                has_uid = true;
+                r = parse_user(arg_user, &arg_uid);
+                if (r < 0)
+                        return r;
+                arg_has_uid = true;
         } else if (arg_mine) {
-                uid = getuid();
-                has_uid = true;
+                arg_uid = getuid();
+                arg_has_uid = true;
         }
         if (arg_limit && parse_uint(arg_limit, 1, UINT32_MAX, &limit) < 0)
-                return cli_error(_("--limit: not a number of tasks: %s"), arg_limit), 2;
-
-        return run(has_uid, uid, (unsigned) limit) < 0 ? 1 : 0;
+                return cli_error(_("--limit: not a number of tasks: %s"), arg_limit);
+        arg_n = (unsigned) limit;
+        return 0;
 }
+
+static const CliProgram program = {
+        .name = "br-list",
+        .options = options,
+        .usage = N_("[OPTION...]"),
+        .no_args = true,
+        .version = &arg_version,
+        .on_option = on_option,
+        .check = check,
+        .run = run,
+};
+
+CLI_MAIN(program)

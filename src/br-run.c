@@ -33,6 +33,9 @@ static char *arg_socket;
 static int arg_version;
 static char **arg_env;
 static size_t n_env;
+/* what check() read, for run() */
+static Task **arg_tasks;
+static size_t arg_n_tasks;
 
 enum { OPT_ENV = 1 };
 
@@ -154,9 +157,7 @@ static int task_from_args(const char **rest, Task **ret) {
                 if (r < 0)
                         return r;
         }
-        r = strv_copy((const char * const *) arg_env, &t->env);
-        if (r < 0)
-                return r;
+        t->env = TAKE_PTR(arg_env);
         t->submit_dir = getcwd(NULL, 0);
         if (!t->submit_dir)
                 return cli_error(_("cannot tell the current directory: %s"), strerror(errno));
@@ -436,32 +437,36 @@ static int follow(Client *c, Follow *f) {
         return 0;
 }
 
-static int run(const char **rest) {
+/* The tasks to submit, from the command line or the batch file. */
+static int check(const char **args) {
+        Task *t = NULL;
+        int r;
+
+        if (arg_batch) {
+                if (args && args[0])
+                        return cli_error(_("give either --batch or a command, not both"));
+                return tasks_from_batch(arg_batch, &arg_tasks, &arg_n_tasks);
+        }
+        r = task_from_args(args, &t);
+        if (r < 0)
+                return r;
+        arg_tasks = calloc(1, sizeof(Task *));
+        if (!arg_tasks) {
+                task_free(t);
+                return -ENOMEM;
+        }
+        arg_tasks[0] = t;
+        arg_n_tasks = 1;
+        return 0;
+}
+
+static int run(void) {
         Follow f = { .sorted = true };
-        Task **tasks = NULL;
-        size_t n = 0, done = 0;
+        Task **tasks = TAKE_PTR(arg_tasks);
+        size_t n = arg_n_tasks, done = 0;
         Client c = { .fd = -1 };
         int r, status = 0;
 
-        if (arg_batch) {
-                if (rest && rest[0])
-                        return cli_error(_("give either --batch or a command, not both"));
-                r = tasks_from_batch(arg_batch, &tasks, &n);
-                if (r < 0)
-                        return r;
-        } else {
-                Task *t = NULL;
-                r = task_from_args(rest, &t);
-                if (r < 0)
-                        return r;
-                tasks = calloc(1, sizeof(Task *));
-                if (!tasks) {
-                        task_free(t);
-                        return -ENOMEM;
-                }
-                tasks[0] = t;
-                n = 1;
-        }
         f.n = f.left = n;
         warn_private_tmp(tasks, n);
         f.ids = calloc(n, sizeof(int64_t));
@@ -542,10 +547,6 @@ finish:
         for (size_t i = 0; i < n; i++)
                 task_free(tasks[i]);
         free(tasks);
-        /* The arguments were fine: whatever failed is the daemon's side or
-         * the connection's, exit status 1, never the usage error 2. */
-        if (r == -EINVAL)
-                r = -EIO;
         return r < 0 ? r : status;
 }
 
@@ -561,25 +562,16 @@ static int on_option(poptContext ctx, int val) {
         return r;
 }
 
-int main(int argc, const char **argv) {
-        poptContext ctx;
-        int r;
-
-        cli_init("br-run");
-
+static const CliProgram program = {
+        .name = "br-run",
+        .options = options,
+        .usage = N_("[OPTION...] [--] COMMAND [ARG...]"),
         /* Options end at the command: "br-run -j 2 sort -n" */
-        ctx = poptGetContext("br-run", argc, argv, options, POPT_CONTEXT_POSIXMEHARDER);
-        poptSetOtherOptionHelp(ctx, _("[OPTION...] [--] COMMAND [ARG...]"));
-        r = cli_parse(ctx, false, &arg_version, on_option);
-        if (r != 0) {
-                poptFreeContext(ctx);
-                strv_free(arg_env);
-                return r > 0 ? 0 : 2;
-        }
-        r = run(poptGetArgs(ctx));
-        poptFreeContext(ctx);
-        strv_free(arg_env);
-        if (r < 0)
-                return r == -EINVAL ? 2 : 1;
-        return r;
-}
+        .popt_flags = POPT_CONTEXT_POSIXMEHARDER,
+        .version = &arg_version,
+        .on_option = on_option,
+        .check = check,
+        .run = run,
+};
+
+CLI_MAIN(program)

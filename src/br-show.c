@@ -23,6 +23,7 @@
 static int arg_json;
 static char *arg_socket;
 static int arg_version;
+static const char **arg_ids;   /* the arguments, checked */
 
 static const struct poptOption options[] = {
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print one JSON object per task and line"), NULL },
@@ -213,19 +214,19 @@ static int print_task(const Task *t) {
         return 0;
 }
 
-static int run(const char **ids, size_t n) {
+static int run(void) {
         Client c = { .fd = -1 };
         int r, ret = 0;
 
         r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; arg_ids[i]; i++) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
                 uint64_t id;
                 ProtoRequest req = { .op = PROTO_OP_SHOW };
 
-                (void) parse_uint(ids[i], 1, INT64_MAX, &id);   /* checked in main() */
+                (void) parse_uint(arg_ids[i], 1, INT64_MAX, &id);   /* checked in check() */
                 req.id = (int64_t) id;
                 r = client_call(&c, &req, &m);
                 if (r == -EREMOTEIO) {
@@ -263,36 +264,25 @@ static int run(const char **ids, size_t n) {
         return ret;
 }
 
-int main(int argc, const char **argv) {
-        poptContext ctx;
-        const char **ids;
-        size_t n = 0;
-        int r;
+static int check(const char **args) {
+        uint64_t id;
 
-        cli_init("br-show");
-
-        ctx = poptGetContext("br-show", argc, argv, options, 0);
-        poptSetOtherOptionHelp(ctx, _("[OPTION...] ID..."));
-        r = cli_parse(ctx, false, &arg_version, NULL);
-        if (r != 0) {
-                poptFreeContext(ctx);
-                return r > 0 ? 0 : 2;
-        }
-        ids = poptGetArgs(ctx);
-        for (n = 0; ids && ids[n]; n++) {
-                uint64_t id;
-                if (parse_uint(ids[n], 1, INT64_MAX, &id) < 0) {
-                        (void) cli_error(_("not a task id: %s"), ids[n]);
-                        poptFreeContext(ctx);
-                        return 2;
-                }
-        }
-        if (n == 0) {
-                (void) cli_error(_("no task id given; see br-show --help"));
-                poptFreeContext(ctx);
-                return 2;
-        }
-        r = run(ids, n);
-        poptFreeContext(ctx);
-        return r < 0 ? 1 : 0;
+        if (!args || !args[0])
+                return cli_error(_("no task id given; see br-show --help"));
+        for (size_t i = 0; args[i]; i++)
+                if (parse_uint(args[i], 1, INT64_MAX, &id) < 0)
+                        return cli_error(_("not a task id: %s"), args[i]);
+        arg_ids = args;
+        return 0;
 }
+
+static const CliProgram program = {
+        .name = "br-show",
+        .options = options,
+        .usage = N_("[OPTION...] ID..."),
+        .version = &arg_version,
+        .check = check,
+        .run = run,
+};
+
+CLI_MAIN(program)

@@ -304,19 +304,19 @@ static int run(void) {
         return 0;
 }
 
-int main(int argc, const char **argv) {
-        poptContext ctx;
-        int r;
-
-        cli_init("br-start");
-
+static void setup(void) {
         (void) snprintf(help_daemon, sizeof help_daemon, _("the daemon binary (default: %s)"),
                         SBINDIR "/benchrunnerd");
-        ctx = poptGetContext("br-start", argc, argv, options, 0);
-        poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, true, &arg_version, NULL);
-        poptFreeContext(ctx);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        return run() < 0 ? 1 : 0;
 }
+
+static const CliProgram program = {
+        .name = "br-start",
+        .options = options,
+        .usage = N_("[OPTION...]"),
+        .no_args = true,
+        .version = &arg_version,
+        .setup = setup,
+        .run = run,
+};
+
+CLI_MAIN(program)

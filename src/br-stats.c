@@ -86,17 +86,13 @@ finish:
         return r;
 }
 
-int main(int argc, const char **argv) {
-        poptContext ctx;
-        int r;
+static const CliProgram program = {
+        .name = "br-stats",
+        .options = options,
+        .usage = N_("[OPTION...]"),
+        .no_args = true,
+        .version = &arg_version,
+        .run = run,
+};
 
-        cli_init("br-stats");
-
-        ctx = poptGetContext("br-stats", argc, argv, options, 0);
-        poptSetOtherOptionHelp(ctx, _("[OPTION...]"));
-        r = cli_parse(ctx, true, &arg_version, NULL);
-        poptFreeContext(ctx);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        return run() < 0 ? 1 : 0;
-}
+CLI_MAIN(program)

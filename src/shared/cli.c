@@ -1,4 +1,4 @@
-/* cli.c: the start of every program's main(), and its lines on stderr. */
+/* cli.c: every program's main() (cli_main) and its lines on stderr. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,13 +10,6 @@
 #include "util.h"
 
 static const char *program_name;
-
-void cli_init(const char *name) {
-        program_name = name;
-        setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
-        textdomain(PACKAGE);
-}
 
 static const char *name(void) {
         return program_name ? program_name : program_invocation_short_name;
@@ -59,20 +52,56 @@ void cli_info(const char *fmt, ...) {
         va_end(ap);
 }
 
-int cli_parse(poptContext ctx, bool no_args, const int *version, int (*on_option)(poptContext ctx, int val)) {
+/* popt's option loop.  Returns 0 to go on, 1 when the version was printed,
+ * -EINVAL for a usage error (said). */
+static int parse_options(poptContext ctx, const CliProgram *p) {
         int rc;
 
         while ((rc = poptGetNextOpt(ctx)) > 0)
-                if (on_option && on_option(ctx, rc) < 0)
+                if (p->on_option && p->on_option(ctx, rc) < 0)
                         return -EINVAL;
         if (rc < -1)
                 /* the code popt returned, not a stale 0 */
                 return cli_error("%s: %s", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
-        if (version && *version) {
+        if (p->version && *p->version) {
                 printf("%s %s\n", name(), VERSION);
                 return 1;
         }
-        if (no_args && poptPeekArg(ctx))
+        if (p->no_args && poptPeekArg(ctx))
                 return cli_error(_("unexpected argument: %s"), poptPeekArg(ctx));
         return 0;
+}
+
+static int exit_status(poptContext ctx, const CliProgram *p) {
+        int r;
+
+        r = parse_options(ctx, p);
+        if (r != 0)
+                return r > 0 ? CLI_EXIT_SUCCESS : CLI_EXIT_USAGE;
+        if (p->check) {
+                r = p->check(poptGetArgs(ctx));
+                if (r < 0)
+                        return r == -EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+        }
+        r = p->run();
+        return r < 0 ? CLI_EXIT_FAILURE : r;
+}
+
+int cli_main(int argc, const char **argv, const CliProgram *p) {
+        poptContext ctx;
+        int status;
+
+        program_name = p->name;
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+        if (p->setup)
+                p->setup();
+
+        ctx = poptGetContext(p->name, argc, argv, p->options, p->popt_flags);
+        if (p->usage)
+                poptSetOtherOptionHelp(ctx, _(p->usage));
+        status = exit_status(ctx, p);
+        poptFreeContext(ctx);
+        return status;
 }
