@@ -190,7 +190,71 @@ static void warn_private_tmp(Task * const *tasks, size_t n) {
         }
 }
 
-/* Task definitions, one JSON object per line, as in the protocol's SPEC. */
+/* argv[0] of a batch line, resolved as a command line's is; named in the
+ * message as "FILE:LINE: argv[0]". */
+static int resolve_line_argv0(char **argv, const char *field, const char *path, size_t lineno) {
+        _cleanup_(freep) char *what = NULL;
+
+        if (!argv || !argv[0] || !argv[0][0])
+                return 0;   /* proto_spec_validate() says what is wrong */
+        if (asprintf(&what, "%s:%zu: %s[0]", path, lineno, field) < 0)
+                return -ENOMEM;
+        return resolve_argv0(argv, what);
+}
+
+/* One line of a batch file, the protocol's SPEC: read, completed as a
+ * command line is (cwd, the commands resolved against PATH) and checked as
+ * the daemon will check it, so that a typo is caught here, with its line
+ * number, before any task is queued. */
+static int task_from_line(const char *line, const char *path, size_t lineno, const char *cwd, Task **ret) {
+        _cleanup_(proto_json_unrefp) struct json_object *o = json_tokener_parse(line);
+        _cleanup_(task_freep) Task *t = NULL;
+        _cleanup_(freep) char *err = NULL, *request = NULL;
+        size_t k;
+        int r;
+
+        if (!o || !json_object_is_type(o, json_type_object))
+                return cli_error(_("%s:%zu: not a JSON object"), path, lineno);
+        r = proto_spec_from_json(o, &t, &err);
+        if (r < 0)
+                return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
+        if (!t->submit_dir && cwd && !(t->submit_dir = strdup(cwd)))
+                return -ENOMEM;
+        r = resolve_line_argv0(t->argv, "argv", path, lineno);
+        if (r >= 0)
+                r = resolve_line_argv0(t->cleanup_argv, "cleanup", path, lineno);
+        if (r < 0)
+                return r;
+        r = proto_spec_validate(t, &err);
+        if (r < 0)
+                return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
+        r = proto_submit_format_batch(NULL, &t, 1, true, &request, &k);
+        if (r == -E2BIG)
+                return cli_error(_("%s:%zu: the task does not fit in a request (at most %u bytes)"), path, lineno,
+                                 PROTO_LINE_MAX);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int tasks_append(Task ***tasks, size_t *n, size_t *cap, Task *t) {
+        if (*n == *cap) {
+                size_t c = *cap ? *cap * 2 : 64;
+                Task **p = realloc(*tasks, c * sizeof(Task *));
+                if (!p) {
+                        task_free(t);
+                        return -ENOMEM;
+                }
+                *tasks = p;
+                *cap = c;
+        }
+        (*tasks)[(*n)++] = t;
+        return 0;
+}
+
+/* Task definitions, one JSON object per line; empty lines and # comments
+ * are skipped. */
 static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
         FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
         _cleanup_(freep) char *line = NULL, *cwd = getcwd(NULL, 0);
@@ -201,9 +265,7 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
 
         if (!f)
                 return cli_error(_("--batch: cannot open %s: %s"), path, strerror(errno));
-        while ((len = getline(&line, &alloc, f)) >= 0) {
-                _cleanup_(freep) char *err = NULL;
-                struct json_object *o;
+        while (r >= 0 && (len = getline(&line, &alloc, f)) >= 0) {
                 Task *t = NULL;
 
                 lineno++;
@@ -211,97 +273,20 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
                         line[--len] = 0;
                 if (len == 0 || line[0] == '#')
                         continue;
-                o = json_tokener_parse(line);
-                if (!o || !json_object_is_type(o, json_type_object)) {
-                        json_object_put(o);
-                        r = cli_error(_("%s:%zu: not a JSON object"), path, lineno);
-                        break;
-                }
-                if (!json_object_object_get_ex(o, "cwd", NULL) && cwd)
-                        json_object_object_add(o, "cwd", json_object_new_string(cwd));
-                /* commands are resolved against PATH here, as on the command line */
-                {
-                        static const char * const keys[] = { "argv", "cleanup" };
-                        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-                                struct json_object *a, *first;
-                                const char *name;
-                                char *abs = NULL;
-                                if (!json_object_object_get_ex(o, keys[k], &a) ||
-                                    !json_object_is_type(a, json_type_array) || json_object_array_length(a) < 1)
-                                        continue;
-                                first = json_object_array_get_idx(a, 0);
-                                if (!json_object_is_type(first, json_type_string))
-                                        continue;
-                                name = json_object_get_string(first);
-                                if (name[0] == '/' || !name[0])
-                                        continue;
-                                if (client_resolve_command(name, &abs) < 0) {
-                                        r = cli_error(_("%s:%zu: %s[0]: %s: command not found"), path, lineno,
-                                                      keys[k], name);
-                                        break;
-                                }
-                                json_object_array_put_idx(a, 0, json_object_new_string(abs));
-                                free(abs);
-                        }
-                        if (r < 0) {
-                                json_object_put(o);
-                                break;
-                        }
-                }
-                /* The line is checked exactly as the daemon will check it, by
-                 * the protocol's own parser, so a typo in a field name is
-                 * caught here with its line number. */
-                {
-                        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
-                        _cleanup_(freep) char *wrapped = NULL;
-                        if (asprintf(&wrapped, "{\"v\":%d,\"op\":\"submit\",\"tasks\":[%s]}", PROTOCOL_VERSION,
-                                     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0)
-                                wrapped = NULL;
-                        json_object_put(o);
-                        if (!wrapped) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        r = proto_parse_request(wrapped, strlen(wrapped), &req, NULL, &err);
-                        if (r < 0) {
-                                r = cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
-                                break;
-                        }
-                        t = req->tasks[0];
-                        req->tasks[0] = NULL;
-                }
-                if (t->argv && t->argv[0] && (r = resolve_argv0(t->argv, "argv[0]")) < 0) {
-                        task_free(t);
-                        break;
-                }
-                if (t->cleanup_argv && t->cleanup_argv[0] &&
-                    (r = resolve_argv0(t->cleanup_argv, "cleanup[0]")) < 0) {
-                        task_free(t);
-                        break;
-                }
-                if (n == cap) {
-                        size_t c = cap ? cap * 2 : 64;
-                        Task **p = realloc(tasks, c * sizeof(Task *));
-                        if (!p) {
-                                task_free(t);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        tasks = p;
-                        cap = c;
-                }
-                tasks[n++] = t;
+                r = task_from_line(line, path, lineno, cwd, &t);
+                if (r >= 0)
+                        r = tasks_append(&tasks, &n, &cap, t);
         }
+        if (r >= 0 && ferror(f))
+                r = cli_error(_("--batch: cannot read %s: %s"), path, strerror(errno));
         if (f != stdin)
-                fclose(f);
+                (void) fclose(f);
+        if (r >= 0 && n == 0)
+                r = cli_error(_("--batch: %s holds no task"), path);
         if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        task_free(tasks[i]);
-                free(tasks);
+                client_tasks_free(tasks, n);
                 return r;
         }
-        if (n == 0)
-                return cli_error(_("--batch: %s holds no task"), path);
         *ret = tasks;
         *ret_n = n;
         return 0;
