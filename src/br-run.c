@@ -445,93 +445,119 @@ static int check(const char **args) {
         return 0;
 }
 
+static int follow_init(Follow *f, size_t n) {
+        *f = (Follow) { .sorted = true, .n = n, .left = n };
+        f->ids = calloc(n, sizeof(int64_t));
+        f->finished = calloc(n, sizeof(bool));
+        return f->ids && f->finished ? 0 : -ENOMEM;
+}
+
+/* The ids a submit reply gave (at most max of them), one per line, or as
+ * one JSON line. */
+static void print_ids(const ProtoMessage *m, size_t max) {
+        struct json_object *o, *a;
+
+        if (!arg_json) {
+                for (size_t i = 0; i < m->n_ids && i < max; i++)
+                        printf("%" PRId64 "\n", m->ids[i]);
+                return;
+        }
+        o = json_object_new_object();
+        a = json_object_new_array();
+        for (size_t i = 0; i < m->n_ids; i++)
+                json_object_array_add(a, json_object_new_int64(m->ids[i]));
+        json_object_object_add(o, "ids", a);
+        print_json_line(NULL, o);
+        json_object_put(o);
+}
+
+/* The reply to the request just sent.  Events before it are taken as they
+ * come: tasks of earlier requests may end meanwhile. */
+static int receive_reply(Client *c, Follow *f, ProtoMessage **ret) {
+        for (;;) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                int r = client_receive(c, &m);
+
+                if (r < 0)
+                        return cli_error_errno(r, _("no answer from the daemon: %s"),
+                                               r == -ECONNRESET ? _("connection closed") : strerror(-r));
+                follow_event(f, m);
+                if (!m->is_event) {
+                        *ret = TAKE_PTR(m);
+                        return 0;
+                }
+        }
+}
+
+/* One submit request of as many of tasks[done..n) as fit; *ret_k says how
+ * many went in. */
+static int submit_some(Client *c, Follow *f, Task * const *tasks, size_t n, size_t done, size_t *ret_k) {
+        _cleanup_(freep) char *line = NULL;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        int r;
+
+        r = proto_submit_format_batch(NULL, tasks + done, n - done, arg_wait, &line, ret_k);
+        if (r < 0)
+                return cli_error_errno(r, _("task %zu does not fit in a request: %s"), done + 1, strerror(-r));
+        r = client_send(c, line);
+        if (r < 0)
+                return cli_error_errno(r, _("cannot send to the daemon: %s"), strerror(-r));
+        r = receive_reply(c, f, &m);
+        if (r < 0)
+                return r;
+        if (!m->ok) {
+                if (done > 0)
+                        return cli_error_errno(EREMOTEIO, _("tasks 1-%zu were queued; task %zu and later were not: %s"),
+                                               done, done + 1, m->error ? m->error : "");
+                return cli_error_errno(EREMOTEIO, "%s", m->error ? m->error : _("submit refused"));
+        }
+        follow_add_ids(f, m->ids, m->n_ids);
+        print_ids(m, n - done);
+        fflush(stdout);
+        return 0;
+}
+
+/* Thousands of tasks go in over one connection, in requests of as many as
+ * fit. */
+static int submit_all(Client *c, Follow *f, Task * const *tasks, size_t n) {
+        size_t k;
+        int r;
+
+        for (size_t done = 0; done < n; done += k) {
+                r = submit_some(c, f, tasks, n, done, &k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int run(void) {
-        Follow f = { .sorted = true };
         Task **tasks = TAKE_PTR(arg_tasks);
-        size_t n = arg_n_tasks, done = 0;
+        size_t n = arg_n_tasks;
         Client c = { .fd = -1 };
+        Follow f;
         int r, status = 0;
 
-        f.n = f.left = n;
         warn_private_tmp(tasks, n);
-        f.ids = calloc(n, sizeof(int64_t));
-        f.finished = calloc(n, sizeof(bool));
-        if (!f.ids || !f.finished) {
-                r = -ENOMEM;
+        r = follow_init(&f, n);
+        if (r < 0)
                 goto finish;
-        }
-
         r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 goto finish;
-
-        /* Thousands of tasks go in over this one connection, in requests of
-         * as many as fit. */
-        while (done < n) {
-                _cleanup_(freep) char *line = NULL;
-                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
-                size_t k;
-
-                r = proto_submit_format_batch(NULL, tasks + done, n - done, arg_wait, &line, &k);
-                if (r < 0) {
-                        (void) cli_error(_("task %zu does not fit in a request: %s"), done + 1, strerror(-r));
-                        goto finish;
-                }
-                r = client_send(&c, line);
-                if (r < 0) {
-                        (void) cli_error(_("cannot send to the daemon: %s"), strerror(-r));
-                        goto finish;
-                }
-                do {
-                        proto_message_free(m);
-                        m = NULL;
-                        r = client_receive(&c, &m);
-                        if (r < 0) {
-                                (void) cli_error(_("no answer from the daemon: %s"),
-                                                 r == -ECONNRESET ? _("connection closed") : strerror(-r));
-                                goto finish;
-                        }
-                        /* tasks of earlier requests may end meanwhile */
-                        follow_event(&f, m);
-                } while (m->is_event);
-                if (!m->ok) {
-                        if (done > 0)
-                                (void) cli_error(_("tasks 1-%zu were queued; task %zu and later were not: %s"), done,
-                                                 done + 1, m->error ? m->error : "");
-                        else
-                                (void) cli_error("%s", m->error ? m->error : _("submit refused"));
-                        r = -EREMOTEIO;
-                        goto finish;
-                }
-                follow_add_ids(&f, m->ids, m->n_ids);
-                if (!arg_json)
-                        for (size_t i = 0; i < m->n_ids && done + i < n; i++)
-                                printf("%" PRId64 "\n", m->ids[i]);
-                if (arg_json) {
-                        struct json_object *o = json_object_new_object(), *a = json_object_new_array();
-                        for (size_t i = 0; i < m->n_ids; i++)
-                                json_object_array_add(a, json_object_new_int64(m->ids[i]));
-                        json_object_object_add(o, "ids", a);
-                        print_json_line(NULL, o);
-                        json_object_put(o);
-                }
-                fflush(stdout);
-                done += k;
-        }
-
+        r = submit_all(&c, &f, tasks, n);
+        if (r < 0)
+                goto finish;
         if (arg_wait) {
                 r = follow(&c, &f);
                 if (r < 0)
                         goto finish;
                 status = f.last ? exit_status_of(f.last) : 0;
         }
-        r = 0;
 finish:
         client_close(&c);
         follow_done(&f);
-        for (size_t i = 0; i < n; i++)
-                task_free(tasks[i]);
-        free(tasks);
+        client_tasks_free(tasks, n);
         return r < 0 ? r : status;
 }
 

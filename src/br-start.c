@@ -187,106 +187,88 @@ static int daemon_argv(const char *daemon, const char *cpulist, uint64_t memory,
         return 0;
 }
 
-static int run(void) {
-        const char *sysfs = arg_sysfs_root ? arg_sysfs_root : "/sys";
-        const char *socket_path = client_socket_path(arg_socket);
-        const char *daemon = arg_daemon ? arg_daemon : getenv("BENCHRUNNERD");
+/* The CPU threads given: --cpus as they are, -j N picked, or as many as
+ * may be given away. */
+static int pick_cpus(const char *sysfs, CpuSet *ret) {
         _cleanup_(topology_freep) Topology *topo = NULL;
-        _cleanup_(freep) char *cpulist = NULL;
-        _cleanup_(strv_freep) char **argv = NULL;
-        uint64_t memory, avail;
-        uid_t owner;
-        CpuSet cpus;
+        unsigned online;
         int r;
 
-        if (!daemon)
-                daemon = SBINDIR "/benchrunnerd";
         if (arg_threads && arg_cpus)
                 return cli_error(_("give either --threads or --cpus, not both"));
-
         r = topology_load(sysfs, &topo);
         if (r < 0)
                 return cli_error(_("cannot read the CPU topology under %s: %s"), sysfs, strerror(-r));
-        unsigned online = cpuset_count(topology_online(topo));
+        online = cpuset_count(topology_online(topo));
         if (arg_cpus) {
-                r = cpuset_parse(arg_cpus, &cpus);
-                if (r < 0 || cpuset_empty(&cpus))
+                r = cpuset_parse(arg_cpus, ret);
+                if (r < 0 || cpuset_empty(ret))
                         return cli_error(_("--cpus: not a CPU list: %s (use 2-7,10)"), arg_cpus);
-                r = grant_check_cpus(topo, &cpus);
+                r = grant_check_cpus(topo, ret);
                 if (r == -ENOSPC)
                         return cli_error(_("--cpus %s would give away every core; leave at least one core to the "
                                            "system"), arg_cpus);
                 if (r < 0)
                         return cli_error(_("--cpus %s: not all of these CPUs are online"), arg_cpus);
-        } else if (arg_threads < 0)
+                return 0;
+        }
+        if (arg_threads < 0)
                 return cli_error(_("--threads must be at least 1"));
-        else if (arg_threads == 0) {
-                /* as many as may be given away */
-                if (grant_default_cpus(topo, &cpus) < 0)
+        if (arg_threads == 0) {
+                if (grant_default_cpus(topo, ret) < 0)
                         return cli_error(_("this machine has a single core: nothing can be given away"));
-        } else if (grant_pick_cpus(topo, (unsigned) arg_threads, &cpus) < 0)
+                return 0;
+        }
+        if (grant_pick_cpus(topo, (unsigned) arg_threads, ret) < 0)
                 return cli_error(_("--threads %u: this machine has %u CPU threads and at least one core stays "
                                    "with the system"), (unsigned) arg_threads, online);
-        cpulist = cpuset_format(&cpus);
-        if (!cpulist)
-                return -ENOMEM;
+        return 0;
+}
 
-        avail = mem_available();
-        if (arg_memory) {
-                r = parse_size(arg_memory, &memory);
-                if (r < 0 || memory == 0)
-                        return cli_error(_("--memory: not a size: %s (use 16G, 512M, ...)"), arg_memory);
-                if (avail > 0 && memory > avail) {
-                        char a[FORMAT_SIZE_MAX];
-                        return cli_error(_("--memory %s is more than is available now (%s)"), arg_memory,
-                                         format_size(a, sizeof a, avail));
-                }
-        } else {
-                memory = mem_default(avail);
-                if (memory == 0)
+/* The memory given: -m, but no more than is available now; or the daemon's
+ * default rule. */
+static int pick_memory(uint64_t *ret) {
+        uint64_t avail = mem_available();
+        char a[FORMAT_SIZE_MAX];
+
+        if (!arg_memory) {
+                *ret = mem_default(avail);
+                if (*ret == 0)
                         return cli_error(_("cannot tell the available memory; give --memory"));
+                return 0;
         }
-        /* checked here as the daemon will, so that a typo is not found
-         * only in the journal */
-        if (arg_cleanup_time_limit) {
-                uint64_t v;
-                r = parse_duration(arg_cleanup_time_limit, &v);
-                if (r < 0 || v == 0)
-                        return cli_error(_("--cleanup-time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
-                                         arg_cleanup_time_limit);
-        }
-        if (arg_output_cap) {
-                uint64_t v;
-                if (parse_size(arg_output_cap, &v) < 0)
-                        return cli_error(_("--output-cap: not a size: %s (use 64M, 1G, 0, ...)"), arg_output_cap);
-        }
-        if (arg_max_queued) {
-                uint64_t v;
-                if (parse_uint(arg_max_queued, 1, INT_MAX, &v) < 0)
-                        return cli_error(_("--max-queued must be a number between 1 and %d"), INT_MAX);
-        }
+        if (parse_size(arg_memory, ret) < 0 || *ret == 0)
+                return cli_error(_("--memory: not a size: %s (use 16G, 512M, ...)"), arg_memory);
+        if (avail > 0 && *ret > avail)
+                return cli_error(_("--memory %s is more than is available now (%s)"), arg_memory,
+                                 format_size(a, sizeof a, avail));
+        return 0;
+}
 
-        warn_boost(sysfs);
+/* The settings only passed on, checked here as the daemon will, so that a
+ * typo is not found only in the journal. */
+static int check_daemon_settings(void) {
+        uint64_t v;
 
-        if (daemon_answers(socket_path))
-                return cli_error(_("benchrunner is already running (%s answers)"), socket_path);
+        if (arg_cleanup_time_limit && (parse_duration(arg_cleanup_time_limit, &v) < 0 || v == 0))
+                return cli_error(_("--cleanup-time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
+                                 arg_cleanup_time_limit);
+        if (arg_output_cap && parse_size(arg_output_cap, &v) < 0)
+                return cli_error(_("--output-cap: not a size: %s (use 64M, 1G, 0, ...)"), arg_output_cap);
+        if (arg_max_queued && parse_uint(arg_max_queued, 1, INT_MAX, &v) < 0)
+                return cli_error(_("--max-queued must be a number between 1 and %d"), INT_MAX);
+        return 0;
+}
 
-        owner = grant_owner(getuid(), getenv("SUDO_UID"));
-
-        r = daemon_argv(daemon, cpulist, memory, owner, socket_path, &argv);
-        if (r < 0)
-                return r;
-
-        if (arg_foreground) {
-                execvp(argv[0], argv);
-                return cli_error(_("cannot run %s: %s"), argv[0], strerror(errno));
-        }
+/* Runs systemd-run and waits until the daemon answers on its socket. */
+static int start_service(char **argv, const char *socket_path) {
+        const char *unit = arg_unit ? arg_unit : "benchrunnerd";
+        int r;
 
         r = run_and_wait(argv);
         if (r != 0)
                 return cli_error(_("systemd-run could not start the daemon (exit status %d); see "
-                                   "journalctl -u %s"), r, arg_unit ? arg_unit : "benchrunnerd");
-
+                                   "journalctl -u %s"), r, unit);
         /* Type=notify: systemd-run returns once the daemon said READY, but
          * give a slow machine a moment before declaring failure. */
         for (int i = 0; i < 100 && !daemon_answers(socket_path); i++) {
@@ -294,13 +276,51 @@ static int run(void) {
                 nanosleep(&ts, NULL);
         }
         if (!daemon_answers(socket_path))
-                return cli_error(_("the daemon started but does not answer on %s; see journalctl -u %s"), socket_path,
-                                 arg_unit ? arg_unit : "benchrunnerd");
+                return cli_error(_("the daemon started but does not answer on %s; see journalctl -u %s"),
+                                 socket_path, unit);
+        return 0;
+}
+
+static int run(void) {
+        const char *sysfs = arg_sysfs_root ? arg_sysfs_root : "/sys";
+        const char *socket_path = client_socket_path(arg_socket);
+        const char *daemon = arg_daemon ?: getenv("BENCHRUNNERD") ?: SBINDIR "/benchrunnerd";
+        _cleanup_(freep) char *cpulist = NULL;
+        _cleanup_(strv_freep) char **argv = NULL;
         char m[FORMAT_SIZE_MAX];
+        uint64_t memory;
+        CpuSet cpus;
+        int r;
+
+        r = pick_cpus(sysfs, &cpus);
+        if (r < 0)
+                return r;
+        cpulist = cpuset_format(&cpus);
+        if (!cpulist)
+                return -ENOMEM;
+        r = pick_memory(&memory);
+        if (r < 0)
+                return r;
+        r = check_daemon_settings();
+        if (r < 0)
+                return r;
+        warn_boost(sysfs);
+        if (daemon_answers(socket_path))
+                return cli_error(_("benchrunner is already running (%s answers)"), socket_path);
+
+        r = daemon_argv(daemon, cpulist, memory, grant_owner(getuid(), getenv("SUDO_UID")), socket_path, &argv);
+        if (r < 0)
+                return r;
+        if (arg_foreground) {
+                execvp(argv[0], argv);
+                return cli_error(_("cannot run %s: %s"), argv[0], strerror(errno));
+        }
+        r = start_service(argv, socket_path);
+        if (r < 0)
+                return r;
         printf(ngettext("benchrunner started: CPUs %s (%u thread), memory %s, socket %s\n",
                         "benchrunner started: CPUs %s (%u threads), memory %s, socket %s\n", cpuset_count(&cpus)),
-               cpulist, cpuset_count(&cpus),
-               format_size(m, sizeof m, memory), socket_path);
+               cpulist, cpuset_count(&cpus), format_size(m, sizeof m, memory), socket_path);
         return 0;
 }
 
