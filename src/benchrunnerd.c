@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <locale.h>
 #include <popt.h>
 #include <signal.h>
 #include <stdio.h>

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <locale.h>
 #include <popt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <langinfo.h>
-#include <locale.h>
 #include <popt.h>
 #include <pwd.h>
 #include <stdarg.h>

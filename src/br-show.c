@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <locale.h>
 #include <popt.h>
 #include <stdarg.h>
 #include <stdio.h>
