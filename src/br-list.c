@@ -435,9 +435,8 @@ static int run(void) {
                         (void) cli_error(_("out of memory"));
         }
         client_tasks_free(tasks, n);
-        if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout)))
                 r = cli_error_errno(EIO, _("cannot write the list: %s"), strerror(errno));
-        }
         return r;
 }
 
