@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <popt.h>
@@ -20,6 +21,11 @@
 #include "topology.h"
 #include "cli.h"
 #include "util.h"
+
+/* The unit's restart policy: back after half a second; a daemon that
+ * crashes this often within a minute stays down (journalctl says why). */
+#define BR_START_RESTART_SEC "500ms"
+#define BR_START_LIMIT_BURST "20"
 
 static int arg_threads;
 static char *arg_cpus;
@@ -98,42 +104,86 @@ static void warn_boost(const char *sysfs) {
                            "timings will drift with load; write 1 there to turn it off"), sysfs);
 }
 
-static bool daemon_answers(const char *path) {
+/* Asks the daemon on path for its counters, quietly: not answering is an
+ * expected outcome here.  Returns true when it answered. */
+static bool daemon_stats(const char *path, ProtoStats *ret) {
         Client c = { .fd = -1 };
-        ProtoRequest req = { .op = PROTO_OP_PING };
+        ProtoRequest req = { .op = PROTO_OP_STATS };
         ProtoMessage *m = NULL;
         FILE *saved = stderr;
         bool ok;
 
-        /* quiet: not answering is an expected outcome here */
         stderr = fopen("/dev/null", "we");
         if (!stderr)
                 stderr = saved;
-        ok = client_connect(path, &c) >= 0 && client_call(&c, &req, &m) >= 0;
+        ok = client_connect(path, &c) >= 0 && client_call(&c, &req, &m) >= 0 && m->has_stats;
         if (stderr != saved) {
                 fclose(stderr);
                 stderr = saved;
         }
+        if (ok && ret)
+                *ret = m->stats;
         proto_message_free(m);
         client_close(&c);
         return ok;
 }
 
-static int run_and_wait(char **argv) {
-        pid_t pid = fork();
-        int status;
+static bool daemon_answers(const char *path) {
+        return daemon_stats(path, NULL);
+}
 
-        if (pid < 0)
+/* Runs argv and waits; with out (size > 0) its stdout goes there (one
+ * line, the newline cut), with quiet its stderr goes to /dev/null.
+ * Returns its exit status, or a negative errno. */
+static int run_and_wait_full(char * const *argv, bool quiet, char *out, size_t size) {
+        int pfd[2] = { -1, -1 }, status;
+        pid_t pid;
+
+        if (out && pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
+        pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                if (out) {
+                        (void) close(pfd[0]);
+                        (void) close(pfd[1]);
+                }
+                return r;
+        }
         if (pid == 0) {
+                if (out && dup2(pfd[1], STDOUT_FILENO) < 0)
+                        _exit(127);
+                if (quiet) {
+                        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                        if (fd >= 0)
+                                (void) dup2(fd, STDERR_FILENO);
+                }
                 execvp(argv[0], argv);
-                (void) cli_error(_("cannot run %s: %s"), argv[0], strerror(errno));
+                if (!quiet)
+                        (void) cli_error(_("cannot run %s: %s"), argv[0], strerror(errno));
                 _exit(127);
+        }
+        if (out) {
+                size_t n = 0;
+                ssize_t k;
+                (void) close(pfd[1]);
+                while (n + 1 < size && (k = read(pfd[0], out + n, size - 1 - n)) != 0)
+                        if (k > 0)
+                                n += (size_t) k;
+                        else if (errno != EINTR)
+                                break;
+                out[n] = 0;
+                out[strcspn(out, "\n")] = 0;
+                (void) close(pfd[0]);
         }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_and_wait(char **argv) {
+        return run_and_wait_full(argv, false, NULL, 0);
 }
 
 /* How the daemon is started: through sudo unless already root, as a
@@ -148,6 +198,12 @@ static int daemon_argv(const char *daemon, const char *cpulist, uint64_t memory,
                 { "--property=Type=notify", "" },
                 { "--property=KillMode=mixed", "" },
                 { "--property=OOMScoreAdjust=-900", "" },
+                /* a crashed daemon comes back by itself and finds its
+                 * tasks again; one that keeps crashing at start stops */
+                { "--property=Restart=on-failure", "" },
+                { "--property=RestartSec=" BR_START_RESTART_SEC, "" },
+                { "--property=StartLimitIntervalSec=60", "" },
+                { "--property=StartLimitBurst=" BR_START_LIMIT_BURST, "" },
                 { "--", "" },
         };
         char mem[32], own[32];
@@ -280,6 +336,89 @@ static int start_service(char **argv, const char *socket_path) {
         return 0;
 }
 
+static const char *unit_or_default(void) {
+        return arg_unit ? arg_unit : "benchrunnerd";
+}
+
+/* The service's ActiveState, as systemctl shows it ("" when unknown). */
+static void unit_active_state(char *buf, size_t size) {
+        _cleanup_(freep) char *unit = NULL;
+        char *argv[] = { (char *) "systemctl", (char *) "show", (char *) "--property=ActiveState",
+                         (char *) "--value", NULL, NULL };
+
+        buf[0] = 0;
+        if (asprintf(&unit, "%s.service", unit_or_default()) < 0)
+                return;
+        argv[4] = unit;
+        if (run_and_wait_full(argv, true, buf, size) != 0)
+                buf[0] = 0;
+}
+
+/* systemctl VERB on the service, through sudo unless root, quietly. */
+static void unit_control(const char *verb) {
+        _cleanup_(freep) char *unit = NULL;
+        char *argv[] = { (char *) "sudo", (char *) "systemctl", (char *) verb, NULL, NULL };
+        char **a = getuid() == 0 ? argv + 1 : argv;
+
+        if (asprintf(&unit, "%s.service", unit_or_default()) < 0)
+                return;
+        argv[3] = unit;
+        (void) run_and_wait_full(a, true, NULL, 0);
+}
+
+static bool wait_answers(const char *socket_path, unsigned tenths, ProtoStats *ret) {
+        for (unsigned i = 0; i < tenths; i++) {
+                struct timespec ts = { 0, 100 * 1000 * 1000 };
+                if (daemon_stats(socket_path, ret))
+                        return true;
+                nanosleep(&ts, NULL);
+        }
+        return daemon_stats(socket_path, ret);
+}
+
+/* Whether a daemon already runs.  Returns 1 (said so) when one runs with
+ * the CPUs and memory asked for, or when none were asked for; 0 when none
+ * runs (a failed service of that name is reset); < 0 (said why) when one
+ * runs with other resources. */
+static int check_running(const char *socket_path, const CpuSet *cpus, uint64_t memory) {
+        char state[64] = "", m[FORMAT_SIZE_MAX], want[FORMAT_SIZE_MAX];
+        ProtoStats s;
+        bool up = daemon_stats(socket_path, &s);
+
+        if (!up && !arg_foreground) {
+                unit_active_state(state, sizeof state);
+                /* restarting after a crash, or starting: give it a moment */
+                if (strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 ||
+                    strcmp(state, "reloading") == 0 || strcmp(state, "deactivating") == 0) {
+                        up = wait_answers(socket_path, 150, &s);
+                        if (!up) {
+                                /* a daemon that cannot get going: replace it */
+                                cli_info(_("%s.service is %s but its daemon has not answered for 15 s: "
+                                           "stopping it"), unit_or_default(), state);
+                                unit_control("stop");
+                                unit_active_state(state, sizeof state);
+                        }
+                }
+                if (strcmp(state, "failed") == 0)
+                        unit_control("reset-failed");
+        }
+        if (!up)
+                return 0;
+        (void) format_size(m, sizeof m, s.memory_total);
+        if ((arg_threads || arg_cpus) && s.threads_total != cpuset_count(cpus))
+                return cli_error(_("benchrunner already runs with %" PRIu64 " CPU threads and memory %s (%s "
+                                   "answers), not %u; stop it first (systemctl stop %s)"),
+                                 s.threads_total, m, socket_path, cpuset_count(cpus), unit_or_default());
+        if (arg_memory && s.memory_total != memory)
+                return cli_error(_("benchrunner already runs with %" PRIu64 " CPU threads and memory %s (%s "
+                                   "answers), not %s; stop it first (systemctl stop %s)"),
+                                 s.threads_total, m, socket_path, format_size(want, sizeof want, memory),
+                                 unit_or_default());
+        printf(_("benchrunner is already running: %" PRIu64 " CPU threads, memory %s, socket %s\n"),
+               s.threads_total, m, socket_path);
+        return 1;
+}
+
 static int run(void) {
         const char *sysfs = arg_sysfs_root ? arg_sysfs_root : "/sys";
         const char *socket_path = client_socket_path(arg_socket);
@@ -304,8 +443,9 @@ static int run(void) {
         if (r < 0)
                 return r;
         warn_boost(sysfs);
-        if (daemon_answers(socket_path))
-                return cli_error(_("benchrunner is already running (%s answers)"), socket_path);
+        r = check_running(socket_path, &cpus, memory);
+        if (r != 0)
+                return r > 0 ? 0 : r;
 
         r = daemon_argv(daemon, cpulist, memory, grant_owner(getuid(), getenv("SUDO_UID")), socket_path, &argv);
         if (r < 0)
