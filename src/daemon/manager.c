@@ -26,7 +26,6 @@
 #include "log.h"
 #include "manager.h"
 #include "sched.h"
-#include "server.h"
 #include "topology.h"
 #include "unit.h"
 #include "util.h"
@@ -52,7 +51,8 @@ struct Manager {
         Topology *topology;
         Sched *sched;
         UnitManager *units;
-        Server *server;
+        manager_listener_t listener;
+        void *listener_userdata;
         sd_event_source *output_timer;
         Live *live;               /* all unfinished tasks */
         unsigned n_running, n_cleanup;
@@ -157,10 +157,12 @@ static Live *live_find(Manager *m, int64_t id) {
 }
 
 static void announce(Manager *m, ProtoEvent e, const Task *t) {
-        if (m->server) {
-                server_task_event(m->server, e, t);
-                server_stats_changed(m->server);
-        }
+        ProtoStats st;
+
+        if (!m->listener)
+                return;
+        manager_stats(m, &st);
+        m->listener(m->listener_userdata, e, t, &st);
 }
 
 static void save(Manager *m, const Task *t) {
@@ -872,8 +874,9 @@ int manager_recover(Manager *m) {
         return 0;
 }
 
-void manager_set_server(Manager *m, Server *s) {
-        m->server = s;
+void manager_set_listener(Manager *m, manager_listener_t cb, void *userdata) {
+        m->listener = cb;
+        m->listener_userdata = userdata;
 }
 
 void manager_shutdown(Manager *m) {

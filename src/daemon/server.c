@@ -436,7 +436,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
         return 0;
 }
 
-void server_task_event(Server *s, ProtoEvent e, const Task *t) {
+static void task_event(Server *s, ProtoEvent e, const Task *t) {
         Client *next;
 
         for (Client *c = s->clients; c; c = next) {
@@ -449,17 +449,21 @@ void server_task_event(Server *s, ProtoEvent e, const Task *t) {
         }
 }
 
-void server_stats_changed(Server *s) {
-        ProtoStats st;
-
-        manager_stats(s->manager, &st);
-        if (s->have_last_stats && memcmp(&st, &s->last_stats, sizeof st) == 0)
+static void stats_changed(Server *s, const ProtoStats *st) {
+        if (s->have_last_stats && memcmp(st, &s->last_stats, sizeof *st) == 0)
                 return;
-        s->last_stats = st;
+        s->last_stats = *st;
         s->have_last_stats = true;
         for (Client *c = s->clients; c; c = c->next)
                 if (c->follow_stats && !c->closing)
-                        client_send(c, proto_event_stats(&st));
+                        client_send(c, proto_event_stats(st));
+}
+
+void server_announce(void *userdata, ProtoEvent e, const Task *t, const ProtoStats *stats) {
+        Server *s = userdata;
+
+        task_event(s, e, t);
+        stats_changed(s, stats);
 }
 
 int server_check_path(const char *path) {
