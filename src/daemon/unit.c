@@ -96,7 +96,9 @@ static bool streq(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
 }
 
-static int manager_error(UnitManager *m, const sd_bus_error *error, int r) {
+/* The errno of a failed bus call; systemd's words are kept for
+ * unit_manager_last_error(). */
+static int unit_bus_error(UnitManager *m, const sd_bus_error *error, int r) {
         free(m->last_error);
         m->last_error = NULL;
         if (error && sd_bus_error_is_set(error)) {
@@ -247,7 +249,7 @@ int unit_manager_new(sd_event *e, sd_bus *bus, UnitManager **ret) {
         /* systemd sends JobRemoved and PropertiesChanged only to subscribers */
         r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, NULL);
         if (r < 0)
-                return manager_error(m, &error, r);
+                return unit_bus_error(m, &error, r);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -1135,7 +1137,7 @@ int unit_start(UnitManager *m, const UnitSpec *spec, unit_done_t cb, void *userd
 
         r = sd_bus_call(m->bus, msg, 0, &error, &reply);
         if (r < 0)
-                return manager_error(m, &error, r);
+                return unit_bus_error(m, &error, r);
         u->ref_held = true;
         r = sd_bus_message_read(reply, "o", &job);
         if (r < 0)
@@ -1161,7 +1163,7 @@ int unit_stop(Unit *u) {
         r = sd_bus_call_method(u->manager->bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &error, NULL,
                                "ss", u->name, "replace");
         if (r < 0)
-                return manager_error(u->manager, &error, r);
+                return unit_bus_error(u->manager, &error, r);
         return 1;
 }
 
@@ -1186,7 +1188,7 @@ int unit_attach(UnitManager *m, const char *name, unit_done_t cb, void *userdata
                 r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "RefUnit", &error, NULL, "s", name);
         }
         if (r < 0) {
-                r = manager_error(m, &error, r);
+                r = unit_bus_error(m, &error, r);
                 if (r == -ENOENT)
                         /* whatever it left behind; NoSuchUnit is fine */
                         (void) sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit",
@@ -1236,7 +1238,7 @@ int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) 
                 return r;
         r = sd_bus_call(m->bus, msg, 0, &error, NULL);
         if (r < 0)
-                return manager_error(m, &error, r);
+                return unit_bus_error(m, &error, r);
         return 0;
 }
 
