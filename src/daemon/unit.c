@@ -117,22 +117,6 @@ static int unit_bus_error(UnitManager *m, const sd_bus_error *error, int r) {
 
 /* ---- small file readers for the cgroup files ---- */
 
-static int read_u64(const char *path, uint64_t *ret) {
-        char buf[64], *end;
-        unsigned long long v;
-        int r;
-
-        r = read_small_file(path, buf, sizeof buf);
-        if (r < 0)
-                return r;
-        errno = 0;
-        v = strtoull(buf, &end, 10);
-        if (errno != 0 || end == buf)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 /* "key value" lines, as in cpu.stat, memory.events and memory.oom_control. */
 static int read_keyed_u64(const char *path, const char *key, uint64_t *ret) {
         char buf[4096];
@@ -889,9 +873,9 @@ static bool read_cpuacct(const Unit *u, TaskResult *res) {
         uint64_t user, sys;
 
         if (slice_cgroup(u, "cpuacct", "cpuacct.usage_user", path, sizeof path) < 0 ||
-            read_u64(path, &user) < 0 ||
+            read_small_file_u64(path, &user) < 0 ||
             slice_cgroup(u, "cpuacct", "cpuacct.usage_sys", path, sizeof path) < 0 ||
-            read_u64(path, &sys) < 0)
+            read_small_file_u64(path, &sys) < 0)
                 return false;
         res->has_cpu = true;
         res->cpu_user_usec = user / 1000;
@@ -920,7 +904,7 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
 
         if (m->unified) {
                 (void) read_cpu_stat(u, "", res);
-                if (slice_cgroup(u, "", "memory.peak", path, sizeof path) >= 0 && read_u64(path, &v) >= 0) {
+                if (slice_cgroup(u, "", "memory.peak", path, sizeof path) >= 0 && read_small_file_u64(path, &v) >= 0) {
                         res->has_peak_memory = true;
                         res->peak_memory_bytes = v;
                 }
@@ -931,7 +915,7 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
                 if (!read_cpu_stat(u, "unified", res))
                         (void) read_cpuacct(u, res);
                 if (slice_cgroup(u, "memory", "memory.max_usage_in_bytes", path, sizeof path) >= 0 &&
-                    read_u64(path, &v) >= 0) {
+                    read_small_file_u64(path, &v) >= 0) {
                         res->has_peak_memory = true;
                         res->peak_memory_bytes = v;
                 }
@@ -939,7 +923,7 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
                  * main process ended first by SIGKILL, in a slice that hit
                  * its limit */
                 if (slice_cgroup(u, "memory", "memory.failcnt", path, sizeof path) >= 0)
-                        (void) read_u64(path, &failcnt);
+                        (void) read_small_file_u64(path, &failcnt);
                 if (failcnt > 0 && streq(p->result, "signal") &&
                     p->main_code == CLD_KILLED && p->main_status == SIGKILL)
                         oom = true;
