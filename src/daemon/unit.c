@@ -4,20 +4,15 @@
  * has ended.  See unit.h for the layout and where each figure comes from. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
-#include <linux/magic.h>
 
+#include "cgroup.h"
 #include "unit.h"
 #include "util.h"
 
@@ -25,13 +20,8 @@
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
 #define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
-#define CGROUP_ROOT "/sys/fs/cgroup"
 #define UNIT_NAME_MAX 200
 #define RETRY_USEC (1 * USEC_PER_SEC)
-
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 struct UnitManager {
         sd_event *event;
@@ -69,6 +59,7 @@ struct Unit {
         UnitManager *manager;
         char *name;
         char *slice;
+        char *cgroup;         /* the slice's, below each hierarchy's root */
         char *path;           /* D-Bus object path of the service */
         char *start_job;      /* NULL when attached */
         char *start_job_result;
@@ -115,25 +106,6 @@ static int unit_bus_error(UnitManager *m, const sd_bus_error *error, int r) {
         return r < 0 ? r : -EIO;
 }
 
-/* ---- small file readers for the cgroup files ---- */
-
-/* "key value" lines, as in cpu.stat, memory.events and memory.oom_control. */
-static int read_keyed_u64(const char *path, const char *key, uint64_t *ret) {
-        char buf[4096];
-        size_t kl = strlen(key);
-        int r;
-
-        r = read_small_file(path, buf, sizeof buf);
-        if (r < 0)
-                return r;
-        for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-                if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
-                        *ret = strtoull(line + kl + 1, NULL, 10);
-                        return 0;
-                }
-        return -ENOENT;
-}
-
 static bool pid1_has_cap(unsigned cap) {
         char buf[4096], *p;
         unsigned long long bnd;
@@ -149,24 +121,6 @@ static bool pid1_has_cap(unsigned cap) {
 
 /* ---- the manager ---- */
 
-static int detect_cgroup_mode(bool *ret_unified) {
-        struct statfs fs;
-
-        if (statfs(CGROUP_ROOT, &fs) < 0)
-                return -errno;
-        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
-                *ret_unified = true;
-                return 0;
-        }
-        /* hybrid (a tmpfs with v1 hierarchies and a "unified" v2 without
-         * controllers) or pure v1: resource control happens in v1 either way */
-        if (fs.f_type == TMPFS_MAGIC) {
-                *ret_unified = false;
-                return 0;
-        }
-        return -ENOMEDIUM;
-}
-
 static void add_limitation(char *buf, size_t len, const char *what) {
         size_t n = strlen(buf);
 
@@ -174,7 +128,7 @@ static void add_limitation(char *buf, size_t len, const char *what) {
 }
 
 static int collect_limitations(UnitManager *m) {
-        char buf[1024] = "", controllers[512];
+        char buf[1024] = "";
 
         if (!m->unified)
                 add_limitation(buf, sizeof buf,
@@ -184,14 +138,11 @@ static int collect_limitations(UnitManager *m) {
                                "(benchrunner watches the task's memory cgroup and kills the rest "
                                "of the task itself)");
         else {
-                if (read_small_file(CGROUP_ROOT "/cgroup.controllers", controllers, sizeof controllers) >= 0) {
-                        if (!strstr(controllers, "cpuset"))
-                                add_limitation(buf, sizeof buf, "no cpuset controller: AllowedCPUs= is not applied");
-                        if (!strstr(controllers, "memory"))
-                                add_limitation(buf, sizeof buf, "no memory controller: memory limits are not applied");
-                }
-                if (access(CGROUP_ROOT "/init.scope/memory.peak", F_OK) < 0 &&
-                    access(CGROUP_ROOT "/system.slice/memory.peak", F_OK) < 0)
+                if (cgroup_has_controller("cpuset") == 0)
+                        add_limitation(buf, sizeof buf, "no cpuset controller: AllowedCPUs= is not applied");
+                if (cgroup_has_controller("memory") == 0)
+                        add_limitation(buf, sizeof buf, "no memory controller: memory limits are not applied");
+                if (!cgroup_has_memory_peak())
                         add_limitation(buf, sizeof buf,
                                        "no memory.peak (kernel older than 5.19): peak memory is not measured");
         }
@@ -218,7 +169,7 @@ int unit_manager_new(sd_event *e, sd_bus *bus, UnitManager **ret) {
         m->event = sd_event_ref(e);
         m->bus = sd_bus_ref(bus);
 
-        r = detect_cgroup_mode(&m->unified);
+        r = cgroup_detect_unified(&m->unified);
         if (r < 0)
                 return r;
         r = collect_limitations(m);
@@ -299,16 +250,6 @@ int unit_slice_name(const char *name, char **ret) {
                         *p = '_';
         *ret = s;
         return 0;
-}
-
-/* A file of the slice's cgroup in one hierarchy: "" on v2; "memory",
- * "cpuacct" or "unified" (the hybrid layout's cgroup2) on v1.  The path is
- * systemd's: benchrunner.slice/<slice> below the root of our cgroup
- * namespace, which is PID 1's. */
-static int slice_cgroup(const Unit *u, const char *controller, const char *file, char *buf, size_t len) {
-        int n = snprintf(buf, len, CGROUP_ROOT "%s%s/" UNIT_SLICE_PARENT "/%s/%s",
-                         *controller ? "/" : "", controller, u->slice, file);
-        return n < 0 || (size_t) n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* ---- properties of StartTransientUnit, one helper per group ---- */
@@ -593,6 +534,7 @@ static Unit *unit_new(UnitManager *m, const char *name, unit_done_t cb, void *us
         u->userdata = userdata;
         u->name = strdup(name);
         if (!u->name || unit_slice_name(name, &u->slice) < 0 ||
+            asprintf(&u->cgroup, UNIT_SLICE_PARENT "/%s", u->slice) < 0 ||
             sd_bus_path_encode(UNIT_PATH_PREFIX, name, &u->path) < 0)
                 return NULL;
         return TAKE_PTR(u);
@@ -606,6 +548,7 @@ Unit *unit_free(Unit *u) {
                 unit_call_ignore(u->manager, "UnrefUnit", "s", u->name);
         free(u->name);
         free(u->slice);
+        free(u->cgroup);
         free(u->path);
         free(u->start_job);
         free(u->start_job_result);
@@ -763,13 +706,11 @@ static int unit_refresh(Unit *u) {
  * fires when the cgroup is removed, hence the check that it still exists. */
 static int on_oom_v1(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Unit *u = userdata;
-        char path[PATH_MAX];
         uint64_t v;
 
         if (read(fd, &v, sizeof v) < 0 && errno == EAGAIN)
                 return 0;
-        if (slice_cgroup(u, "memory", "memory.oom_control", path, sizeof path) < 0 ||
-            access(path, F_OK) < 0) {
+        if (!cgroup_exists("memory", u->cgroup)) {
                 u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
                 return 0;
         }
@@ -783,30 +724,14 @@ static int on_oom_v1(sd_event_source *s, int fd, uint32_t revents, void *userdat
 }
 
 static int unit_watch_oom_v1(Unit *u) {
-        _cleanup_(closep) int efd = -1, ofd = -1, cfd = -1;
-        char path[PATH_MAX], line[64];
-        int r, n;
+        _cleanup_(closep) int efd = -1;
+        int r;
 
         if (u->manager->unified || u->oom_v1)
                 return 0;
-        r = slice_cgroup(u, "memory", "memory.oom_control", path, sizeof path);
-        if (r < 0)
-                return r;
-        ofd = open(path, O_RDONLY | O_CLOEXEC);
-        if (ofd < 0)
-                return -errno;
-        r = slice_cgroup(u, "memory", "cgroup.event_control", path, sizeof path);
-        if (r < 0)
-                return r;
-        cfd = open(path, O_WRONLY | O_CLOEXEC);
-        if (cfd < 0)
-                return -errno;
-        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        efd = cgroup_oom_eventfd_v1(u->cgroup);
         if (efd < 0)
-                return -errno;
-        n = snprintf(line, sizeof line, "%d %d", efd, ofd);
-        if (write(cfd, line, n) != n)
-                return -errno;
+                return efd;
         r = sd_event_add_io(u->manager->event, &u->oom_v1, efd, EPOLLIN, on_oom_v1, u);
         if (r < 0)
                 return r;
@@ -849,44 +774,8 @@ static TaskReason unit_reason(const Unit *u, const UnitProps *p, bool oom) {
         }
 }
 
-/* cgroup v2 cpu.stat: user_usec and system_usec, kept by every cgroup2 group
- * (no controller needed), including the controller-less one of the hybrid
- * layout. */
-static bool read_cpu_stat(const Unit *u, const char *hierarchy, TaskResult *res) {
-        char path[PATH_MAX];
-        uint64_t user, sys;
-
-        if (slice_cgroup(u, hierarchy, "cpu.stat", path, sizeof path) < 0 ||
-            read_keyed_u64(path, "user_usec", &user) < 0 ||
-            read_keyed_u64(path, "system_usec", &sys) < 0)
-                return false;
-        res->has_cpu = true;
-        res->cpu_user_usec = user;
-        res->cpu_system_usec = sys;
-        return true;
-}
-
-/* v1 cpuacct, in nanoseconds.  systemd creates groups there only where cpu
- * and cpuacct share one hierarchy (the usual "cpu,cpuacct"). */
-static bool read_cpuacct(const Unit *u, TaskResult *res) {
-        char path[PATH_MAX];
-        uint64_t user, sys;
-
-        if (slice_cgroup(u, "cpuacct", "cpuacct.usage_user", path, sizeof path) < 0 ||
-            read_small_file_u64(path, &user) < 0 ||
-            slice_cgroup(u, "cpuacct", "cpuacct.usage_sys", path, sizeof path) < 0 ||
-            read_small_file_u64(path, &sys) < 0)
-                return false;
-        res->has_cpu = true;
-        res->cpu_user_usec = user / 1000;
-        res->cpu_system_usec = sys / 1000;
-        return true;
-}
-
 static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
-        UnitManager *m = u->manager;
-        char path[PATH_MAX];
-        uint64_t v, failcnt = 0;
+        CgroupUsage cg;
         bool oom = u->oom_v1_seen;
 
         *res = (TaskResult) {};
@@ -902,32 +791,19 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
         if (p->main_start_monotonic > 0 && p->main_exit_monotonic >= p->main_start_monotonic)
                 res->wall_usec = p->main_exit_monotonic - p->main_start_monotonic;
 
-        if (m->unified) {
-                (void) read_cpu_stat(u, "", res);
-                if (slice_cgroup(u, "", "memory.peak", path, sizeof path) >= 0 && read_small_file_u64(path, &v) >= 0) {
-                        res->has_peak_memory = true;
-                        res->peak_memory_bytes = v;
-                }
-                if (slice_cgroup(u, "", "memory.events", path, sizeof path) >= 0 &&
-                    read_keyed_u64(path, "oom_kill", &v) >= 0 && v > 0)
-                        oom = true;
-        } else {
-                if (!read_cpu_stat(u, "unified", res))
-                        (void) read_cpuacct(u, res);
-                if (slice_cgroup(u, "memory", "memory.max_usage_in_bytes", path, sizeof path) >= 0 &&
-                    read_small_file_u64(path, &v) >= 0) {
-                        res->has_peak_memory = true;
-                        res->peak_memory_bytes = v;
-                }
-                /* without the event (the daemon was not running then): the
-                 * main process ended first by SIGKILL, in a slice that hit
-                 * its limit */
-                if (slice_cgroup(u, "memory", "memory.failcnt", path, sizeof path) >= 0)
-                        (void) read_small_file_u64(path, &failcnt);
-                if (failcnt > 0 && streq(p->result, "signal") &&
-                    p->main_code == CLD_KILLED && p->main_status == SIGKILL)
-                        oom = true;
-        }
+        cgroup_read_usage(u->manager->unified, u->cgroup, &cg);
+        res->has_cpu = cg.has_cpu;
+        res->cpu_user_usec = cg.cpu_user_usec;
+        res->cpu_system_usec = cg.cpu_system_usec;
+        res->has_peak_memory = cg.has_peak_memory;
+        res->peak_memory_bytes = cg.peak_memory_bytes;
+        if (u->manager->unified)
+                oom = oom || cg.oom_kills > 0;
+        /* v1 without the event (the daemon was not running then): the main
+         * process ended first by SIGKILL, in a slice that hit its limit */
+        else if (cg.failcnt > 0 && streq(p->result, "signal") && p->main_code == CLD_KILLED &&
+                 p->main_status == SIGKILL)
+                oom = true;
         res->reason = unit_reason(u, p, oom);
 }
 
