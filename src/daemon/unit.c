@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -38,12 +39,14 @@ typedef enum Phase {
         PHASE_DONE,      /* result handed out */
 } Phase;
 
-/* What we read of the service with GetAll. */
+#define UNIT_STATE_MAX 32
+
+/* What we read of the service with GetAll (see unit_props_map). */
 typedef struct UnitProps {
-        char load_state[32];
-        char active_state[32];
-        char sub_state[32];
-        char result[32];
+        char load_state[UNIT_STATE_MAX];
+        char active_state[UNIT_STATE_MAX];
+        char sub_state[UNIT_STATE_MAX];
+        char result[UNIT_STATE_MAX];
         uint32_t job_id;
         int32_t main_code;           /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, 0 */
         int32_t main_status;
@@ -595,18 +598,47 @@ static void unit_retry_later(Unit *u) {
         (void) sd_event_add_time(u->manager->event, &u->retry, CLOCK_MONOTONIC, now + RETRY_USEC, 0, on_retry, u);
 }
 
-static int read_str(sd_bus_message *msg, char *buf, size_t len) {
-        const char *v;
+/* The properties we need from GetAll's a{sv}, by name, D-Bus type and place
+ * in UnitProps, as systemd's bus_map_all_properties() maps them. */
+static const struct {
+        const char *name;
+        const char *type;    /* "s": a char[UNIT_STATE_MAX]; "(uo)": the job id */
+        size_t offset;
+} unit_props_map[] = {
+        { "Job",                             "(uo)", offsetof(UnitProps, job_id) },
+        { "LoadState",                       "s",    offsetof(UnitProps, load_state) },
+        { "ActiveState",                     "s",    offsetof(UnitProps, active_state) },
+        { "SubState",                        "s",    offsetof(UnitProps, sub_state) },
+        { "Result",                          "s",    offsetof(UnitProps, result) },
+        { "ExecMainCode",                    "i",    offsetof(UnitProps, main_code) },
+        { "ExecMainStatus",                  "i",    offsetof(UnitProps, main_status) },
+        { "ExecMainStartTimestamp",          "t",    offsetof(UnitProps, main_start_realtime) },
+        { "ExecMainExitTimestamp",           "t",    offsetof(UnitProps, main_exit_realtime) },
+        { "ExecMainStartTimestampMonotonic", "t",    offsetof(UnitProps, main_start_monotonic) },
+        { "ExecMainExitTimestampMonotonic",  "t",    offsetof(UnitProps, main_exit_monotonic) },
+        { "ActiveEnterTimestampMonotonic",   "t",    offsetof(UnitProps, active_enter_monotonic) },
+        { "RuntimeMaxUSec",                  "t",    offsetof(UnitProps, runtime_max_usec) },
+};
+
+/* One property's variant into its field. */
+static int read_prop(sd_bus_message *msg, const char *type, void *field) {
+        const char *s, *job_path;
         int r;
 
-        r = sd_bus_message_read(msg, "v", "s", &v);
-        if (r < 0)
-                return r;
-        snprintf(buf, len, "%s", v);
-        return 0;
+        switch (type[0]) {
+        case 's':
+                r = sd_bus_message_read(msg, "v", "s", &s);
+                if (r < 0)
+                        return r;
+                snprintf(field, UNIT_STATE_MAX, "%s", s);
+                return 0;
+        case '(':
+                return sd_bus_message_read(msg, "v", "(uo)", field, &job_path);
+        default:    /* "i", "t": read in place */
+                return sd_bus_message_read(msg, "v", type, field);
+        }
 }
 
-/* The properties we need from GetAll's a{sv}; the rest is skipped. */
 static int read_props(sd_bus_message *msg, UnitProps *p) {
         int r;
 
@@ -615,37 +647,16 @@ static int read_props(sd_bus_message *msg, UnitProps *p) {
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *key, *job_path;
+                const char *key;
+                size_t i = 0;
 
                 r = sd_bus_message_read(msg, "s", &key);
                 if (r < 0)
                         return r;
-                if (streq(key, "Job"))
-                        r = sd_bus_message_read(msg, "v", "(uo)", &p->job_id, &job_path);
-                else if (streq(key, "LoadState"))
-                        r = read_str(msg, p->load_state, sizeof p->load_state);
-                else if (streq(key, "ActiveState"))
-                        r = read_str(msg, p->active_state, sizeof p->active_state);
-                else if (streq(key, "SubState"))
-                        r = read_str(msg, p->sub_state, sizeof p->sub_state);
-                else if (streq(key, "Result"))
-                        r = read_str(msg, p->result, sizeof p->result);
-                else if (streq(key, "ExecMainCode"))
-                        r = sd_bus_message_read(msg, "v", "i", &p->main_code);
-                else if (streq(key, "ExecMainStatus"))
-                        r = sd_bus_message_read(msg, "v", "i", &p->main_status);
-                else if (streq(key, "ExecMainStartTimestamp"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_start_realtime);
-                else if (streq(key, "ExecMainExitTimestamp"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_exit_realtime);
-                else if (streq(key, "ExecMainStartTimestampMonotonic"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_start_monotonic);
-                else if (streq(key, "ExecMainExitTimestampMonotonic"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_exit_monotonic);
-                else if (streq(key, "ActiveEnterTimestampMonotonic"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->active_enter_monotonic);
-                else if (streq(key, "RuntimeMaxUSec"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->runtime_max_usec);
+                while (i < ELEMENTSOF(unit_props_map) && !streq(key, unit_props_map[i].name))
+                        i++;
+                if (i < ELEMENTSOF(unit_props_map))
+                        r = read_prop(msg, unit_props_map[i].type, (uint8_t *) p + unit_props_map[i].offset);
                 else
                         r = sd_bus_message_skip(msg, "v");
                 if (r < 0)
