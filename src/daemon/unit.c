@@ -943,6 +943,58 @@ static int unit_add_matches(Unit *u) {
         return sd_bus_add_match(u->manager->bus, &u->slot_jobs, match, on_job_removed, u);
 }
 
+/* StartTransientUnit of the service, with the command's own slice as an
+ * auxiliary unit, created with it. */
+static int transient_unit_message(UnitManager *m, const UnitSpec *spec, const char *slice, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", spec->name, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = transient_service_set_properties(msg, spec, slice);
+        if (r < 0)
+                return r;
+        r = transient_exec_set_properties(msg, spec);
+        if (r < 0)
+                return r;
+        r = transient_cgroup_set_properties(msg, m, spec);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(msg, 'a', "(sa(sv))");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'r', "sa(sv)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", slice);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = transient_slice_set_properties(msg, m, spec);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 3; i++) {
+                r = sd_bus_message_close_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(msg);
+        return 0;
+}
+
 int unit_start(UnitManager *m, const UnitSpec *spec, unit_done_t cb, void *userdata, Unit **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -961,50 +1013,9 @@ int unit_start(UnitManager *m, const UnitSpec *spec, unit_done_t cb, void *userd
         r = unit_add_matches(u);
         if (r < 0)
                 return r;
-
-        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+        r = transient_unit_message(m, spec, u->slice, &msg);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(msg, "ss", spec->name, "fail");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        r = transient_service_set_properties(msg, spec, u->slice);
-        if (r < 0)
-                return r;
-        r = transient_exec_set_properties(msg, spec);
-        if (r < 0)
-                return r;
-        r = transient_cgroup_set_properties(msg, m, spec);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(msg);
-        if (r < 0)
-                return r;
-
-        /* the command's own slice, created with it */
-        r = sd_bus_message_open_container(msg, 'a', "(sa(sv))");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'r', "sa(sv)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", u->slice);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        r = transient_slice_set_properties(msg, m, spec);
-        if (r < 0)
-                return r;
-        for (int i = 0; i < 3; i++) {
-                r = sd_bus_message_close_container(msg);
-                if (r < 0)
-                        return r;
-        }
 
         r = sd_bus_call(m->bus, msg, 0, &error, &reply);
         if (r < 0)
