@@ -8,9 +8,6 @@
  * memory of a task are given back only after its cleanup ended. */
 #include "config.h"
 
-#include <fcntl.h>
-#include <ftw.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
@@ -18,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 
@@ -26,6 +22,7 @@
 #include "log.h"
 #include "manager.h"
 #include "sched.h"
+#include "taskdir.h"
 #include "topology.h"
 #include "unit.h"
 #include "util.h"
@@ -171,92 +168,13 @@ static void save(Manager *m, const Task *t) {
                 log_error_errno(r, "Failed to record task %" PRId64 ": %s", t->id, db_last_error(m->db));
 }
 
-/* ---- files of a task: working directory and output ---- */
+/* ---- output ---- */
 
-static char *task_path(const char *dir, int64_t id) {
-        char *p;
-        if (asprintf(&p, "%s/%" PRId64, dir, id) < 0)
-                return NULL;
-        return p;
-}
-
-static int make_owned_dir(const char *path, uid_t uid, gid_t gid, mode_t mode) {
-        if (mkdir(path, mode) < 0 && errno != EEXIST)
-                return -errno;
-        if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
-                return -errno;
-        return 0;
-}
-
-static int make_owned_file(const char *path, uid_t uid, gid_t gid) {
-        _cleanup_(closep) int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-        if (fd < 0)
-                return -errno;
-        if (fchown(fd, uid, gid) < 0)
-                return -errno;
-        return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) ftw;
-        if (flag == FTW_DP)
-                (void) rmdir(path);
-        else
-                (void) unlink(path);
-        return 0;
-}
-
-/* Removes a task's working directory.  Its contents belong to the user, so
- * the removal runs as that user: a symlink planted inside cannot make root
- * delete anything else. */
-static int remove_workdir(const char *path, uid_t uid, gid_t gid) {
-        pid_t pid = fork();
-        int status;
-
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-                        _exit(1);
-                /* not FTW_MOUNT: on overlayfs, files and directories report
-                 * different st_dev; users cannot mount anything here anyway */
-                (void) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-                _exit(0);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                log_warning("Removing %s as uid " UID_FMT " failed (status %d)", path, uid, status);
-        /* the top directory lives in root's work/ and is removed by root */
-        if (rmdir(path) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
-}
-
-/* Keeps the first output_cap bytes of a stream.  Streams are opened for
- * appending, so the task's later writes land at the (new) end and are cut
- * again on the next check. */
+/* Keeps the first output_cap bytes of each stream (checked every 2 s while
+ * the task runs, and at its end). */
 static bool cap_output(Manager *m, Task *t) {
-        static const char * const streams[] = { "stdout", "stderr" };
-        bool cut = false;
+        bool cut = taskdir_cap_output(t->output_dir, m->config.output_cap_bytes);
 
-        if (!t->output_dir || m->config.output_cap_bytes == 0)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
-                _cleanup_(freep) char *p = NULL;
-                struct stat st;
-
-                if (asprintf(&p, "%s/%s", t->output_dir, streams[i]) < 0)
-                        continue;
-                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
-                        continue;
-                if ((uint64_t) st.st_size > m->config.output_cap_bytes) {
-                        if (truncate(p, (off_t) m->config.output_cap_bytes) >= 0)
-                                cut = true;
-                }
-        }
         if (cut && !t->output_truncated) {
                 t->output_truncated = true;
                 log_info("Task %" PRId64 ": output cut at %" PRIu64 " bytes", t->id, m->config.output_cap_bytes);
@@ -410,7 +328,7 @@ static int start_unit(Live *l, bool cleanup) {
                 return r;
         env = task_env(t, cleanup);
         name = unit_name(t->id, cleanup);
-        workdir = task_path(m->work_dir, t->id);
+        workdir = taskdir_path(m->work_dir, t->id);
         if (!env || !name || !workdir || asprintf(&out, "%s/stdout", t->output_dir) < 0 ||
             asprintf(&err, "%s/stderr", t->output_dir) < 0)
                 return -ENOMEM;
@@ -457,7 +375,7 @@ static void start_cleanup(Live *l) {
 static void finish_task(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
-        _cleanup_(freep) char *workdir = task_path(m->work_dir, t->id);
+        _cleanup_(freep) char *workdir = taskdir_path(m->work_dir, t->id);
         bool had_cleanup = t->state == TASK_CLEANUP;
         int r;
 
@@ -467,7 +385,11 @@ static void finish_task(Live *l) {
                 return;
         }
         if (workdir) {
-                r = remove_workdir(workdir, t->uid, t->gid);
+                int status;
+
+                r = taskdir_remove(workdir, t->uid, t->gid, &status);
+                if (status != 0)
+                        log_warning("Removing %s as uid " UID_FMT " failed (status %d)", workdir, t->uid, status);
                 if (r < 0)
                         log_warning_errno(r, "Task %" PRId64 ": failed to remove %s: %m", t->id, workdir);
         }
@@ -493,8 +415,8 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         free(t->unit);
         t->unit = unit_name(t->id, false);
         free(t->output_dir);
-        t->output_dir = task_path(m->output_dir, t->id);
-        workdir = task_path(m->work_dir, t->id);
+        t->output_dir = taskdir_path(m->output_dir, t->id);
+        workdir = taskdir_path(m->work_dir, t->id);
         t->state = TASK_RUNNING;
         t->main.started_usec = now_usec(CLOCK_REALTIME);
         m->n_running++;
@@ -503,18 +425,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 goto fail;
         }
 
-        r = make_owned_dir(workdir, t->uid, t->gid, 0700);
-        /* The output directory stays root's: PID 1 opens the files in it as
-         * root, so the user must not be able to swap in a symlink. */
-        if (r >= 0)
-                r = make_owned_dir(t->output_dir, 0, 0, 0755);
-        if (r >= 0) {
-                _cleanup_(freep) char *o = NULL, *e = NULL;
-                if (asprintf(&o, "%s/stdout", t->output_dir) < 0 || asprintf(&e, "%s/stderr", t->output_dir) < 0)
-                        r = -ENOMEM;
-                else if ((r = make_owned_file(o, t->uid, t->gid)) >= 0)
-                        r = make_owned_file(e, t->uid, t->gid);
-        }
+        r = taskdir_prepare(workdir, t->output_dir, t->uid, t->gid);
         if (r < 0) {
                 log_error_errno(r, "Task %" PRId64 ": failed to prepare its directories: %m", t->id);
                 goto fail;
