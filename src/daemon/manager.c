@@ -492,62 +492,39 @@ static unsigned queued_by(Manager *m, uid_t uid) {
         return n;
 }
 
-int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
+/* The user name recorded with a task; NULL when the system knows none. */
+static char *user_name(uid_t uid) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+                return strdup(pw.pw_name);
+        return NULL;
+}
+
+/* Fills in who submitted t and the daemon's defaults, and checks that it
+ * can run here; *ret_why (may stay NULL) says why not. */
+static int admit(Manager *m, Task *t, uid_t uid, gid_t gid, const char *user, char **ret_why) {
         unsigned ncpus = cpuset_count(&m->config.cpus);
-        _cleanup_(freep) char *user = NULL;
-        int r;
 
-        if (m->shutting_down) {
-                *ret_error = strdup("the daemon is shutting down");
-                return -ESHUTDOWN;
+        t->uid = uid;
+        t->gid = gid;
+        free(t->user);
+        t->user = user ? strdup(user) : NULL;
+        t->state = TASK_QUEUED;
+        if (t->memory_bytes == 0) {
+                /* the task's share: threads x memory / threads given */
+                t->memory_bytes = m->config.memory_bytes / ncpus * t->threads;
+                if (t->memory_bytes > m->config.memory_bytes)
+                        t->memory_bytes = m->config.memory_bytes;
         }
-        if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
-                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
-                                m->config.max_queued_per_user);
-                return -EDQUOT;
-        }
-        {
-                struct passwd pw, *res = NULL;
-                char buf[4096];
-                if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-                        user = strdup(pw.pw_name);
-        }
+        if (t->cleanup_argv && t->cleanup_time_limit_usec == 0)
+                t->cleanup_time_limit_usec = m->config.cleanup_time_limit_usec;
+        return sched_check(m->sched, t, ret_why);
+}
 
-        for (size_t i = 0; i < n; i++) {
-                Task *t = tasks[i];
-                _cleanup_(freep) char *why = NULL;
-
-                t->uid = uid;
-                t->gid = gid;
-                free(t->user);
-                t->user = user ? strdup(user) : NULL;
-                t->state = TASK_QUEUED;
-                if (t->memory_bytes == 0) {
-                        /* the task's share: threads x memory / threads given */
-                        t->memory_bytes = m->config.memory_bytes / ncpus * t->threads;
-                        if (t->memory_bytes > m->config.memory_bytes)
-                                t->memory_bytes = m->config.memory_bytes;
-                }
-                if (t->cleanup_argv && t->cleanup_time_limit_usec == 0)
-                        t->cleanup_time_limit_usec = m->config.cleanup_time_limit_usec;
-                r = sched_check(m->sched, t, &why);
-                if (r < 0) {
-                        if (n > 1)
-                                (void) asprintf(ret_error, "task %zu of %zu: %s", i + 1, n, why ? why : "cannot run here");
-                        else
-                                *ret_error = why ? TAKE_PTR(why) : strdup("cannot run here");
-                        return r;
-                }
-        }
-
-        r = db_insert_tasks(m->db, tasks, n);
-        if (r < 0) {
-                log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
-                (void) asprintf(ret_error, "could not store the task: %s", db_last_error(m->db));
-                return r;
-        }
-
-        /* Stored: from here on nothing may fail. */
+/* Takes stored tasks into the queue: from here on nothing may fail. */
+static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids) {
         for (size_t i = 0; i < n; i++) {
                 Live *l = calloc(1, sizeof(Live));
                 Task *t = tasks[i];
@@ -563,6 +540,42 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                 live_link(m, l);
                 (void) sched_enqueue(m->sched, t);
         }
+}
+
+int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
+        _cleanup_(freep) char *user = NULL;
+        int r;
+
+        if (m->shutting_down) {
+                *ret_error = strdup("the daemon is shutting down");
+                return -ESHUTDOWN;
+        }
+        if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
+                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
+                                m->config.max_queued_per_user);
+                return -EDQUOT;
+        }
+        user = user_name(uid);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *why = NULL;
+
+                r = admit(m, tasks[i], uid, gid, user, &why);
+                if (r < 0) {
+                        if (n > 1)
+                                (void) asprintf(ret_error, "task %zu of %zu: %s", i + 1, n, why ? why : "cannot run here");
+                        else
+                                *ret_error = why ? TAKE_PTR(why) : strdup("cannot run here");
+                        return r;
+                }
+        }
+
+        r = db_insert_tasks(m->db, tasks, n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
+                (void) asprintf(ret_error, "could not store the task: %s", db_last_error(m->db));
+                return r;
+        }
+        enqueue_stored(m, tasks, n, ret_ids);
         log_info("Queued %zu task(s) from uid " UID_FMT, n, uid);
         for (size_t i = 0; i < n; i++) {
                 Live *l = live_find(m, ret_ids[i]);
