@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "linebuf.h"
 #include "log.h"
 #include "manager.h"
 #include "server.h"
@@ -29,7 +30,7 @@ typedef struct Conn {
         Server *server;
         int fd;
         sd_event_source *io;
-        ProtoLineBuf in;
+        LineBuf in;
         char *out;
         size_t out_len, out_off, out_alloc;
         uid_t uid;
@@ -72,7 +73,7 @@ static void conn_free(Conn *c) {
         sd_event_source_disable_unref(c->io);
         if (c->fd >= 0)
                 (void) close(c->fd);
-        proto_linebuf_done(&c->in);
+        linebuf_done(&c->in);
         free(c->out);
         free(c->groups);
         free(c->follow);
@@ -345,7 +346,7 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
                 return 0;
         }
         if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing) {
-                ssize_t n = proto_linebuf_read(&c->in, fd);
+                ssize_t n = linebuf_read(&c->in, fd);
                 if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
                         conn_free(c);
                         return 0;
@@ -353,7 +354,7 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
                 for (;;) {
                         char *line;
                         size_t len;
-                        int r = proto_linebuf_pop(&c->in, &line, &len);
+                        int r = linebuf_pop(&c->in, &line, &len);
                         if (r == 0)
                                 break;
                         if (r < 0) {
@@ -415,7 +416,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
         }
         c->server = s;
         c->fd = cfd;
-        proto_linebuf_init(&c->in, PROTO_LINE_MAX);
+        linebuf_init(&c->in, PROTO_LINE_MAX);
         c->next = s->conns;
         if (s->conns)
                 s->conns->prev = c;

@@ -26,7 +26,6 @@
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define ADD_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
-#define LINEBUF_READ_MIN (64u * 1024)
 #define LABEL_MAX 96
 #define QUOTE_MAX 64
 
@@ -1758,95 +1757,4 @@ int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char *
 bad:
         proto_message_free(m);
         return r == -EINVAL ? -EBADMSG : r;
-}
-
-/* ---- line buffer ---- */
-
-void proto_linebuf_init(ProtoLineBuf *b, size_t max) {
-        *b = (ProtoLineBuf) { .max = max };
-}
-
-void proto_linebuf_done(ProtoLineBuf *b) {
-        free(b->data);
-        proto_linebuf_init(b, b->max);
-}
-
-/* Room for n more bytes at the end, dropping what was popped first. */
-static int linebuf_reserve(ProtoLineBuf *b, size_t n) {
-        size_t want, size;
-        char *p;
-
-        if (b->start == b->end) {
-                b->start = b->end = b->scanned = 0;
-        } else if (b->start > 0 && b->allocated - b->end < n) {
-                memmove(b->data, b->data + b->start, b->end - b->start);
-                b->end -= b->start;
-                b->scanned -= b->start;
-                b->start = 0;
-        }
-        if (b->allocated - b->end >= n)
-                return 0;
-        if (n > SIZE_MAX / 2 - b->end)
-                return -ENOMEM;
-        want = b->end + n;
-        size = b->allocated > 4096 ? b->allocated : 4096;
-        while (size < want)
-                size *= 2;
-        p = realloc(b->data, size);
-        if (!p)
-                return -ENOMEM;
-        b->data = p;
-        b->allocated = size;
-        return 0;
-}
-
-int proto_linebuf_append(ProtoLineBuf *b, const void *data, size_t n) {
-        int r;
-
-        if (n == 0)
-                return 0;
-        r = linebuf_reserve(b, n);
-        if (r < 0)
-                return r;
-        memcpy(b->data + b->end, data, n);
-        b->end += n;
-        return 0;
-}
-
-ssize_t proto_linebuf_read(ProtoLineBuf *b, int fd) {
-        ssize_t n;
-        int r;
-
-        r = linebuf_reserve(b, LINEBUF_READ_MIN);
-        if (r < 0)
-                return r;
-        n = read(fd, b->data + b->end, b->allocated - b->end);
-        if (n < 0)
-                return -errno;
-        b->end += (size_t) n;
-        return n;
-}
-
-int proto_linebuf_pop(ProtoLineBuf *b, char **ret_line, size_t *ret_len) {
-        char *nl = NULL;
-        size_t len;
-
-        if (b->scanned < b->end)
-                nl = memchr(b->data + b->scanned, '\n', b->end - b->scanned);
-        if (!nl) {
-                b->scanned = b->end;
-                return b->end - b->start > b->max ? -E2BIG : 0;
-        }
-        len = (size_t) (nl - (b->data + b->start));
-        if (len > b->max)
-                return -E2BIG;
-        *nl = 0;
-        *ret_line = b->data + b->start;
-        *ret_len = len;
-        b->start = b->scanned = (size_t) (nl - b->data) + 1;
-        return 1;
-}
-
-size_t proto_linebuf_pending(const ProtoLineBuf *b) {
-        return b->end - b->start;
 }

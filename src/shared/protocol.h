@@ -22,7 +22,8 @@
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
  * shape across all versions, so each side can tell the other what is wrong.
  *
- * Nothing here logs or touches a socket except proto_linebuf_read(). */
+ * Nothing here logs or touches a socket (linebuf.h splits the stream into
+ * lines). */
 #pragma once
 
 #include <stdbool.h>
@@ -234,34 +235,3 @@ static inline void proto_message_freep(ProtoMessage **m) {
  * -EPROTONOSUPPORT (other version, not an error reply), -E2BIG, -ENOMEM,
  * with *ret_error (may be NULL). */
 int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char **ret_error);
-
-/* Splits a byte stream into lines, for blocking and non-blocking sockets.
- *
- *     ProtoLineBuf b;
- *     proto_linebuf_init(&b, PROTO_LINE_MAX);
- *     n = proto_linebuf_read(&b, fd);          // > 0, 0 at EOF, -EAGAIN, ...
- *     while ((r = proto_linebuf_pop(&b, &line, &len)) > 0)
- *             handle(line, len);               // NUL-terminated, no '\n'
- *     if (r == -E2BIG) ...                     // a line is longer than max
- *     proto_linebuf_done(&b);
- *
- * A popped line stays valid until the next append, read or done. */
-typedef struct ProtoLineBuf {
-        char *data;
-        size_t start;      /* first byte not popped */
-        size_t end;        /* end of the data */
-        size_t scanned;    /* [start, scanned) holds no '\n' */
-        size_t allocated;
-        size_t max;        /* longest line, without its '\n' */
-} ProtoLineBuf;
-
-void proto_linebuf_init(ProtoLineBuf *b, size_t max);
-void proto_linebuf_done(ProtoLineBuf *b);
-int proto_linebuf_append(ProtoLineBuf *b, const void *data, size_t n);
-/* One read(2); returns bytes read, 0 at EOF, or -errno (-EAGAIN, -EINTR...). */
-ssize_t proto_linebuf_read(ProtoLineBuf *b, int fd);
-/* 1 and the next complete line, 0 if there is none yet, -E2BIG if the next
- * line is (or, unfinished, already is) longer than max. */
-int proto_linebuf_pop(ProtoLineBuf *b, char **ret_line, size_t *ret_len);
-/* Bytes received and not popped (an unfinished line at EOF, say). */
-size_t proto_linebuf_pending(const ProtoLineBuf *b);

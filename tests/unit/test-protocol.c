@@ -1,14 +1,11 @@
 /* test-protocol.c: the wire protocol both ways: every request a client can
  * build survives parsing byte for byte, every bad request is refused with a
- * message that names the field, replies and events read back as sent, and
- * the line buffer splits a stream however it arrives. */
+ * message that names the field, and replies and events read back as sent. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <json.h>
@@ -1103,122 +1100,6 @@ static void test_spec_from_json(void) {
         CHECK(!t);
 }
 
-/* ---- line buffer ---- */
-
-static void test_linebuf_pieces(void) {
-        const char *stream = "{\"a\":1}\n{\"b\":2}\n\n{\"c\":\"x\\ny\"}\n{\"d\"";
-        ProtoLineBuf b;
-        char *line;
-        size_t len;
-
-        /* every way of cutting the stream in two gives the same lines */
-        for (size_t cut = 0; cut <= strlen(stream); cut++) {
-                const char *want[] = { "{\"a\":1}", "{\"b\":2}", "", "{\"c\":\"x\\ny\"}" };
-                size_t got = 0;
-                int r;
-
-                proto_linebuf_init(&b, 64);
-                CHECK(proto_linebuf_append(&b, stream, cut) == 0);
-                while ((r = proto_linebuf_pop(&b, &line, &len)) > 0) {
-                        CHECK(got < 4 && len == strlen(want[got]) && strcmp(line, want[got]) == 0);
-                        got++;
-                }
-                CHECK(r == 0);
-                CHECK(proto_linebuf_append(&b, stream + cut, strlen(stream) - cut) == 0);
-                while ((r = proto_linebuf_pop(&b, &line, &len)) > 0) {
-                        CHECK(got < 4 && len == strlen(want[got]) && strcmp(line, want[got]) == 0);
-                        got++;
-                }
-                CHECK(r == 0);
-                CHECK_EQ_U64(got, 4);
-                CHECK_EQ_U64(proto_linebuf_pending(&b), 4);
-                proto_linebuf_done(&b);
-        }
-
-        /* byte by byte */
-        proto_linebuf_init(&b, 64);
-        {
-                size_t got = 0;
-                for (size_t i = 0; stream[i]; i++) {
-                        CHECK(proto_linebuf_append(&b, stream + i, 1) == 0);
-                        while (proto_linebuf_pop(&b, &line, &len) > 0)
-                                got++;
-                }
-                CHECK_EQ_U64(got, 4);
-        }
-        proto_linebuf_done(&b);
-        proto_linebuf_done(&b);
-
-        /* limits: exactly max is fine; max + 1 is not, finished or not */
-        proto_linebuf_init(&b, 8);
-        CHECK(proto_linebuf_append(&b, "12345678\n", 9) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1 && len == 8);
-        CHECK(proto_linebuf_append(&b, "12345678", 8) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-        CHECK(proto_linebuf_append(&b, "9", 1) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == -E2BIG);
-        proto_linebuf_done(&b);
-
-        proto_linebuf_init(&b, 8);
-        CHECK(proto_linebuf_append(&b, "ok\n123456789\nnext\n", 18) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-        CHECK_STREQ(line, "ok");
-        CHECK(proto_linebuf_pop(&b, &line, &len) == -E2BIG);
-        proto_linebuf_done(&b);
-
-        /* a large line arriving in small pieces is found in linear time and
-         * the buffer is reused once lines are popped */
-        proto_linebuf_init(&b, PROTO_LINE_MAX);
-        {
-                char chunk[4096];
-                size_t total = 0;
-
-                memset(chunk, 'z', sizeof chunk);
-                for (int round = 0; round < 3; round++) {
-                        for (size_t i = 0; i < 1024; i++) {
-                                CHECK(proto_linebuf_append(&b, chunk, sizeof chunk) == 0);
-                                CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-                        }
-                        CHECK(proto_linebuf_append(&b, "\n", 1) == 0);
-                        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-                        total += len;
-                }
-                CHECK_EQ_U64(total, 3 * 1024 * sizeof chunk);
-                CHECK(b.allocated <= 2 * 1024 * sizeof chunk);
-        }
-        proto_linebuf_done(&b);
-}
-
-static void test_linebuf_fd(void) {
-        ProtoLineBuf b;
-        int fds[2];
-        char *line;
-        size_t len;
-
-        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-        proto_linebuf_init(&b, PROTO_LINE_MAX);
-
-        CHECK(proto_linebuf_read(&b, fds[0]) == -EAGAIN);
-        CHECK(write(fds[1], "{\"v\":1,\"op\":\"pi", 15) == 15);
-        CHECK(proto_linebuf_read(&b, fds[0]) == 15);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-        CHECK(write(fds[1], "ng\"}\n{\"v\":1,\"op\":\"stats\"}\n{\"v\"", 30) == 30);
-        CHECK(proto_linebuf_read(&b, fds[0]) == 30);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-        {
-                _cleanup_(proto_request_freep) ProtoRequest *req = parse_ok(line);
-                CHECK(req && req->op == PROTO_OP_PING);
-        }
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-        CHECK_STREQ(line, "{\"v\":1,\"op\":\"stats\"}");
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-        CHECK(close(fds[1]) == 0);
-        CHECK(proto_linebuf_read(&b, fds[0]) == 0);
-        CHECK_EQ_U64(proto_linebuf_pending(&b), 4);
-        CHECK(close(fds[0]) == 0);
-        proto_linebuf_done(&b);
-}
-
 int main(void) {
         test_names();
         test_ping();
@@ -1233,7 +1114,5 @@ int main(void) {
         test_task_json();
         test_replies();
         test_messages();
-        test_linebuf_pieces();
-        test_linebuf_fd();
         CHECK_DONE();
 }
