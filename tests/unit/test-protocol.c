@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json.h>
+#include <json-c/json.h>
 
 #include "check.h"
 #include "protocol.h"
