@@ -244,6 +244,29 @@ int json_get_strv(json_object *v, const char *what, size_t max_n, char ***ret, c
         return 0;
 }
 
+int json_strv_to_text(char * const *l, char **ret) {
+        _cleanup_(json_putp) json_object *a = NULL;
+        const char *s;
+
+        for (size_t i = 0; l && l[i]; i++)
+                if (strlen(l[i]) > INT_MAX)
+                        return -E2BIG;
+        a = json_new_strv(l);
+        s = a ? json_serialize(a, NULL) : NULL;
+        *ret = s ? strdup(s) : NULL;
+        return *ret ? 0 : -ENOMEM;
+}
+
+int json_strv_from_text(const char *text, char ***ret) {
+        _cleanup_(json_putp) json_object *a = json_tokener_parse(text);
+        int r;
+
+        if (!a)
+                return -EBADMSG;
+        r = json_get_strv(a, "", SIZE_MAX, ret, NULL);
+        return r == -EINVAL ? -EBADMSG : r;
+}
+
 int json_check_fields(json_object *o, const char * const *allowed, const char *where, char **e) {
         struct json_object_iterator i = json_object_iter_begin(o), end = json_object_iter_end(o);
 

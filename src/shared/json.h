@@ -1,8 +1,9 @@
 /* json.h: building and reading JSON with json-c, with errors that name the
  * field at fault ("tasks[3].argv[2]: must be a string").  The protocol
- * (protocol.c) is built on it.  Only this module and protocol.c call json-c;
- * users of this header need not its include path (objects are struct
- * json_object *).
+ * (protocol.c) is built on it, and the database (db.c) keeps argv and env as
+ * JSON text through json_strv_to_text() / json_strv_from_text().  Only this
+ * module and protocol.c call json-c; users of this header need not its
+ * include path (objects are struct json_object *).
  *
  * Conventions: a "what" or "where" argument is the label of the value in
  * error messages.  Readers take a char **e (may be NULL) that receives one
@@ -65,6 +66,12 @@ struct json_object *json_new_strv(char * const *l);
 int json_add_strv(struct json_object *o, const char *key, char * const *l);
 /* An array of at most max_n strings without NUL into a new strv. */
 int json_get_strv(struct json_object *v, const char *what, size_t max_n, char ***ret, char **e);
+
+/* The same as one line of text ("/usr/bin/x", not "\/usr\/bin\/x"):
+ * -E2BIG for a string longer than INT_MAX; reading, -EBADMSG for anything
+ * but an array of strings without NUL. */
+int json_strv_to_text(char * const *l, char **ret);
+int json_strv_from_text(const char *text, char ***ret);
 
 /* The text of o (owned by o) without a newline; NULL on ENOMEM. */
 const char *json_serialize(struct json_object *o, size_t *ret_len);
