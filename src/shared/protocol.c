@@ -157,25 +157,15 @@ static int validate_range(int64_t v, int64_t min, int64_t max, const char *what,
         return 0;
 }
 
-static int validate_spec(const Task *t, const char *where, char **e) {
-        size_t argv_bytes, cleanup_bytes = 0, env_bytes = 0, n;
-        int r;
+/* env: VAR=VALUE entries, none of ours; *ret_bytes as the kernel counts them. */
+static int validate_env(char * const *env, const char *where, size_t *ret_bytes, char **e) {
+        size_t n = strv_length(env), bytes = 0;
 
-        r = validate_argv(t->argv, where, "argv", &argv_bytes, e);
-        if (r < 0)
-                return r;
-        if (t->cleanup_argv) {
-                r = validate_argv(t->cleanup_argv, where, "cleanup", &cleanup_bytes, e);
-                if (r < 0)
-                        return r;
-        }
-
-        n = strv_length(t->env);
         if (n > TASK_ENV_MAX)
                 return json_fail(e, -EINVAL, "%s: %zu variables, at most %d", JSON_LABEL(where, "env"), n,
                                  TASK_ENV_MAX);
         for (size_t i = 0; i < n; i++) {
-                const char *s = t->env[i];
+                const char *s = env[i];
                 size_t k = 0, l = strlen(s);
 
                 while (env_name_char(s[k], k == 0))
@@ -191,8 +181,46 @@ static int validate_spec(const Task *t, const char *where, char **e) {
                 if (l >= TASK_ARG_MAX)
                         return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
                                          JSON_LABEL_AT(where, "env", i), l, TASK_ARG_MAX - 1);
-                env_bytes += l + 1;
+                bytes += l + 1;
         }
+        *ret_bytes = bytes;
+        return 0;
+}
+
+static int validate_name(const char *name, const char *where, char **e) {
+        size_t l;
+
+        if (!name)
+                return 0;
+        l = strlen(name);
+        if (l == 0)
+                return json_fail(e, -EINVAL, "%s: must not be empty (omit it for the default task-ID)",
+                                 JSON_LABEL(where, "name"));
+        if (l >= TASK_NAME_MAX)
+                return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
+                                 JSON_LABEL(where, "name"), l, TASK_NAME_MAX - 1);
+        for (size_t i = 0; i < l; i++)
+                if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f)
+                        return json_fail(e, -EINVAL, "%s: must not contain control characters",
+                                         JSON_LABEL(where, "name"));
+        return 0;
+}
+
+static int validate_spec(const Task *t, const char *where, char **e) {
+        size_t argv_bytes, cleanup_bytes = 0, env_bytes;
+        int r;
+
+        r = validate_argv(t->argv, where, "argv", &argv_bytes, e);
+        if (r < 0)
+                return r;
+        if (t->cleanup_argv) {
+                r = validate_argv(t->cleanup_argv, where, "cleanup", &cleanup_bytes, e);
+                if (r < 0)
+                        return r;
+        }
+        r = validate_env(t->env, where, &env_bytes, e);
+        if (r < 0)
+                return r;
         /* What one execve() gets, as the kernel counts ARG_MAX. */
         if (argv_bytes + env_bytes > TASK_ARGV_BYTES_MAX)
                 return json_fail(e, -EINVAL, "%s: argv and env take %zu bytes together, at most %d",
@@ -204,21 +232,9 @@ static int validate_spec(const Task *t, const char *where, char **e) {
         r = validate_path(t->submit_dir, JSON_LABEL(where, "cwd"), e);
         if (r < 0)
                 return r;
-
-        if (t->name) {
-                size_t l = strlen(t->name);
-                if (l == 0)
-                        return json_fail(e, -EINVAL, "%s: must not be empty (omit it for the default task-ID)",
-                                         JSON_LABEL(where, "name"));
-                if (l >= TASK_NAME_MAX)
-                        return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
-                                         JSON_LABEL(where, "name"), l, TASK_NAME_MAX - 1);
-                for (size_t i = 0; i < l; i++)
-                        if ((unsigned char) t->name[i] < 0x20 || t->name[i] == 0x7f)
-                                return json_fail(e, -EINVAL, "%s: must not contain control characters",
-                                                 JSON_LABEL(where, "name"));
-        }
-
+        r = validate_name(t->name, where, e);
+        if (r < 0)
+                return r;
         r = validate_range(t->threads, 1, TASK_THREADS_MAX, JSON_LABEL(where, "threads"), e);
         if (r < 0)
                 return r;
@@ -240,84 +256,82 @@ int proto_spec_validate(const Task *t, char **ret_error) {
         return validate_spec(t, "", ret_error);
 }
 
-/* The fields a spec and a TASK share.  A spec (from a client) must have
- * positive time limits when it has them; a TASK says "none" with null. */
-static int spec_fields_from_json(json_object *o, const char *where, bool spec, Task *t, char **e) {
-        json_object *v;
-        int64_t x;
+/* Optional fields of an object, labelled where.key in errors: absent (or
+ * null) leaves *ret alone and returns 0; read, 1. */
+static int opt_int(json_object *o, const char *key, const char *where, int64_t min, int64_t max, int64_t *ret,
+                   char **e) {
+        json_object *v = json_field(o, key);
         int r;
 
-        if ((v = json_field(o, "argv"))) {
-                r = json_get_strv(v, JSON_LABEL(where, "argv"), TASK_ARGV_MAX, &t->argv, e);
-                if (r < 0)
-                        return r;
+        if (!v)
+                return 0;
+        r = json_get_int(v, JSON_LABEL(where, key), min, max, ret, e);
+        return r < 0 ? r : 1;
+}
+
+static int opt_bool(json_object *o, const char *key, const char *where, bool *ret, char **e) {
+        json_object *v = json_field(o, key);
+        int r;
+
+        if (!v)
+                return 0;
+        r = json_get_bool(v, JSON_LABEL(where, key), ret, e);
+        return r < 0 ? r : 1;
+}
+
+static int opt_string(json_object *o, const char *key, const char *where, char **ret, char **e) {
+        json_object *v = json_field(o, key);
+        int r;
+
+        if (!v)
+                return 0;
+        r = json_get_string(v, JSON_LABEL(where, key), ret, e);
+        return r < 0 ? r : 1;
+}
+
+static int opt_strv(json_object *o, const char *key, const char *where, size_t max_n, char ***ret, char **e) {
+        json_object *v = json_field(o, key);
+        int r;
+
+        if (!v)
+                return 0;
+        r = json_get_strv(v, JSON_LABEL(where, key), max_n, ret, e);
+        return r < 0 ? r : 1;
+}
+
+/* The fields a spec and a TASK share, read in this order (the first bad one
+ * is reported).  A spec (from a client) must have positive time limits when
+ * it has them; a TASK says "none" with null. */
+static int spec_fields_from_json(json_object *o, const char *where, bool spec, Task *t, char **e) {
+        const int64_t limit_max = (int64_t) PROTO_TIME_LIMIT_MAX_US;
+        int64_t threads = t->threads, memory = (int64_t) t->memory_bytes, group = t->group,
+                priority = t->priority, time_limit = (int64_t) t->time_limit_usec,
+                cleanup_time_limit = (int64_t) t->cleanup_time_limit_usec;
+        int r;
+
+        if ((r = opt_strv(o, "argv", where, TASK_ARGV_MAX, &t->argv, e)) < 0 ||
+            (r = opt_string(o, "cwd", where, &t->submit_dir, e)) < 0 ||
+            (r = opt_strv(o, "env", where, TASK_ENV_MAX, &t->env, e)) < 0 ||
+            (r = opt_string(o, "name", where, &t->name, e)) < 0 ||
+            (r = opt_int(o, "threads", where, 1, TASK_THREADS_MAX, &threads, e)) < 0 ||
+            (r = opt_int(o, "memory", where, 0, INT64_MAX, &memory, e)) < 0 ||
+            (r = opt_int(o, "time_limit_us", where, spec, limit_max, &time_limit, e)) < 0 ||
+            (r = opt_strv(o, "cleanup", where, TASK_ARGV_MAX, &t->cleanup_argv, e)) < 0 ||
+            (r = opt_int(o, "cleanup_time_limit_us", where, spec, limit_max, &cleanup_time_limit, e)) < 0 ||
+            (r = opt_int(o, "group", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &group, e)) < 0 ||
+            (r = opt_int(o, "priority", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &priority, e)) < 0 ||
+            (r = opt_bool(o, "whole_cores", where, &t->whole_cores, e)) < 0)
+                return r;
+        if (t->env && !t->env[0]) {
+                strv_free(t->env);
+                t->env = NULL;
         }
-        if ((v = json_field(o, "cwd"))) {
-                r = json_get_string(v, JSON_LABEL(where, "cwd"), &t->submit_dir, e);
-                if (r < 0)
-                        return r;
-        }
-        if ((v = json_field(o, "env"))) {
-                r = json_get_strv(v, JSON_LABEL(where, "env"), TASK_ENV_MAX, &t->env, e);
-                if (r < 0)
-                        return r;
-                if (!t->env[0]) {
-                        strv_free(t->env);
-                        t->env = NULL;
-                }
-        }
-        if ((v = json_field(o, "name"))) {
-                r = json_get_string(v, JSON_LABEL(where, "name"), &t->name, e);
-                if (r < 0)
-                        return r;
-        }
-        if ((v = json_field(o, "threads"))) {
-                r = json_get_int(v, JSON_LABEL(where, "threads"), 1, TASK_THREADS_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->threads = (unsigned) x;
-        }
-        if ((v = json_field(o, "memory"))) {
-                r = json_get_int(v, JSON_LABEL(where, "memory"), 0, INT64_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->memory_bytes = (uint64_t) x;
-        }
-        if ((v = json_field(o, "time_limit_us"))) {
-                r = json_get_int(v, JSON_LABEL(where, "time_limit_us"), spec, (int64_t) PROTO_TIME_LIMIT_MAX_US, &x, e);
-                if (r < 0)
-                        return r;
-                t->time_limit_usec = (uint64_t) x;
-        }
-        if ((v = json_field(o, "cleanup"))) {
-                r = json_get_strv(v, JSON_LABEL(where, "cleanup"), TASK_ARGV_MAX, &t->cleanup_argv, e);
-                if (r < 0)
-                        return r;
-        }
-        if ((v = json_field(o, "cleanup_time_limit_us"))) {
-                r = json_get_int(v, JSON_LABEL(where, "cleanup_time_limit_us"), spec,
-                                 (int64_t) PROTO_TIME_LIMIT_MAX_US, &x, e);
-                if (r < 0)
-                        return r;
-                t->cleanup_time_limit_usec = (uint64_t) x;
-        }
-        if ((v = json_field(o, "group"))) {
-                r = json_get_int(v, JSON_LABEL(where, "group"), TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->group = (int) x;
-        }
-        if ((v = json_field(o, "priority"))) {
-                r = json_get_int(v, JSON_LABEL(where, "priority"), TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->priority = (int) x;
-        }
-        if ((v = json_field(o, "whole_cores"))) {
-                r = json_get_bool(v, JSON_LABEL(where, "whole_cores"), &t->whole_cores, e);
-                if (r < 0)
-                        return r;
-        }
+        t->threads = (unsigned) threads;
+        t->memory_bytes = (uint64_t) memory;
+        t->time_limit_usec = (uint64_t) time_limit;
+        t->cleanup_time_limit_usec = (uint64_t) cleanup_time_limit;
+        t->group = (int) group;
+        t->priority = (int) priority;
         return 0;
 }
 
@@ -480,16 +494,12 @@ json_object *proto_task_to_json(const Task *t) {
         return TAKE_PTR(o);
 }
 
+/* For result fields: absent is 0 / not had. */
 static int get_u64_field(json_object *o, const char *key, const char *where, uint64_t *ret, char **e) {
-        json_object *v = json_field(o, key);
-        int64_t x;
+        int64_t x = 0;
         int r;
 
-        if (!v) {
-                *ret = 0;
-                return 0;
-        }
-        r = json_get_int(v, JSON_LABEL(where, key), 0, INT64_MAX, &x, e);
+        r = opt_int(o, key, where, 0, INT64_MAX, &x, e);
         if (r < 0)
                 return r;
         *ret = (uint64_t) x;
@@ -497,15 +507,12 @@ static int get_u64_field(json_object *o, const char *key, const char *where, uin
 }
 
 static int get_optional_int(json_object *o, const char *key, const char *where, bool *has, int *ret, char **e) {
-        json_object *v = json_field(o, key);
         int64_t x;
         int r;
 
         *has = false;
-        if (!v)
-                return 0;
-        r = json_get_int(v, JSON_LABEL(where, key), INT_MIN, INT_MAX, &x, e);
-        if (r < 0)
+        r = opt_int(o, key, where, INT_MIN, INT_MAX, &x, e);
+        if (r <= 0)
                 return r;
         *has = true;
         *ret = (int) x;
@@ -745,15 +752,99 @@ static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
         return 0;
 }
 
+/* The tag, checked first, so that even an error reply echoes it. */
+static int parse_tag(json_object *o, json_object **ret_tag, char **e) {
+        json_object *tag = json_field(o, "tag");
+        size_t len;
+
+        if (!tag)
+                return 0;
+        if (!json_serialize(tag, &len))
+                return -ENOMEM;
+        if (len > PROTO_TAG_MAX)
+                return json_fail(e, -EINVAL, "tag: %zu bytes, at most %d", len, PROTO_TAG_MAX);
+        if (ret_tag)
+                *ret_tag = json_object_get(tag);
+        return 0;
+}
+
+static int check_version(json_object *o, char **e) {
+        json_object *v = json_field(o, "v");
+        int64_t x;
+
+        if (!v)
+                return json_fail(e, -EINVAL,
+                                 "missing \"v\": every request carries the protocol version (benchrunnerd speaks %d)",
+                                 PROTOCOL_VERSION);
+        if (!json_object_is_type(v, json_type_int))
+                return json_fail(e, -EINVAL, "v: must be an integer, the protocol version");
+        x = json_object_get_int64(v);
+        if (x != PROTOCOL_VERSION)
+                return json_fail(e, -EPROTONOSUPPORT,
+                                 "protocol version mismatch: the request has version %" PRIi64
+                                 ", benchrunnerd speaks version %d", x, PROTOCOL_VERSION);
+        return 0;
+}
+
+/* The op, with a check that the request carries only its fields. */
+static int parse_op(json_object *o, ProtoOp *ret, char **e) {
+        const char * const common[] = { "v", "op", "tag", NULL };
+        const char *allowed[ELEMENTSOF(common) + ELEMENTSOF(op_fields[0])];
+        json_object *v = json_field(o, "op");
+        size_t n = 0;
+        ProtoOp op;
+        int r;
+
+        if (!v)
+                return json_fail(e, -EINVAL, "op: missing (ping, submit, stats, list, show or cancel)");
+        if (!json_object_is_type(v, json_type_string))
+                return json_fail(e, -EINVAL, "op: must be a string");
+        op = proto_op_from_string(json_object_get_string(v));
+        if (op < 0)
+                return json_fail(e, -EINVAL, "op: unknown op %s (ping, submit, stats, list, show or cancel)",
+                                 JSON_QUOTE(json_object_get_string(v)));
+
+        for (size_t i = 0; common[i]; i++)
+                allowed[n++] = common[i];
+        for (size_t i = 0; op_fields[op][i]; i++)
+                allowed[n++] = op_fields[op][i];
+        allowed[n] = NULL;
+        r = json_check_fields(o, allowed, op_names[op], e);
+        if (r < 0)
+                return r;
+        *ret = op;
+        return 0;
+}
+
+static int parse_op_fields(json_object *o, ProtoRequest *req, char **e) {
+        json_object *v;
+
+        switch (req->op) {
+        case PROTO_OP_PING:
+                return 0;
+        case PROTO_OP_SUBMIT:
+                return parse_submit(o, req, e);
+        case PROTO_OP_STATS:
+                v = json_field(o, "follow");
+                return v ? json_get_bool(v, "follow", &req->follow, e) : 0;
+        case PROTO_OP_LIST:
+                return parse_list(o, req, e);
+        case PROTO_OP_SHOW:
+                v = json_field(o, "id");
+                if (!v)
+                        return json_fail(e, -EINVAL, "id: missing");
+                return json_get_int(v, "id", 1, INT64_MAX, &req->id, e);
+        case PROTO_OP_CANCEL:
+                return parse_cancel(o, req, e);
+        default:
+                return -EINVAL;
+        }
+}
+
 int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
                         json_object **ret_tag, char **ret_error) {
         _cleanup_(json_putp) json_object *o = NULL;
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
-        const char * const common[] = { "v", "op", "tag", NULL };
-        const char *allowed[ELEMENTSOF(common) + ELEMENTSOF(op_fields[0])];
-        json_object *v, *tag;
-        size_t n = 0, tag_len;
-        int64_t x;
         ProtoOp op;
         int r;
 
@@ -764,50 +855,16 @@ int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
         r = json_from_line(line, len, "request", PROTO_JSON_DEPTH_MAX, &o, ret_error);
         if (r < 0)
                 return r;
-
-        tag = json_field(o, "tag");
-        if (tag) {
-                if (!json_serialize(tag, &tag_len))
-                        return -ENOMEM;
-                if (tag_len > PROTO_TAG_MAX)
-                        return json_fail(ret_error, -EINVAL, "tag: %zu bytes, at most %d", tag_len, PROTO_TAG_MAX);
-                if (ret_tag)
-                        *ret_tag = json_object_get(tag);
-        }
-
-        v = json_field(o, "v");
-        if (!v)
-                return json_fail(ret_error, -EINVAL,
-                                 "missing \"v\": every request carries the protocol version (benchrunnerd speaks %d)",
-                                 PROTOCOL_VERSION);
-        if (!json_object_is_type(v, json_type_int))
-                return json_fail(ret_error, -EINVAL, "v: must be an integer, the protocol version");
-        x = json_object_get_int64(v);
-        if (x != PROTOCOL_VERSION)
-                return json_fail(ret_error, -EPROTONOSUPPORT,
-                                 "protocol version mismatch: the request has version %" PRIi64
-                                 ", benchrunnerd speaks version %d", x, PROTOCOL_VERSION);
-
+        r = parse_tag(o, ret_tag, ret_error);
+        if (r < 0)
+                return r;
+        r = check_version(o, ret_error);
+        if (r < 0)
+                return r;
         r = json_check_surrogates(line, len, ret_error);
         if (r < 0)
                 return r;
-
-        v = json_field(o, "op");
-        if (!v)
-                return json_fail(ret_error, -EINVAL, "op: missing (ping, submit, stats, list, show or cancel)");
-        if (!json_object_is_type(v, json_type_string))
-                return json_fail(ret_error, -EINVAL, "op: must be a string");
-        op = proto_op_from_string(json_object_get_string(v));
-        if (op < 0)
-                return json_fail(ret_error, -EINVAL, "op: unknown op %s (ping, submit, stats, list, show or cancel)",
-                                 JSON_QUOTE(json_object_get_string(v)));
-
-        for (size_t i = 0; common[i]; i++)
-                allowed[n++] = common[i];
-        for (size_t i = 0; op_fields[op][i]; i++)
-                allowed[n++] = op_fields[op][i];
-        allowed[n] = NULL;
-        r = json_check_fields(o, allowed, op_names[op], ret_error);
+        r = parse_op(o, &op, ret_error);
         if (r < 0)
                 return r;
 
@@ -815,33 +872,8 @@ int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
         if (!req)
                 return -ENOMEM;
         req->op = op;
-        req->tag = json_object_get(tag);
-
-        switch (op) {
-        case PROTO_OP_PING:
-                break;
-        case PROTO_OP_SUBMIT:
-                r = parse_submit(o, req, ret_error);
-                break;
-        case PROTO_OP_STATS:
-                if ((v = json_field(o, "follow")))
-                        r = json_get_bool(v, "follow", &req->follow, ret_error);
-                break;
-        case PROTO_OP_LIST:
-                r = parse_list(o, req, ret_error);
-                break;
-        case PROTO_OP_SHOW:
-                v = json_field(o, "id");
-                if (!v)
-                        return json_fail(ret_error, -EINVAL, "id: missing");
-                r = json_get_int(v, "id", 1, INT64_MAX, &req->id, ret_error);
-                break;
-        case PROTO_OP_CANCEL:
-                r = parse_cancel(o, req, ret_error);
-                break;
-        default:
-                return -EINVAL;
-        }
+        req->tag = json_object_get(json_field(o, "tag"));
+        r = parse_op_fields(o, req, ret_error);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(req);
@@ -1198,118 +1230,186 @@ static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
         return 0;
 }
 
-static int message_fields(json_object *o, ProtoMessage *m, char **e) {
-        json_object *v;
-        int64_t x;
+static int ids_from_json(json_object *v, ProtoMessage *m, char **e) {
+        size_t n;
         int r;
 
-        if ((v = json_field(o, "version")) && (r = json_get_string(v, "version", &m->version, e)) < 0)
-                return r;
-        if ((v = json_field(o, "protocol"))) {
-                r = json_get_int(v, "protocol", 0, INT_MAX, &x, e);
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "ids: must be an array");
+        n = json_object_array_length(v);
+        m->ids = calloc(n ? n : 1, sizeof(int64_t));
+        if (!m->ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = json_get_int(json_object_array_get_idx(v, i), JSON_LABEL_AT("", "ids", i),
+                                 1, INT64_MAX, &m->ids[i], e);
                 if (r < 0)
                         return r;
-                m->protocol = (unsigned) x;
+                m->n_ids++;
         }
-        if ((v = json_field(o, "ids"))) {
-                size_t n;
+        return 0;
+}
 
-                if (!json_object_is_type(v, json_type_array))
-                        return json_fail(e, -EINVAL, "ids: must be an array");
-                n = json_object_array_length(v);
-                m->ids = calloc(n ? n : 1, sizeof(int64_t));
-                if (!m->ids)
-                        return -ENOMEM;
-                for (size_t i = 0; i < n; i++) {
-                        r = json_get_int(json_object_array_get_idx(v, i), JSON_LABEL_AT("", "ids", i),
-                                         1, INT64_MAX, &m->ids[i], e);
-                        if (r < 0)
-                                return r;
-                        m->n_ids++;
-                }
+static int tasks_from_json(json_object *v, ProtoMessage *m, char **e) {
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "tasks: must be an array");
+        n = json_object_array_length(v);
+        m->tasks = calloc(n ? n : 1, sizeof(Task *));
+        if (!m->tasks)
+                return -ENOMEM;
+        m->n_tasks = n;
+        for (size_t i = 0; i < n; i++) {
+                char where[32];
+
+                (void) snprintf(where, sizeof where, "tasks[%zu]", i);
+                r = task_from_json(json_object_array_get_idx(v, i), where, &m->tasks[i], e);
+                if (r < 0)
+                        return r;
         }
+        return 0;
+}
+
+/* results[i] of a cancel reply; error set (owned) unless it was cancelled. */
+static int cancel_result_from_json(json_object *res, size_t i, ProtoCancelResult *ret, char **e) {
+        json_object *w;
+        bool ok = false;
+        char *err = NULL;
+        int r;
+
+        if (!json_object_is_type(res, json_type_object))
+                return json_fail(e, -EINVAL, "results[%zu]: must be an object", i);
+        if (!(w = json_field(res, "id")))
+                return json_fail(e, -EINVAL, "results[%zu].id: missing", i);
+        r = json_get_int(w, "results.id", 1, INT64_MAX, &ret->id, e);
+        if (r < 0)
+                return r;
+        if (!(w = json_field(res, "ok")))
+                return json_fail(e, -EINVAL, "results[%zu].ok: missing", i);
+        r = json_get_bool(w, "results.ok", &ok, e);
+        if (r < 0)
+                return r;
+        if (ok)
+                return 0;
+        w = json_field(res, "error");
+        if (w) {
+                r = json_get_string(w, "results.error", &err, e);
+                if (r < 0)
+                        return r;
+        } else {
+                err = strdup("failed");
+                if (!err)
+                        return -ENOMEM;
+        }
+        ret->error = err;
+        return 0;
+}
+
+static int results_from_json(json_object *v, ProtoMessage *m, char **e) {
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "results: must be an array");
+        n = json_object_array_length(v);
+        m->results = calloc(n ? n : 1, sizeof(ProtoCancelResult));
+        if (!m->results)
+                return -ENOMEM;
+        m->n_results = n;
+        for (size_t i = 0; i < n; i++) {
+                r = cancel_result_from_json(json_object_array_get_idx(v, i), i, &m->results[i], e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The fields of a successful reply: whichever are there. */
+static int message_fields(json_object *o, ProtoMessage *m, char **e) {
+        json_object *v;
+        int64_t protocol = 0;
+        int r;
+
+        if ((r = opt_string(o, "version", "", &m->version, e)) < 0 ||
+            (r = opt_int(o, "protocol", "", 0, INT_MAX, &protocol, e)) < 0)
+                return r;
+        m->protocol = (unsigned) protocol;
+        if ((v = json_field(o, "ids")) && (r = ids_from_json(v, m, e)) < 0)
+                return r;
         if (json_field(o, "running")) {
                 r = stats_from_json(o, &m->stats, e);
                 if (r < 0)
                         return r;
                 m->has_stats = true;
         }
-        if ((v = json_field(o, "task"))) {
-                r = task_from_json(v, "task", &m->task, e);
+        if ((v = json_field(o, "task")) && (r = task_from_json(v, "task", &m->task, e)) < 0)
+                return r;
+        if ((v = json_field(o, "tasks")) && (r = tasks_from_json(v, m, e)) < 0)
+                return r;
+        if ((r = opt_bool(o, "more", "", &m->more, e)) < 0)
+                return r;
+        if ((v = json_field(o, "results")) && (r = results_from_json(v, m, e)) < 0)
+                return r;
+        return 0;
+}
+
+/* A message of another version: only an error reply reads the same in
+ * every version. */
+static int message_other_version(json_object *o, int64_t version, ProtoMessage *m, char **e) {
+        json_object *ok = json_field(o, "ok"), *err = json_field(o, "error");
+
+        if (ok && json_object_is_type(ok, json_type_boolean) && !json_object_get_boolean(ok) &&
+            err && json_object_is_type(err, json_type_string))
+                return json_get_string(err, "error", &m->error, e);
+        return json_fail(e, -EPROTONOSUPPORT,
+                         "protocol version mismatch: benchrunnerd speaks version %" PRIi64
+                         ", this program version %d", version, PROTOCOL_VERSION);
+}
+
+static int message_event(json_object *o, ProtoMessage *m, char **e) {
+        json_object *v = json_field(o, "event");
+        int r;
+
+        m->is_event = true;
+        if (!json_object_is_type(v, json_type_string))
+                return json_fail(e, -EBADMSG, "event: must be a string");
+        m->event = proto_event_from_string(json_object_get_string(v));
+        if (m->event == PROTO_EVENT_STATS) {
+                r = stats_from_json(o, &m->stats, e);
                 if (r < 0)
                         return r;
-        }
-        if ((v = json_field(o, "tasks"))) {
-                size_t n;
-
-                if (!json_object_is_type(v, json_type_array))
-                        return json_fail(e, -EINVAL, "tasks: must be an array");
-                n = json_object_array_length(v);
-                m->tasks = calloc(n ? n : 1, sizeof(Task *));
-                if (!m->tasks)
-                        return -ENOMEM;
-                m->n_tasks = n;
-                for (size_t i = 0; i < n; i++) {
-                        char where[32];
-
-                        (void) snprintf(where, sizeof where, "tasks[%zu]", i);
-                        r = task_from_json(json_object_array_get_idx(v, i), where, &m->tasks[i], e);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        if ((v = json_field(o, "more")) && (r = json_get_bool(v, "more", &m->more, e)) < 0)
-                return r;
-        if ((v = json_field(o, "results"))) {
-                size_t n;
-
-                if (!json_object_is_type(v, json_type_array))
-                        return json_fail(e, -EINVAL, "results: must be an array");
-                n = json_object_array_length(v);
-                m->results = calloc(n ? n : 1, sizeof(ProtoCancelResult));
-                if (!m->results)
-                        return -ENOMEM;
-                m->n_results = n;
-                for (size_t i = 0; i < n; i++) {
-                        json_object *res = json_object_array_get_idx(v, i), *w;
-                        bool ok = false;
-                        char *err = NULL;
-
-                        if (!json_object_is_type(res, json_type_object))
-                                return json_fail(e, -EINVAL, "results[%zu]: must be an object", i);
-                        if (!(w = json_field(res, "id")))
-                                return json_fail(e, -EINVAL, "results[%zu].id: missing", i);
-                        r = json_get_int(w, "results.id", 1, INT64_MAX, &m->results[i].id, e);
-                        if (r < 0)
-                                return r;
-                        if (!(w = json_field(res, "ok")))
-                                return json_fail(e, -EINVAL, "results[%zu].ok: missing", i);
-                        r = json_get_bool(w, "results.ok", &ok, e);
-                        if (r < 0)
-                                return r;
-                        if (!ok) {
-                                w = json_field(res, "error");
-                                if (w) {
-                                        r = json_get_string(w, "results.error", &err, e);
-                                        if (r < 0)
-                                                return r;
-                                } else {
-                                        err = strdup("failed");
-                                        if (!err)
-                                                return -ENOMEM;
-                                }
-                        }
-                        m->results[i].error = err;
-                }
+                m->has_stats = true;
+        } else if (m->event >= 0) {
+                v = json_field(o, "task");
+                if (!v)
+                        return json_fail(e, -EBADMSG, "%s event without a task", event_names[m->event]);
+                return task_from_json(v, "task", &m->task, e);
         }
         return 0;
 }
 
+static int message_reply(json_object *o, ProtoMessage *m, char **e) {
+        json_object *ok = json_field(o, "ok"), *err = json_field(o, "error");
+
+        if (!ok || !json_object_is_type(ok, json_type_boolean))
+                return json_fail(e, -EBADMSG, "reply from benchrunnerd without \"ok\"");
+        m->ok = json_object_get_boolean(ok);
+        m->tag = json_object_get(json_field(o, "tag"));
+        if (!m->ok) {
+                if (err)
+                        return json_get_string(err, "error", &m->error, e);
+                m->error = strdup("unknown error");
+                return m->error ? 0 : -ENOMEM;
+        }
+        return message_fields(o, m, e);
+}
+
 int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char **ret_error) {
         _cleanup_(json_putp) json_object *o = NULL;
-        ProtoMessage *m = NULL;
-        json_object *v, *ok, *err;
-        int64_t x;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        json_object *v;
         int r;
 
         if (len > PROTO_REPLY_LINE_MAX)
@@ -1323,82 +1423,17 @@ int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char *
         if (!m)
                 return -ENOMEM;
         m->event = _PROTO_EVENT_INVALID;
-
         v = json_field(o, "v");
-        if (!v || !json_object_is_type(v, json_type_int)) {
+        if (!v || !json_object_is_type(v, json_type_int))
                 r = json_fail(ret_error, -EBADMSG, "message from benchrunnerd without a protocol version");
-                goto bad;
-        }
-        x = json_object_get_int64(v);
-        ok = json_field(o, "ok");
-        err = json_field(o, "error");
-        if (x != PROTOCOL_VERSION) {
-                /* An error reply reads the same in every version. */
-                if (ok && json_object_is_type(ok, json_type_boolean) && !json_object_get_boolean(ok) &&
-                    err && json_object_is_type(err, json_type_string)) {
-                        r = json_get_string(err, "error", &m->error, ret_error);
-                        if (r < 0)
-                                goto bad;
-                        *ret = m;
-                        return 0;
-                }
-                r = json_fail(ret_error, -EPROTONOSUPPORT,
-                              "protocol version mismatch: benchrunnerd speaks version %" PRIi64
-                              ", this program version %d", x, PROTOCOL_VERSION);
-                goto bad;
-        }
-
-        v = json_field(o, "event");
-        if (v) {
-                m->is_event = true;
-                if (!json_object_is_type(v, json_type_string)) {
-                        r = json_fail(ret_error, -EBADMSG, "event: must be a string");
-                        goto bad;
-                }
-                m->event = proto_event_from_string(json_object_get_string(v));
-                if (m->event == PROTO_EVENT_STATS) {
-                        r = stats_from_json(o, &m->stats, ret_error);
-                        if (r < 0)
-                                goto bad;
-                        m->has_stats = true;
-                } else if (m->event >= 0) {
-                        v = json_field(o, "task");
-                        if (!v) {
-                                r = json_fail(ret_error, -EBADMSG, "%s event without a task",
-                                              event_names[m->event]);
-                                goto bad;
-                        }
-                        r = task_from_json(v, "task", &m->task, ret_error);
-                        if (r < 0)
-                                goto bad;
-                }
-                *ret = m;
-                return 0;
-        }
-
-        if (!ok || !json_object_is_type(ok, json_type_boolean)) {
-                r = json_fail(ret_error, -EBADMSG, "reply from benchrunnerd without \"ok\"");
-                goto bad;
-        }
-        m->ok = json_object_get_boolean(ok);
-        m->tag = json_object_get(json_field(o, "tag"));
-        if (!m->ok) {
-                if (err)
-                        r = json_get_string(err, "error", &m->error, ret_error);
-                else
-                        r = (m->error = strdup("unknown error")) ? 0 : -ENOMEM;
-                if (r < 0)
-                        goto bad;
-                *ret = m;
-                return 0;
-        }
-        r = message_fields(o, m, ret_error);
+        else if (json_object_get_int64(v) != PROTOCOL_VERSION)
+                r = message_other_version(o, json_object_get_int64(v), m, ret_error);
+        else if (json_field(o, "event"))
+                r = message_event(o, m, ret_error);
+        else
+                r = message_reply(o, m, ret_error);
         if (r < 0)
-                goto bad;
-        *ret = m;
+                return r == -EINVAL ? -EBADMSG : r;
+        *ret = TAKE_PTR(m);
         return 0;
-
-bad:
-        proto_message_free(m);
-        return r == -EINVAL ? -EBADMSG : r;
 }
