@@ -687,6 +687,8 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
                 .has_uid = req->has_uid,
                 .uid = req->uid,
                 .after_id = req->after_id,
+                .before_id = req->before_id,
+                .newest_first = req->newest_first,
                 .limit = req->limit ? req->limit : PROTO_LIST_LIMIT_MAX,
         };
         return db_list_tasks(m->db, &f, ret, ret_n);

@@ -39,11 +39,11 @@ static const char * const event_names[_PROTO_EVENT_MAX] = {
 };
 
 /* The fields each request may carry besides "v", "op" and "tag". */
-static const char * const op_fields[_PROTO_OP_MAX][5] = {
+static const char * const op_fields[_PROTO_OP_MAX][7] = {
         [PROTO_OP_PING] = { NULL },
         [PROTO_OP_SUBMIT] = { "tasks", "follow", NULL },
         [PROTO_OP_STATS] = { "follow", NULL },
-        [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", NULL },
+        [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", "before_id", "newest_first", NULL },
         [PROTO_OP_SHOW] = { "id", NULL },
         [PROTO_OP_CANCEL] = { "ids", NULL },
 };
@@ -722,7 +722,11 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        r = opt_int(o, "before_id", "", 1, INT64_MAX, &req->before_id, e);
+        if (r < 0)
+                return r;
+        r = opt_bool(o, "newest_first", "", &req->newest_first, e);
+        return r < 0 ? r : 0;
 }
 
 static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
@@ -921,7 +925,9 @@ static json_object *request_to_json(const ProtoRequest *req) {
                 }
                 if ((req->has_uid && json_add_u64(o, "uid", req->uid) < 0) ||
                     (req->limit && json_add_u64(o, "limit", req->limit) < 0) ||
-                    (req->after_id && json_add_i64(o, "after_id", req->after_id) < 0))
+                    (req->after_id && json_add_i64(o, "after_id", req->after_id) < 0) ||
+                    (req->before_id && json_add_i64(o, "before_id", req->before_id) < 0) ||
+                    (req->newest_first && json_add_bool(o, "newest_first", true) < 0))
                         return NULL;
                 break;
         case PROTO_OP_SHOW:

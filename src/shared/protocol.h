@@ -128,6 +128,8 @@ typedef struct ProtoRequest {
         uid_t uid;
         unsigned limit;            /* parsed: 1..PROTO_LIST_LIMIT_MAX; formatted: 0 = omit */
         int64_t after_id;          /* only tasks with a larger id; 0 = from the first */
+        int64_t before_id;         /* only tasks with a smaller id; 0 = no bound */
+        bool newest_first;         /* descending id order (page on with before_id) */
 } ProtoRequest;
 
 /* Frees a request that proto_parse_request() returned (with its tasks and
@@ -190,9 +192,10 @@ char *proto_reply_error(struct json_object *tag, const char *fmt, ...)
 char *proto_reply_ping(struct json_object *tag);
 char *proto_reply_submit(struct json_object *tag, const int64_t *ids, size_t n);
 char *proto_reply_stats(struct json_object *tag, const ProtoStats *s);
-/* Takes tasks in id order, as many as stay below PROTO_REPLY_LINE_MAX (at
- * least one); *ret_n (may be NULL) says how many.  "more" is set when the
- * caller says so or when the reply was cut. */
+/* Takes tasks in the order listed (ascending ids, or descending for
+ * newest_first), as many as stay below PROTO_REPLY_LINE_MAX (at least one);
+ * *ret_n (may be NULL) says how many.  "more" is set when the caller says so
+ * or when the reply was cut. */
 char *proto_reply_list(struct json_object *tag, Task * const *tasks, size_t n,
                        bool more, size_t *ret_n);
 char *proto_reply_show(struct json_object *tag, const Task *t);
@@ -218,7 +221,8 @@ typedef struct ProtoMessage {
         Task *task;                /* show, task events */
         Task **tasks;              /* list */
         size_t n_tasks;
-        bool more;                 /* list: ask again with after_id = last id */
+        bool more;                 /* list: ask again with after_id = last id
+                                    * (before_id = last id for newest_first) */
         ProtoCancelResult *results;  /* cancel; error strings owned */
         size_t n_results;
 } ProtoMessage;

@@ -614,6 +614,18 @@ static void test_rejections(void) {
         check_rejects("{\"v\":1,\"op\":\"list\",\"uid\":4294967295}", -EINVAL, "uid: must be between");
         check_rejects("{\"v\":1,\"op\":\"list\",\"limit\":0}", -EINVAL, "limit: must be between 1");
         check_rejects("{\"v\":1,\"op\":\"list\",\"after_id\":-1}", -EINVAL, "after_id: must be between 0");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"before_id\":0}", -EINVAL,
+                      "before_id: must be between 1 and 9223372036854775807, got 0");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"before_id\":-5}", -EINVAL, "before_id: must be between 1");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"before_id\":9223372036854775808}", -EINVAL,
+                      "before_id: must be between 1");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"before_id\":\"7\"}", -EINVAL, "before_id: must be an integer");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"before_id\":2.0}", -EINVAL, "before_id: must be an integer");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"newest_first\":1}", -EINVAL, "newest_first: must be true or false");
+        check_rejects("{\"v\":1,\"op\":\"list\",\"newest_first\":\"true\"}", -EINVAL,
+                      "newest_first: must be true or false");
+        check_rejects("{\"v\":1,\"op\":\"show\",\"id\":1,\"newest_first\":true}", -EINVAL,
+                      "unknown field \"newest_first\"");
         check_rejects("{\"v\":1,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
 }
 
@@ -672,6 +684,42 @@ static void test_other_requests(void) {
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
+
+        /* newest first, paged with before_id; both omitted when not set */
+        req = parse_ok("{\"v\":1,\"op\":\"list\"}");
+        CHECK(req && !req->newest_first && req->before_id == 0);
+        proto_request_free(TAKE_PTR(req));
+        req = parse_ok("{\"v\":1,\"op\":\"list\",\"newest_first\":null,\"before_id\":null}");
+        CHECK(req && !req->newest_first && req->before_id == 0);
+        proto_request_free(TAKE_PTR(req));
+        req = parse_ok("{\"v\":1,\"op\":\"list\",\"newest_first\":false}");
+        CHECK(req && !req->newest_first);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":1,\"op\":\"list\",\"limit\":1000}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        req = parse_ok("{\"v\":1,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
+                       "\"newest_first\":true,\"before_id\":9223372036854775807,\"after_id\":3}");
+        CHECK(req && req->newest_first && req->before_id == INT64_MAX && req->after_id == 3 && req->limit == 20);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":1,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
+                                  "\"after_id\":3,\"before_id\":9223372036854775807,\"newest_first\":true}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        {
+                /* as a client builds it */
+                ProtoRequest r = { .op = PROTO_OP_LIST, .newest_first = true, .before_id = 42, .limit = 5 };
+                CHECK(proto_request_format(&r, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":1,\"op\":\"list\",\"limit\":5,\"before_id\":42,\"newest_first\":true}\n");
+                req = line ? parse_ok(line) : NULL;
+                CHECK(req && req->newest_first && req->before_id == 42 && req->limit == 5 && req->after_id == 0);
+                proto_request_free(TAKE_PTR(req));
+                free(TAKE_PTR(line));
+        }
 
         req = parse_ok("{\"v\":1,\"op\":\"list\",\"limit\":100000}");
         CHECK(req && req->limit == PROTO_LIST_LIMIT_MAX);
