@@ -2,11 +2,11 @@
  * one implementation of it that both sides link.
  *
  *   client                                              benchrunnerd
- *     |  {"v":1,"op":"submit","tag":7,"tasks":[SPEC],"follow":true}\n   |
+ *     |  {"v":2,"op":"submit","tag":7,"tasks":[SPEC],"follow":true}\n   |
  *     | ----------------------------------------------------------->  |
- *     |  {"v":1,"ok":true,"tag":7,"ids":[42]}\n                        |
+ *     |  {"v":2,"ok":true,"tag":7,"ids":[42]}\n                        |
  *     | <-----------------------------------------------------------  |
- *     |  {"v":1,"event":"started","task":TASK}\n    (follow only)      |
+ *     |  {"v":2,"event":"started","task":TASK}\n    (follow only)      |
  *     | <-----------------------------------------------------------  |
  *
  * SOCK_STREAM unix socket; one JSON object per line, '\n'-terminated; every
@@ -16,7 +16,9 @@
  * description for people writing clients in other languages.
  *
  * Bump PROTOCOL_VERSION when any of these change: an op, a field's name, type
- * or meaning, an event, a limit that a message valid before would now break.
+ * or meaning, an event, a limit that a message valid before would now break
+ * (docs/protocol.md keeps the history: 2 added list's before_id and
+ * newest_first).
  * Adding a field to replies or events is compatible (clients ignore fields
  * they do not know); adding one to requests is not (the daemon rejects
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
@@ -37,7 +39,7 @@
  * include path.  Owned references are released with proto_json_unref(). */
 struct json_object;
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 
 /* Longest request line a client may send, not counting the '\n'.  Longer is
  * an error and the daemon closes the connection. */
