@@ -189,7 +189,7 @@ static int run(void) {
         r = server_new(event, m, socket_path, &server);
         if (r < 0)
                 return r;
-        manager_set_server(m, server);
+        manager_set_listener(m, server_announce, server);
         r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGINT, on_signal, m);
@@ -209,7 +209,7 @@ static int run(void) {
         (void) sd_notify(false, "READY=1\nSTATUS=Running tasks");
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
-        manager_set_server(m, NULL);
+        manager_set_listener(m, NULL, NULL);
         return r;
 }
 

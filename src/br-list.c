@@ -22,7 +22,6 @@
 
 #define DEFAULT_FINISHED 20
 #define NAME_WIDTH_MAX 32
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 static int arg_all;
 static unsigned arg_state_mask;
@@ -88,113 +87,41 @@ static int parse_user(const char *s, uid_t *ret) {
 
 /* ---- asking the daemon ---- */
 
-/* One list request: the first (at most) limit tasks after after_id. */
-static int list_page(Client *c, const ProtoRequest *base, int64_t after_id, unsigned limit, ProtoMessage **ret) {
+/* The last n tasks that base selects, appended to *tasks in ascending id
+ * order: newest first, one request per PROTO_LIST_LIMIT_MAX tasks, each
+ * page ending before the oldest id of the one before.  Tasks that change
+ * state meanwhile make the answer approximate, never wrong in kind. */
+static int list_last(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks) {
         ProtoRequest req = *base;
+        size_t first = *ntasks, got = 0;
+        int r;
 
-        req.after_id = after_id;
-        req.limit = limit;
-        return client_call(c, &req, ret);
-}
+        req.newest_first = true;
+        req.before_id = 0;
+        while (got < n) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                Task **a;
 
-/* Whether at least n tasks follow the page's after_id.  "more" counts too:
- * a page cut short to stay below the line limit. */
-static bool page_full(const ProtoMessage *m, unsigned n) {
-        return m->n_tasks > 0 && (m->n_tasks >= n || m->more);
-}
-
-static int take_tasks(ProtoMessage *m, size_t keep_last, Task ***tasks, size_t *n) {
-        size_t from = m->n_tasks > keep_last ? m->n_tasks - keep_last : 0;
-        Task **a = realloc(*tasks, (*n + m->n_tasks - from + 1) * sizeof(Task *));
-
-        if (!a)
-                return -ENOMEM;
-        *tasks = a;
-        for (size_t i = from; i < m->n_tasks; i++) {
-                a[(*n)++] = m->tasks[i];
-                m->tasks[i] = NULL;
+                req.limit = n - got < PROTO_LIST_LIMIT_MAX ? (unsigned) (n - got) : PROTO_LIST_LIMIT_MAX;
+                r = client_call(c, &req, &m);
+                if (r < 0)
+                        return r;
+                a = realloc(*tasks, (*ntasks + m->n_tasks + 1) * sizeof(Task *));
+                if (!a)
+                        return -ENOMEM;
+                *tasks = a;
+                for (size_t i = 0; i < m->n_tasks && got < n; i++, got++)
+                        a[(*ntasks)++] = TAKE_PTR(m->tasks[i]);
+                if (!m->more || m->n_tasks == 0)
+                        break;
+                req.before_id = a[*ntasks - 1]->id;
+        }
+        for (size_t i = first, j = *ntasks; i + 1 < j; i++, j--) {
+                Task *t = (*tasks)[i];
+                (*tasks)[i] = (*tasks)[j - 1];
+                (*tasks)[j - 1] = t;
         }
         return 0;
-}
-
-/* All the tasks base selects, of which the last n are appended to *tasks. */
-static int list_all_keep_last(Client *c, const ProtoRequest *base, size_t n, Task ***tasks, size_t *ntasks) {
-        Task **all = NULL, **a;
-        size_t nall = 0, from;
-        int r;
-
-        r = client_list(c, base, &all, &nall);
-        if (r < 0)
-                goto finish;
-        from = nall > n ? nall - n : 0;
-        a = realloc(*tasks, (*ntasks + nall - from + 1) * sizeof(Task *));
-        if (!a) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        *tasks = a;
-        for (size_t i = from; i < nall; i++)
-                a[(*ntasks)++] = TAKE_PTR(all[i]);
-finish:
-        client_tasks_free(all, nall);
-        return r;
-}
-
-/* The last n tasks that base selects, appended to *tasks.  The protocol
- * lists in ascending id order only; rather than read the whole history, look
- * for the largest after_id that still leaves n tasks after it, galloping up
- * and then bisecting, each probe a page of at most n tasks: some 2 log2(ids)
- * small requests.  Tasks that change state meanwhile make the answer
- * approximate, never wrong in kind. */
-static int list_last(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks) {
-        _cleanup_(proto_message_freep) ProtoMessage *best = NULL;
-        int64_t lo, hi;
-        int r;
-
-        if (n > PROTO_LIST_LIMIT_MAX)
-                return list_all_keep_last(c, base, n, tasks, ntasks);
-
-        r = list_page(c, base, 0, n, &best);
-        if (r < 0)
-                return r;
-        if (!page_full(best, n))
-                return take_tasks(best, n, tasks, ntasks);
-
-        /* Invariant: best is the page after lo, and it is full; fewer than n
-         * tasks follow hi.  A full page after A, starting at id f, is also
-         * the page after every id up to f - 1. */
-        lo = MAX(0, best->tasks[0]->id - 1);
-        hi = best->tasks[best->n_tasks - 1]->id;
-        for (;;) {
-                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
-                r = list_page(c, base, hi, n, &m);
-                if (r < 0)
-                        return r;
-                if (!page_full(m, n))
-                        break;
-                proto_message_free(best);
-                best = TAKE_PTR(m);
-                lo = MAX(hi, best->tasks[0]->id - 1);
-                hi = MAX(hi > INT64_MAX / 2 ? INT64_MAX : hi * 2, best->tasks[best->n_tasks - 1]->id);
-                if (lo == INT64_MAX)
-                        return take_tasks(best, n, tasks, ntasks);
-                if (hi <= lo)
-                        hi = lo + 1;
-        }
-        while (hi - lo > 1) {
-                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
-                int64_t mid = lo + (hi - lo) / 2;
-                r = list_page(c, base, mid, n, &m);
-                if (r < 0)
-                        return r;
-                if (page_full(m, n)) {
-                        proto_message_free(best);
-                        best = TAKE_PTR(m);
-                        lo = MAX(mid, best->tasks[0]->id - 1);
-                } else
-                        hi = mid;
-        }
-        return take_tasks(best, n, tasks, ntasks);
 }
 
 static int cmp_id(const void *a, const void *b) {

@@ -44,7 +44,7 @@ int client_connect(const char *path, Client *ret) {
                 return cli_error_errno(e, _("cannot connect to %s: %s"), path, strerror(e));
         }
         ret->fd = fd;
-        proto_linebuf_init(&ret->in, PROTO_REPLY_LINE_MAX);
+        linebuf_init(&ret->in, PROTO_REPLY_LINE_MAX);
         return 0;
 }
 
@@ -52,7 +52,7 @@ void client_close(Client *c) {
         if (c->fd >= 0)
                 (void) close(c->fd);
         c->fd = -1;
-        proto_linebuf_done(&c->in);
+        linebuf_done(&c->in);
 }
 
 int client_send(Client *c, const char *line) {
@@ -74,7 +74,7 @@ int client_receive(Client *c, ProtoMessage **ret) {
         for (;;) {
                 char *line;
                 size_t len;
-                int r = proto_linebuf_pop(&c->in, &line, &len);
+                int r = linebuf_pop(&c->in, &line, &len);
                 if (r < 0)
                         return r;
                 if (r > 0) {
@@ -82,7 +82,7 @@ int client_receive(Client *c, ProtoMessage **ret) {
                                 continue;
                         return proto_parse_message(line, len, ret, NULL);
                 }
-                ssize_t n = proto_linebuf_read(&c->in, c->fd);
+                ssize_t n = linebuf_read(&c->in, c->fd);
                 if (n == 0)
                         return -ECONNRESET;
                 if (n == -EINTR)

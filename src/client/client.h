@@ -7,11 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "linebuf.h"
 #include "protocol.h"
 
 typedef struct Client {
         int fd;
-        ProtoLineBuf in;
+        LineBuf in;
 } Client;
 
 /* The socket: --socket if given, else $BENCHRUNNER_SOCKET, else the

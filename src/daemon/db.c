@@ -33,10 +33,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <json-c/json.h>
 #include <sqlite3.h>
 
 #include "db.h"
+#include "json.h"
 #include "util.h"
 
 /* Long enough to ride out a checkpoint or somebody's `sqlite3` holding the
@@ -551,52 +551,6 @@ static int read_int_if(Reader *rd, bool *has) {
         return (int) read_int(rd, INT_MIN, INT_MAX);
 }
 
-static int strv_from_json(const char *text, char ***ret) {
-        json_object *j;
-        char **l = NULL;
-        size_t n;
-        int r = 0;
-
-        j = json_tokener_parse(text);
-        if (!j || !json_object_is_type(j, json_type_array)) {
-                r = -EBADMSG;
-                goto finish;
-        }
-        n = json_object_array_length(j);
-        l = calloc(n + 1, sizeof(char *));
-        if (!l) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (size_t i = 0; i < n; i++) {
-                json_object *o = json_object_array_get_idx(j, i);
-                const char *s;
-                int len;
-
-                if (!json_object_is_type(o, json_type_string)) {
-                        r = -EBADMSG;
-                        goto finish;
-                }
-                s = json_object_get_string(o);
-                len = json_object_get_string_len(o);
-                if (len < 0 || memchr(s, 0, (size_t) len)) {
-                        r = -EBADMSG;
-                        goto finish;
-                }
-                l[i] = strndup(s, (size_t) len);
-                if (!l[i]) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-        }
-        *ret = TAKE_PTR(l);
-finish:
-        strv_free(l);
-        if (j)
-                (void) json_object_put(j);
-        return r;
-}
-
 static char **read_strv(Reader *rd) {
         _cleanup_(freep) char *text = NULL;
         char **l = NULL;
@@ -605,7 +559,7 @@ static char **read_strv(Reader *rd) {
         text = read_text(rd);
         if (!text)
                 return NULL;
-        r = strv_from_json(text, &l);
+        r = json_strv_from_text(text, &l);
         if (r < 0) {
                 read_fail(rd, rd->i - 1, r);
                 return NULL;
@@ -699,44 +653,6 @@ static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
         *ret = TAKE_PTR(t);
         return 0;
 }
-
-/* ---- what people read: argv as JSON and as a shell command line ---- */
-
-static int strv_to_json(char * const *l, char **ret) {
-        json_object *a;
-        const char *s;
-        int r = 0;
-
-        a = json_object_new_array();
-        if (!a)
-                return -ENOMEM;
-        for (char * const *i = l; i && *i; i++) {
-                size_t len = strlen(*i);
-                json_object *o;
-
-                if (len > INT_MAX) {
-                        r = -E2BIG;
-                        goto finish;
-                }
-                o = json_object_new_string_len(*i, (int) len);
-                if (!o || json_object_array_add(a, o) < 0) {
-                        if (o)
-                                (void) json_object_put(o);
-                        r = -ENOMEM;
-                        goto finish;
-                }
-        }
-        /* "/usr/bin/x", not "\/usr\/bin\/x" */
-        s = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-                                              JSON_C_TO_STRING_NOSLASHESCAPE);
-        *ret = s ? strdup(s) : NULL;
-        if (!*ret)
-                r = -ENOMEM;
-finish:
-        (void) json_object_put(a);
-        return r;
-}
-
 
 /* ---- checks before writing ---- */
 
@@ -1046,11 +962,11 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         if (r >= 0)
                 r = strv_to_shell(t->cleanup_argv, true, &cleanup_command);
         if (r >= 0)
-                r = strv_to_json(t->argv, &argv);
+                r = json_strv_to_text(t->argv, &argv);
         if (r >= 0)
-                r = strv_to_json(t->env, &env);
+                r = json_strv_to_text(t->env, &env);
         if (r >= 0 && t->cleanup_argv)
-                r = strv_to_json(t->cleanup_argv, &cleanup_argv);
+                r = json_strv_to_text(t->cleanup_argv, &cleanup_argv);
         if (r < 0)
                 return fail(db, r, "Failed to encode task: %s", strerror(-r));
 

@@ -8,16 +8,12 @@
  * memory of a task are given back only after its cleanup ended. */
 #include "config.h"
 
-#include <fcntl.h>
-#include <ftw.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 
@@ -25,8 +21,8 @@
 #include "log.h"
 #include "manager.h"
 #include "sched.h"
-#include "server.h"
 #include "strv.h"
+#include "taskdir.h"
 #include "topology.h"
 #include "unit.h"
 #include "util.h"
@@ -52,7 +48,8 @@ struct Manager {
         Topology *topology;
         Sched *sched;
         UnitManager *units;
-        Server *server;
+        manager_listener_t listener;
+        void *listener_userdata;
         sd_event_source *output_timer;
         Live *live;               /* all unfinished tasks */
         unsigned n_running, n_cleanup;
@@ -157,10 +154,12 @@ static Live *live_find(Manager *m, int64_t id) {
 }
 
 static void announce(Manager *m, ProtoEvent e, const Task *t) {
-        if (m->server) {
-                server_task_event(m->server, e, t);
-                server_stats_changed(m->server);
-        }
+        ProtoStats st;
+
+        if (!m->listener)
+                return;
+        manager_stats(m, &st);
+        m->listener(m->listener_userdata, e, t, &st);
 }
 
 static void save(Manager *m, const Task *t) {
@@ -169,92 +168,13 @@ static void save(Manager *m, const Task *t) {
                 log_error_errno(r, "Failed to record task %" PRId64 ": %s", t->id, db_last_error(m->db));
 }
 
-/* ---- files of a task: working directory and output ---- */
+/* ---- output ---- */
 
-static char *task_path(const char *dir, int64_t id) {
-        char *p;
-        if (asprintf(&p, "%s/%" PRId64, dir, id) < 0)
-                return NULL;
-        return p;
-}
-
-static int make_owned_dir(const char *path, uid_t uid, gid_t gid, mode_t mode) {
-        if (mkdir(path, mode) < 0 && errno != EEXIST)
-                return -errno;
-        if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
-                return -errno;
-        return 0;
-}
-
-static int make_owned_file(const char *path, uid_t uid, gid_t gid) {
-        _cleanup_(closep) int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-        if (fd < 0)
-                return -errno;
-        if (fchown(fd, uid, gid) < 0)
-                return -errno;
-        return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) ftw;
-        if (flag == FTW_DP)
-                (void) rmdir(path);
-        else
-                (void) unlink(path);
-        return 0;
-}
-
-/* Removes a task's working directory.  Its contents belong to the user, so
- * the removal runs as that user: a symlink planted inside cannot make root
- * delete anything else. */
-static int remove_workdir(const char *path, uid_t uid, gid_t gid) {
-        pid_t pid = fork();
-        int status;
-
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-                        _exit(1);
-                /* not FTW_MOUNT: on overlayfs, files and directories report
-                 * different st_dev; users cannot mount anything here anyway */
-                (void) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-                _exit(0);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                log_warning("Removing %s as uid " UID_FMT " failed (status %d)", path, uid, status);
-        /* the top directory lives in root's work/ and is removed by root */
-        if (rmdir(path) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
-}
-
-/* Keeps the first output_cap bytes of a stream.  Streams are opened for
- * appending, so the task's later writes land at the (new) end and are cut
- * again on the next check. */
+/* Keeps the first output_cap bytes of each stream (checked every 2 s while
+ * the task runs, and at its end). */
 static bool cap_output(Manager *m, Task *t) {
-        static const char * const streams[] = { "stdout", "stderr" };
-        bool cut = false;
+        bool cut = taskdir_cap_output(t->output_dir, m->config.output_cap_bytes);
 
-        if (!t->output_dir || m->config.output_cap_bytes == 0)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
-                _cleanup_(freep) char *p = NULL;
-                struct stat st;
-
-                if (asprintf(&p, "%s/%s", t->output_dir, streams[i]) < 0)
-                        continue;
-                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
-                        continue;
-                if ((uint64_t) st.st_size > m->config.output_cap_bytes) {
-                        if (truncate(p, (off_t) m->config.output_cap_bytes) >= 0)
-                                cut = true;
-                }
-        }
         if (cut && !t->output_truncated) {
                 t->output_truncated = true;
                 log_info("Task %" PRId64 ": output cut at %" PRIu64 " bytes", t->id, m->config.output_cap_bytes);
@@ -386,7 +306,7 @@ static int start_unit(Live *l, bool cleanup) {
                 return r;
         env = task_env(t, cleanup);
         name = unit_name(t->id, cleanup);
-        workdir = task_path(m->work_dir, t->id);
+        workdir = taskdir_path(m->work_dir, t->id);
         if (!env || !name || !workdir || asprintf(&out, "%s/stdout", t->output_dir) < 0 ||
             asprintf(&err, "%s/stderr", t->output_dir) < 0)
                 return -ENOMEM;
@@ -433,7 +353,7 @@ static void start_cleanup(Live *l) {
 static void finish_task(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
-        _cleanup_(freep) char *workdir = task_path(m->work_dir, t->id);
+        _cleanup_(freep) char *workdir = taskdir_path(m->work_dir, t->id);
         bool had_cleanup = t->state == TASK_CLEANUP;
         int r;
 
@@ -443,7 +363,11 @@ static void finish_task(Live *l) {
                 return;
         }
         if (workdir) {
-                r = remove_workdir(workdir, t->uid, t->gid);
+                int status;
+
+                r = taskdir_remove(workdir, t->uid, t->gid, &status);
+                if (status != 0)
+                        log_warning("Removing %s as uid " UID_FMT " failed (status %d)", workdir, t->uid, status);
                 if (r < 0)
                         log_warning_errno(r, "Task %" PRId64 ": failed to remove %s: %m", t->id, workdir);
         }
@@ -469,8 +393,8 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         free(t->unit);
         t->unit = unit_name(t->id, false);
         free(t->output_dir);
-        t->output_dir = task_path(m->output_dir, t->id);
-        workdir = task_path(m->work_dir, t->id);
+        t->output_dir = taskdir_path(m->output_dir, t->id);
+        workdir = taskdir_path(m->work_dir, t->id);
         t->state = TASK_RUNNING;
         t->main.started_usec = now_usec(CLOCK_REALTIME);
         m->n_running++;
@@ -479,18 +403,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 goto fail;
         }
 
-        r = make_owned_dir(workdir, t->uid, t->gid, 0700);
-        /* The output directory stays root's: PID 1 opens the files in it as
-         * root, so the user must not be able to swap in a symlink. */
-        if (r >= 0)
-                r = make_owned_dir(t->output_dir, 0, 0, 0755);
-        if (r >= 0) {
-                _cleanup_(freep) char *o = NULL, *e = NULL;
-                if (asprintf(&o, "%s/stdout", t->output_dir) < 0 || asprintf(&e, "%s/stderr", t->output_dir) < 0)
-                        r = -ENOMEM;
-                else if ((r = make_owned_file(o, t->uid, t->gid)) >= 0)
-                        r = make_owned_file(e, t->uid, t->gid);
-        }
+        r = taskdir_prepare(workdir, t->output_dir, t->uid, t->gid);
         if (r < 0) {
                 log_error_errno(r, "Task %" PRId64 ": failed to prepare its directories: %m", t->id);
                 goto fail;
@@ -557,62 +470,39 @@ static unsigned queued_by(Manager *m, uid_t uid) {
         return n;
 }
 
-int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
+/* The user name recorded with a task; NULL when the system knows none. */
+static char *user_name(uid_t uid) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+                return strdup(pw.pw_name);
+        return NULL;
+}
+
+/* Fills in who submitted t and the daemon's defaults, and checks that it
+ * can run here; *ret_why (may stay NULL) says why not. */
+static int admit(Manager *m, Task *t, uid_t uid, gid_t gid, const char *user, char **ret_why) {
         unsigned ncpus = cpuset_count(&m->config.cpus);
-        _cleanup_(freep) char *user = NULL;
-        int r;
 
-        if (m->shutting_down) {
-                *ret_error = strdup("the daemon is shutting down");
-                return -ESHUTDOWN;
+        t->uid = uid;
+        t->gid = gid;
+        free(t->user);
+        t->user = user ? strdup(user) : NULL;
+        t->state = TASK_QUEUED;
+        if (t->memory_bytes == 0) {
+                /* the task's share: threads x memory / threads given */
+                t->memory_bytes = m->config.memory_bytes / ncpus * t->threads;
+                if (t->memory_bytes > m->config.memory_bytes)
+                        t->memory_bytes = m->config.memory_bytes;
         }
-        if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
-                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
-                                m->config.max_queued_per_user);
-                return -EDQUOT;
-        }
-        {
-                struct passwd pw, *res = NULL;
-                char buf[4096];
-                if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-                        user = strdup(pw.pw_name);
-        }
+        if (t->cleanup_argv && t->cleanup_time_limit_usec == 0)
+                t->cleanup_time_limit_usec = m->config.cleanup_time_limit_usec;
+        return sched_check(m->sched, t, ret_why);
+}
 
-        for (size_t i = 0; i < n; i++) {
-                Task *t = tasks[i];
-                _cleanup_(freep) char *why = NULL;
-
-                t->uid = uid;
-                t->gid = gid;
-                free(t->user);
-                t->user = user ? strdup(user) : NULL;
-                t->state = TASK_QUEUED;
-                if (t->memory_bytes == 0) {
-                        /* the task's share: threads x memory / threads given */
-                        t->memory_bytes = m->config.memory_bytes / ncpus * t->threads;
-                        if (t->memory_bytes > m->config.memory_bytes)
-                                t->memory_bytes = m->config.memory_bytes;
-                }
-                if (t->cleanup_argv && t->cleanup_time_limit_usec == 0)
-                        t->cleanup_time_limit_usec = m->config.cleanup_time_limit_usec;
-                r = sched_check(m->sched, t, &why);
-                if (r < 0) {
-                        if (n > 1)
-                                (void) asprintf(ret_error, "task %zu of %zu: %s", i + 1, n, why ? why : "cannot run here");
-                        else
-                                *ret_error = why ? TAKE_PTR(why) : strdup("cannot run here");
-                        return r;
-                }
-        }
-
-        r = db_insert_tasks(m->db, tasks, n);
-        if (r < 0) {
-                log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
-                (void) asprintf(ret_error, "could not store the task: %s", db_last_error(m->db));
-                return r;
-        }
-
-        /* Stored: from here on nothing may fail. */
+/* Takes stored tasks into the queue: from here on nothing may fail. */
+static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids) {
         for (size_t i = 0; i < n; i++) {
                 Live *l = calloc(1, sizeof(Live));
                 Task *t = tasks[i];
@@ -628,6 +518,42 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                 live_link(m, l);
                 (void) sched_enqueue(m->sched, t);
         }
+}
+
+int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
+        _cleanup_(freep) char *user = NULL;
+        int r;
+
+        if (m->shutting_down) {
+                *ret_error = strdup("the daemon is shutting down");
+                return -ESHUTDOWN;
+        }
+        if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
+                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
+                                m->config.max_queued_per_user);
+                return -EDQUOT;
+        }
+        user = user_name(uid);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *why = NULL;
+
+                r = admit(m, tasks[i], uid, gid, user, &why);
+                if (r < 0) {
+                        if (n > 1)
+                                (void) asprintf(ret_error, "task %zu of %zu: %s", i + 1, n, why ? why : "cannot run here");
+                        else
+                                *ret_error = why ? TAKE_PTR(why) : strdup("cannot run here");
+                        return r;
+                }
+        }
+
+        r = db_insert_tasks(m->db, tasks, n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
+                (void) asprintf(ret_error, "could not store the task: %s", db_last_error(m->db));
+                return r;
+        }
+        enqueue_stored(m, tasks, n, ret_ids);
         log_info("Queued %zu task(s) from uid " UID_FMT, n, uid);
         for (size_t i = 0; i < n; i++) {
                 Live *l = live_find(m, ret_ids[i]);
@@ -739,6 +665,8 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
                 .has_uid = req->has_uid,
                 .uid = req->uid,
                 .after_id = req->after_id,
+                .before_id = req->before_id,
+                .newest_first = req->newest_first,
                 .limit = req->limit ? req->limit : PROTO_LIST_LIMIT_MAX,
         };
         return db_list_tasks(m->db, &f, ret, ret_n);
@@ -850,8 +778,9 @@ int manager_recover(Manager *m) {
         return 0;
 }
 
-void manager_set_server(Manager *m, Server *s) {
-        m->server = s;
+void manager_set_listener(Manager *m, manager_listener_t cb, void *userdata) {
+        m->listener = cb;
+        m->listener_userdata = userdata;
 }
 
 void manager_shutdown(Manager *m) {

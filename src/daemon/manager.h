@@ -14,7 +14,6 @@
 #include "task.h"
 
 typedef struct Manager Manager;
-typedef struct Server Server;
 
 typedef struct ManagerConfig {
         const char *db_path;
@@ -41,7 +40,12 @@ static inline void manager_freep(Manager **m) {
  * running ones are found again through their units. */
 int manager_recover(Manager *m);
 
-void manager_set_server(Manager *m, Server *s);
+/* Told of every change a client may follow, after the database holds it:
+ * e says what happened to t, and stats are the counters as they are now.
+ * The listener (the server) must not call back into the manager from here. */
+typedef void (*manager_listener_t)(void *userdata, ProtoEvent e, const Task *t, const ProtoStats *stats);
+/* One listener; NULL to stop telling. */
+void manager_set_listener(Manager *m, manager_listener_t cb, void *userdata);
 
 /* Who may submit: root, the owner, members of the group. */
 bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_groups);

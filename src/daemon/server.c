@@ -1,5 +1,5 @@
-/* server.c: the daemon's unix socket.  Each connection is a client with a
- * line buffer for requests, a queue of outgoing lines, the identity the
+/* server.c: the daemon's unix socket.  Each connection (Conn) is a client
+ * with a line buffer for requests, a queue of outgoing lines, the identity the
  * kernel vouches for (SO_PEERCRED, SO_PEERGROUPS) and what it follows. */
 #include "config.h"
 
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "linebuf.h"
 #include "log.h"
 #include "manager.h"
 #include "server.h"
@@ -18,18 +19,18 @@
 
 /* A client that does not read its events is dropped rather than allowed to
  * grow the daemon without bound. */
-#define CLIENT_OUT_MAX (64u * 1024 * 1024)
-#define CLIENTS_MAX 1024
+#define CONN_OUT_MAX (64u * 1024 * 1024)
+#define CONNS_MAX 1024
 /* Longest request of someone who may not submit (a cancel of
  * PROTO_IDS_MAX ids fits easily). */
 #define SMALL_REQUEST_MAX (1024u * 1024)
-#define CLIENT_GROUPS_MAX 1024
+#define CONN_GROUPS_MAX 1024
 
-typedef struct Client {
+typedef struct Conn {
         Server *server;
         int fd;
         sd_event_source *io;
-        ProtoLineBuf in;
+        LineBuf in;
         char *out;
         size_t out_len, out_off, out_alloc;
         uid_t uid;
@@ -40,8 +41,8 @@ typedef struct Client {
         int64_t *follow;          /* task ids this client follows */
         size_t n_follow, alloc_follow;
         bool closing;             /* close once the output is written */
-        struct Client *prev, *next;
-} Client;
+        struct Conn *prev, *next;
+} Conn;
 
 struct Server {
         sd_event *event;
@@ -50,13 +51,13 @@ struct Server {
         char *path;
         bool bound;               /* path is ours to remove */
         sd_event_source *io;
-        Client *clients;
-        unsigned n_clients;
+        Conn *conns;
+        unsigned n_conns;
         ProtoStats last_stats;
         bool have_last_stats;
 };
 
-static void client_free(Client *c) {
+static void conn_free(Conn *c) {
         Server *s;
 
         if (!c)
@@ -65,21 +66,21 @@ static void client_free(Client *c) {
         if (c->prev)
                 c->prev->next = c->next;
         else
-                s->clients = c->next;
+                s->conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        s->n_clients--;
+        s->n_conns--;
         sd_event_source_disable_unref(c->io);
         if (c->fd >= 0)
                 (void) close(c->fd);
-        proto_linebuf_done(&c->in);
+        linebuf_done(&c->in);
         free(c->out);
         free(c->groups);
         free(c->follow);
         free(c);
 }
 
-static int client_update_events(Client *c) {
+static int conn_update_events(Conn *c) {
         uint32_t ev = c->closing ? 0 : EPOLLIN;
         if (c->out_len > c->out_off)
                 ev |= EPOLLOUT;
@@ -88,7 +89,7 @@ static int client_update_events(Client *c) {
 
 /* Queues one line (takes it); drops the client if it has fallen too far
  * behind. */
-static void client_send(Client *c, char *line) {
+static void conn_send(Conn *c, char *line) {
         size_t n;
 
         if (!line) {
@@ -98,12 +99,12 @@ static void client_send(Client *c, char *line) {
         n = strlen(line);
         if (c->out_off > 0 && c->out_off == c->out_len)
                 c->out_off = c->out_len = 0;
-        if (c->out_len - c->out_off + n > CLIENT_OUT_MAX) {
-                log_warning("Client uid " UID_FMT " does not read its messages: dropping it", c->uid);
+        if (c->out_len - c->out_off + n > CONN_OUT_MAX) {
+                log_warning("Conn uid " UID_FMT " does not read its messages: dropping it", c->uid);
                 free(line);
                 c->closing = true;
                 c->out_len = c->out_off = 0;
-                (void) client_update_events(c);
+                (void) conn_update_events(c);
                 return;
         }
         if (c->out_len + n > c->out_alloc) {
@@ -127,10 +128,10 @@ static void client_send(Client *c, char *line) {
         memcpy(c->out + c->out_len, line, n);
         c->out_len += n;
         free(line);
-        (void) client_update_events(c);
+        (void) conn_update_events(c);
 }
 
-static bool client_follows(Client *c, int64_t id, size_t *ret_idx) {
+static bool conn_follows(Conn *c, int64_t id, size_t *ret_idx) {
         for (size_t i = 0; i < c->n_follow; i++)
                 if (c->follow[i] == id) {
                         if (ret_idx)
@@ -140,8 +141,8 @@ static bool client_follows(Client *c, int64_t id, size_t *ret_idx) {
         return false;
 }
 
-static int client_follow(Client *c, int64_t id) {
-        if (client_follows(c, id, NULL))
+static int conn_follow(Conn *c, int64_t id) {
+        if (conn_follows(c, id, NULL))
                 return 0;
         if (c->n_follow == c->alloc_follow) {
                 size_t a = c->alloc_follow ? c->alloc_follow * 2 : 16;
@@ -155,52 +156,52 @@ static int client_follow(Client *c, int64_t id) {
         return 0;
 }
 
-static void client_unfollow(Client *c, int64_t id) {
+static void conn_unfollow(Conn *c, int64_t id) {
         size_t i;
-        if (client_follows(c, id, &i))
+        if (conn_follows(c, id, &i))
                 c->follow[i] = c->follow[--c->n_follow];
 }
 
 /* Events a client that follows a task from now on has missed. */
-static void client_catch_up(Client *c, const Task *t) {
-        client_send(c, proto_event_task(PROTO_EVENT_QUEUED, t));
+static void conn_catch_up(Conn *c, const Task *t) {
+        conn_send(c, proto_event_task(PROTO_EVENT_QUEUED, t));
         if (t->state == TASK_QUEUED)
                 return;
         if (t->main.started_usec || t->main.reason != TASK_REASON_NONE)
-                client_send(c, proto_event_task(PROTO_EVENT_STARTED, t));
+                conn_send(c, proto_event_task(PROTO_EVENT_STARTED, t));
         if (t->main.reason != TASK_REASON_NONE)
-                client_send(c, proto_event_task(PROTO_EVENT_FINISHED, t));
+                conn_send(c, proto_event_task(PROTO_EVENT_FINISHED, t));
         if (t->state == TASK_FINISHED && t->cleanup.reason != TASK_REASON_NONE)
-                client_send(c, proto_event_task(PROTO_EVENT_CLEANUP_FINISHED, t));
+                conn_send(c, proto_event_task(PROTO_EVENT_CLEANUP_FINISHED, t));
 }
 
-static void handle_submit(Client *c, ProtoRequest *req) {
+static void handle_submit(Conn *c, ProtoRequest *req) {
         Server *s = c->server;
         _cleanup_(freep) int64_t *ids = NULL;
         _cleanup_(freep) char *error = NULL;
         int r;
 
         if (!manager_may_submit(s->manager, c->uid, c->groups, c->n_groups)) {
-                client_send(c, proto_reply_error(req->tag,
+                conn_send(c, proto_reply_error(req->tag,
                                                  "permission denied: only root, the user who started benchrunner "
                                                  "and members of its group may submit tasks"));
                 return;
         }
         ids = calloc(req->n_tasks, sizeof(int64_t));
         if (!ids) {
-                client_send(c, proto_reply_error(req->tag, "out of memory"));
+                conn_send(c, proto_reply_error(req->tag, "out of memory"));
                 return;
         }
         r = manager_submit(s->manager, c->uid, c->gid, req->tasks, req->n_tasks, ids, &error);
         if (r < 0) {
-                client_send(c, proto_reply_error(req->tag, "%s", error ? error : strerror(-r)));
+                conn_send(c, proto_reply_error(req->tag, "%s", error ? error : strerror(-r)));
                 return;
         }
         /* the manager owns the tasks now */
         for (size_t i = 0; i < req->n_tasks; i++)
                 req->tasks[i] = NULL;
 
-        client_send(c, proto_reply_submit(req->tag, ids, req->n_tasks));
+        conn_send(c, proto_reply_submit(req->tag, ids, req->n_tasks));
         if (!req->follow)
                 return;
         for (size_t i = 0; i < req->n_tasks; i++) {
@@ -209,58 +210,58 @@ static void handle_submit(Client *c, ProtoRequest *req) {
 
                 if (manager_get_task(s->manager, ids[i], &t, &owned) < 0)
                         continue;
-                client_catch_up(c, t);
-                if (t->state != TASK_FINISHED && client_follow(c, ids[i]) < 0)
+                conn_catch_up(c, t);
+                if (t->state != TASK_FINISHED && conn_follow(c, ids[i]) < 0)
                         log_oom();
                 if (owned)
                         task_free(t);
         }
 }
 
-static void handle_show(Client *c, ProtoRequest *req) {
+static void handle_show(Conn *c, ProtoRequest *req) {
         Task *t;
         bool owned;
         int r;
 
         r = manager_get_task(c->server->manager, req->id, &t, &owned);
         if (r == -ENOENT) {
-                client_send(c, proto_reply_error(req->tag, "no task %" PRId64, req->id));
+                conn_send(c, proto_reply_error(req->tag, "no task %" PRId64, req->id));
                 return;
         }
         if (r < 0) {
-                client_send(c, proto_reply_error(req->tag, "could not read task %" PRId64 ": %s", req->id,
+                conn_send(c, proto_reply_error(req->tag, "could not read task %" PRId64 ": %s", req->id,
                                                  strerror(-r)));
                 return;
         }
-        client_send(c, proto_reply_show(req->tag, t));
+        conn_send(c, proto_reply_show(req->tag, t));
         if (owned)
                 task_free(t);
 }
 
-static void handle_list(Client *c, ProtoRequest *req) {
+static void handle_list(Conn *c, ProtoRequest *req) {
         Task **tasks = NULL;
         size_t n = 0;
         int r;
 
         r = manager_list_tasks(c->server->manager, req, &tasks, &n);
         if (r < 0) {
-                client_send(c, proto_reply_error(req->tag, "could not list tasks: %s", strerror(-r)));
+                conn_send(c, proto_reply_error(req->tag, "could not list tasks: %s", strerror(-r)));
                 return;
         }
         size_t limit = req->limit ? req->limit : PROTO_LIST_LIMIT_MAX;
-        client_send(c, proto_reply_list(req->tag, tasks, n, n >= limit, NULL));
+        conn_send(c, proto_reply_list(req->tag, tasks, n, n >= limit, NULL));
         for (size_t i = 0; i < n; i++)
                 task_free(tasks[i]);
         free(tasks);
 }
 
-static void handle_cancel(Client *c, ProtoRequest *req) {
+static void handle_cancel(Conn *c, ProtoRequest *req) {
         _cleanup_(freep) ProtoCancelResult *res = calloc(req->n_ids, sizeof(ProtoCancelResult));
         char **errors = calloc(req->n_ids, sizeof(char *));
 
         if (!res || !errors) {
                 free(errors);
-                client_send(c, proto_reply_error(req->tag, "out of memory"));
+                conn_send(c, proto_reply_error(req->tag, "out of memory"));
                 return;
         }
         for (size_t i = 0; i < req->n_ids; i++) {
@@ -269,13 +270,13 @@ static void handle_cancel(Client *c, ProtoRequest *req) {
                         errors[i] = strdup("could not cancel");
                 res[i].error = errors[i];
         }
-        client_send(c, proto_reply_cancel(req->tag, res, req->n_ids));
+        conn_send(c, proto_reply_cancel(req->tag, res, req->n_ids));
         for (size_t i = 0; i < req->n_ids; i++)
                 free(errors[i]);
         free(errors);
 }
 
-static void handle_line(Client *c, const char *line, size_t len) {
+static void handle_line(Conn *c, const char *line, size_t len) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
         _cleanup_(proto_json_unrefp) struct json_object *tag = NULL;
         _cleanup_(freep) char *error = NULL;
@@ -286,14 +287,14 @@ static void handle_line(Client *c, const char *line, size_t len) {
          * before any check: whoever may not submit gets no big parse. */
         if (len > SMALL_REQUEST_MAX &&
             !manager_may_submit(c->server->manager, c->uid, c->groups, c->n_groups)) {
-                client_send(c, proto_reply_error(NULL, "request of %zu bytes refused: only those who may submit "
+                conn_send(c, proto_reply_error(NULL, "request of %zu bytes refused: only those who may submit "
                                                        "tasks may send requests longer than %u bytes",
                                                  len, SMALL_REQUEST_MAX));
                 return;
         }
         r = proto_parse_request(line, len, &req, &tag, &error);
         if (r < 0) {
-                client_send(c, proto_reply_error(tag, "%s", error ? error : strerror(-r)));
+                conn_send(c, proto_reply_error(tag, "%s", error ? error : strerror(-r)));
                 if (r == -E2BIG)
                         c->closing = true;
                 return;
@@ -301,14 +302,14 @@ static void handle_line(Client *c, const char *line, size_t len) {
 
         switch (req->op) {
         case PROTO_OP_PING:
-                client_send(c, proto_reply_ping(req->tag));
+                conn_send(c, proto_reply_ping(req->tag));
                 break;
         case PROTO_OP_SUBMIT:
                 handle_submit(c, req);
                 break;
         case PROTO_OP_STATS:
                 manager_stats(c->server->manager, &st);
-                client_send(c, proto_reply_stats(req->tag, &st));
+                conn_send(c, proto_reply_stats(req->tag, &st));
                 c->follow_stats = req->follow;
                 break;
         case PROTO_OP_LIST:
@@ -321,12 +322,12 @@ static void handle_line(Client *c, const char *line, size_t len) {
                 handle_cancel(c, req);
                 break;
         default:
-                client_send(c, proto_reply_error(req->tag, "unknown request"));
+                conn_send(c, proto_reply_error(req->tag, "unknown request"));
         }
 }
 
-static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        Client *c = userdata;
+static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Conn *c = userdata;
 
         if (revents & EPOLLOUT) {
                 while (c->out_off < c->out_len) {
@@ -334,30 +335,30 @@ static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void 
                         if (n < 0) {
                                 if (errno == EAGAIN || errno == EINTR)
                                         break;
-                                client_free(c);
+                                conn_free(c);
                                 return 0;
                         }
                         c->out_off += (size_t) n;
                 }
         }
         if (c->closing && c->out_off >= c->out_len) {
-                client_free(c);
+                conn_free(c);
                 return 0;
         }
         if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing) {
-                ssize_t n = proto_linebuf_read(&c->in, fd);
+                ssize_t n = linebuf_read(&c->in, fd);
                 if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
-                        client_free(c);
+                        conn_free(c);
                         return 0;
                 }
                 for (;;) {
                         char *line;
                         size_t len;
-                        int r = proto_linebuf_pop(&c->in, &line, &len);
+                        int r = linebuf_pop(&c->in, &line, &len);
                         if (r == 0)
                                 break;
                         if (r < 0) {
-                                client_send(c, proto_reply_error(NULL, "request longer than %u bytes",
+                                conn_send(c, proto_reply_error(NULL, "request longer than %u bytes",
                                                                  PROTO_LINE_MAX));
                                 c->closing = true;
                                 break;
@@ -368,14 +369,14 @@ static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void 
                                 break;
                 }
         }
-        (void) client_update_events(c);
+        (void) conn_update_events(c);
         return 0;
 }
 
-static int client_credentials(Client *c) {
+static int conn_credentials(Conn *c) {
         struct ucred cred;
         socklen_t l = sizeof cred;
-        gid_t groups[CLIENT_GROUPS_MAX];
+        gid_t groups[CONN_GROUPS_MAX];
         socklen_t gl = sizeof groups;
 
         if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
@@ -394,7 +395,7 @@ static int client_credentials(Client *c) {
 
 static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Server *s = userdata;
-        Client *c;
+        Conn *c;
         int cfd, r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -403,63 +404,67 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                         log_warning_errno(errno, "Failed to accept a connection: %m");
                 return 0;
         }
-        if (s->n_clients >= CLIENTS_MAX) {
-                log_warning("Too many clients (%u): refusing a connection", s->n_clients);
+        if (s->n_conns >= CONNS_MAX) {
+                log_warning("Too many clients (%u): refusing a connection", s->n_conns);
                 (void) close(cfd);
                 return 0;
         }
-        c = calloc(1, sizeof(Client));
+        c = calloc(1, sizeof(Conn));
         if (!c) {
                 (void) close(cfd);
                 return log_oom();
         }
         c->server = s;
         c->fd = cfd;
-        proto_linebuf_init(&c->in, PROTO_LINE_MAX);
-        c->next = s->clients;
-        if (s->clients)
-                s->clients->prev = c;
-        s->clients = c;
-        s->n_clients++;
+        linebuf_init(&c->in, PROTO_LINE_MAX);
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
 
-        r = client_credentials(c);
+        r = conn_credentials(c);
         if (r < 0) {
                 log_warning_errno(r, "Failed to read a client's credentials: %m");
-                client_free(c);
+                conn_free(c);
                 return 0;
         }
-        r = sd_event_add_io(s->event, &c->io, cfd, EPOLLIN, on_client_io, c);
+        r = sd_event_add_io(s->event, &c->io, cfd, EPOLLIN, on_conn_io, c);
         if (r < 0) {
                 log_warning_errno(r, "Failed to watch a client: %m");
-                client_free(c);
+                conn_free(c);
         }
         return 0;
 }
 
-void server_task_event(Server *s, ProtoEvent e, const Task *t) {
-        Client *next;
+static void task_event(Server *s, ProtoEvent e, const Task *t) {
+        Conn *next;
 
-        for (Client *c = s->clients; c; c = next) {
+        for (Conn *c = s->conns; c; c = next) {
                 next = c->next;
-                if (c->closing || !client_follows(c, t->id, NULL))
+                if (c->closing || !conn_follows(c, t->id, NULL))
                         continue;
-                client_send(c, proto_event_task(e, t));
+                conn_send(c, proto_event_task(e, t));
                 if (t->state == TASK_FINISHED)
-                        client_unfollow(c, t->id);
+                        conn_unfollow(c, t->id);
         }
 }
 
-void server_stats_changed(Server *s) {
-        ProtoStats st;
-
-        manager_stats(s->manager, &st);
-        if (s->have_last_stats && memcmp(&st, &s->last_stats, sizeof st) == 0)
+static void stats_changed(Server *s, const ProtoStats *st) {
+        if (s->have_last_stats && memcmp(st, &s->last_stats, sizeof *st) == 0)
                 return;
-        s->last_stats = st;
+        s->last_stats = *st;
         s->have_last_stats = true;
-        for (Client *c = s->clients; c; c = c->next)
+        for (Conn *c = s->conns; c; c = c->next)
                 if (c->follow_stats && !c->closing)
-                        client_send(c, proto_event_stats(&st));
+                        conn_send(c, proto_event_stats(st));
+}
+
+void server_announce(void *userdata, ProtoEvent e, const Task *t, const ProtoStats *stats) {
+        Server *s = userdata;
+
+        task_event(s, e, t);
+        stats_changed(s, stats);
 }
 
 int server_check_path(const char *path) {
@@ -550,8 +555,8 @@ int server_new(sd_event *event, Manager *m, const char *path, Server **ret) {
 Server *server_free(Server *s) {
         if (!s)
                 return NULL;
-        while (s->clients)
-                client_free(s->clients);
+        while (s->conns)
+                conn_free(s->conns);
         sd_event_source_disable_unref(s->io);
         if (s->fd >= 0)
                 (void) close(s->fd);

@@ -27,7 +27,7 @@ static inline void server_freep(Server **s) {
                 server_free(*s);
 }
 
-/* A task changed: tell the clients that follow it. */
-void server_task_event(Server *s, ProtoEvent e, const Task *t);
-/* The counters changed: tell the clients that follow them. */
-void server_stats_changed(Server *s);
+/* The manager's listener (manager_listener_t; userdata is the Server):
+ * tells the clients that follow t of e, and those that follow the counters
+ * of stats when they differ from the last ones sent. */
+void server_announce(void *userdata, ProtoEvent e, const Task *t, const ProtoStats *stats);

@@ -4,20 +4,16 @@
  * has ended.  See unit.h for the layout and where each figure comes from. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
-#include <linux/magic.h>
 
+#include "cgroup.h"
 #include "unit.h"
 #include "util.h"
 
@@ -25,13 +21,8 @@
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
 #define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
-#define CGROUP_ROOT "/sys/fs/cgroup"
 #define UNIT_NAME_MAX 200
 #define RETRY_USEC (1 * USEC_PER_SEC)
-
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 struct UnitManager {
         sd_event *event;
@@ -48,12 +39,14 @@ typedef enum Phase {
         PHASE_DONE,      /* result handed out */
 } Phase;
 
-/* What we read of the service with GetAll. */
+#define UNIT_STATE_MAX 32
+
+/* What we read of the service with GetAll (see unit_props_map). */
 typedef struct UnitProps {
-        char load_state[32];
-        char active_state[32];
-        char sub_state[32];
-        char result[32];
+        char load_state[UNIT_STATE_MAX];
+        char active_state[UNIT_STATE_MAX];
+        char sub_state[UNIT_STATE_MAX];
+        char result[UNIT_STATE_MAX];
         uint32_t job_id;
         int32_t main_code;           /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, 0 */
         int32_t main_status;
@@ -69,6 +62,7 @@ struct Unit {
         UnitManager *manager;
         char *name;
         char *slice;
+        char *cgroup;         /* the slice's, below each hierarchy's root */
         char *path;           /* D-Bus object path of the service */
         char *start_job;      /* NULL when attached */
         char *start_job_result;
@@ -96,7 +90,9 @@ static bool streq(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
 }
 
-static int manager_error(UnitManager *m, const sd_bus_error *error, int r) {
+/* The errno of a failed bus call; systemd's words are kept for
+ * unit_manager_last_error(). */
+static int unit_bus_error(UnitManager *m, const sd_bus_error *error, int r) {
         free(m->last_error);
         m->last_error = NULL;
         if (error && sd_bus_error_is_set(error)) {
@@ -111,41 +107,6 @@ static int manager_error(UnitManager *m, const sd_bus_error *error, int r) {
                         return -sd_bus_error_get_errno(error);
         }
         return r < 0 ? r : -EIO;
-}
-
-/* ---- small file readers for the cgroup files ---- */
-
-static int read_u64(const char *path, uint64_t *ret) {
-        char buf[64], *end;
-        unsigned long long v;
-        int r;
-
-        r = read_small_file(path, buf, sizeof buf);
-        if (r < 0)
-                return r;
-        errno = 0;
-        v = strtoull(buf, &end, 10);
-        if (errno != 0 || end == buf)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
-/* "key value" lines, as in cpu.stat, memory.events and memory.oom_control. */
-static int read_keyed_u64(const char *path, const char *key, uint64_t *ret) {
-        char buf[4096];
-        size_t kl = strlen(key);
-        int r;
-
-        r = read_small_file(path, buf, sizeof buf);
-        if (r < 0)
-                return r;
-        for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-                if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
-                        *ret = strtoull(line + kl + 1, NULL, 10);
-                        return 0;
-                }
-        return -ENOENT;
 }
 
 static bool pid1_has_cap(unsigned cap) {
@@ -163,24 +124,6 @@ static bool pid1_has_cap(unsigned cap) {
 
 /* ---- the manager ---- */
 
-static int detect_cgroup_mode(bool *ret_unified) {
-        struct statfs fs;
-
-        if (statfs(CGROUP_ROOT, &fs) < 0)
-                return -errno;
-        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
-                *ret_unified = true;
-                return 0;
-        }
-        /* hybrid (a tmpfs with v1 hierarchies and a "unified" v2 without
-         * controllers) or pure v1: resource control happens in v1 either way */
-        if (fs.f_type == TMPFS_MAGIC) {
-                *ret_unified = false;
-                return 0;
-        }
-        return -ENOMEDIUM;
-}
-
 static void add_limitation(char *buf, size_t len, const char *what) {
         size_t n = strlen(buf);
 
@@ -188,7 +131,7 @@ static void add_limitation(char *buf, size_t len, const char *what) {
 }
 
 static int collect_limitations(UnitManager *m) {
-        char buf[1024] = "", controllers[512];
+        char buf[1024] = "";
 
         if (!m->unified)
                 add_limitation(buf, sizeof buf,
@@ -198,14 +141,11 @@ static int collect_limitations(UnitManager *m) {
                                "(benchrunner watches the task's memory cgroup and kills the rest "
                                "of the task itself)");
         else {
-                if (read_small_file(CGROUP_ROOT "/cgroup.controllers", controllers, sizeof controllers) >= 0) {
-                        if (!strstr(controllers, "cpuset"))
-                                add_limitation(buf, sizeof buf, "no cpuset controller: AllowedCPUs= is not applied");
-                        if (!strstr(controllers, "memory"))
-                                add_limitation(buf, sizeof buf, "no memory controller: memory limits are not applied");
-                }
-                if (access(CGROUP_ROOT "/init.scope/memory.peak", F_OK) < 0 &&
-                    access(CGROUP_ROOT "/system.slice/memory.peak", F_OK) < 0)
+                if (cgroup_has_controller("cpuset") == 0)
+                        add_limitation(buf, sizeof buf, "no cpuset controller: AllowedCPUs= is not applied");
+                if (cgroup_has_controller("memory") == 0)
+                        add_limitation(buf, sizeof buf, "no memory controller: memory limits are not applied");
+                if (!cgroup_has_memory_peak())
                         add_limitation(buf, sizeof buf,
                                        "no memory.peak (kernel older than 5.19): peak memory is not measured");
         }
@@ -232,7 +172,7 @@ int unit_manager_new(sd_event *e, sd_bus *bus, UnitManager **ret) {
         m->event = sd_event_ref(e);
         m->bus = sd_bus_ref(bus);
 
-        r = detect_cgroup_mode(&m->unified);
+        r = cgroup_detect_unified(&m->unified);
         if (r < 0)
                 return r;
         r = collect_limitations(m);
@@ -247,7 +187,7 @@ int unit_manager_new(sd_event *e, sd_bus *bus, UnitManager **ret) {
         /* systemd sends JobRemoved and PropertiesChanged only to subscribers */
         r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, NULL);
         if (r < 0)
-                return manager_error(m, &error, r);
+                return unit_bus_error(m, &error, r);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -313,16 +253,6 @@ int unit_slice_name(const char *name, char **ret) {
                         *p = '_';
         *ret = s;
         return 0;
-}
-
-/* A file of the slice's cgroup in one hierarchy: "" on v2; "memory",
- * "cpuacct" or "unified" (the hybrid layout's cgroup2) on v1.  The path is
- * systemd's: benchrunner.slice/<slice> below the root of our cgroup
- * namespace, which is PID 1's. */
-static int slice_cgroup(const Unit *u, const char *controller, const char *file, char *buf, size_t len) {
-        int n = snprintf(buf, len, CGROUP_ROOT "%s%s/" UNIT_SLICE_PARENT "/%s/%s",
-                         *controller ? "/" : "", controller, u->slice, file);
-        return n < 0 || (size_t) n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* ---- properties of StartTransientUnit, one helper per group ---- */
@@ -607,6 +537,7 @@ static Unit *unit_new(UnitManager *m, const char *name, unit_done_t cb, void *us
         u->userdata = userdata;
         u->name = strdup(name);
         if (!u->name || unit_slice_name(name, &u->slice) < 0 ||
+            asprintf(&u->cgroup, UNIT_SLICE_PARENT "/%s", u->slice) < 0 ||
             sd_bus_path_encode(UNIT_PATH_PREFIX, name, &u->path) < 0)
                 return NULL;
         return TAKE_PTR(u);
@@ -620,6 +551,7 @@ Unit *unit_free(Unit *u) {
                 unit_call_ignore(u->manager, "UnrefUnit", "s", u->name);
         free(u->name);
         free(u->slice);
+        free(u->cgroup);
         free(u->path);
         free(u->start_job);
         free(u->start_job_result);
@@ -666,18 +598,47 @@ static void unit_retry_later(Unit *u) {
         (void) sd_event_add_time(u->manager->event, &u->retry, CLOCK_MONOTONIC, now + RETRY_USEC, 0, on_retry, u);
 }
 
-static int read_str(sd_bus_message *msg, char *buf, size_t len) {
-        const char *v;
+/* The properties we need from GetAll's a{sv}, by name, D-Bus type and place
+ * in UnitProps, as systemd's bus_map_all_properties() maps them. */
+static const struct {
+        const char *name;
+        const char *type;    /* "s": a char[UNIT_STATE_MAX]; "(uo)": the job id */
+        size_t offset;
+} unit_props_map[] = {
+        { "Job",                             "(uo)", offsetof(UnitProps, job_id) },
+        { "LoadState",                       "s",    offsetof(UnitProps, load_state) },
+        { "ActiveState",                     "s",    offsetof(UnitProps, active_state) },
+        { "SubState",                        "s",    offsetof(UnitProps, sub_state) },
+        { "Result",                          "s",    offsetof(UnitProps, result) },
+        { "ExecMainCode",                    "i",    offsetof(UnitProps, main_code) },
+        { "ExecMainStatus",                  "i",    offsetof(UnitProps, main_status) },
+        { "ExecMainStartTimestamp",          "t",    offsetof(UnitProps, main_start_realtime) },
+        { "ExecMainExitTimestamp",           "t",    offsetof(UnitProps, main_exit_realtime) },
+        { "ExecMainStartTimestampMonotonic", "t",    offsetof(UnitProps, main_start_monotonic) },
+        { "ExecMainExitTimestampMonotonic",  "t",    offsetof(UnitProps, main_exit_monotonic) },
+        { "ActiveEnterTimestampMonotonic",   "t",    offsetof(UnitProps, active_enter_monotonic) },
+        { "RuntimeMaxUSec",                  "t",    offsetof(UnitProps, runtime_max_usec) },
+};
+
+/* One property's variant into its field. */
+static int read_prop(sd_bus_message *msg, const char *type, void *field) {
+        const char *s, *job_path;
         int r;
 
-        r = sd_bus_message_read(msg, "v", "s", &v);
-        if (r < 0)
-                return r;
-        snprintf(buf, len, "%s", v);
-        return 0;
+        switch (type[0]) {
+        case 's':
+                r = sd_bus_message_read(msg, "v", "s", &s);
+                if (r < 0)
+                        return r;
+                snprintf(field, UNIT_STATE_MAX, "%s", s);
+                return 0;
+        case '(':
+                return sd_bus_message_read(msg, "v", "(uo)", field, &job_path);
+        default:    /* "i", "t": read in place */
+                return sd_bus_message_read(msg, "v", type, field);
+        }
 }
 
-/* The properties we need from GetAll's a{sv}; the rest is skipped. */
 static int read_props(sd_bus_message *msg, UnitProps *p) {
         int r;
 
@@ -686,37 +647,16 @@ static int read_props(sd_bus_message *msg, UnitProps *p) {
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *key, *job_path;
+                const char *key;
+                size_t i = 0;
 
                 r = sd_bus_message_read(msg, "s", &key);
                 if (r < 0)
                         return r;
-                if (streq(key, "Job"))
-                        r = sd_bus_message_read(msg, "v", "(uo)", &p->job_id, &job_path);
-                else if (streq(key, "LoadState"))
-                        r = read_str(msg, p->load_state, sizeof p->load_state);
-                else if (streq(key, "ActiveState"))
-                        r = read_str(msg, p->active_state, sizeof p->active_state);
-                else if (streq(key, "SubState"))
-                        r = read_str(msg, p->sub_state, sizeof p->sub_state);
-                else if (streq(key, "Result"))
-                        r = read_str(msg, p->result, sizeof p->result);
-                else if (streq(key, "ExecMainCode"))
-                        r = sd_bus_message_read(msg, "v", "i", &p->main_code);
-                else if (streq(key, "ExecMainStatus"))
-                        r = sd_bus_message_read(msg, "v", "i", &p->main_status);
-                else if (streq(key, "ExecMainStartTimestamp"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_start_realtime);
-                else if (streq(key, "ExecMainExitTimestamp"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_exit_realtime);
-                else if (streq(key, "ExecMainStartTimestampMonotonic"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_start_monotonic);
-                else if (streq(key, "ExecMainExitTimestampMonotonic"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->main_exit_monotonic);
-                else if (streq(key, "ActiveEnterTimestampMonotonic"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->active_enter_monotonic);
-                else if (streq(key, "RuntimeMaxUSec"))
-                        r = sd_bus_message_read(msg, "v", "t", &p->runtime_max_usec);
+                while (i < ELEMENTSOF(unit_props_map) && !streq(key, unit_props_map[i].name))
+                        i++;
+                if (i < ELEMENTSOF(unit_props_map))
+                        r = read_prop(msg, unit_props_map[i].type, (uint8_t *) p + unit_props_map[i].offset);
                 else
                         r = sd_bus_message_skip(msg, "v");
                 if (r < 0)
@@ -777,13 +717,11 @@ static int unit_refresh(Unit *u) {
  * fires when the cgroup is removed, hence the check that it still exists. */
 static int on_oom_v1(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Unit *u = userdata;
-        char path[PATH_MAX];
         uint64_t v;
 
         if (read(fd, &v, sizeof v) < 0 && errno == EAGAIN)
                 return 0;
-        if (slice_cgroup(u, "memory", "memory.oom_control", path, sizeof path) < 0 ||
-            access(path, F_OK) < 0) {
+        if (!cgroup_exists("memory", u->cgroup)) {
                 u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
                 return 0;
         }
@@ -797,30 +735,14 @@ static int on_oom_v1(sd_event_source *s, int fd, uint32_t revents, void *userdat
 }
 
 static int unit_watch_oom_v1(Unit *u) {
-        _cleanup_(closep) int efd = -1, ofd = -1, cfd = -1;
-        char path[PATH_MAX], line[64];
-        int r, n;
+        _cleanup_(closep) int efd = -1;
+        int r;
 
         if (u->manager->unified || u->oom_v1)
                 return 0;
-        r = slice_cgroup(u, "memory", "memory.oom_control", path, sizeof path);
-        if (r < 0)
-                return r;
-        ofd = open(path, O_RDONLY | O_CLOEXEC);
-        if (ofd < 0)
-                return -errno;
-        r = slice_cgroup(u, "memory", "cgroup.event_control", path, sizeof path);
-        if (r < 0)
-                return r;
-        cfd = open(path, O_WRONLY | O_CLOEXEC);
-        if (cfd < 0)
-                return -errno;
-        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        efd = cgroup_oom_eventfd_v1(u->cgroup);
         if (efd < 0)
-                return -errno;
-        n = snprintf(line, sizeof line, "%d %d", efd, ofd);
-        if (write(cfd, line, n) != n)
-                return -errno;
+                return efd;
         r = sd_event_add_io(u->manager->event, &u->oom_v1, efd, EPOLLIN, on_oom_v1, u);
         if (r < 0)
                 return r;
@@ -863,44 +785,8 @@ static TaskReason unit_reason(const Unit *u, const UnitProps *p, bool oom) {
         }
 }
 
-/* cgroup v2 cpu.stat: user_usec and system_usec, kept by every cgroup2 group
- * (no controller needed), including the controller-less one of the hybrid
- * layout. */
-static bool read_cpu_stat(const Unit *u, const char *hierarchy, TaskResult *res) {
-        char path[PATH_MAX];
-        uint64_t user, sys;
-
-        if (slice_cgroup(u, hierarchy, "cpu.stat", path, sizeof path) < 0 ||
-            read_keyed_u64(path, "user_usec", &user) < 0 ||
-            read_keyed_u64(path, "system_usec", &sys) < 0)
-                return false;
-        res->has_cpu = true;
-        res->cpu_user_usec = user;
-        res->cpu_system_usec = sys;
-        return true;
-}
-
-/* v1 cpuacct, in nanoseconds.  systemd creates groups there only where cpu
- * and cpuacct share one hierarchy (the usual "cpu,cpuacct"). */
-static bool read_cpuacct(const Unit *u, TaskResult *res) {
-        char path[PATH_MAX];
-        uint64_t user, sys;
-
-        if (slice_cgroup(u, "cpuacct", "cpuacct.usage_user", path, sizeof path) < 0 ||
-            read_u64(path, &user) < 0 ||
-            slice_cgroup(u, "cpuacct", "cpuacct.usage_sys", path, sizeof path) < 0 ||
-            read_u64(path, &sys) < 0)
-                return false;
-        res->has_cpu = true;
-        res->cpu_user_usec = user / 1000;
-        res->cpu_system_usec = sys / 1000;
-        return true;
-}
-
 static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
-        UnitManager *m = u->manager;
-        char path[PATH_MAX];
-        uint64_t v, failcnt = 0;
+        CgroupUsage cg;
         bool oom = u->oom_v1_seen;
 
         *res = (TaskResult) {};
@@ -916,32 +802,19 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
         if (p->main_start_monotonic > 0 && p->main_exit_monotonic >= p->main_start_monotonic)
                 res->wall_usec = p->main_exit_monotonic - p->main_start_monotonic;
 
-        if (m->unified) {
-                (void) read_cpu_stat(u, "", res);
-                if (slice_cgroup(u, "", "memory.peak", path, sizeof path) >= 0 && read_u64(path, &v) >= 0) {
-                        res->has_peak_memory = true;
-                        res->peak_memory_bytes = v;
-                }
-                if (slice_cgroup(u, "", "memory.events", path, sizeof path) >= 0 &&
-                    read_keyed_u64(path, "oom_kill", &v) >= 0 && v > 0)
-                        oom = true;
-        } else {
-                if (!read_cpu_stat(u, "unified", res))
-                        (void) read_cpuacct(u, res);
-                if (slice_cgroup(u, "memory", "memory.max_usage_in_bytes", path, sizeof path) >= 0 &&
-                    read_u64(path, &v) >= 0) {
-                        res->has_peak_memory = true;
-                        res->peak_memory_bytes = v;
-                }
-                /* without the event (the daemon was not running then): the
-                 * main process ended first by SIGKILL, in a slice that hit
-                 * its limit */
-                if (slice_cgroup(u, "memory", "memory.failcnt", path, sizeof path) >= 0)
-                        (void) read_u64(path, &failcnt);
-                if (failcnt > 0 && streq(p->result, "signal") &&
-                    p->main_code == CLD_KILLED && p->main_status == SIGKILL)
-                        oom = true;
-        }
+        cgroup_read_usage(u->manager->unified, u->cgroup, &cg);
+        res->has_cpu = cg.has_cpu;
+        res->cpu_user_usec = cg.cpu_user_usec;
+        res->cpu_system_usec = cg.cpu_system_usec;
+        res->has_peak_memory = cg.has_peak_memory;
+        res->peak_memory_bytes = cg.peak_memory_bytes;
+        if (u->manager->unified)
+                oom = oom || cg.oom_kills > 0;
+        /* v1 without the event (the daemon was not running then): the main
+         * process ended first by SIGKILL, in a slice that hit its limit */
+        else if (cg.failcnt > 0 && streq(p->result, "signal") && p->main_code == CLD_KILLED &&
+                 p->main_status == SIGKILL)
+                oom = true;
         res->reason = unit_reason(u, p, oom);
 }
 
@@ -1070,6 +943,58 @@ static int unit_add_matches(Unit *u) {
         return sd_bus_add_match(u->manager->bus, &u->slot_jobs, match, on_job_removed, u);
 }
 
+/* StartTransientUnit of the service, with the command's own slice as an
+ * auxiliary unit, created with it. */
+static int transient_unit_message(UnitManager *m, const UnitSpec *spec, const char *slice, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "ss", spec->name, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = transient_service_set_properties(msg, spec, slice);
+        if (r < 0)
+                return r;
+        r = transient_exec_set_properties(msg, spec);
+        if (r < 0)
+                return r;
+        r = transient_cgroup_set_properties(msg, m, spec);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(msg);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(msg, 'a', "(sa(sv))");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'r', "sa(sv)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", slice);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = transient_slice_set_properties(msg, m, spec);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 3; i++) {
+                r = sd_bus_message_close_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(msg);
+        return 0;
+}
+
 int unit_start(UnitManager *m, const UnitSpec *spec, unit_done_t cb, void *userdata, Unit **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -1088,54 +1013,13 @@ int unit_start(UnitManager *m, const UnitSpec *spec, unit_done_t cb, void *userd
         r = unit_add_matches(u);
         if (r < 0)
                 return r;
-
-        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+        r = transient_unit_message(m, spec, u->slice, &msg);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(msg, "ss", spec->name, "fail");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        r = transient_service_set_properties(msg, spec, u->slice);
-        if (r < 0)
-                return r;
-        r = transient_exec_set_properties(msg, spec);
-        if (r < 0)
-                return r;
-        r = transient_cgroup_set_properties(msg, m, spec);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(msg);
-        if (r < 0)
-                return r;
-
-        /* the command's own slice, created with it */
-        r = sd_bus_message_open_container(msg, 'a', "(sa(sv))");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'r', "sa(sv)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", u->slice);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sv)");
-        if (r < 0)
-                return r;
-        r = transient_slice_set_properties(msg, m, spec);
-        if (r < 0)
-                return r;
-        for (int i = 0; i < 3; i++) {
-                r = sd_bus_message_close_container(msg);
-                if (r < 0)
-                        return r;
-        }
 
         r = sd_bus_call(m->bus, msg, 0, &error, &reply);
         if (r < 0)
-                return manager_error(m, &error, r);
+                return unit_bus_error(m, &error, r);
         u->ref_held = true;
         r = sd_bus_message_read(reply, "o", &job);
         if (r < 0)
@@ -1161,7 +1045,7 @@ int unit_stop(Unit *u) {
         r = sd_bus_call_method(u->manager->bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", &error, NULL,
                                "ss", u->name, "replace");
         if (r < 0)
-                return manager_error(u->manager, &error, r);
+                return unit_bus_error(u->manager, &error, r);
         return 1;
 }
 
@@ -1186,7 +1070,7 @@ int unit_attach(UnitManager *m, const char *name, unit_done_t cb, void *userdata
                 r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "RefUnit", &error, NULL, "s", name);
         }
         if (r < 0) {
-                r = manager_error(m, &error, r);
+                r = unit_bus_error(m, &error, r);
                 if (r == -ENOENT)
                         /* whatever it left behind; NoSuchUnit is fine */
                         (void) sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit",
@@ -1236,7 +1120,7 @@ int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) 
                 return r;
         r = sd_bus_call(m->bus, msg, 0, &error, NULL);
         if (r < 0)
-                return manager_error(m, &error, r);
+                return unit_bus_error(m, &error, r);
         return 0;
 }
 

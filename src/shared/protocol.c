@@ -1,12 +1,7 @@
 /* protocol.c: encoding and decoding of the JSON lines protocol (protocol.h,
- * docs/protocol.md), with the checks on everything a client may send.
- *
- * Strings are byte strings: json-c passes bytes that are not UTF-8 through
- * unchanged both ways, which is what Unix arguments need.  Two things it does
- * not do for us: it decodes "\u0000" into a string that C cannot hold (we
- * refuse it), and it silently turns a lone UTF-16 surrogate escape such as
- * "\udc80" into U+FFFD, which would change an argument without a word (we
- * refuse those too, before json-c sees them). */
+ * docs/protocol.md), with the checks on everything a client may send.  The
+ * JSON itself, with errors that name the field, is json.c's; strings are
+ * byte strings, and json.c says what that takes. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,16 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json.h>
+#include <json-c/json.h>
 
+#include "json.h"
 #include "protocol.h"
 #include "util.h"
 
-#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-#define ADD_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
-#define LINEBUF_READ_MIN (64u * 1024)
-#define LABEL_MAX 96
-#define QUOTE_MAX 64
 
 static const char * const op_names[_PROTO_OP_MAX] = {
         [PROTO_OP_PING] = "ping",
@@ -48,11 +39,11 @@ static const char * const event_names[_PROTO_EVENT_MAX] = {
 };
 
 /* The fields each request may carry besides "v", "op" and "tag". */
-static const char * const op_fields[_PROTO_OP_MAX][5] = {
+static const char * const op_fields[_PROTO_OP_MAX][7] = {
         [PROTO_OP_PING] = { NULL },
         [PROTO_OP_SUBMIT] = { "tasks", "follow", NULL },
         [PROTO_OP_STATS] = { "follow", NULL },
-        [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", NULL },
+        [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", "before_id", "newest_first", NULL },
         [PROTO_OP_SHOW] = { "id", NULL },
         [PROTO_OP_CANCEL] = { "ids", NULL },
 };
@@ -93,149 +84,16 @@ void proto_json_unref(struct json_object *o) {
         (void) json_object_put(o);
 }
 
-static void json_putp(json_object **o) {
-        (void) json_object_put(*o);
-}
-
-static void tokener_freep(json_tokener **t) {
-        if (*t)
-                json_tokener_free(*t);
-}
-
-static void free_stringp(char **s) {
-        free(*s);
-}
-
-/* ---- error messages ---- */
-
-/* Sets *ret_error (if wanted) and returns r.  Only -ENOMEM comes back
- * without a message. */
-_printf_(3, 4)
-static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        if (!ret_error)
-                return r;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        *ret_error = s;
-        return r;
-}
-
-/* A user's string, short and printable, in quotes, for an error message.
- * Cut at a character boundary so that the message stays valid UTF-8 when
- * the string was. */
-static const char *quote(char *buf, size_t size, const char *s) {
-        size_t i, j = 0;
-
-        buf[j++] = '"';
-        for (i = 0; s[i] && j + 5 < size; i++) {
-                unsigned char c = (unsigned char) s[i];
-                buf[j++] = c < 0x20 || c == 0x7f ? '?' : (char) c;
-        }
-        if (s[i]) {
-                if (((unsigned char) s[i] & 0xc0) == 0x80) {
-                        while (j > 1 && ((unsigned char) buf[j - 1] & 0xc0) == 0x80)
-                                j--;
-                        if (j > 1 && ((unsigned char) buf[j - 1] & 0xc0) == 0xc0)
-                                j--;
-                }
-                memcpy(buf + j, "...", 3);
-                j += 3;
-        }
-        buf[j++] = '"';
-        buf[j] = 0;
-        return buf;
-}
-#define QUOTE(s) quote((char[QUOTE_MAX]) {}, QUOTE_MAX, (s))
-
-/* "tasks[3].argv[2]" from where "tasks[3]", field "argv", index 2. */
-static const char *label(char *buf, size_t size, const char *where, const char *field, ssize_t index) {
-        int n = snprintf(buf, size, "%s%s%s", where, where[0] ? "." : "", field);
-        if (index >= 0 && n >= 0 && (size_t) n < size)
-                (void) snprintf(buf + n, size - (size_t) n, "[%zd]", index);
-        return buf;
-}
-#define LABEL(where, field) label((char[LABEL_MAX]) {}, LABEL_MAX, (where), (field), -1)
-#define LABEL_AT(where, field, i) label((char[LABEL_MAX]) {}, LABEL_MAX, (where), (field), (ssize_t) (i))
-
-/* ---- building JSON ---- */
-
-/* Adds v (owned) under a literal key; v NULL means allocation failed. */
-static int add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add_ex(o, key, v, ADD_FLAGS) < 0) {
-                (void) json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int add_null(json_object *o, const char *key) {
-        return json_object_object_add_ex(o, key, NULL, ADD_FLAGS) < 0 ? -ENOMEM : 0;
-}
-
-static int add_str(json_object *o, const char *key, const char *s) {
-        return s ? add(o, key, json_object_new_string(s)) : add_null(o, key);
-}
-
-static int add_i64(json_object *o, const char *key, int64_t v) {
-        return add(o, key, json_object_new_int64(v));
-}
-
-static int add_u64(json_object *o, const char *key, uint64_t v) {
-        return add(o, key, json_object_new_uint64(v));
-}
-
-/* For fields where 0 means "unknown" or "none". */
-static int add_u64_or_null(json_object *o, const char *key, uint64_t v) {
-        return v ? add_u64(o, key, v) : add_null(o, key);
-}
-
-static int add_bool(json_object *o, const char *key, bool v) {
-        return add(o, key, json_object_new_boolean(v));
-}
-
-static int array_add(json_object *a, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                (void) json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static json_object *strv_to_json(char * const *l) {
-        _cleanup_(json_putp) json_object *a = json_object_new_array();
-
-        if (!a)
-                return NULL;
-        for (size_t i = 0; l && l[i]; i++)
-                if (array_add(a, json_object_new_string(l[i])) < 0)
-                        return NULL;
-        return TAKE_PTR(a);
-}
-
-/* NULL list -> null; for argv-like fields where "none" differs from "empty". */
-static int add_strv(json_object *o, const char *key, char * const *l) {
-        return l ? add(o, key, strv_to_json(l)) : add_null(o, key);
-}
+/* ---- messages ---- */
 
 static int add_tag(json_object *o, json_object *tag) {
-        return tag ? add(o, "tag", json_object_get(tag)) : 0;
+        return tag ? json_add(o, "tag", json_object_get(tag)) : 0;
 }
 
 static json_object *message_new(void) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
 
-        if (!o || add_i64(o, "v", PROTOCOL_VERSION) < 0)
+        if (!o || json_add_i64(o, "v", PROTOCOL_VERSION) < 0)
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -243,228 +101,9 @@ static json_object *message_new(void) {
 static json_object *reply_new(json_object *tag, bool ok) {
         _cleanup_(json_putp) json_object *o = message_new();
 
-        if (!o || add_bool(o, "ok", ok) < 0 || add_tag(o, tag) < 0)
+        if (!o || json_add_bool(o, "ok", ok) < 0 || add_tag(o, tag) < 0)
                 return NULL;
         return TAKE_PTR(o);
-}
-
-static const char *serialize(json_object *o, size_t *ret_len) {
-        return json_object_to_json_string_length(o, JSON_FLAGS, ret_len);
-}
-
-/* The object as a malloc'd line with its '\n'; consumes o. */
-static char *finish(json_object *o) {
-        _cleanup_(json_putp) json_object *owned = o;
-        const char *s;
-        size_t len;
-        char *line;
-
-        if (!o)
-                return NULL;
-        s = serialize(o, &len);
-        if (!s)
-                return NULL;
-        line = malloc(len + 2);
-        if (!line)
-                return NULL;
-        memcpy(line, s, len);
-        line[len] = '\n';
-        line[len + 1] = 0;
-        return line;
-}
-
-/* ---- reading JSON ---- */
-
-/* The value of key; NULL when absent or null (the same to us). */
-static json_object *get(json_object *o, const char *key) {
-        json_object *v = NULL;
-
-        (void) json_object_object_get_ex(o, key, &v);
-        return v;
-}
-
-/* json-c keeps integers as int64 or uint64 and saturates beyond; every
- * integer of the protocol fits in int64, so one reader does. */
-static int get_int(json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret, char **e) {
-        int64_t x;
-
-        if (!json_object_is_type(v, json_type_int))
-                return fail(e, -EINVAL, "%s: must be an integer", what);
-        x = json_object_get_int64(v);
-        if (x < min || x > max ||
-            (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t) INT64_MAX))
-                return fail(e, -EINVAL, "%s: must be between %" PRIi64 " and %" PRIi64 ", got %s",
-                            what, min, max, json_object_to_json_string_ext(v, JSON_FLAGS));
-        *ret = x;
-        return 0;
-}
-
-static int get_bool(json_object *v, const char *what, bool *ret, char **e) {
-        if (!json_object_is_type(v, json_type_boolean))
-                return fail(e, -EINVAL, "%s: must be true or false", what);
-        *ret = json_object_get_boolean(v);
-        return 0;
-}
-
-static int get_string(json_object *v, const char *what, char **ret, char **e) {
-        const char *s;
-        size_t len;
-        char *c;
-
-        if (!json_object_is_type(v, json_type_string))
-                return fail(e, -EINVAL, "%s: must be a string", what);
-        s = json_object_get_string(v);
-        len = (size_t) json_object_get_string_len(v);
-        if (memchr(s, 0, len))
-                return fail(e, -EINVAL, "%s: must not contain NUL (\\u0000)", what);
-        c = strndup(s, len);
-        if (!c)
-                return -ENOMEM;
-        *ret = c;
-        return 0;
-}
-
-static int get_strv(json_object *v, const char *what, size_t max_n, char ***ret, char **e) {
-        _cleanup_(strv_freep) char **l = NULL;
-        size_t n;
-        int r;
-
-        if (!json_object_is_type(v, json_type_array))
-                return fail(e, -EINVAL, "%s: must be an array of strings", what);
-        n = json_object_array_length(v);
-        if (n > max_n)
-                return fail(e, -EINVAL, "%s: %zu entries, at most %zu", what, n, max_n);
-        l = calloc(n + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                r = get_string(json_object_array_get_idx(v, i),
-                               label((char[LABEL_MAX]) {}, LABEL_MAX, "", what, (ssize_t) i), &l[i], e);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-static int check_fields(json_object *o, const char * const *allowed, const char *where, char **e) {
-        struct json_object_iterator i = json_object_iter_begin(o), end = json_object_iter_end(o);
-
-        for (; !json_object_iter_equal(&i, &end); json_object_iter_next(&i)) {
-                const char *key = json_object_iter_peek_name(&i);
-                bool found = false;
-
-                for (size_t k = 0; allowed[k] && !found; k++)
-                        found = strcmp(allowed[k], key) == 0;
-                if (!found)
-                        return fail(e, -EINVAL, "%s: unknown field %s", where, QUOTE(key));
-        }
-        return 0;
-}
-
-static bool is_space(char c) {
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int hex4(const char *s, size_t len, unsigned *ret) {
-        unsigned v = 0;
-
-        if (len < 4)
-                return -EINVAL;
-        for (size_t i = 0; i < 4; i++) {
-                char c = s[i];
-                unsigned d;
-                if (c >= '0' && c <= '9')
-                        d = (unsigned) (c - '0');
-                else if (c >= 'a' && c <= 'f')
-                        d = (unsigned) (c - 'a' + 10);
-                else if (c >= 'A' && c <= 'F')
-                        d = (unsigned) (c - 'A' + 10);
-                else
-                        return -EINVAL;
-                v = v * 16 + d;
-        }
-        *ret = v;
-        return 0;
-}
-
-/* Refuses "\uD800".."\uDFFF" escapes that are not a high-low pair, which
- * json-c would replace with U+FFFD (Python's default json.dumps writes
- * surrogateescape'd bytes that way).  Runs on text json-c accepted; json-c
- * also takes single-quoted strings, so both quotes are tracked. */
-static int check_surrogates(const char *s, size_t len, char **e) {
-        char quote_char = 0;
-
-        for (size_t i = 0; i < len; i++) {
-                unsigned hi, lo;
-
-                if (!quote_char) {
-                        if (s[i] == '"' || s[i] == '\'')
-                                quote_char = s[i];
-                        continue;
-                }
-                if (s[i] == quote_char) {
-                        quote_char = 0;
-                        continue;
-                }
-                if (s[i] != '\\' || i + 1 >= len)
-                        continue;
-                i++;
-                if (s[i] != 'u' || hex4(s + i + 1, len - i - 1, &hi) < 0)
-                        continue;
-                i += 4;
-                if (hi < 0xd800 || hi > 0xdfff)
-                        continue;
-                if (hi <= 0xdbff && i + 6 < len && s[i + 1] == '\\' && s[i + 2] == 'u' &&
-                    hex4(s + i + 3, len - i - 3, &lo) >= 0 && lo >= 0xdc00 && lo <= 0xdfff) {
-                        i += 6;
-                        continue;
-                }
-                return fail(e, -EINVAL,
-                            "lone UTF-16 surrogate \\u%04x at byte %zu: send bytes that are not UTF-8 "
-                            "as they are, not as escapes (Python: json.dumps(..., ensure_ascii=False)"
-                            ".encode(\"utf-8\", \"surrogateescape\"))", hi, i - 5);
-        }
-        return 0;
-}
-
-/* One JSON object from one line. */
-static int parse_object(const char *line, size_t len, const char *what, json_object **ret, char **e) {
-        _cleanup_(tokener_freep) json_tokener *tok = NULL;
-        _cleanup_(json_putp) json_object *o = NULL;
-        enum json_tokener_error jerr;
-        const char *nul;
-        size_t end;
-
-        if (len > INT_MAX)
-                return fail(e, -E2BIG, "%s too long: %zu bytes", what, len);
-        nul = memchr(line, 0, len);
-        if (nul)
-                return fail(e, -EBADMSG, "invalid JSON: NUL byte at byte %zu", (size_t) (nul - line));
-        end = 0;
-        while (end < len && is_space(line[end]))
-                end++;
-        if (end == len)
-                return fail(e, -EBADMSG, "empty %s", what);
-
-        tok = json_tokener_new_ex(PROTO_JSON_DEPTH_MAX);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        o = json_tokener_parse_ex(tok, line, (int) len);
-        jerr = json_tokener_get_error(tok);
-        if (jerr == json_tokener_continue)
-                return fail(e, -EBADMSG, "invalid JSON: the %s ends inside a value", what);
-        if (jerr != json_tokener_success)
-                return fail(e, -EBADMSG, "invalid JSON at byte %zu: %s",
-                            json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
-        for (end = json_tokener_get_parse_end(tok); end < len; end++)
-                if (!is_space(line[end]))
-                        return fail(e, -EBADMSG, "invalid JSON at byte %zu: more after the object", end);
-        if (!json_object_is_type(o, json_type_object))
-                return fail(e, -EBADMSG, "a %s must be a JSON object", what);
-        *ret = TAKE_PTR(o);
-        return 0;
 }
 
 /* ---- task specs ---- */
@@ -479,21 +118,22 @@ static int validate_argv(char * const *argv, const char *where, const char *fiel
         size_t n = strv_length(argv), bytes = 0;
 
         if (n == 0)
-                return fail(e, -EINVAL, "%s: must not be empty%s", LABEL(where, field),
-                            strcmp(field, "cleanup") == 0 ? " (omit it for no cleanup)" : "");
+                return json_fail(e, -EINVAL, "%s: must not be empty%s", JSON_LABEL(where, field),
+                                 strcmp(field, "cleanup") == 0 ? " (omit it for no cleanup)" : "");
         if (n > TASK_ARGV_MAX)
-                return fail(e, -EINVAL, "%s: %zu arguments, at most %d", LABEL(where, field), n, TASK_ARGV_MAX);
+                return json_fail(e, -EINVAL, "%s: %zu arguments, at most %d", JSON_LABEL(where, field), n,
+                                 TASK_ARGV_MAX);
         if (argv[0][0] != '/')
-                return fail(e, -EINVAL, "%s: must be an absolute path (the client resolves the command "
-                            "against PATH), got %s", LABEL_AT(where, field, 0), QUOTE(argv[0]));
+                return json_fail(e, -EINVAL, "%s: must be an absolute path (the client resolves the command "
+                                 "against PATH), got %s", JSON_LABEL_AT(where, field, 0), JSON_QUOTE(argv[0]));
         if (strlen(argv[0]) >= TASK_PATH_MAX)
-                return fail(e, -EINVAL, "%s: path too long, at most %d bytes",
-                            LABEL_AT(where, field, 0), TASK_PATH_MAX - 1);
+                return json_fail(e, -EINVAL, "%s: path too long, at most %d bytes",
+                                 JSON_LABEL_AT(where, field, 0), TASK_PATH_MAX - 1);
         for (size_t i = 0; i < n; i++) {
                 size_t l = strlen(argv[i]);
                 if (l >= TASK_ARG_MAX)
-                        return fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
-                                    LABEL_AT(where, field, i), l, TASK_ARG_MAX - 1);
+                        return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
+                                         JSON_LABEL_AT(where, field, i), l, TASK_ARG_MAX - 1);
                 bytes += l + 1;
         }
         *ret_bytes = bytes;
@@ -502,23 +142,72 @@ static int validate_argv(char * const *argv, const char *where, const char *fiel
 
 static int validate_path(const char *p, const char *what, char **e) {
         if (!p)
-                return fail(e, -EINVAL, "%s: missing", what);
+                return json_fail(e, -EINVAL, "%s: missing", what);
         if (p[0] != '/')
-                return fail(e, -EINVAL, "%s: must be an absolute path, got %s", what, QUOTE(p));
+                return json_fail(e, -EINVAL, "%s: must be an absolute path, got %s", what, JSON_QUOTE(p));
         if (strlen(p) >= TASK_PATH_MAX)
-                return fail(e, -EINVAL, "%s: path too long, at most %d bytes", what, TASK_PATH_MAX - 1);
+                return json_fail(e, -EINVAL, "%s: path too long, at most %d bytes", what, TASK_PATH_MAX - 1);
         return 0;
 }
 
 static int validate_range(int64_t v, int64_t min, int64_t max, const char *what, char **e) {
         if (v < min || v > max)
-                return fail(e, -EINVAL, "%s: must be between %" PRIi64 " and %" PRIi64 ", got %" PRIi64,
-                            what, min, max, v);
+                return json_fail(e, -EINVAL, "%s: must be between %" PRIi64 " and %" PRIi64 ", got %" PRIi64,
+                                 what, min, max, v);
+        return 0;
+}
+
+/* env: VAR=VALUE entries, none of ours; *ret_bytes as the kernel counts them. */
+static int validate_env(char * const *env, const char *where, size_t *ret_bytes, char **e) {
+        size_t n = strv_length(env), bytes = 0;
+
+        if (n > TASK_ENV_MAX)
+                return json_fail(e, -EINVAL, "%s: %zu variables, at most %d", JSON_LABEL(where, "env"), n,
+                                 TASK_ENV_MAX);
+        for (size_t i = 0; i < n; i++) {
+                const char *s = env[i];
+                size_t k = 0, l = strlen(s);
+
+                while (env_name_char(s[k], k == 0))
+                        k++;
+                if (k == 0 || s[k] != '=')
+                        return json_fail(e, -EINVAL, "%s: must be VAR=VALUE with VAR made of letters, digits "
+                                         "and '_', not starting with a digit, got %s",
+                                         JSON_LABEL_AT(where, "env", i), JSON_QUOTE(s));
+                if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
+                        return json_fail(e, -EINVAL, "%s: %.*s: variables starting with " PROTO_ENV_RESERVED_PREFIX
+                                         " are set by benchrunner, not by the task's env",
+                                         JSON_LABEL_AT(where, "env", i), (int) (k < 64 ? k : 64), s);
+                if (l >= TASK_ARG_MAX)
+                        return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
+                                         JSON_LABEL_AT(where, "env", i), l, TASK_ARG_MAX - 1);
+                bytes += l + 1;
+        }
+        *ret_bytes = bytes;
+        return 0;
+}
+
+static int validate_name(const char *name, const char *where, char **e) {
+        size_t l;
+
+        if (!name)
+                return 0;
+        l = strlen(name);
+        if (l == 0)
+                return json_fail(e, -EINVAL, "%s: must not be empty (omit it for the default task-ID)",
+                                 JSON_LABEL(where, "name"));
+        if (l >= TASK_NAME_MAX)
+                return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
+                                 JSON_LABEL(where, "name"), l, TASK_NAME_MAX - 1);
+        for (size_t i = 0; i < l; i++)
+                if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f)
+                        return json_fail(e, -EINVAL, "%s: must not contain control characters",
+                                         JSON_LABEL(where, "name"));
         return 0;
 }
 
 static int validate_spec(const Task *t, const char *where, char **e) {
-        size_t argv_bytes, cleanup_bytes = 0, env_bytes = 0, n;
+        size_t argv_bytes, cleanup_bytes = 0, env_bytes;
         int r;
 
         r = validate_argv(t->argv, where, "argv", &argv_bytes, e);
@@ -529,154 +218,120 @@ static int validate_spec(const Task *t, const char *where, char **e) {
                 if (r < 0)
                         return r;
         }
-
-        n = strv_length(t->env);
-        if (n > TASK_ENV_MAX)
-                return fail(e, -EINVAL, "%s: %zu variables, at most %d", LABEL(where, "env"), n, TASK_ENV_MAX);
-        for (size_t i = 0; i < n; i++) {
-                const char *s = t->env[i];
-                size_t k = 0, l = strlen(s);
-
-                while (env_name_char(s[k], k == 0))
-                        k++;
-                if (k == 0 || s[k] != '=')
-                        return fail(e, -EINVAL, "%s: must be VAR=VALUE with VAR made of letters, digits "
-                                    "and '_', not starting with a digit, got %s",
-                                    LABEL_AT(where, "env", i), QUOTE(s));
-                if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
-                        return fail(e, -EINVAL, "%s: %.*s: variables starting with " PROTO_ENV_RESERVED_PREFIX
-                                    " are set by benchrunner, not by the task's env",
-                                    LABEL_AT(where, "env", i), (int) (k < 64 ? k : 64), s);
-                if (l >= TASK_ARG_MAX)
-                        return fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
-                                    LABEL_AT(where, "env", i), l, TASK_ARG_MAX - 1);
-                env_bytes += l + 1;
-        }
-        /* What one execve() gets, as the kernel counts ARG_MAX. */
-        if (argv_bytes + env_bytes > TASK_ARGV_BYTES_MAX)
-                return fail(e, -EINVAL, "%s: argv and env take %zu bytes together, at most %d",
-                            where[0] ? where : "task", argv_bytes + env_bytes, TASK_ARGV_BYTES_MAX);
-        if (cleanup_bytes + env_bytes > TASK_ARGV_BYTES_MAX)
-                return fail(e, -EINVAL, "%s: cleanup and env take %zu bytes together, at most %d",
-                            where[0] ? where : "task", cleanup_bytes + env_bytes, TASK_ARGV_BYTES_MAX);
-
-        r = validate_path(t->submit_dir, LABEL(where, "cwd"), e);
+        r = validate_env(t->env, where, &env_bytes, e);
         if (r < 0)
                 return r;
+        /* What one execve() gets, as the kernel counts ARG_MAX. */
+        if (argv_bytes + env_bytes > TASK_ARGV_BYTES_MAX)
+                return json_fail(e, -EINVAL, "%s: argv and env take %zu bytes together, at most %d",
+                                 where[0] ? where : "task", argv_bytes + env_bytes, TASK_ARGV_BYTES_MAX);
+        if (cleanup_bytes + env_bytes > TASK_ARGV_BYTES_MAX)
+                return json_fail(e, -EINVAL, "%s: cleanup and env take %zu bytes together, at most %d",
+                                 where[0] ? where : "task", cleanup_bytes + env_bytes, TASK_ARGV_BYTES_MAX);
 
-        if (t->name) {
-                size_t l = strlen(t->name);
-                if (l == 0)
-                        return fail(e, -EINVAL, "%s: must not be empty (omit it for the default task-ID)",
-                                    LABEL(where, "name"));
-                if (l >= TASK_NAME_MAX)
-                        return fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
-                                    LABEL(where, "name"), l, TASK_NAME_MAX - 1);
-                for (size_t i = 0; i < l; i++)
-                        if ((unsigned char) t->name[i] < 0x20 || t->name[i] == 0x7f)
-                                return fail(e, -EINVAL, "%s: must not contain control characters",
-                                            LABEL(where, "name"));
-        }
-
-        r = validate_range(t->threads, 1, TASK_THREADS_MAX, LABEL(where, "threads"), e);
+        r = validate_path(t->submit_dir, JSON_LABEL(where, "cwd"), e);
+        if (r < 0)
+                return r;
+        r = validate_name(t->name, where, e);
+        if (r < 0)
+                return r;
+        r = validate_range(t->threads, 1, TASK_THREADS_MAX, JSON_LABEL(where, "threads"), e);
         if (r < 0)
                 return r;
         if (t->memory_bytes > (uint64_t) INT64_MAX)
-                return fail(e, -EINVAL, "%s: too large", LABEL(where, "memory"));
+                return json_fail(e, -EINVAL, "%s: too large", JSON_LABEL(where, "memory"));
         if (t->time_limit_usec > PROTO_TIME_LIMIT_MAX_US)
-                return fail(e, -EINVAL, "%s: at most %" PRIu64 " (a year)",
-                            LABEL(where, "time_limit_us"), PROTO_TIME_LIMIT_MAX_US);
+                return json_fail(e, -EINVAL, "%s: at most %" PRIu64 " (a year)",
+                                 JSON_LABEL(where, "time_limit_us"), PROTO_TIME_LIMIT_MAX_US);
         if (t->cleanup_time_limit_usec > PROTO_TIME_LIMIT_MAX_US)
-                return fail(e, -EINVAL, "%s: at most %" PRIu64 " (a year)",
-                            LABEL(where, "cleanup_time_limit_us"), PROTO_TIME_LIMIT_MAX_US);
-        r = validate_range(t->group, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, LABEL(where, "group"), e);
+                return json_fail(e, -EINVAL, "%s: at most %" PRIu64 " (a year)",
+                                 JSON_LABEL(where, "cleanup_time_limit_us"), PROTO_TIME_LIMIT_MAX_US);
+        r = validate_range(t->group, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, JSON_LABEL(where, "group"), e);
         if (r < 0)
                 return r;
-        return validate_range(t->priority, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, LABEL(where, "priority"), e);
+        return validate_range(t->priority, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, JSON_LABEL(where, "priority"), e);
 }
 
 int proto_spec_validate(const Task *t, char **ret_error) {
         return validate_spec(t, "", ret_error);
 }
 
-/* The fields a spec and a TASK share.  A spec (from a client) must have
- * positive time limits when it has them; a TASK says "none" with null. */
-static int spec_fields_from_json(json_object *o, const char *where, bool spec, Task *t, char **e) {
-        json_object *v;
-        int64_t x;
+/* Optional fields of an object, labelled where.key in errors: absent (or
+ * null) leaves *ret alone and returns 0; read, 1. */
+static int opt_int(json_object *o, const char *key, const char *where, int64_t min, int64_t max, int64_t *ret,
+                   char **e) {
+        json_object *v = json_field(o, key);
         int r;
 
-        if ((v = get(o, "argv"))) {
-                r = get_strv(v, LABEL(where, "argv"), TASK_ARGV_MAX, &t->argv, e);
-                if (r < 0)
-                        return r;
+        if (!v)
+                return 0;
+        r = json_get_int(v, JSON_LABEL(where, key), min, max, ret, e);
+        return r < 0 ? r : 1;
+}
+
+static int opt_bool(json_object *o, const char *key, const char *where, bool *ret, char **e) {
+        json_object *v = json_field(o, key);
+        int r;
+
+        if (!v)
+                return 0;
+        r = json_get_bool(v, JSON_LABEL(where, key), ret, e);
+        return r < 0 ? r : 1;
+}
+
+static int opt_string(json_object *o, const char *key, const char *where, char **ret, char **e) {
+        json_object *v = json_field(o, key);
+        int r;
+
+        if (!v)
+                return 0;
+        r = json_get_string(v, JSON_LABEL(where, key), ret, e);
+        return r < 0 ? r : 1;
+}
+
+static int opt_strv(json_object *o, const char *key, const char *where, size_t max_n, char ***ret, char **e) {
+        json_object *v = json_field(o, key);
+        int r;
+
+        if (!v)
+                return 0;
+        r = json_get_strv(v, JSON_LABEL(where, key), max_n, ret, e);
+        return r < 0 ? r : 1;
+}
+
+/* The fields a spec and a TASK share, read in this order (the first bad one
+ * is reported).  A spec (from a client) must have positive time limits when
+ * it has them; a TASK says "none" with null. */
+static int spec_fields_from_json(json_object *o, const char *where, bool spec, Task *t, char **e) {
+        const int64_t limit_max = (int64_t) PROTO_TIME_LIMIT_MAX_US;
+        int64_t threads = t->threads, memory = (int64_t) t->memory_bytes, group = t->group,
+                priority = t->priority, time_limit = (int64_t) t->time_limit_usec,
+                cleanup_time_limit = (int64_t) t->cleanup_time_limit_usec;
+        int r;
+
+        if ((r = opt_strv(o, "argv", where, TASK_ARGV_MAX, &t->argv, e)) < 0 ||
+            (r = opt_string(o, "cwd", where, &t->submit_dir, e)) < 0 ||
+            (r = opt_strv(o, "env", where, TASK_ENV_MAX, &t->env, e)) < 0 ||
+            (r = opt_string(o, "name", where, &t->name, e)) < 0 ||
+            (r = opt_int(o, "threads", where, 1, TASK_THREADS_MAX, &threads, e)) < 0 ||
+            (r = opt_int(o, "memory", where, 0, INT64_MAX, &memory, e)) < 0 ||
+            (r = opt_int(o, "time_limit_us", where, spec, limit_max, &time_limit, e)) < 0 ||
+            (r = opt_strv(o, "cleanup", where, TASK_ARGV_MAX, &t->cleanup_argv, e)) < 0 ||
+            (r = opt_int(o, "cleanup_time_limit_us", where, spec, limit_max, &cleanup_time_limit, e)) < 0 ||
+            (r = opt_int(o, "group", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &group, e)) < 0 ||
+            (r = opt_int(o, "priority", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &priority, e)) < 0 ||
+            (r = opt_bool(o, "whole_cores", where, &t->whole_cores, e)) < 0)
+                return r;
+        if (t->env && !t->env[0]) {
+                strv_free(t->env);
+                t->env = NULL;
         }
-        if ((v = get(o, "cwd"))) {
-                r = get_string(v, LABEL(where, "cwd"), &t->submit_dir, e);
-                if (r < 0)
-                        return r;
-        }
-        if ((v = get(o, "env"))) {
-                r = get_strv(v, LABEL(where, "env"), TASK_ENV_MAX, &t->env, e);
-                if (r < 0)
-                        return r;
-                if (!t->env[0]) {
-                        strv_free(t->env);
-                        t->env = NULL;
-                }
-        }
-        if ((v = get(o, "name"))) {
-                r = get_string(v, LABEL(where, "name"), &t->name, e);
-                if (r < 0)
-                        return r;
-        }
-        if ((v = get(o, "threads"))) {
-                r = get_int(v, LABEL(where, "threads"), 1, TASK_THREADS_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->threads = (unsigned) x;
-        }
-        if ((v = get(o, "memory"))) {
-                r = get_int(v, LABEL(where, "memory"), 0, INT64_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->memory_bytes = (uint64_t) x;
-        }
-        if ((v = get(o, "time_limit_us"))) {
-                r = get_int(v, LABEL(where, "time_limit_us"), spec, (int64_t) PROTO_TIME_LIMIT_MAX_US, &x, e);
-                if (r < 0)
-                        return r;
-                t->time_limit_usec = (uint64_t) x;
-        }
-        if ((v = get(o, "cleanup"))) {
-                r = get_strv(v, LABEL(where, "cleanup"), TASK_ARGV_MAX, &t->cleanup_argv, e);
-                if (r < 0)
-                        return r;
-        }
-        if ((v = get(o, "cleanup_time_limit_us"))) {
-                r = get_int(v, LABEL(where, "cleanup_time_limit_us"), spec,
-                            (int64_t) PROTO_TIME_LIMIT_MAX_US, &x, e);
-                if (r < 0)
-                        return r;
-                t->cleanup_time_limit_usec = (uint64_t) x;
-        }
-        if ((v = get(o, "group"))) {
-                r = get_int(v, LABEL(where, "group"), TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->group = (int) x;
-        }
-        if ((v = get(o, "priority"))) {
-                r = get_int(v, LABEL(where, "priority"), TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                t->priority = (int) x;
-        }
-        if ((v = get(o, "whole_cores"))) {
-                r = get_bool(v, LABEL(where, "whole_cores"), &t->whole_cores, e);
-                if (r < 0)
-                        return r;
-        }
+        t->threads = (unsigned) threads;
+        t->memory_bytes = (uint64_t) memory;
+        t->time_limit_usec = (uint64_t) time_limit;
+        t->cleanup_time_limit_usec = (uint64_t) cleanup_time_limit;
+        t->group = (int) group;
+        t->priority = (int) priority;
         return 0;
 }
 
@@ -687,8 +342,8 @@ static int spec_parse(json_object *o, const char *where, Task **ret, char **e) {
         int r;
 
         if (!json_object_is_type(o, json_type_object))
-                return fail(e, -EINVAL, "%s: must be an object (a task spec)", where[0] ? where : "task");
-        r = check_fields(o, spec_fields, where[0] ? where : "task", e);
+                return json_fail(e, -EINVAL, "%s: must be an object (a task spec)", where[0] ? where : "task");
+        r = json_check_fields(o, spec_fields, where[0] ? where : "task", e);
         if (r < 0)
                 return r;
 
@@ -699,8 +354,8 @@ static int spec_parse(json_object *o, const char *where, Task **ret, char **e) {
         if (r < 0)
                 return r;
         if (!t->argv)
-                return fail(e, -EINVAL, "%s: missing (the command, argv[0] an absolute path)",
-                            LABEL(where, "argv"));
+                return json_fail(e, -EINVAL, "%s: missing (the command, argv[0] an absolute path)",
+                                 JSON_LABEL(where, "argv"));
         /* uid and gid stay 0: the daemon takes them from the peer credentials. */
         *ret = TAKE_PTR(t);
         return 0;
@@ -718,8 +373,8 @@ static int spec_from_json(json_object *o, const char *where, Task **ret, char **
         if (r < 0)
                 return r;
         if (!t->submit_dir)
-                return fail(e, -EINVAL, "%s: missing (the directory the task was submitted from)",
-                            LABEL(where, "cwd"));
+                return json_fail(e, -EINVAL, "%s: missing (the directory the task was submitted from)",
+                                 JSON_LABEL(where, "cwd"));
         r = validate_spec(t, where, e);
         if (r < 0)
                 return r;
@@ -731,19 +386,19 @@ json_object *proto_spec_to_json(const Task *t) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
 
         if (!o ||
-            add(o, "argv", strv_to_json(t->argv)) < 0 ||
-            add_str(o, "cwd", t->submit_dir) < 0 ||
-            (t->env && t->env[0] && add(o, "env", strv_to_json(t->env)) < 0) ||
-            (t->name && add_str(o, "name", t->name) < 0) ||
-            add_u64(o, "threads", t->threads) < 0 ||
-            (t->memory_bytes && add_u64(o, "memory", t->memory_bytes) < 0) ||
-            (t->time_limit_usec && add_u64(o, "time_limit_us", t->time_limit_usec) < 0) ||
-            (t->cleanup_argv && add(o, "cleanup", strv_to_json(t->cleanup_argv)) < 0) ||
+            json_add(o, "argv", json_new_strv(t->argv)) < 0 ||
+            json_add_str(o, "cwd", t->submit_dir) < 0 ||
+            (t->env && t->env[0] && json_add(o, "env", json_new_strv(t->env)) < 0) ||
+            (t->name && json_add_str(o, "name", t->name) < 0) ||
+            json_add_u64(o, "threads", t->threads) < 0 ||
+            (t->memory_bytes && json_add_u64(o, "memory", t->memory_bytes) < 0) ||
+            (t->time_limit_usec && json_add_u64(o, "time_limit_us", t->time_limit_usec) < 0) ||
+            (t->cleanup_argv && json_add(o, "cleanup", json_new_strv(t->cleanup_argv)) < 0) ||
             (t->cleanup_time_limit_usec &&
-             add_u64(o, "cleanup_time_limit_us", t->cleanup_time_limit_usec) < 0) ||
-            add_i64(o, "group", t->group) < 0 ||
-            add_i64(o, "priority", t->priority) < 0 ||
-            add_bool(o, "whole_cores", t->whole_cores) < 0)
+             json_add_u64(o, "cleanup_time_limit_us", t->cleanup_time_limit_usec) < 0) ||
+            json_add_i64(o, "group", t->group) < 0 ||
+            json_add_i64(o, "priority", t->priority) < 0 ||
+            json_add_bool(o, "whole_cores", t->whole_cores) < 0)
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -760,24 +415,24 @@ static json_object *result_to_json(const TaskResult *r) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
 
         if (!o ||
-            add_str(o, "reason", r->reason == TASK_REASON_NONE ? NULL : task_reason_to_string(r->reason)) < 0 ||
-            (r->has_exit_code ? add_i64(o, "exit_code", r->exit_code) : add_null(o, "exit_code")) < 0 ||
-            (r->has_signal ? add_i64(o, "signal", r->signal) : add_null(o, "signal")) < 0 ||
-            add_u64_or_null(o, "started_at_us", r->started_usec) < 0 ||
-            add_u64_or_null(o, "finished_at_us", r->finished_usec) < 0 ||
-            add_u64(o, "wall_us", r->wall_usec) < 0 ||
-            (r->has_cpu ? add_u64(o, "cpu_user_us", r->cpu_user_usec)
-                        : add_null(o, "cpu_user_us")) < 0 ||
-            (r->has_cpu ? add_u64(o, "cpu_system_us", r->cpu_system_usec)
-                        : add_null(o, "cpu_system_us")) < 0 ||
-            (r->has_peak_memory ? add_u64(o, "peak_memory_bytes", r->peak_memory_bytes)
-                                : add_null(o, "peak_memory_bytes")) < 0)
+            json_add_str(o, "reason", r->reason == TASK_REASON_NONE ? NULL : task_reason_to_string(r->reason)) < 0 ||
+            (r->has_exit_code ? json_add_i64(o, "exit_code", r->exit_code) : json_add_null(o, "exit_code")) < 0 ||
+            (r->has_signal ? json_add_i64(o, "signal", r->signal) : json_add_null(o, "signal")) < 0 ||
+            json_add_u64_or_null(o, "started_at_us", r->started_usec) < 0 ||
+            json_add_u64_or_null(o, "finished_at_us", r->finished_usec) < 0 ||
+            json_add_u64(o, "wall_us", r->wall_usec) < 0 ||
+            (r->has_cpu ? json_add_u64(o, "cpu_user_us", r->cpu_user_usec)
+                        : json_add_null(o, "cpu_user_us")) < 0 ||
+            (r->has_cpu ? json_add_u64(o, "cpu_system_us", r->cpu_system_usec)
+                        : json_add_null(o, "cpu_system_us")) < 0 ||
+            (r->has_peak_memory ? json_add_u64(o, "peak_memory_bytes", r->peak_memory_bytes)
+                                : json_add_null(o, "peak_memory_bytes")) < 0)
                 return NULL;
         return TAKE_PTR(o);
 }
 
 static int add_result(json_object *o, const char *key, const TaskResult *r) {
-        return result_is_empty(r) ? add_null(o, key) : add(o, key, result_to_json(r));
+        return result_is_empty(r) ? json_add_null(o, key) : json_add(o, key, result_to_json(r));
 }
 
 /* The user name of uid, or NULL (unknown, or out of memory: the name is
@@ -787,7 +442,7 @@ static char *user_name(uid_t uid) {
         size_t size = sz > 0 ? (size_t) sz : 1024;
 
         for (;;) {
-                _cleanup_(free_stringp) char *buf = malloc(size);
+                _cleanup_(freep) char *buf = malloc(size);
                 struct passwd pw, *result = NULL;
                 int r;
 
@@ -808,47 +463,43 @@ json_object *proto_task_to_json(const Task *t) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
         /* the name recorded with the task (at submit, or by the daemon that
          * sent it), else the one this system knows */
-        _cleanup_(free_stringp) char *user = t->user ? strdup(t->user) : user_name(t->uid);
+        _cleanup_(freep) char *user = t->user ? strdup(t->user) : user_name(t->uid);
 
         if (!o ||
-            add_i64(o, "id", t->id) < 0 ||
-            add_str(o, "name", t->name) < 0 ||
-            add_u64(o, "uid", t->uid) < 0 ||
-            add_u64(o, "gid", t->gid) < 0 ||
-            add_str(o, "user", user) < 0 ||
-            add_str(o, "state", task_state_to_string(t->state)) < 0 ||
-            add_strv(o, "argv", t->argv) < 0 ||
-            add(o, "env", strv_to_json(t->env)) < 0 ||
-            add_str(o, "cwd", t->submit_dir) < 0 ||
-            add_strv(o, "cleanup", t->cleanup_argv) < 0 ||
-            add_u64(o, "threads", t->threads) < 0 ||
-            add_u64(o, "memory", t->memory_bytes) < 0 ||
-            add_u64_or_null(o, "time_limit_us", t->time_limit_usec) < 0 ||
-            add_u64_or_null(o, "cleanup_time_limit_us", t->cleanup_time_limit_usec) < 0 ||
-            add_i64(o, "group", t->group) < 0 ||
-            add_i64(o, "priority", t->priority) < 0 ||
-            add_bool(o, "whole_cores", t->whole_cores) < 0 ||
-            add_u64_or_null(o, "queued_at_us", t->queued_usec) < 0 ||
-            add_str(o, "cpus", t->cpus) < 0 ||
-            add_str(o, "unit", t->unit) < 0 ||
-            add_str(o, "output_dir", t->output_dir) < 0 ||
-            add_bool(o, "output_truncated", t->output_truncated) < 0 ||
+            json_add_i64(o, "id", t->id) < 0 ||
+            json_add_str(o, "name", t->name) < 0 ||
+            json_add_u64(o, "uid", t->uid) < 0 ||
+            json_add_u64(o, "gid", t->gid) < 0 ||
+            json_add_str(o, "user", user) < 0 ||
+            json_add_str(o, "state", task_state_to_string(t->state)) < 0 ||
+            json_add_strv(o, "argv", t->argv) < 0 ||
+            json_add(o, "env", json_new_strv(t->env)) < 0 ||
+            json_add_str(o, "cwd", t->submit_dir) < 0 ||
+            json_add_strv(o, "cleanup", t->cleanup_argv) < 0 ||
+            json_add_u64(o, "threads", t->threads) < 0 ||
+            json_add_u64(o, "memory", t->memory_bytes) < 0 ||
+            json_add_u64_or_null(o, "time_limit_us", t->time_limit_usec) < 0 ||
+            json_add_u64_or_null(o, "cleanup_time_limit_us", t->cleanup_time_limit_usec) < 0 ||
+            json_add_i64(o, "group", t->group) < 0 ||
+            json_add_i64(o, "priority", t->priority) < 0 ||
+            json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
+            json_add_u64_or_null(o, "queued_at_us", t->queued_usec) < 0 ||
+            json_add_str(o, "cpus", t->cpus) < 0 ||
+            json_add_str(o, "unit", t->unit) < 0 ||
+            json_add_str(o, "output_dir", t->output_dir) < 0 ||
+            json_add_bool(o, "output_truncated", t->output_truncated) < 0 ||
             add_result(o, "result", &t->main) < 0 ||
             add_result(o, "cleanup_result", &t->cleanup) < 0)
                 return NULL;
         return TAKE_PTR(o);
 }
 
+/* For result fields: absent is 0 / not had. */
 static int get_u64_field(json_object *o, const char *key, const char *where, uint64_t *ret, char **e) {
-        json_object *v = get(o, key);
-        int64_t x;
+        int64_t x = 0;
         int r;
 
-        if (!v) {
-                *ret = 0;
-                return 0;
-        }
-        r = get_int(v, LABEL(where, key), 0, INT64_MAX, &x, e);
+        r = opt_int(o, key, where, 0, INT64_MAX, &x, e);
         if (r < 0)
                 return r;
         *ret = (uint64_t) x;
@@ -856,15 +507,12 @@ static int get_u64_field(json_object *o, const char *key, const char *where, uin
 }
 
 static int get_optional_int(json_object *o, const char *key, const char *where, bool *has, int *ret, char **e) {
-        json_object *v = get(o, key);
         int64_t x;
         int r;
 
         *has = false;
-        if (!v)
-                return 0;
-        r = get_int(v, LABEL(where, key), INT_MIN, INT_MAX, &x, e);
-        if (r < 0)
+        r = opt_int(o, key, where, INT_MIN, INT_MAX, &x, e);
+        if (r <= 0)
                 return r;
         *has = true;
         *ret = (int) x;
@@ -872,7 +520,7 @@ static int get_optional_int(json_object *o, const char *key, const char *where, 
 }
 
 static int result_from_json(json_object *o, const char *where, TaskResult *ret, char **e) {
-        _cleanup_(free_stringp) char *reason = NULL;
+        _cleanup_(freep) char *reason = NULL;
         TaskResult res = {};
         json_object *v;
         int r;
@@ -880,14 +528,15 @@ static int result_from_json(json_object *o, const char *where, TaskResult *ret, 
         if (!o)
                 goto done;
         if (!json_object_is_type(o, json_type_object))
-                return fail(e, -EINVAL, "%s: must be an object", where);
-        if ((v = get(o, "reason"))) {
-                r = get_string(v, LABEL(where, "reason"), &reason, e);
+                return json_fail(e, -EINVAL, "%s: must be an object", where);
+        if ((v = json_field(o, "reason"))) {
+                r = json_get_string(v, JSON_LABEL(where, "reason"), &reason, e);
                 if (r < 0)
                         return r;
                 res.reason = task_reason_from_string(reason);
                 if (res.reason < 0)
-                        return fail(e, -EINVAL, "%s: unknown reason %s", LABEL(where, "reason"), QUOTE(reason));
+                        return json_fail(e, -EINVAL, "%s: unknown reason %s", JSON_LABEL(where, "reason"),
+                                         JSON_QUOTE(reason));
         }
         if ((r = get_optional_int(o, "exit_code", where, &res.has_exit_code, &res.exit_code, e)) < 0 ||
             (r = get_optional_int(o, "signal", where, &res.has_signal, &res.signal, e)) < 0 ||
@@ -898,8 +547,8 @@ static int result_from_json(json_object *o, const char *where, TaskResult *ret, 
             (r = get_u64_field(o, "cpu_system_us", where, &res.cpu_system_usec, e)) < 0 ||
             (r = get_u64_field(o, "peak_memory_bytes", where, &res.peak_memory_bytes, e)) < 0)
                 return r;
-        res.has_cpu = get(o, "cpu_user_us") || get(o, "cpu_system_us");
-        res.has_peak_memory = get(o, "peak_memory_bytes");
+        res.has_cpu = json_field(o, "cpu_user_us") || json_field(o, "cpu_system_us");
+        res.has_peak_memory = json_field(o, "peak_memory_bytes");
 done:
         *ret = res;
         return 0;
@@ -907,13 +556,13 @@ done:
 
 static int task_from_json(json_object *o, const char *where, Task **ret, char **e) {
         _cleanup_(task_freep) Task *t = NULL;
-        _cleanup_(free_stringp) char *state = NULL;
+        _cleanup_(freep) char *state = NULL;
         json_object *v;
         int64_t x;
         int r;
 
         if (!json_object_is_type(o, json_type_object))
-                return fail(e, -EINVAL, "%s: must be an object", where);
+                return json_fail(e, -EINVAL, "%s: must be an object", where);
         t = task_new();
         if (!t)
                 return -ENOMEM;
@@ -921,53 +570,54 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
         if (r < 0)
                 return r;
         if (!t->argv || !t->argv[0])
-                return fail(e, -EINVAL, "%s: missing", LABEL(where, "argv"));
+                return json_fail(e, -EINVAL, "%s: missing", JSON_LABEL(where, "argv"));
 
-        v = get(o, "id");
+        v = json_field(o, "id");
         if (!v)
-                return fail(e, -EINVAL, "%s: missing", LABEL(where, "id"));
-        r = get_int(v, LABEL(where, "id"), 0, INT64_MAX, &t->id, e);
+                return json_fail(e, -EINVAL, "%s: missing", JSON_LABEL(where, "id"));
+        r = json_get_int(v, JSON_LABEL(where, "id"), 0, INT64_MAX, &t->id, e);
         if (r < 0)
                 return r;
-        if ((v = get(o, "uid"))) {
-                r = get_int(v, LABEL(where, "uid"), 0, UINT32_MAX - 1, &x, e);
+        if ((v = json_field(o, "uid"))) {
+                r = json_get_int(v, JSON_LABEL(where, "uid"), 0, UINT32_MAX - 1, &x, e);
                 if (r < 0)
                         return r;
                 t->uid = (uid_t) x;
         }
-        if ((v = get(o, "gid"))) {
-                r = get_int(v, LABEL(where, "gid"), 0, UINT32_MAX - 1, &x, e);
+        if ((v = json_field(o, "gid"))) {
+                r = json_get_int(v, JSON_LABEL(where, "gid"), 0, UINT32_MAX - 1, &x, e);
                 if (r < 0)
                         return r;
                 t->gid = (gid_t) x;
         }
-        if ((v = get(o, "user")) && (r = get_string(v, LABEL(where, "user"), &t->user, e)) < 0)
+        if ((v = json_field(o, "user")) && (r = json_get_string(v, JSON_LABEL(where, "user"), &t->user, e)) < 0)
                 return r;
-        v = get(o, "state");
+        v = json_field(o, "state");
         if (!v)
-                return fail(e, -EINVAL, "%s: missing", LABEL(where, "state"));
-        r = get_string(v, LABEL(where, "state"), &state, e);
+                return json_fail(e, -EINVAL, "%s: missing", JSON_LABEL(where, "state"));
+        r = json_get_string(v, JSON_LABEL(where, "state"), &state, e);
         if (r < 0)
                 return r;
         t->state = task_state_from_string(state);
         if (t->state < 0)
-                return fail(e, -EINVAL, "%s: unknown state %s", LABEL(where, "state"), QUOTE(state));
+                return json_fail(e, -EINVAL, "%s: unknown state %s", JSON_LABEL(where, "state"), JSON_QUOTE(state));
         r = get_u64_field(o, "queued_at_us", where, &t->queued_usec, e);
         if (r < 0)
                 return r;
-        if ((v = get(o, "cpus")) && (r = get_string(v, LABEL(where, "cpus"), &t->cpus, e)) < 0)
+        if ((v = json_field(o, "cpus")) && (r = json_get_string(v, JSON_LABEL(where, "cpus"), &t->cpus, e)) < 0)
                 return r;
-        if ((v = get(o, "unit")) && (r = get_string(v, LABEL(where, "unit"), &t->unit, e)) < 0)
+        if ((v = json_field(o, "unit")) && (r = json_get_string(v, JSON_LABEL(where, "unit"), &t->unit, e)) < 0)
                 return r;
-        if ((v = get(o, "output_dir")) && (r = get_string(v, LABEL(where, "output_dir"), &t->output_dir, e)) < 0)
+        if ((v = json_field(o, "output_dir")) &&
+            (r = json_get_string(v, JSON_LABEL(where, "output_dir"), &t->output_dir, e)) < 0)
                 return r;
-        if ((v = get(o, "output_truncated")) &&
-            (r = get_bool(v, LABEL(where, "output_truncated"), &t->output_truncated, e)) < 0)
+        if ((v = json_field(o, "output_truncated")) &&
+            (r = json_get_bool(v, JSON_LABEL(where, "output_truncated"), &t->output_truncated, e)) < 0)
                 return r;
-        r = result_from_json(get(o, "result"), LABEL(where, "result"), &t->main, e);
+        r = result_from_json(json_field(o, "result"), JSON_LABEL(where, "result"), &t->main, e);
         if (r < 0)
                 return r;
-        r = result_from_json(get(o, "cleanup_result"), LABEL(where, "cleanup_result"), &t->cleanup, e);
+        r = result_from_json(json_field(o, "cleanup_result"), JSON_LABEL(where, "cleanup_result"), &t->cleanup, e);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(t);
@@ -994,20 +644,20 @@ ProtoRequest *proto_request_free(ProtoRequest *req) {
 }
 
 static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
-        json_object *v = get(o, "tasks");
+        json_object *v = json_field(o, "tasks");
         size_t n;
         int r;
 
         if (!v)
-                return fail(e, -EINVAL, "tasks: missing");
+                return json_fail(e, -EINVAL, "tasks: missing");
         if (!json_object_is_type(v, json_type_array))
-                return fail(e, -EINVAL, "tasks: must be an array of task specs");
+                return json_fail(e, -EINVAL, "tasks: must be an array of task specs");
         n = json_object_array_length(v);
         if (n == 0)
-                return fail(e, -EINVAL, "tasks: must not be empty");
+                return json_fail(e, -EINVAL, "tasks: must not be empty");
         if (n > PROTO_SUBMIT_MAX)
-                return fail(e, -EINVAL, "tasks: %zu tasks in one request, at most %d: split the batch",
-                            n, PROTO_SUBMIT_MAX);
+                return json_fail(e, -EINVAL, "tasks: %zu tasks in one request, at most %d: split the batch",
+                                 n, PROTO_SUBMIT_MAX);
         req->tasks = calloc(n, sizeof(Task *));
         if (!req->tasks)
                 return -ENOMEM;
@@ -1020,8 +670,8 @@ static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
                 if (r < 0)
                         return r;
         }
-        if ((v = get(o, "follow")))
-                return get_bool(v, "follow", &req->follow, e);
+        if ((v = json_field(o, "follow")))
+                return json_get_bool(v, "follow", &req->follow, e);
         return 0;
 }
 
@@ -1030,71 +680,75 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
         int64_t x;
         int r;
 
-        if ((v = get(o, "states"))) {
+        if ((v = json_field(o, "states"))) {
                 size_t n;
 
                 if (!json_object_is_type(v, json_type_array))
-                        return fail(e, -EINVAL, "states: must be an array of strings");
+                        return json_fail(e, -EINVAL, "states: must be an array of strings");
                 n = json_object_array_length(v);
                 if (n == 0)
-                        return fail(e, -EINVAL, "states: must not be empty (omit it for all states)");
+                        return json_fail(e, -EINVAL, "states: must not be empty (omit it for all states)");
                 for (size_t i = 0; i < n; i++) {
                         json_object *s = json_object_array_get_idx(v, i);
                         TaskState st;
 
                         if (!json_object_is_type(s, json_type_string))
-                                return fail(e, -EINVAL, "states[%zu]: must be a string", i);
+                                return json_fail(e, -EINVAL, "states[%zu]: must be a string", i);
                         st = task_state_from_string(json_object_get_string(s));
                         if (st < 0)
-                                return fail(e, -EINVAL, "states[%zu]: unknown state %s "
-                                            "(queued, running, cleanup, finished)",
-                                            i, QUOTE(json_object_get_string(s)));
+                                return json_fail(e, -EINVAL, "states[%zu]: unknown state %s "
+                                                 "(queued, running, cleanup, finished)",
+                                                 i, JSON_QUOTE(json_object_get_string(s)));
                         req->state_mask |= 1u << st;
                 }
         }
-        if ((v = get(o, "uid"))) {
-                r = get_int(v, "uid", 0, UINT32_MAX - 1, &x, e);
+        if ((v = json_field(o, "uid"))) {
+                r = json_get_int(v, "uid", 0, UINT32_MAX - 1, &x, e);
                 if (r < 0)
                         return r;
                 req->has_uid = true;
                 req->uid = (uid_t) x;
         }
         req->limit = PROTO_LIST_LIMIT_MAX;
-        if ((v = get(o, "limit"))) {
-                r = get_int(v, "limit", 1, UINT32_MAX, &x, e);
+        if ((v = json_field(o, "limit"))) {
+                r = json_get_int(v, "limit", 1, UINT32_MAX, &x, e);
                 if (r < 0)
                         return r;
                 if (x < PROTO_LIST_LIMIT_MAX)
                         req->limit = (unsigned) x;
         }
-        if ((v = get(o, "after_id"))) {
-                r = get_int(v, "after_id", 0, INT64_MAX, &req->after_id, e);
+        if ((v = json_field(o, "after_id"))) {
+                r = json_get_int(v, "after_id", 0, INT64_MAX, &req->after_id, e);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        r = opt_int(o, "before_id", "", 1, INT64_MAX, &req->before_id, e);
+        if (r < 0)
+                return r;
+        r = opt_bool(o, "newest_first", "", &req->newest_first, e);
+        return r < 0 ? r : 0;
 }
 
 static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
-        json_object *v = get(o, "ids");
+        json_object *v = json_field(o, "ids");
         size_t n;
         int r;
 
         if (!v)
-                return fail(e, -EINVAL, "ids: missing");
+                return json_fail(e, -EINVAL, "ids: missing");
         if (!json_object_is_type(v, json_type_array))
-                return fail(e, -EINVAL, "ids: must be an array of task ids");
+                return json_fail(e, -EINVAL, "ids: must be an array of task ids");
         n = json_object_array_length(v);
         if (n == 0)
-                return fail(e, -EINVAL, "ids: must not be empty");
+                return json_fail(e, -EINVAL, "ids: must not be empty");
         if (n > PROTO_IDS_MAX)
-                return fail(e, -EINVAL, "ids: %zu ids in one request, at most %d", n, PROTO_IDS_MAX);
+                return json_fail(e, -EINVAL, "ids: %zu ids in one request, at most %d", n, PROTO_IDS_MAX);
         req->ids = calloc(n, sizeof(int64_t));
         if (!req->ids)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                r = get_int(json_object_array_get_idx(v, i), LABEL_AT("", "ids", i), 1, INT64_MAX,
-                            &req->ids[i], e);
+                r = json_get_int(json_object_array_get_idx(v, i), JSON_LABEL_AT("", "ids", i), 1, INT64_MAX,
+                                 &req->ids[i], e);
                 if (r < 0)
                         return r;
                 req->n_ids++;
@@ -1102,69 +756,119 @@ static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
         return 0;
 }
 
-int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
-                        json_object **ret_tag, char **ret_error) {
-        _cleanup_(json_putp) json_object *o = NULL;
-        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+/* The tag, checked first, so that even an error reply echoes it. */
+static int parse_tag(json_object *o, json_object **ret_tag, char **e) {
+        json_object *tag = json_field(o, "tag");
+        size_t len;
+
+        if (!tag)
+                return 0;
+        if (!json_serialize(tag, &len))
+                return -ENOMEM;
+        if (len > PROTO_TAG_MAX)
+                return json_fail(e, -EINVAL, "tag: %zu bytes, at most %d", len, PROTO_TAG_MAX);
+        if (ret_tag)
+                *ret_tag = json_object_get(tag);
+        return 0;
+}
+
+static int check_version(json_object *o, char **e) {
+        json_object *v = json_field(o, "v");
+        int64_t x;
+
+        if (!v)
+                return json_fail(e, -EINVAL,
+                                 "missing \"v\": every request carries the protocol version (benchrunnerd speaks %d)",
+                                 PROTOCOL_VERSION);
+        if (!json_object_is_type(v, json_type_int))
+                return json_fail(e, -EINVAL, "v: must be an integer, the protocol version");
+        x = json_object_get_int64(v);
+        if (x != PROTOCOL_VERSION)
+                return json_fail(e, -EPROTONOSUPPORT,
+                                 "protocol version mismatch: the request has version %" PRIi64
+                                 ", benchrunnerd speaks version %d", x, PROTOCOL_VERSION);
+        return 0;
+}
+
+/* The op, with a check that the request carries only its fields. */
+static int parse_op(json_object *o, ProtoOp *ret, char **e) {
         const char * const common[] = { "v", "op", "tag", NULL };
         const char *allowed[ELEMENTSOF(common) + ELEMENTSOF(op_fields[0])];
-        json_object *v, *tag;
-        size_t n = 0, tag_len;
-        int64_t x;
+        json_object *v = json_field(o, "op");
+        size_t n = 0;
         ProtoOp op;
         int r;
 
-        if (ret_tag)
-                *ret_tag = NULL;
-        if (len > PROTO_LINE_MAX)
-                return fail(ret_error, -E2BIG, "request too long: %zu bytes, at most %u", len, PROTO_LINE_MAX);
-        r = parse_object(line, len, "request", &o, ret_error);
-        if (r < 0)
-                return r;
-
-        tag = get(o, "tag");
-        if (tag) {
-                if (!serialize(tag, &tag_len))
-                        return -ENOMEM;
-                if (tag_len > PROTO_TAG_MAX)
-                        return fail(ret_error, -EINVAL, "tag: %zu bytes, at most %d", tag_len, PROTO_TAG_MAX);
-                if (ret_tag)
-                        *ret_tag = json_object_get(tag);
-        }
-
-        v = get(o, "v");
         if (!v)
-                return fail(ret_error, -EINVAL,
-                            "missing \"v\": every request carries the protocol version (benchrunnerd speaks %d)",
-                            PROTOCOL_VERSION);
-        if (!json_object_is_type(v, json_type_int))
-                return fail(ret_error, -EINVAL, "v: must be an integer, the protocol version");
-        x = json_object_get_int64(v);
-        if (x != PROTOCOL_VERSION)
-                return fail(ret_error, -EPROTONOSUPPORT,
-                            "protocol version mismatch: the request has version %" PRIi64
-                            ", benchrunnerd speaks version %d", x, PROTOCOL_VERSION);
-
-        r = check_surrogates(line, len, ret_error);
-        if (r < 0)
-                return r;
-
-        v = get(o, "op");
-        if (!v)
-                return fail(ret_error, -EINVAL, "op: missing (ping, submit, stats, list, show or cancel)");
+                return json_fail(e, -EINVAL, "op: missing (ping, submit, stats, list, show or cancel)");
         if (!json_object_is_type(v, json_type_string))
-                return fail(ret_error, -EINVAL, "op: must be a string");
+                return json_fail(e, -EINVAL, "op: must be a string");
         op = proto_op_from_string(json_object_get_string(v));
         if (op < 0)
-                return fail(ret_error, -EINVAL, "op: unknown op %s (ping, submit, stats, list, show or cancel)",
-                            QUOTE(json_object_get_string(v)));
+                return json_fail(e, -EINVAL, "op: unknown op %s (ping, submit, stats, list, show or cancel)",
+                                 JSON_QUOTE(json_object_get_string(v)));
 
         for (size_t i = 0; common[i]; i++)
                 allowed[n++] = common[i];
         for (size_t i = 0; op_fields[op][i]; i++)
                 allowed[n++] = op_fields[op][i];
         allowed[n] = NULL;
-        r = check_fields(o, allowed, op_names[op], ret_error);
+        r = json_check_fields(o, allowed, op_names[op], e);
+        if (r < 0)
+                return r;
+        *ret = op;
+        return 0;
+}
+
+static int parse_op_fields(json_object *o, ProtoRequest *req, char **e) {
+        json_object *v;
+
+        switch (req->op) {
+        case PROTO_OP_PING:
+                return 0;
+        case PROTO_OP_SUBMIT:
+                return parse_submit(o, req, e);
+        case PROTO_OP_STATS:
+                v = json_field(o, "follow");
+                return v ? json_get_bool(v, "follow", &req->follow, e) : 0;
+        case PROTO_OP_LIST:
+                return parse_list(o, req, e);
+        case PROTO_OP_SHOW:
+                v = json_field(o, "id");
+                if (!v)
+                        return json_fail(e, -EINVAL, "id: missing");
+                return json_get_int(v, "id", 1, INT64_MAX, &req->id, e);
+        case PROTO_OP_CANCEL:
+                return parse_cancel(o, req, e);
+        default:
+                return -EINVAL;
+        }
+}
+
+int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
+                        json_object **ret_tag, char **ret_error) {
+        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        ProtoOp op;
+        int r;
+
+        if (ret_tag)
+                *ret_tag = NULL;
+        if (len > PROTO_LINE_MAX)
+                return json_fail(ret_error, -E2BIG, "request too long: %zu bytes, at most %u", len, PROTO_LINE_MAX);
+        r = json_from_line(line, len, "request", PROTO_JSON_DEPTH_MAX, &o, ret_error);
+        if (r < 0)
+                return r;
+        r = parse_tag(o, ret_tag, ret_error);
+        if (r < 0)
+                return r;
+        r = check_version(o, ret_error);
+        if (r < 0)
+                return r;
+        r = json_check_surrogates(line, len, ret_error);
+        if (r < 0)
+                return r;
+        r = parse_op(o, &op, ret_error);
         if (r < 0)
                 return r;
 
@@ -1172,33 +876,8 @@ int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
         if (!req)
                 return -ENOMEM;
         req->op = op;
-        req->tag = json_object_get(tag);
-
-        switch (op) {
-        case PROTO_OP_PING:
-                break;
-        case PROTO_OP_SUBMIT:
-                r = parse_submit(o, req, ret_error);
-                break;
-        case PROTO_OP_STATS:
-                if ((v = get(o, "follow")))
-                        r = get_bool(v, "follow", &req->follow, ret_error);
-                break;
-        case PROTO_OP_LIST:
-                r = parse_list(o, req, ret_error);
-                break;
-        case PROTO_OP_SHOW:
-                v = get(o, "id");
-                if (!v)
-                        return fail(ret_error, -EINVAL, "id: missing");
-                r = get_int(v, "id", 1, INT64_MAX, &req->id, ret_error);
-                break;
-        case PROTO_OP_CANCEL:
-                r = parse_cancel(o, req, ret_error);
-                break;
-        default:
-                return -EINVAL;
-        }
+        req->tag = json_object_get(json_field(o, "tag"));
+        r = parse_op_fields(o, req, ret_error);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(req);
@@ -1210,7 +889,7 @@ static json_object *request_to_json(const ProtoRequest *req) {
         _cleanup_(json_putp) json_object *a = NULL;
 
         if (!o ||
-            add_str(o, "op", proto_op_to_string(req->op)) < 0 ||
+            json_add_str(o, "op", proto_op_to_string(req->op)) < 0 ||
             add_tag(o, req->tag) < 0)
                 return NULL;
 
@@ -1222,14 +901,14 @@ static json_object *request_to_json(const ProtoRequest *req) {
                 if (!a)
                         return NULL;
                 for (size_t i = 0; i < req->n_tasks; i++)
-                        if (array_add(a, proto_spec_to_json(req->tasks[i])) < 0)
+                        if (json_array_add(a, proto_spec_to_json(req->tasks[i])) < 0)
                                 return NULL;
-                if (add(o, "tasks", TAKE_PTR(a)) < 0 ||
-                    (req->follow && add_bool(o, "follow", true) < 0))
+                if (json_add(o, "tasks", TAKE_PTR(a)) < 0 ||
+                    (req->follow && json_add_bool(o, "follow", true) < 0))
                         return NULL;
                 break;
         case PROTO_OP_STATS:
-                if (req->follow && add_bool(o, "follow", true) < 0)
+                if (req->follow && json_add_bool(o, "follow", true) < 0)
                         return NULL;
                 break;
         case PROTO_OP_LIST:
@@ -1239,18 +918,20 @@ static json_object *request_to_json(const ProtoRequest *req) {
                                 return NULL;
                         for (int s = 0; s < _TASK_STATE_MAX; s++)
                                 if ((req->state_mask & (1u << s)) &&
-                                    array_add(a, json_object_new_string(task_state_to_string((TaskState) s))) < 0)
+                                    json_array_add(a, json_object_new_string(task_state_to_string((TaskState) s))) < 0)
                                         return NULL;
-                        if (add(o, "states", TAKE_PTR(a)) < 0)
+                        if (json_add(o, "states", TAKE_PTR(a)) < 0)
                                 return NULL;
                 }
-                if ((req->has_uid && add_u64(o, "uid", req->uid) < 0) ||
-                    (req->limit && add_u64(o, "limit", req->limit) < 0) ||
-                    (req->after_id && add_i64(o, "after_id", req->after_id) < 0))
+                if ((req->has_uid && json_add_u64(o, "uid", req->uid) < 0) ||
+                    (req->limit && json_add_u64(o, "limit", req->limit) < 0) ||
+                    (req->after_id && json_add_i64(o, "after_id", req->after_id) < 0) ||
+                    (req->before_id && json_add_i64(o, "before_id", req->before_id) < 0) ||
+                    (req->newest_first && json_add_bool(o, "newest_first", true) < 0))
                         return NULL;
                 break;
         case PROTO_OP_SHOW:
-                if (add_i64(o, "id", req->id) < 0)
+                if (json_add_i64(o, "id", req->id) < 0)
                         return NULL;
                 break;
         case PROTO_OP_CANCEL:
@@ -1258,9 +939,9 @@ static json_object *request_to_json(const ProtoRequest *req) {
                 if (!a)
                         return NULL;
                 for (size_t i = 0; i < req->n_ids; i++)
-                        if (array_add(a, json_object_new_int64(req->ids[i])) < 0)
+                        if (json_array_add(a, json_object_new_int64(req->ids[i])) < 0)
                                 return NULL;
-                if (add(o, "ids", TAKE_PTR(a)) < 0)
+                if (json_add(o, "ids", TAKE_PTR(a)) < 0)
                         return NULL;
                 break;
         default:
@@ -1287,7 +968,7 @@ int proto_request_format(const ProtoRequest *req, char **ret) {
         o = request_to_json(req);
         if (!o)
                 return -ENOMEM;
-        line = finish(TAKE_PTR(o));
+        line = json_line(TAKE_PTR(o));
         if (!line)
                 return -ENOMEM;
         if (strlen(line) - 1 > PROTO_LINE_MAX) {
@@ -1307,7 +988,7 @@ int proto_submit_format_batch(json_object *tag, Task * const *tasks, size_t n,
                 .tasks = (Task **) tasks,
                 .n_tasks = 1,
         };
-        _cleanup_(free_stringp) char *one = NULL;
+        _cleanup_(freep) char *one = NULL;
         size_t k, total;
         int r;
 
@@ -1323,7 +1004,7 @@ int proto_submit_format_batch(json_object *tag, Task * const *tasks, size_t n,
                 _cleanup_(json_putp) json_object *spec = proto_spec_to_json(tasks[k]);
                 size_t len;
 
-                if (!spec || !serialize(spec, &len))
+                if (!spec || !json_serialize(spec, &len))
                         return -ENOMEM;
                 if (total + len + 1 > PROTO_LINE_MAX)
                         break;
@@ -1352,12 +1033,12 @@ int proto_submit_format_batch(json_object *tag, Task * const *tasks, size_t n,
 /* ---- replies and events ---- */
 
 char *proto_reply_ok(json_object *tag) {
-        return finish(reply_new(tag, true));
+        return json_line(reply_new(tag, true));
 }
 
 char *proto_reply_error(json_object *tag, const char *fmt, ...) {
         _cleanup_(json_putp) json_object *o = reply_new(tag, false);
-        _cleanup_(free_stringp) char *s = NULL;
+        _cleanup_(freep) char *s = NULL;
         va_list ap;
         int r;
 
@@ -1372,19 +1053,19 @@ char *proto_reply_error(json_object *tag, const char *fmt, ...) {
         for (char *p = s; *p; p++)
                 if ((unsigned char) *p < 0x20)
                         *p = ' ';
-        if (add_str(o, "error", s) < 0)
+        if (json_add_str(o, "error", s) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 char *proto_reply_ping(json_object *tag) {
         _cleanup_(json_putp) json_object *o = reply_new(tag, true);
 
         if (!o ||
-            add_str(o, "version", PACKAGE_VERSION) < 0 ||
-            add_i64(o, "protocol", PROTOCOL_VERSION) < 0)
+            json_add_str(o, "version", PACKAGE_VERSION) < 0 ||
+            json_add_i64(o, "protocol", PROTOCOL_VERSION) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 char *proto_reply_submit(json_object *tag, const int64_t *ids, size_t n) {
@@ -1394,21 +1075,21 @@ char *proto_reply_submit(json_object *tag, const int64_t *ids, size_t n) {
         if (!o || !a)
                 return NULL;
         for (size_t i = 0; i < n; i++)
-                if (array_add(a, json_object_new_int64(ids[i])) < 0)
+                if (json_array_add(a, json_object_new_int64(ids[i])) < 0)
                         return NULL;
-        if (add(o, "ids", TAKE_PTR(a)) < 0)
+        if (json_add(o, "ids", TAKE_PTR(a)) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 static int add_stats(json_object *o, const ProtoStats *s) {
-        if (add_u64(o, "running", s->running) < 0 ||
-            add_u64(o, "cleanup", s->cleanup) < 0 ||
-            add_u64(o, "queued", s->queued) < 0 ||
-            add_u64(o, "threads_busy", s->threads_busy) < 0 ||
-            add_u64(o, "threads_total", s->threads_total) < 0 ||
-            add_u64(o, "memory_used", s->memory_used) < 0 ||
-            add_u64(o, "memory_total", s->memory_total) < 0)
+        if (json_add_u64(o, "running", s->running) < 0 ||
+            json_add_u64(o, "cleanup", s->cleanup) < 0 ||
+            json_add_u64(o, "queued", s->queued) < 0 ||
+            json_add_u64(o, "threads_busy", s->threads_busy) < 0 ||
+            json_add_u64(o, "threads_total", s->threads_total) < 0 ||
+            json_add_u64(o, "memory_used", s->memory_used) < 0 ||
+            json_add_u64(o, "memory_total", s->memory_total) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -1418,7 +1099,7 @@ char *proto_reply_stats(json_object *tag, const ProtoStats *s) {
 
         if (!o || add_stats(o, s) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 char *proto_reply_list(json_object *tag, Task * const *tasks, size_t n, bool more, size_t *ret_n) {
@@ -1435,29 +1116,29 @@ char *proto_reply_list(json_object *tag, Task * const *tasks, size_t n, bool mor
                 _cleanup_(json_putp) json_object *t = proto_task_to_json(tasks[k]);
                 size_t len;
 
-                if (!t || !serialize(t, &len))
+                if (!t || !json_serialize(t, &len))
                         return NULL;
                 if (k > 0 && total + len + 1 > PROTO_REPLY_LINE_MAX) {
                         more = true;
                         break;
                 }
                 total += len + 1;
-                if (array_add(a, TAKE_PTR(t)) < 0)
+                if (json_array_add(a, TAKE_PTR(t)) < 0)
                         return NULL;
         }
-        if (add(o, "tasks", TAKE_PTR(a)) < 0 || add_bool(o, "more", more) < 0)
+        if (json_add(o, "tasks", TAKE_PTR(a)) < 0 || json_add_bool(o, "more", more) < 0)
                 return NULL;
         if (ret_n)
                 *ret_n = k;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 char *proto_reply_show(json_object *tag, const Task *t) {
         _cleanup_(json_putp) json_object *o = reply_new(tag, true);
 
-        if (!o || add(o, "task", proto_task_to_json(t)) < 0)
+        if (!o || json_add(o, "task", proto_task_to_json(t)) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 char *proto_reply_cancel(json_object *tag, const ProtoCancelResult *results, size_t n) {
@@ -1470,15 +1151,15 @@ char *proto_reply_cancel(json_object *tag, const ProtoCancelResult *results, siz
                 _cleanup_(json_putp) json_object *r = json_object_new_object();
 
                 if (!r ||
-                    add_i64(r, "id", results[i].id) < 0 ||
-                    add_bool(r, "ok", !results[i].error) < 0 ||
-                    (results[i].error && add_str(r, "error", results[i].error) < 0) ||
-                    array_add(a, TAKE_PTR(r)) < 0)
+                    json_add_i64(r, "id", results[i].id) < 0 ||
+                    json_add_bool(r, "ok", !results[i].error) < 0 ||
+                    (results[i].error && json_add_str(r, "error", results[i].error) < 0) ||
+                    json_array_add(a, TAKE_PTR(r)) < 0)
                         return NULL;
         }
-        if (add(o, "results", TAKE_PTR(a)) < 0)
+        if (json_add(o, "results", TAKE_PTR(a)) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 char *proto_event_task(ProtoEvent e, const Task *t) {
@@ -1488,20 +1169,20 @@ char *proto_event_task(ProtoEvent e, const Task *t) {
                 return NULL;
         o = message_new();
         if (!o ||
-            add_str(o, "event", event_names[e]) < 0 ||
-            add(o, "task", proto_task_to_json(t)) < 0)
+            json_add_str(o, "event", event_names[e]) < 0 ||
+            json_add(o, "task", proto_task_to_json(t)) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 char *proto_event_stats(const ProtoStats *s) {
         _cleanup_(json_putp) json_object *o = message_new();
 
         if (!o ||
-            add_str(o, "event", event_names[PROTO_EVENT_STATS]) < 0 ||
+            json_add_str(o, "event", event_names[PROTO_EVENT_STATS]) < 0 ||
             add_stats(o, s) < 0)
                 return NULL;
-        return finish(TAKE_PTR(o));
+        return json_line(TAKE_PTR(o));
 }
 
 /* ---- messages from the daemon ---- */
@@ -1541,12 +1222,12 @@ static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                json_object *v = get(o, fields[i].key);
+                json_object *v = json_field(o, fields[i].key);
                 int64_t x;
 
                 if (!v)
-                        return fail(e, -EINVAL, "%s: missing", fields[i].key);
-                r = get_int(v, fields[i].key, 0, INT64_MAX, &x, e);
+                        return json_fail(e, -EINVAL, "%s: missing", fields[i].key);
+                r = json_get_int(v, fields[i].key, 0, INT64_MAX, &x, e);
                 if (r < 0)
                         return r;
                 *fields[i].value = (uint64_t) x;
@@ -1555,124 +1236,192 @@ static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
         return 0;
 }
 
-static int message_fields(json_object *o, ProtoMessage *m, char **e) {
-        json_object *v;
-        int64_t x;
+static int ids_from_json(json_object *v, ProtoMessage *m, char **e) {
+        size_t n;
         int r;
 
-        if ((v = get(o, "version")) && (r = get_string(v, "version", &m->version, e)) < 0)
-                return r;
-        if ((v = get(o, "protocol"))) {
-                r = get_int(v, "protocol", 0, INT_MAX, &x, e);
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "ids: must be an array");
+        n = json_object_array_length(v);
+        m->ids = calloc(n ? n : 1, sizeof(int64_t));
+        if (!m->ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = json_get_int(json_object_array_get_idx(v, i), JSON_LABEL_AT("", "ids", i),
+                                 1, INT64_MAX, &m->ids[i], e);
                 if (r < 0)
                         return r;
-                m->protocol = (unsigned) x;
+                m->n_ids++;
         }
-        if ((v = get(o, "ids"))) {
-                size_t n;
+        return 0;
+}
 
-                if (!json_object_is_type(v, json_type_array))
-                        return fail(e, -EINVAL, "ids: must be an array");
-                n = json_object_array_length(v);
-                m->ids = calloc(n ? n : 1, sizeof(int64_t));
-                if (!m->ids)
-                        return -ENOMEM;
-                for (size_t i = 0; i < n; i++) {
-                        r = get_int(json_object_array_get_idx(v, i), LABEL_AT("", "ids", i),
-                                    1, INT64_MAX, &m->ids[i], e);
-                        if (r < 0)
-                                return r;
-                        m->n_ids++;
-                }
+static int tasks_from_json(json_object *v, ProtoMessage *m, char **e) {
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "tasks: must be an array");
+        n = json_object_array_length(v);
+        m->tasks = calloc(n ? n : 1, sizeof(Task *));
+        if (!m->tasks)
+                return -ENOMEM;
+        m->n_tasks = n;
+        for (size_t i = 0; i < n; i++) {
+                char where[32];
+
+                (void) snprintf(where, sizeof where, "tasks[%zu]", i);
+                r = task_from_json(json_object_array_get_idx(v, i), where, &m->tasks[i], e);
+                if (r < 0)
+                        return r;
         }
-        if (get(o, "running")) {
+        return 0;
+}
+
+/* results[i] of a cancel reply; error set (owned) unless it was cancelled. */
+static int cancel_result_from_json(json_object *res, size_t i, ProtoCancelResult *ret, char **e) {
+        json_object *w;
+        bool ok = false;
+        char *err = NULL;
+        int r;
+
+        if (!json_object_is_type(res, json_type_object))
+                return json_fail(e, -EINVAL, "results[%zu]: must be an object", i);
+        if (!(w = json_field(res, "id")))
+                return json_fail(e, -EINVAL, "results[%zu].id: missing", i);
+        r = json_get_int(w, "results.id", 1, INT64_MAX, &ret->id, e);
+        if (r < 0)
+                return r;
+        if (!(w = json_field(res, "ok")))
+                return json_fail(e, -EINVAL, "results[%zu].ok: missing", i);
+        r = json_get_bool(w, "results.ok", &ok, e);
+        if (r < 0)
+                return r;
+        if (ok)
+                return 0;
+        w = json_field(res, "error");
+        if (w) {
+                r = json_get_string(w, "results.error", &err, e);
+                if (r < 0)
+                        return r;
+        } else {
+                err = strdup("failed");
+                if (!err)
+                        return -ENOMEM;
+        }
+        ret->error = err;
+        return 0;
+}
+
+static int results_from_json(json_object *v, ProtoMessage *m, char **e) {
+        size_t n;
+        int r;
+
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "results: must be an array");
+        n = json_object_array_length(v);
+        m->results = calloc(n ? n : 1, sizeof(ProtoCancelResult));
+        if (!m->results)
+                return -ENOMEM;
+        m->n_results = n;
+        for (size_t i = 0; i < n; i++) {
+                r = cancel_result_from_json(json_object_array_get_idx(v, i), i, &m->results[i], e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The fields of a successful reply: whichever are there. */
+static int message_fields(json_object *o, ProtoMessage *m, char **e) {
+        json_object *v;
+        int64_t protocol = 0;
+        int r;
+
+        if ((r = opt_string(o, "version", "", &m->version, e)) < 0 ||
+            (r = opt_int(o, "protocol", "", 0, INT_MAX, &protocol, e)) < 0)
+                return r;
+        m->protocol = (unsigned) protocol;
+        if ((v = json_field(o, "ids")) && (r = ids_from_json(v, m, e)) < 0)
+                return r;
+        if (json_field(o, "running")) {
                 r = stats_from_json(o, &m->stats, e);
                 if (r < 0)
                         return r;
                 m->has_stats = true;
         }
-        if ((v = get(o, "task"))) {
-                r = task_from_json(v, "task", &m->task, e);
+        if ((v = json_field(o, "task")) && (r = task_from_json(v, "task", &m->task, e)) < 0)
+                return r;
+        if ((v = json_field(o, "tasks")) && (r = tasks_from_json(v, m, e)) < 0)
+                return r;
+        if ((r = opt_bool(o, "more", "", &m->more, e)) < 0)
+                return r;
+        if ((v = json_field(o, "results")) && (r = results_from_json(v, m, e)) < 0)
+                return r;
+        return 0;
+}
+
+/* A message of another version: only an error reply reads the same in
+ * every version. */
+static int message_other_version(json_object *o, int64_t version, ProtoMessage *m, char **e) {
+        json_object *ok = json_field(o, "ok"), *err = json_field(o, "error");
+
+        if (ok && json_object_is_type(ok, json_type_boolean) && !json_object_get_boolean(ok) &&
+            err && json_object_is_type(err, json_type_string))
+                return json_get_string(err, "error", &m->error, e);
+        return json_fail(e, -EPROTONOSUPPORT,
+                         "protocol version mismatch: benchrunnerd speaks version %" PRIi64
+                         ", this program version %d", version, PROTOCOL_VERSION);
+}
+
+static int message_event(json_object *o, ProtoMessage *m, char **e) {
+        json_object *v = json_field(o, "event");
+        int r;
+
+        m->is_event = true;
+        if (!json_object_is_type(v, json_type_string))
+                return json_fail(e, -EBADMSG, "event: must be a string");
+        m->event = proto_event_from_string(json_object_get_string(v));
+        if (m->event == PROTO_EVENT_STATS) {
+                r = stats_from_json(o, &m->stats, e);
                 if (r < 0)
                         return r;
-        }
-        if ((v = get(o, "tasks"))) {
-                size_t n;
-
-                if (!json_object_is_type(v, json_type_array))
-                        return fail(e, -EINVAL, "tasks: must be an array");
-                n = json_object_array_length(v);
-                m->tasks = calloc(n ? n : 1, sizeof(Task *));
-                if (!m->tasks)
-                        return -ENOMEM;
-                m->n_tasks = n;
-                for (size_t i = 0; i < n; i++) {
-                        char where[32];
-
-                        (void) snprintf(where, sizeof where, "tasks[%zu]", i);
-                        r = task_from_json(json_object_array_get_idx(v, i), where, &m->tasks[i], e);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        if ((v = get(o, "more")) && (r = get_bool(v, "more", &m->more, e)) < 0)
-                return r;
-        if ((v = get(o, "results"))) {
-                size_t n;
-
-                if (!json_object_is_type(v, json_type_array))
-                        return fail(e, -EINVAL, "results: must be an array");
-                n = json_object_array_length(v);
-                m->results = calloc(n ? n : 1, sizeof(ProtoCancelResult));
-                if (!m->results)
-                        return -ENOMEM;
-                m->n_results = n;
-                for (size_t i = 0; i < n; i++) {
-                        json_object *res = json_object_array_get_idx(v, i), *w;
-                        bool ok = false;
-                        char *err = NULL;
-
-                        if (!json_object_is_type(res, json_type_object))
-                                return fail(e, -EINVAL, "results[%zu]: must be an object", i);
-                        if (!(w = get(res, "id")))
-                                return fail(e, -EINVAL, "results[%zu].id: missing", i);
-                        r = get_int(w, "results.id", 1, INT64_MAX, &m->results[i].id, e);
-                        if (r < 0)
-                                return r;
-                        if (!(w = get(res, "ok")))
-                                return fail(e, -EINVAL, "results[%zu].ok: missing", i);
-                        r = get_bool(w, "results.ok", &ok, e);
-                        if (r < 0)
-                                return r;
-                        if (!ok) {
-                                w = get(res, "error");
-                                if (w) {
-                                        r = get_string(w, "results.error", &err, e);
-                                        if (r < 0)
-                                                return r;
-                                } else {
-                                        err = strdup("failed");
-                                        if (!err)
-                                                return -ENOMEM;
-                                }
-                        }
-                        m->results[i].error = err;
-                }
+                m->has_stats = true;
+        } else if (m->event >= 0) {
+                v = json_field(o, "task");
+                if (!v)
+                        return json_fail(e, -EBADMSG, "%s event without a task", event_names[m->event]);
+                return task_from_json(v, "task", &m->task, e);
         }
         return 0;
 }
 
+static int message_reply(json_object *o, ProtoMessage *m, char **e) {
+        json_object *ok = json_field(o, "ok"), *err = json_field(o, "error");
+
+        if (!ok || !json_object_is_type(ok, json_type_boolean))
+                return json_fail(e, -EBADMSG, "reply from benchrunnerd without \"ok\"");
+        m->ok = json_object_get_boolean(ok);
+        m->tag = json_object_get(json_field(o, "tag"));
+        if (!m->ok) {
+                if (err)
+                        return json_get_string(err, "error", &m->error, e);
+                m->error = strdup("unknown error");
+                return m->error ? 0 : -ENOMEM;
+        }
+        return message_fields(o, m, e);
+}
+
 int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char **ret_error) {
         _cleanup_(json_putp) json_object *o = NULL;
-        ProtoMessage *m = NULL;
-        json_object *v, *ok, *err;
-        int64_t x;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        json_object *v;
         int r;
 
         if (len > PROTO_REPLY_LINE_MAX)
-                return fail(ret_error, -E2BIG, "message from benchrunnerd too long: %zu bytes, at most %u",
-                            len, PROTO_REPLY_LINE_MAX);
-        r = parse_object(line, len, "message", &o, ret_error);
+                return json_fail(ret_error, -E2BIG, "message from benchrunnerd too long: %zu bytes, at most %u",
+                                 len, PROTO_REPLY_LINE_MAX);
+        r = json_from_line(line, len, "message", PROTO_JSON_DEPTH_MAX, &o, ret_error);
         if (r < 0)
                 return r;
 
@@ -1680,173 +1429,17 @@ int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char *
         if (!m)
                 return -ENOMEM;
         m->event = _PROTO_EVENT_INVALID;
-
-        v = get(o, "v");
-        if (!v || !json_object_is_type(v, json_type_int)) {
-                r = fail(ret_error, -EBADMSG, "message from benchrunnerd without a protocol version");
-                goto bad;
-        }
-        x = json_object_get_int64(v);
-        ok = get(o, "ok");
-        err = get(o, "error");
-        if (x != PROTOCOL_VERSION) {
-                /* An error reply reads the same in every version. */
-                if (ok && json_object_is_type(ok, json_type_boolean) && !json_object_get_boolean(ok) &&
-                    err && json_object_is_type(err, json_type_string)) {
-                        r = get_string(err, "error", &m->error, ret_error);
-                        if (r < 0)
-                                goto bad;
-                        *ret = m;
-                        return 0;
-                }
-                r = fail(ret_error, -EPROTONOSUPPORT,
-                         "protocol version mismatch: benchrunnerd speaks version %" PRIi64
-                         ", this program version %d", x, PROTOCOL_VERSION);
-                goto bad;
-        }
-
-        v = get(o, "event");
-        if (v) {
-                m->is_event = true;
-                if (!json_object_is_type(v, json_type_string)) {
-                        r = fail(ret_error, -EBADMSG, "event: must be a string");
-                        goto bad;
-                }
-                m->event = proto_event_from_string(json_object_get_string(v));
-                if (m->event == PROTO_EVENT_STATS) {
-                        r = stats_from_json(o, &m->stats, ret_error);
-                        if (r < 0)
-                                goto bad;
-                        m->has_stats = true;
-                } else if (m->event >= 0) {
-                        v = get(o, "task");
-                        if (!v) {
-                                r = fail(ret_error, -EBADMSG, "%s event without a task",
-                                         event_names[m->event]);
-                                goto bad;
-                        }
-                        r = task_from_json(v, "task", &m->task, ret_error);
-                        if (r < 0)
-                                goto bad;
-                }
-                *ret = m;
-                return 0;
-        }
-
-        if (!ok || !json_object_is_type(ok, json_type_boolean)) {
-                r = fail(ret_error, -EBADMSG, "reply from benchrunnerd without \"ok\"");
-                goto bad;
-        }
-        m->ok = json_object_get_boolean(ok);
-        m->tag = json_object_get(get(o, "tag"));
-        if (!m->ok) {
-                if (err)
-                        r = get_string(err, "error", &m->error, ret_error);
-                else
-                        r = (m->error = strdup("unknown error")) ? 0 : -ENOMEM;
-                if (r < 0)
-                        goto bad;
-                *ret = m;
-                return 0;
-        }
-        r = message_fields(o, m, ret_error);
+        v = json_field(o, "v");
+        if (!v || !json_object_is_type(v, json_type_int))
+                r = json_fail(ret_error, -EBADMSG, "message from benchrunnerd without a protocol version");
+        else if (json_object_get_int64(v) != PROTOCOL_VERSION)
+                r = message_other_version(o, json_object_get_int64(v), m, ret_error);
+        else if (json_field(o, "event"))
+                r = message_event(o, m, ret_error);
+        else
+                r = message_reply(o, m, ret_error);
         if (r < 0)
-                goto bad;
-        *ret = m;
+                return r == -EINVAL ? -EBADMSG : r;
+        *ret = TAKE_PTR(m);
         return 0;
-
-bad:
-        proto_message_free(m);
-        return r == -EINVAL ? -EBADMSG : r;
-}
-
-/* ---- line buffer ---- */
-
-void proto_linebuf_init(ProtoLineBuf *b, size_t max) {
-        *b = (ProtoLineBuf) { .max = max };
-}
-
-void proto_linebuf_done(ProtoLineBuf *b) {
-        free(b->data);
-        proto_linebuf_init(b, b->max);
-}
-
-/* Room for n more bytes at the end, dropping what was popped first. */
-static int linebuf_reserve(ProtoLineBuf *b, size_t n) {
-        size_t want, size;
-        char *p;
-
-        if (b->start == b->end) {
-                b->start = b->end = b->scanned = 0;
-        } else if (b->start > 0 && b->allocated - b->end < n) {
-                memmove(b->data, b->data + b->start, b->end - b->start);
-                b->end -= b->start;
-                b->scanned -= b->start;
-                b->start = 0;
-        }
-        if (b->allocated - b->end >= n)
-                return 0;
-        if (n > SIZE_MAX / 2 - b->end)
-                return -ENOMEM;
-        want = b->end + n;
-        size = b->allocated > 4096 ? b->allocated : 4096;
-        while (size < want)
-                size *= 2;
-        p = realloc(b->data, size);
-        if (!p)
-                return -ENOMEM;
-        b->data = p;
-        b->allocated = size;
-        return 0;
-}
-
-int proto_linebuf_append(ProtoLineBuf *b, const void *data, size_t n) {
-        int r;
-
-        if (n == 0)
-                return 0;
-        r = linebuf_reserve(b, n);
-        if (r < 0)
-                return r;
-        memcpy(b->data + b->end, data, n);
-        b->end += n;
-        return 0;
-}
-
-ssize_t proto_linebuf_read(ProtoLineBuf *b, int fd) {
-        ssize_t n;
-        int r;
-
-        r = linebuf_reserve(b, LINEBUF_READ_MIN);
-        if (r < 0)
-                return r;
-        n = read(fd, b->data + b->end, b->allocated - b->end);
-        if (n < 0)
-                return -errno;
-        b->end += (size_t) n;
-        return n;
-}
-
-int proto_linebuf_pop(ProtoLineBuf *b, char **ret_line, size_t *ret_len) {
-        char *nl = NULL;
-        size_t len;
-
-        if (b->scanned < b->end)
-                nl = memchr(b->data + b->scanned, '\n', b->end - b->scanned);
-        if (!nl) {
-                b->scanned = b->end;
-                return b->end - b->start > b->max ? -E2BIG : 0;
-        }
-        len = (size_t) (nl - (b->data + b->start));
-        if (len > b->max)
-                return -E2BIG;
-        *nl = 0;
-        *ret_line = b->data + b->start;
-        *ret_len = len;
-        b->start = b->scanned = (size_t) (nl - b->data) + 1;
-        return 1;
-}
-
-size_t proto_linebuf_pending(const ProtoLineBuf *b) {
-        return b->end - b->start;
 }

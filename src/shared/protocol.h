@@ -2,11 +2,11 @@
  * one implementation of it that both sides link.
  *
  *   client                                              benchrunnerd
- *     |  {"v":1,"op":"submit","tag":7,"tasks":[SPEC],"follow":true}\n   |
+ *     |  {"v":2,"op":"submit","tag":7,"tasks":[SPEC],"follow":true}\n   |
  *     | ----------------------------------------------------------->  |
- *     |  {"v":1,"ok":true,"tag":7,"ids":[42]}\n                        |
+ *     |  {"v":2,"ok":true,"tag":7,"ids":[42]}\n                        |
  *     | <-----------------------------------------------------------  |
- *     |  {"v":1,"event":"started","task":TASK}\n    (follow only)      |
+ *     |  {"v":2,"event":"started","task":TASK}\n    (follow only)      |
  *     | <-----------------------------------------------------------  |
  *
  * SOCK_STREAM unix socket; one JSON object per line, '\n'-terminated; every
@@ -16,13 +16,16 @@
  * description for people writing clients in other languages.
  *
  * Bump PROTOCOL_VERSION when any of these change: an op, a field's name, type
- * or meaning, an event, a limit that a message valid before would now break.
+ * or meaning, an event, a limit that a message valid before would now break
+ * (docs/protocol.md keeps the history: 2 added list's before_id and
+ * newest_first).
  * Adding a field to replies or events is compatible (clients ignore fields
  * they do not know); adding one to requests is not (the daemon rejects
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
  * shape across all versions, so each side can tell the other what is wrong.
  *
- * Nothing here logs or touches a socket except proto_linebuf_read(). */
+ * Nothing here logs or touches a socket (linebuf.h splits the stream into
+ * lines). */
 #pragma once
 
 #include <stdbool.h>
@@ -36,7 +39,7 @@
  * include path.  Owned references are released with proto_json_unref(). */
 struct json_object;
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 
 /* Longest request line a client may send, not counting the '\n'.  Longer is
  * an error and the daemon closes the connection. */
@@ -127,6 +130,8 @@ typedef struct ProtoRequest {
         uid_t uid;
         unsigned limit;            /* parsed: 1..PROTO_LIST_LIMIT_MAX; formatted: 0 = omit */
         int64_t after_id;          /* only tasks with a larger id; 0 = from the first */
+        int64_t before_id;         /* only tasks with a smaller id; 0 = no bound */
+        bool newest_first;         /* descending id order (page on with before_id) */
 } ProtoRequest;
 
 /* Frees a request that proto_parse_request() returned (with its tasks and
@@ -189,9 +194,10 @@ char *proto_reply_error(struct json_object *tag, const char *fmt, ...)
 char *proto_reply_ping(struct json_object *tag);
 char *proto_reply_submit(struct json_object *tag, const int64_t *ids, size_t n);
 char *proto_reply_stats(struct json_object *tag, const ProtoStats *s);
-/* Takes tasks in id order, as many as stay below PROTO_REPLY_LINE_MAX (at
- * least one); *ret_n (may be NULL) says how many.  "more" is set when the
- * caller says so or when the reply was cut. */
+/* Takes tasks in the order listed (ascending ids, or descending for
+ * newest_first), as many as stay below PROTO_REPLY_LINE_MAX (at least one);
+ * *ret_n (may be NULL) says how many.  "more" is set when the caller says so
+ * or when the reply was cut. */
 char *proto_reply_list(struct json_object *tag, Task * const *tasks, size_t n,
                        bool more, size_t *ret_n);
 char *proto_reply_show(struct json_object *tag, const Task *t);
@@ -217,7 +223,8 @@ typedef struct ProtoMessage {
         Task *task;                /* show, task events */
         Task **tasks;              /* list */
         size_t n_tasks;
-        bool more;                 /* list: ask again with after_id = last id */
+        bool more;                 /* list: ask again with after_id = last id
+                                    * (before_id = last id for newest_first) */
         ProtoCancelResult *results;  /* cancel; error strings owned */
         size_t n_results;
 } ProtoMessage;
@@ -234,34 +241,3 @@ static inline void proto_message_freep(ProtoMessage **m) {
  * -EPROTONOSUPPORT (other version, not an error reply), -E2BIG, -ENOMEM,
  * with *ret_error (may be NULL). */
 int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char **ret_error);
-
-/* Splits a byte stream into lines, for blocking and non-blocking sockets.
- *
- *     ProtoLineBuf b;
- *     proto_linebuf_init(&b, PROTO_LINE_MAX);
- *     n = proto_linebuf_read(&b, fd);          // > 0, 0 at EOF, -EAGAIN, ...
- *     while ((r = proto_linebuf_pop(&b, &line, &len)) > 0)
- *             handle(line, len);               // NUL-terminated, no '\n'
- *     if (r == -E2BIG) ...                     // a line is longer than max
- *     proto_linebuf_done(&b);
- *
- * A popped line stays valid until the next append, read or done. */
-typedef struct ProtoLineBuf {
-        char *data;
-        size_t start;      /* first byte not popped */
-        size_t end;        /* end of the data */
-        size_t scanned;    /* [start, scanned) holds no '\n' */
-        size_t allocated;
-        size_t max;        /* longest line, without its '\n' */
-} ProtoLineBuf;
-
-void proto_linebuf_init(ProtoLineBuf *b, size_t max);
-void proto_linebuf_done(ProtoLineBuf *b);
-int proto_linebuf_append(ProtoLineBuf *b, const void *data, size_t n);
-/* One read(2); returns bytes read, 0 at EOF, or -errno (-EAGAIN, -EINTR...). */
-ssize_t proto_linebuf_read(ProtoLineBuf *b, int fd);
-/* 1 and the next complete line, 0 if there is none yet, -E2BIG if the next
- * line is (or, unfinished, already is) longer than max. */
-int proto_linebuf_pop(ProtoLineBuf *b, char **ret_line, size_t *ret_len);
-/* Bytes received and not popped (an unfinished line at EOF, say). */
-size_t proto_linebuf_pending(const ProtoLineBuf *b);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,22 +44,6 @@ static int read_line(const char *path, char *buf, size_t len) {
         return 0;
 }
 
-static int read_long(const char *path, long *ret) {
-        char buf[64], *end;
-        long v;
-        int r;
-
-        r = read_line(path, buf, sizeof buf);
-        if (r < 0)
-                return r;
-        errno = 0;
-        v = strtol(buf, &end, 10);
-        if (errno || end == buf || *end)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 static int read_cpuset(const char *path, CpuSet *ret) {
         /* 4096 CPUs listed one by one would not fit any sane buffer, but
          * ranges keep real lists short. */
@@ -76,13 +61,13 @@ static int read_cpuset(const char *path, CpuSet *ret) {
 static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu, CpuInfo *ret) {
         char path[4096 + 128];
         CpuSet s;
-        long core_id = -1;
+        uint64_t v;
 
         *ret = (CpuInfo) { .cpu = cpu, .core_key = cpu, .package_id = 0, .l3_key = -1 };
 
         snprintf(path, sizeof path, "%s/cpu%u/topology/physical_package_id", cpudir, cpu);
-        if (read_long(path, &ret->package_id) < 0 || ret->package_id < 0)
-                ret->package_id = 0;
+        if (read_small_file_u64(path, &v) >= 0 && v <= LONG_MAX)
+                ret->package_id = (long) v;
 
         snprintf(path, sizeof path, "%s/cpu%u/topology/thread_siblings_list", cpudir, cpu);
         if (read_cpuset(path, &s) < 0) {
@@ -94,8 +79,8 @@ static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu
                 /* no sibling list: group by core_id within the package, which
                  * the caller resolves; mark with the core id for now */
                 snprintf(path, sizeof path, "%s/cpu%u/topology/core_id", cpudir, cpu);
-                if (read_long(path, &core_id) == 0 && core_id >= 0)
-                        ret->core_key = CPUSET_MAX + (unsigned) core_id; /* resolved later */
+                if (read_small_file_u64(path, &v) >= 0 && v <= LONG_MAX)
+                        ret->core_key = CPUSET_MAX + (unsigned) v; /* resolved later */
         } else {
                 CpuSet on = s;
                 /* keep only online siblings, and the CPU itself in any case */
@@ -107,12 +92,8 @@ static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu
         }
 
         for (unsigned i = 0; i < 16; i++) {
-                long level;
-
                 snprintf(path, sizeof path, "%s/cpu%u/cache/index%u/level", cpudir, cpu, i);
-                if (read_long(path, &level) < 0)
-                        continue;
-                if (level != 3)
+                if (read_small_file_u64(path, &v) < 0 || v != 3)
                         continue;
                 snprintf(path, sizeof path, "%s/cpu%u/cache/index%u/shared_cpu_list", cpudir, cpu, i);
                 if (read_cpuset(path, &s) < 0)

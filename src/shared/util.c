@@ -261,3 +261,14 @@ int read_small_file(const char *path, char *buf, size_t len) {
         buf[n] = 0;
         return 0;
 }
+
+int read_small_file_u64(const char *path, uint64_t *ret) {
+        char buf[64];
+        int r;
+
+        r = read_small_file(path, buf, sizeof buf);
+        if (r < 0)
+                return r;
+        buf[strcspn(buf, "\n")] = 0;
+        return parse_uint(buf, 0, UINT64_MAX, ret);
+}

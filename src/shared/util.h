@@ -69,6 +69,9 @@ uint64_t now_usec(int clock);
 /* One read(2) of a small file (sysfs, cgroup, /proc) into buf, which is
  * NUL-terminated; at most len - 1 bytes. */
 int read_small_file(const char *path, char *buf, size_t len);
+/* A file that holds one non-negative decimal number and perhaps a '\n', as
+ * sysfs and cgroup files do.  -EINVAL / -ERANGE when it holds anything else. */
+int read_small_file_u64(const char *path, uint64_t *ret);
 
 /* MemAvailable of /proc/meminfo in bytes; 0 if it cannot be read. */
 uint64_t mem_available(void);

@@ -160,7 +160,7 @@ out=$(br br-cancel -a 2>&1); rc=$?
 check "br-cancel -a with nothing left: exit 0 ($out)" [ "$rc" = 0 ]
 
 # 7. more tasks than one reply holds (1000): the lists page through all of
-# them; the last N are found without reading them all
+# them; the last N come newest first, without reading them all
 for i in $(seq 1100); do echo "{\"argv\":[\"/bin/sleep\",\"300\"],\"name\":\"bulk-$i\"}"; done > "$T_TMP/bulk.jsonl"
 sd sh -c "cd / && BENCHRUNNER_SOCKET=$BR_SOCK $abs_top_builddir/br-run --batch -" < "$T_TMP/bulk.jsonl" > "$T_TMP/bulk.ids"
 first=$(head -n 1 "$T_TMP/bulk.ids"); last=$(tail -n 1 "$T_TMP/bulk.ids")
@@ -192,5 +192,10 @@ check "br-list -s finished -n 3: the last three" \
     [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/last3" | tr '\n' ' ')" = "$(tail -n 3 "$T_TMP/bulk.ids" | tr '\n' ' ')" ]
 br br-list -n 1500 --json > "$T_TMP/last1500"
 check "br-list -n 1500 (more than a page): all 1103" [ "$(wc -l < "$T_TMP/last1500")" = 1103 ]
+br br-list -a -n 1050 --json > "$T_TMP/last1050"
+check "br-list -a -n 1050 (more than a page): valid JSON" json_ok "$T_TMP/last1050"
+check "br-list -a -n 1050: the newest 1050, in id order" \
+    [ "$(json_sql "$T_TMP/last1050" "json_extract(value, '\$.id')")" = \
+      "$(json_sql "$T_TMP/all.json" "json_extract(value, '\$.id')" | tail -n 1050)" ]
 
 finish

@@ -1,17 +1,14 @@
 /* test-protocol.c: the wire protocol both ways: every request a client can
  * build survives parsing byte for byte, every bad request is refused with a
- * message that names the field, replies and events read back as sent, and
- * the line buffer splits a stream however it arrives. */
+ * message that names the field, and replies and events read back as sent. */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <json.h>
+#include <json-c/json.h>
 
 #include "check.h"
 #include "protocol.h"
@@ -194,7 +191,7 @@ static void check_rejects(const char *line, int expected, const char *words) {
 }
 
 static void check_spec_rejected(const char *spec_fields, const char *words) {
-        _cleanup_(freep) char *line = strf("{\"v\":1,\"op\":\"submit\",\"tasks\":[{%s}]}", spec_fields);
+        _cleanup_(freep) char *line = strf("{\"v\":2,\"op\":\"submit\",\"tasks\":[{%s}]}", spec_fields);
         check_rejects(line, -EINVAL, words);
 }
 
@@ -204,7 +201,7 @@ static void test_ping(void) {
         _cleanup_(freep) char *reply = NULL, *line = NULL, *error = NULL;
         ProtoRequest ping = { .op = PROTO_OP_PING };
 
-        req = parse_ok("{\"v\":1,\"op\":\"ping\",\"tag\":{\"n\":[1,\"x\"]}}");
+        req = parse_ok("{\"v\":2,\"op\":\"ping\",\"tag\":{\"n\":[1,\"x\"]}}");
         CHECK(req && req->op == PROTO_OP_PING);
         CHECK(req && req->tag && json_object_is_type(req->tag, json_type_object));
 
@@ -218,7 +215,7 @@ static void test_ping(void) {
         CHECK(m && m->tag && json_object_equal(m->tag, req->tag));
 
         CHECK(proto_request_format(&ping, &line) == 0);
-        CHECK_STREQ(line, "{\"v\":1,\"op\":\"ping\"}\n");
+        CHECK_STREQ(line, "{\"v\":2,\"op\":\"ping\"}\n");
 }
 
 static void test_submit_roundtrip(void) {
@@ -273,9 +270,9 @@ static void test_submit_handwritten(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
 
         /* "follow" inside a spec is an unknown field */
-        check_rejects("{\"op\":\"submit\",\"v\":1,\"tasks\":[{" SPEC_OK ",\"follow\":null}]}",
+        check_rejects("{\"op\":\"submit\",\"v\":2,\"tasks\":[{" SPEC_OK ",\"follow\":null}]}",
                       -EINVAL, "tasks[0]: unknown field \"follow\"");
-        req = parse_ok("  {\"op\":\"submit\",\"v\":1,\"tasks\":[{\"cwd\":\"/w\",\"argv\":[\"/bin/echo\","
+        req = parse_ok("  {\"op\":\"submit\",\"v\":2,\"tasks\":[{\"cwd\":\"/w\",\"argv\":[\"/bin/echo\","
                        "\"\\u00e9\\ud83d\\ude00\",\"a\\/b\",\"\\\"\\\\\\n\"],"
                        "\"env\":[],\"name\":null,\"memory\":null}],\"follow\":null}\r\n");
         if (!req)
@@ -387,35 +384,36 @@ static void test_rejections(void) {
         /* not a request */
         check_rejects("", -EBADMSG, "empty");
         check_rejects("   ", -EBADMSG, "empty");
-        check_rejects("{\"v\":1,\"op\":\"ping\"", -EBADMSG, "invalid JSON");
-        check_rejects("{\"v\":1,\"op\":\"ping\"} {}", -EBADMSG, "invalid JSON");
-        check_rejects("{\"v\":1,\"op\":\"ping\",}", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":2,\"op\":\"ping\"", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":2,\"op\":\"ping\"} {}", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":2,\"op\":\"ping\",}", -EBADMSG, "invalid JSON");
         check_rejects("[1,2]", -EBADMSG, "JSON object");
         check_rejects("\"ping\"", -EBADMSG, "JSON object");
-        check_rejects_len("{\"v\":1,\"op\":\"ping\"}\0", 20, -EBADMSG, "NUL byte");
+        check_rejects_len("{\"v\":2,\"op\":\"ping\"}\0", 20, -EBADMSG, "NUL byte");
 
         /* version and op */
         check_rejects("{\"op\":\"ping\"}", -EINVAL, "\"v\"");
         check_rejects("{\"v\":\"1\",\"op\":\"ping\"}", -EINVAL, "v: must be an integer");
-        check_rejects("{\"v\":2,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 2, benchrunnerd speaks version 1");
+        check_rejects("{\"v\":3,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 3, benchrunnerd speaks version 2");
+        check_rejects("{\"v\":1,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 1, benchrunnerd speaks version 2");
         check_rejects("{\"v\":0,\"op\":\"frobnicate\",\"x\":1}", -EPROTONOSUPPORT, "version 0");
-        check_rejects("{\"v\":1}", -EINVAL, "op: missing");
-        check_rejects("{\"v\":1,\"op\":7}", -EINVAL, "op: must be a string");
-        check_rejects("{\"v\":1,\"op\":\"frobnicate\"}", -EINVAL, "unknown op \"frobnicate\"");
-        check_rejects("{\"v\":1,\"op\":\"ping\",\"extra\":true}", -EINVAL, "unknown field \"extra\"");
-        check_rejects("{\"v\":1,\"op\":\"show\",\"id\":1,\"follow\":true}", -EINVAL, "unknown field \"follow\"");
+        check_rejects("{\"v\":2}", -EINVAL, "op: missing");
+        check_rejects("{\"v\":2,\"op\":7}", -EINVAL, "op: must be a string");
+        check_rejects("{\"v\":2,\"op\":\"frobnicate\"}", -EINVAL, "unknown op \"frobnicate\"");
+        check_rejects("{\"v\":2,\"op\":\"ping\",\"extra\":true}", -EINVAL, "unknown field \"extra\"");
+        check_rejects("{\"v\":2,\"op\":\"show\",\"id\":1,\"follow\":true}", -EINVAL, "unknown field \"follow\"");
 
         /* submit as a whole */
-        check_rejects("{\"v\":1,\"op\":\"submit\"}", -EINVAL, "tasks: missing");
-        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[]}", -EINVAL, "tasks: must not be empty");
-        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":{}}", -EINVAL, "tasks: must be an array");
-        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[7]}", -EINVAL, "tasks[0]: must be an object");
-        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "}],\"follow\":\"yes\"}",
+        check_rejects("{\"v\":2,\"op\":\"submit\"}", -EINVAL, "tasks: missing");
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":[]}", -EINVAL, "tasks: must not be empty");
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":{}}", -EINVAL, "tasks: must be an array");
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":[7]}", -EINVAL, "tasks[0]: must be an object");
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "}],\"follow\":\"yes\"}",
                       -EINVAL, "follow: must be true or false");
-        check_rejects("{\"v\":1,\"op\":\"submit\",\"uid\":0,\"tasks\":[{" SPEC_OK "}]}",
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"uid\":0,\"tasks\":[{" SPEC_OK "}]}",
                       -EINVAL, "unknown field \"uid\"");
         /* all or nothing: one bad spec anywhere rejects the request */
-        check_rejects("{\"v\":1,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "},{" SPEC_OK "},"
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "},{" SPEC_OK "},"
                       "{\"argv\":[\"true\"],\"cwd\":\"/\"}]}", -EINVAL, "tasks[2].argv[0]: must be an absolute path");
 
         /* oversized batch */
@@ -423,7 +421,7 @@ static void test_rejections(void) {
                 size_t n = PROTO_SUBMIT_MAX + 1, size = n * 64 + 64, k;
                 char *s = malloc(size);
 
-                k = (size_t) snprintf(s, size, "{\"v\":1,\"op\":\"submit\",\"tasks\":[");
+                k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"submit\",\"tasks\":[");
                 for (size_t i = 0; i < n; i++)
                         k += (size_t) snprintf(s + k, size - k, "%s{" SPEC_OK "}", i ? "," : "");
                 (void) snprintf(s + k, size - k, "]}");
@@ -537,7 +535,7 @@ static void test_rejections(void) {
                 check_spec_rejected(line, "tasks[0].name: 256 bytes long, at most 255");
                 free(line);
                 name[TASK_NAME_MAX - 1] = 0;
-                line = strf("{\"v\":1,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"%s\"}]}", name);
+                line = strf("{\"v\":2,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"%s\"}]}", name);
                 proto_request_free(parse_ok(line));
                 free(line);
                 line = NULL;
@@ -572,7 +570,7 @@ static void test_rejections(void) {
         /* the line limit: exactly at it is fine, one byte more is not */
         {
                 char *s = malloc(PROTO_LINE_MAX + 2);
-                const char *ping = "{\"v\":1,\"op\":\"ping\"";
+                const char *ping = "{\"v\":2,\"op\":\"ping\"";
                 size_t l = strlen(ping);
 
                 memcpy(s, ping, l);
@@ -589,7 +587,7 @@ static void test_rejections(void) {
 
         /* too deep */
         {
-                char deep[256] = "{\"v\":1,\"op\":\"ping\",\"tag\":";
+                char deep[256] = "{\"v\":2,\"op\":\"ping\",\"tag\":";
                 size_t k = strlen(deep);
 
                 for (int i = 0; i < 40; i++)
@@ -602,22 +600,34 @@ static void test_rejections(void) {
         }
 
         /* the other ops */
-        check_rejects("{\"v\":1,\"op\":\"show\"}", -EINVAL, "id: missing");
-        check_rejects("{\"v\":1,\"op\":\"show\",\"id\":0}", -EINVAL, "id: must be between 1 and");
-        check_rejects("{\"v\":1,\"op\":\"show\",\"id\":\"5\"}", -EINVAL, "id: must be an integer");
-        check_rejects("{\"v\":1,\"op\":\"cancel\"}", -EINVAL, "ids: missing");
-        check_rejects("{\"v\":1,\"op\":\"cancel\",\"ids\":[]}", -EINVAL, "ids: must not be empty");
-        check_rejects("{\"v\":1,\"op\":\"cancel\",\"ids\":5}", -EINVAL, "ids: must be an array");
-        check_rejects("{\"v\":1,\"op\":\"cancel\",\"ids\":[1,-2]}", -EINVAL, "ids[1]: must be between 1");
-        check_rejects("{\"v\":1,\"op\":\"stats\",\"follow\":1}", -EINVAL, "follow: must be true or false");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"states\":[]}", -EINVAL, "states: must not be empty");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"states\":[\"done\"]}", -EINVAL, "states[0]: unknown state \"done\"");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"states\":\"queued\"}", -EINVAL, "states: must be an array");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"uid\":-1}", -EINVAL, "uid: must be between 0 and 4294967294");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"uid\":4294967295}", -EINVAL, "uid: must be between");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"limit\":0}", -EINVAL, "limit: must be between 1");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"after_id\":-1}", -EINVAL, "after_id: must be between 0");
-        check_rejects("{\"v\":1,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
+        check_rejects("{\"v\":2,\"op\":\"show\"}", -EINVAL, "id: missing");
+        check_rejects("{\"v\":2,\"op\":\"show\",\"id\":0}", -EINVAL, "id: must be between 1 and");
+        check_rejects("{\"v\":2,\"op\":\"show\",\"id\":\"5\"}", -EINVAL, "id: must be an integer");
+        check_rejects("{\"v\":2,\"op\":\"cancel\"}", -EINVAL, "ids: missing");
+        check_rejects("{\"v\":2,\"op\":\"cancel\",\"ids\":[]}", -EINVAL, "ids: must not be empty");
+        check_rejects("{\"v\":2,\"op\":\"cancel\",\"ids\":5}", -EINVAL, "ids: must be an array");
+        check_rejects("{\"v\":2,\"op\":\"cancel\",\"ids\":[1,-2]}", -EINVAL, "ids[1]: must be between 1");
+        check_rejects("{\"v\":2,\"op\":\"stats\",\"follow\":1}", -EINVAL, "follow: must be true or false");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"states\":[]}", -EINVAL, "states: must not be empty");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"states\":[\"done\"]}", -EINVAL, "states[0]: unknown state \"done\"");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"states\":\"queued\"}", -EINVAL, "states: must be an array");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"uid\":-1}", -EINVAL, "uid: must be between 0 and 4294967294");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"uid\":4294967295}", -EINVAL, "uid: must be between");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"limit\":0}", -EINVAL, "limit: must be between 1");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"after_id\":-1}", -EINVAL, "after_id: must be between 0");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"before_id\":0}", -EINVAL,
+                      "before_id: must be between 1 and 9223372036854775807, got 0");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"before_id\":-5}", -EINVAL, "before_id: must be between 1");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"before_id\":9223372036854775808}", -EINVAL,
+                      "before_id: must be between 1");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"before_id\":\"7\"}", -EINVAL, "before_id: must be an integer");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"before_id\":2.0}", -EINVAL, "before_id: must be an integer");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"newest_first\":1}", -EINVAL, "newest_first: must be true or false");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"newest_first\":\"true\"}", -EINVAL,
+                      "newest_first: must be true or false");
+        check_rejects("{\"v\":2,\"op\":\"show\",\"id\":1,\"newest_first\":true}", -EINVAL,
+                      "unknown field \"newest_first\"");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
 }
 
 static void test_error_echoes_tag(void) {
@@ -625,7 +635,7 @@ static void test_error_echoes_tag(void) {
         _cleanup_(json_putp) json_object *tag = NULL;
         _cleanup_(freep) char *error = NULL, *reply = NULL, *big = NULL;
         _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
-        const char *line = "{\"v\":2,\"op\":\"ping\",\"tag\":\"t-1\"}";
+        const char *line = "{\"v\":3,\"op\":\"ping\",\"tag\":\"t-1\"}";
 
         CHECK(proto_parse_request(line, strlen(line), &req, &tag, &error) == -EPROTONOSUPPORT);
         CHECK(!req);
@@ -634,14 +644,14 @@ static void test_error_echoes_tag(void) {
         CHECK(reply && strstr(reply, "\"ok\":false") && strstr(reply, "\"tag\":\"t-1\""));
         CHECK(proto_parse_message(reply, strlen(reply) - 1, &m, NULL) == 0);
         CHECK(m && !m->ok && m->tag);
-        CHECK(m && m->error && strstr(m->error, "version 2") && strstr(m->error, "version 1"));
+        CHECK(m && m->error && strstr(m->error, "version 3") && strstr(m->error, "version 2"));
 
         /* a tag too big to echo is refused, not echoed */
         proto_json_unref(TAKE_PTR(tag));
         free(TAKE_PTR(error));
         {
                 char s[PROTO_TAG_MAX + 64];
-                int k = snprintf(s, sizeof s, "{\"v\":1,\"op\":\"ping\",\"tag\":\"");
+                int k = snprintf(s, sizeof s, "{\"v\":2,\"op\":\"ping\",\"tag\":\"");
                 memset(s + k, 't', PROTO_TAG_MAX);
                 strcpy(s + k + PROTO_TAG_MAX, "\"}");
                 CHECK(proto_parse_request(s, strlen(s), &req, &tag, &error) == -EINVAL);
@@ -651,53 +661,89 @@ static void test_error_echoes_tag(void) {
 
         /* error replies are one line whatever the daemon passes */
         big = proto_reply_error(NULL, "two\nlines\tand %d", 3);
-        CHECK_STREQ(big, "{\"v\":1,\"ok\":false,\"error\":\"two lines and 3\"}\n");
+        CHECK_STREQ(big, "{\"v\":2,\"ok\":false,\"error\":\"two lines and 3\"}\n");
 }
 
 static void test_other_requests(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
         _cleanup_(freep) char *line = NULL;
 
-        req = parse_ok("{\"v\":1,\"op\":\"list\"}");
+        req = parse_ok("{\"v\":2,\"op\":\"list\"}");
         CHECK(req && req->op == PROTO_OP_LIST && req->state_mask == 0 && !req->has_uid);
         CHECK(req && req->limit == PROTO_LIST_LIMIT_MAX && req->after_id == 0);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":1,\"op\":\"list\",\"states\":[\"queued\",\"finished\",\"queued\"],"
+        req = parse_ok("{\"v\":2,\"op\":\"list\",\"states\":[\"queued\",\"finished\",\"queued\"],"
                        "\"uid\":1000,\"limit\":50,\"after_id\":1234,\"tag\":null}");
         CHECK(req && req->state_mask == ((1u << TASK_QUEUED) | (1u << TASK_FINISHED)));
         CHECK(req && req->has_uid && req->uid == 1000 && req->limit == 50 && req->after_id == 1234);
         CHECK(req && !req->tag);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":1,\"op\":\"list\",\"states\":[\"queued\",\"finished\"],"
+                CHECK_STREQ(line, "{\"v\":2,\"op\":\"list\",\"states\":[\"queued\",\"finished\"],"
                                   "\"uid\":1000,\"limit\":50,\"after_id\":1234}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
 
-        req = parse_ok("{\"v\":1,\"op\":\"list\",\"limit\":100000}");
+        /* newest first, paged with before_id; both omitted when not set */
+        req = parse_ok("{\"v\":2,\"op\":\"list\"}");
+        CHECK(req && !req->newest_first && req->before_id == 0);
+        proto_request_free(TAKE_PTR(req));
+        req = parse_ok("{\"v\":2,\"op\":\"list\",\"newest_first\":null,\"before_id\":null}");
+        CHECK(req && !req->newest_first && req->before_id == 0);
+        proto_request_free(TAKE_PTR(req));
+        req = parse_ok("{\"v\":2,\"op\":\"list\",\"newest_first\":false}");
+        CHECK(req && !req->newest_first);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":2,\"op\":\"list\",\"limit\":1000}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        req = parse_ok("{\"v\":2,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
+                       "\"newest_first\":true,\"before_id\":9223372036854775807,\"after_id\":3}");
+        CHECK(req && req->newest_first && req->before_id == INT64_MAX && req->after_id == 3 && req->limit == 20);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":2,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
+                                  "\"after_id\":3,\"before_id\":9223372036854775807,\"newest_first\":true}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        {
+                /* as a client builds it */
+                ProtoRequest r = { .op = PROTO_OP_LIST, .newest_first = true, .before_id = 42, .limit = 5 };
+                CHECK(proto_request_format(&r, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":2,\"op\":\"list\",\"limit\":5,\"before_id\":42,\"newest_first\":true}\n");
+                req = line ? parse_ok(line) : NULL;
+                CHECK(req && req->newest_first && req->before_id == 42 && req->limit == 5 && req->after_id == 0);
+                proto_request_free(TAKE_PTR(req));
+                free(TAKE_PTR(line));
+        }
+
+        req = parse_ok("{\"v\":2,\"op\":\"list\",\"limit\":100000}");
         CHECK(req && req->limit == PROTO_LIST_LIMIT_MAX);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":1,\"op\":\"list\",\"uid\":0}");
+        req = parse_ok("{\"v\":2,\"op\":\"list\",\"uid\":0}");
         CHECK(req && req->has_uid && req->uid == 0);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":1,\"op\":\"stats\",\"follow\":true}");
+        req = parse_ok("{\"v\":2,\"op\":\"stats\",\"follow\":true}");
         CHECK(req && req->op == PROTO_OP_STATS && req->follow);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":1,\"op\":\"show\",\"id\":9223372036854775807}");
+        req = parse_ok("{\"v\":2,\"op\":\"show\",\"id\":9223372036854775807}");
         CHECK(req && req->op == PROTO_OP_SHOW && req->id == INT64_MAX);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":1,\"op\":\"cancel\",\"ids\":[3,1,2]}");
+        req = parse_ok("{\"v\":2,\"op\":\"cancel\",\"ids\":[3,1,2]}");
         CHECK(req && req->op == PROTO_OP_CANCEL && req->n_ids == 3);
         CHECK(req && req->ids[0] == 3 && req->ids[1] == 1 && req->ids[2] == 2);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":1,\"op\":\"cancel\",\"ids\":[3,1,2]}\n");
+                CHECK_STREQ(line, "{\"v\":2,\"op\":\"cancel\",\"ids\":[3,1,2]}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
@@ -705,13 +751,13 @@ static void test_other_requests(void) {
         {
                 ProtoRequest r = { .op = PROTO_OP_STATS, .follow = true };
                 CHECK(proto_request_format(&r, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":1,\"op\":\"stats\",\"follow\":true}\n");
+                CHECK_STREQ(line, "{\"v\":2,\"op\":\"stats\",\"follow\":true}\n");
                 free(TAKE_PTR(line));
         }
         {
                 ProtoRequest r = { .op = PROTO_OP_SHOW, .id = 42 };
                 CHECK(proto_request_format(&r, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":1,\"op\":\"show\",\"id\":42}\n");
+                CHECK_STREQ(line, "{\"v\":2,\"op\":\"show\",\"id\":42}\n");
                 free(TAKE_PTR(line));
         }
         {
@@ -865,11 +911,11 @@ static void test_replies(void) {
         ProtoStats s = { 3, 1, 2500, 8, 16, UINT64_C(8) << 30, UINT64_C(32) << 30 };
 
         line = proto_reply_ok(tag);
-        CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"tag\":77}\n");
+        CHECK_STREQ(line, "{\"v\":2,\"ok\":true,\"tag\":77}\n");
         free(TAKE_PTR(line));
 
         line = proto_reply_submit(tag, ids, 3);
-        CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"tag\":77,\"ids\":[10,11,12]}\n");
+        CHECK_STREQ(line, "{\"v\":2,\"ok\":true,\"tag\":77,\"ids\":[10,11,12]}\n");
         m = line ? message_ok(line) : NULL;
         CHECK(m && m->ok && m->n_ids == 3 && m->ids[2] == 12);
         CHECK(m && m->tag && json_object_get_int(m->tag) == 77);
@@ -877,7 +923,7 @@ static void test_replies(void) {
         free(TAKE_PTR(line));
 
         line = proto_reply_stats(NULL, &s);
-        CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
+        CHECK_STREQ(line, "{\"v\":2,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
                           "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368}\n");
         m = line ? message_ok(line) : NULL;
         CHECK(m && m->has_stats && !m->is_event && memcmp(&m->stats, &s, sizeof s) == 0);
@@ -898,7 +944,7 @@ static void test_replies(void) {
                         { 7, "no such task" },
                 };
                 line = proto_reply_cancel(NULL, results, 3);
-                CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"results\":[{\"id\":5,\"ok\":true},"
+                CHECK_STREQ(line, "{\"v\":2,\"ok\":true,\"results\":[{\"id\":5,\"ok\":true},"
                                   "{\"id\":6,\"ok\":false,\"error\":\"not your task\"},"
                                   "{\"id\":7,\"ok\":false,\"error\":\"no such task\"}]}\n");
                 m = line ? message_ok(line) : NULL;
@@ -931,7 +977,7 @@ static void test_replies(void) {
                 free(TAKE_PTR(line));
 
                 line = proto_reply_list(NULL, tasks, 0, false, &n);
-                CHECK_STREQ(line, "{\"v\":1,\"ok\":true,\"tasks\":[],\"more\":false}\n");
+                CHECK_STREQ(line, "{\"v\":2,\"ok\":true,\"tasks\":[],\"more\":false}\n");
                 CHECK_EQ_U64(n, 0);
                 free(TAKE_PTR(line));
                 for (size_t i = 0; i < 3; i++)
@@ -975,44 +1021,44 @@ static void test_messages(void) {
 #define PARSE(str) proto_parse_message((str), strlen(str), &m, &error)
 
         /* an error from a daemon of another version still reaches the user */
-        s = "{\"v\":2,\"ok\":false,\"error\":\"protocol version mismatch: the request has version 1, "
-            "benchrunnerd speaks version 2\"}";
+        s = "{\"v\":3,\"ok\":false,\"error\":\"protocol version mismatch: the request has version 2, "
+            "benchrunnerd speaks version 3\"}";
         CHECK(PARSE(s) == 0);
-        CHECK(m && !m->ok && m->error && strstr(m->error, "speaks version 2"));
+        CHECK(m && !m->ok && m->error && strstr(m->error, "speaks version 3"));
         proto_message_free(TAKE_PTR(m));
 
-        s = "{\"v\":2,\"ok\":true,\"something\":\"new\"}";
+        s = "{\"v\":3,\"ok\":true,\"something\":\"new\"}";
         CHECK(PARSE(s) == -EPROTONOSUPPORT);
-        CHECK(!m && error && strstr(error, "benchrunnerd speaks version 2, this program version 1"));
+        CHECK(!m && error && strstr(error, "benchrunnerd speaks version 3, this program version 2"));
         free(TAKE_PTR(error));
 
         /* events we do not know are for skipping, not failing */
-        s = "{\"v\":1,\"event\":\"migrated\",\"task\":{\"whatever\":1}}";
+        s = "{\"v\":2,\"event\":\"migrated\",\"task\":{\"whatever\":1}}";
         CHECK(PARSE(s) == 0);
         CHECK(m && m->is_event && m->event == _PROTO_EVENT_INVALID && !m->task);
         proto_message_free(TAKE_PTR(m));
 
         /* reply fields we do not know are ignored */
-        s = "{\"v\":1,\"ok\":true,\"ids\":[1],\"warning\":\"new\"}";
+        s = "{\"v\":2,\"ok\":true,\"ids\":[1],\"warning\":\"new\"}";
         CHECK(PARSE(s) == 0);
         CHECK(m && m->ok && m->n_ids == 1);
         proto_message_free(TAKE_PTR(m));
 
         CHECK(PARSE("{\"ok\":true}") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":1}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":2}") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":1,\"ok\":true,\"ids\":[\"x\"]}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":2,\"ok\":true,\"ids\":[\"x\"]}") == -EBADMSG);
         CHECK(error && strstr(error, "ids[0]"));
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":1,\"event\":\"started\"}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":2,\"event\":\"started\"}") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":1,\"ok\":true,\"running\":1}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":2,\"ok\":true,\"running\":1}") == -EBADMSG);
         CHECK(error && strstr(error, "cleanup: missing"));
         free(TAKE_PTR(error));
         CHECK(PARSE("not json") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":1,\"ok\":false}") == 0);
+        CHECK(PARSE("{\"v\":2,\"ok\":false}") == 0);
         CHECK(m && !m->ok && m->error);
         proto_message_free(TAKE_PTR(m));
 #undef PARSE
@@ -1103,122 +1149,6 @@ static void test_spec_from_json(void) {
         CHECK(!t);
 }
 
-/* ---- line buffer ---- */
-
-static void test_linebuf_pieces(void) {
-        const char *stream = "{\"a\":1}\n{\"b\":2}\n\n{\"c\":\"x\\ny\"}\n{\"d\"";
-        ProtoLineBuf b;
-        char *line;
-        size_t len;
-
-        /* every way of cutting the stream in two gives the same lines */
-        for (size_t cut = 0; cut <= strlen(stream); cut++) {
-                const char *want[] = { "{\"a\":1}", "{\"b\":2}", "", "{\"c\":\"x\\ny\"}" };
-                size_t got = 0;
-                int r;
-
-                proto_linebuf_init(&b, 64);
-                CHECK(proto_linebuf_append(&b, stream, cut) == 0);
-                while ((r = proto_linebuf_pop(&b, &line, &len)) > 0) {
-                        CHECK(got < 4 && len == strlen(want[got]) && strcmp(line, want[got]) == 0);
-                        got++;
-                }
-                CHECK(r == 0);
-                CHECK(proto_linebuf_append(&b, stream + cut, strlen(stream) - cut) == 0);
-                while ((r = proto_linebuf_pop(&b, &line, &len)) > 0) {
-                        CHECK(got < 4 && len == strlen(want[got]) && strcmp(line, want[got]) == 0);
-                        got++;
-                }
-                CHECK(r == 0);
-                CHECK_EQ_U64(got, 4);
-                CHECK_EQ_U64(proto_linebuf_pending(&b), 4);
-                proto_linebuf_done(&b);
-        }
-
-        /* byte by byte */
-        proto_linebuf_init(&b, 64);
-        {
-                size_t got = 0;
-                for (size_t i = 0; stream[i]; i++) {
-                        CHECK(proto_linebuf_append(&b, stream + i, 1) == 0);
-                        while (proto_linebuf_pop(&b, &line, &len) > 0)
-                                got++;
-                }
-                CHECK_EQ_U64(got, 4);
-        }
-        proto_linebuf_done(&b);
-        proto_linebuf_done(&b);
-
-        /* limits: exactly max is fine; max + 1 is not, finished or not */
-        proto_linebuf_init(&b, 8);
-        CHECK(proto_linebuf_append(&b, "12345678\n", 9) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1 && len == 8);
-        CHECK(proto_linebuf_append(&b, "12345678", 8) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-        CHECK(proto_linebuf_append(&b, "9", 1) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == -E2BIG);
-        proto_linebuf_done(&b);
-
-        proto_linebuf_init(&b, 8);
-        CHECK(proto_linebuf_append(&b, "ok\n123456789\nnext\n", 18) == 0);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-        CHECK_STREQ(line, "ok");
-        CHECK(proto_linebuf_pop(&b, &line, &len) == -E2BIG);
-        proto_linebuf_done(&b);
-
-        /* a large line arriving in small pieces is found in linear time and
-         * the buffer is reused once lines are popped */
-        proto_linebuf_init(&b, PROTO_LINE_MAX);
-        {
-                char chunk[4096];
-                size_t total = 0;
-
-                memset(chunk, 'z', sizeof chunk);
-                for (int round = 0; round < 3; round++) {
-                        for (size_t i = 0; i < 1024; i++) {
-                                CHECK(proto_linebuf_append(&b, chunk, sizeof chunk) == 0);
-                                CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-                        }
-                        CHECK(proto_linebuf_append(&b, "\n", 1) == 0);
-                        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-                        total += len;
-                }
-                CHECK_EQ_U64(total, 3 * 1024 * sizeof chunk);
-                CHECK(b.allocated <= 2 * 1024 * sizeof chunk);
-        }
-        proto_linebuf_done(&b);
-}
-
-static void test_linebuf_fd(void) {
-        ProtoLineBuf b;
-        int fds[2];
-        char *line;
-        size_t len;
-
-        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-        proto_linebuf_init(&b, PROTO_LINE_MAX);
-
-        CHECK(proto_linebuf_read(&b, fds[0]) == -EAGAIN);
-        CHECK(write(fds[1], "{\"v\":1,\"op\":\"pi", 15) == 15);
-        CHECK(proto_linebuf_read(&b, fds[0]) == 15);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-        CHECK(write(fds[1], "ng\"}\n{\"v\":1,\"op\":\"stats\"}\n{\"v\"", 30) == 30);
-        CHECK(proto_linebuf_read(&b, fds[0]) == 30);
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-        {
-                _cleanup_(proto_request_freep) ProtoRequest *req = parse_ok(line);
-                CHECK(req && req->op == PROTO_OP_PING);
-        }
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 1);
-        CHECK_STREQ(line, "{\"v\":1,\"op\":\"stats\"}");
-        CHECK(proto_linebuf_pop(&b, &line, &len) == 0);
-        CHECK(close(fds[1]) == 0);
-        CHECK(proto_linebuf_read(&b, fds[0]) == 0);
-        CHECK_EQ_U64(proto_linebuf_pending(&b), 4);
-        CHECK(close(fds[0]) == 0);
-        proto_linebuf_done(&b);
-}
-
 int main(void) {
         test_names();
         test_ping();
@@ -1233,7 +1163,5 @@ int main(void) {
         test_task_json();
         test_replies();
         test_messages();
-        test_linebuf_pieces();
-        test_linebuf_fd();
         CHECK_DONE();
 }

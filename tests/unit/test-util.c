@@ -1,5 +1,10 @@
-/* test-util.c: sizes and durations as users type them. */
+/* test-util.c: sizes and durations as users type them, and the number in a
+ * sysfs or cgroup file. */
 #include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "check.h"
 #include "util.h"
@@ -67,6 +72,34 @@ static void test_format(void) {
         CHECK_STREQ(format_duration(b, sizeof b, 2500 * USEC_PER_MSEC), "2.50s");
 }
 
+static int read_u64_of(const char *content, uint64_t *v) {
+        char path[] = "/tmp/test-util-XXXXXX";
+        int fd = mkstemp(path), r;
+
+        CHECK(fd >= 0);
+        CHECK(write(fd, content, strlen(content)) == (ssize_t) strlen(content));
+        (void) close(fd);
+        r = read_small_file_u64(path, v);
+        (void) unlink(path);
+        return r;
+}
+
+static void test_small_file_u64(void) {
+        uint64_t v = 0;
+
+        CHECK(read_u64_of("123\n", &v) == 0);
+        CHECK_EQ_U64(v, 123);
+        CHECK(read_u64_of("0", &v) == 0);
+        CHECK_EQ_U64(v, 0);
+        CHECK(read_u64_of("18446744073709551615\n", &v) == 0);
+        CHECK_EQ_U64(v, UINT64_MAX);
+        CHECK(read_u64_of("18446744073709551616\n", &v) == -ERANGE);
+        CHECK(read_u64_of("-1\n", &v) == -EINVAL);
+        CHECK(read_u64_of("12 x\n", &v) == -EINVAL);
+        CHECK(read_u64_of("\n", &v) == -EINVAL);
+        CHECK(read_small_file_u64("/nonexistent/test-util", &v) == -ENOENT);
+}
+
 static void test_uint(void) {
         uint64_t v;
         CHECK(parse_uint("12", 1, 100, &v) == 0);
@@ -80,6 +113,7 @@ int main(void) {
         test_sizes();
         test_durations();
         test_format();
+        test_small_file_u64();
         test_uint();
         CHECK_DONE();
 }

@@ -1,0 +1,176 @@
+/* cgroup.c: the files of a control group that unit.c measures a command
+ * with (see cgroup.h; unit.h says which figure comes from where). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "cgroup.h"
+#include "util.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+int cgroup_detect_unified(bool *ret) {
+        struct statfs fs;
+
+        if (statfs(CGROUP_ROOT, &fs) < 0)
+                return -errno;
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+                *ret = true;
+                return 0;
+        }
+        /* hybrid (a tmpfs with v1 hierarchies and a "unified" v2 without
+         * controllers) or pure v1: resource control happens in v1 either way */
+        if (fs.f_type == TMPFS_MAGIC) {
+                *ret = false;
+                return 0;
+        }
+        return -ENOMEDIUM;
+}
+
+int cgroup_has_controller(const char *controller) {
+        char buf[512];
+        int r;
+
+        r = read_small_file(CGROUP_ROOT "/cgroup.controllers", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        return strstr(buf, controller) != NULL;
+}
+
+bool cgroup_has_memory_peak(void) {
+        return access(CGROUP_ROOT "/init.scope/memory.peak", F_OK) >= 0 ||
+               access(CGROUP_ROOT "/system.slice/memory.peak", F_OK) >= 0;
+}
+
+int cgroup_path(const char *hierarchy, const char *group, const char *file, char *buf, size_t len) {
+        int n = snprintf(buf, len, CGROUP_ROOT "%s%s/%s/%s", *hierarchy ? "/" : "", hierarchy, group, file);
+        return n < 0 || (size_t) n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int read_u64(const char *hierarchy, const char *group, const char *file, uint64_t *ret) {
+        char path[PATH_MAX];
+        int r;
+
+        r = cgroup_path(hierarchy, group, file, path, sizeof path);
+        if (r < 0)
+                return r;
+        return read_small_file_u64(path, ret);
+}
+
+/* "key value" lines, as in cpu.stat and memory.events. */
+static int read_keyed_u64(const char *hierarchy, const char *group, const char *file, const char *key,
+                          uint64_t *ret) {
+        char path[PATH_MAX], buf[4096];
+        size_t kl = strlen(key);
+        int r;
+
+        r = cgroup_path(hierarchy, group, file, path, sizeof path);
+        if (r < 0)
+                return r;
+        r = read_small_file(path, buf, sizeof buf);
+        if (r < 0)
+                return r;
+        for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
+                        *ret = strtoull(line + kl + 1, NULL, 10);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* cgroup v2 cpu.stat: user_usec and system_usec, kept by every cgroup2 group
+ * (no controller needed), including the controller-less one of the hybrid
+ * layout. */
+static bool read_cpu_stat(const char *hierarchy, const char *group, CgroupUsage *u) {
+        uint64_t user, sys;
+
+        if (read_keyed_u64(hierarchy, group, "cpu.stat", "user_usec", &user) < 0 ||
+            read_keyed_u64(hierarchy, group, "cpu.stat", "system_usec", &sys) < 0)
+                return false;
+        u->has_cpu = true;
+        u->cpu_user_usec = user;
+        u->cpu_system_usec = sys;
+        return true;
+}
+
+/* v1 cpuacct, in nanoseconds.  systemd creates groups there only where cpu
+ * and cpuacct share one hierarchy (the usual "cpu,cpuacct"). */
+static bool read_cpuacct(const char *group, CgroupUsage *u) {
+        uint64_t user, sys;
+
+        if (read_u64("cpuacct", group, "cpuacct.usage_user", &user) < 0 ||
+            read_u64("cpuacct", group, "cpuacct.usage_sys", &sys) < 0)
+                return false;
+        u->has_cpu = true;
+        u->cpu_user_usec = user / 1000;
+        u->cpu_system_usec = sys / 1000;
+        return true;
+}
+
+void cgroup_read_usage(bool unified, const char *group, CgroupUsage *ret) {
+        CgroupUsage u = {};
+        uint64_t v;
+
+        if (unified) {
+                (void) read_cpu_stat("", group, &u);
+                if (read_u64("", group, "memory.peak", &v) >= 0) {
+                        u.has_peak_memory = true;
+                        u.peak_memory_bytes = v;
+                }
+                if (read_keyed_u64("", group, "memory.events", "oom_kill", &v) >= 0)
+                        u.oom_kills = v;
+        } else {
+                if (!read_cpu_stat("unified", group, &u))
+                        (void) read_cpuacct(group, &u);
+                if (read_u64("memory", group, "memory.max_usage_in_bytes", &v) >= 0) {
+                        u.has_peak_memory = true;
+                        u.peak_memory_bytes = v;
+                }
+                if (read_u64("memory", group, "memory.failcnt", &v) >= 0)
+                        u.failcnt = v;
+        }
+        *ret = u;
+}
+
+int cgroup_oom_eventfd_v1(const char *group) {
+        _cleanup_(closep) int efd = -1, ofd = -1, cfd = -1;
+        char path[PATH_MAX], line[64];
+        int r, n;
+
+        r = cgroup_path("memory", group, "memory.oom_control", path, sizeof path);
+        if (r < 0)
+                return r;
+        ofd = open(path, O_RDONLY | O_CLOEXEC);
+        if (ofd < 0)
+                return -errno;
+        r = cgroup_path("memory", group, "cgroup.event_control", path, sizeof path);
+        if (r < 0)
+                return r;
+        cfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (cfd < 0)
+                return -errno;
+        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0)
+                return -errno;
+        n = snprintf(line, sizeof line, "%d %d", efd, ofd);
+        if (write(cfd, line, n) != n)
+                return -errno;
+        return TAKE_FD(efd);
+}
+
+bool cgroup_exists(const char *hierarchy, const char *group) {
+        char path[PATH_MAX];
+
+        return cgroup_path(hierarchy, group, "", path, sizeof path) >= 0 && access(path, F_OK) >= 0;
+}
