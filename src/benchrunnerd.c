@@ -32,6 +32,7 @@ static char *arg_cleanup_time_limit;
 static char *arg_output_cap;
 static int arg_owner = -1;
 static int arg_max_queued = 100000;
+static int arg_requeue_interrupted;
 static int arg_verbose;
 static int arg_version;
 
@@ -57,6 +58,8 @@ static const struct poptOption options[] = {
           N_("time limit of cleanup commands that give none (default: 10m)"), N_("DURATION") },
         { "output-cap", 0, POPT_ARG_STRING, &arg_output_cap, 0,
           N_("keep at most this much of each task's stdout and stderr (default: 64M)"), N_("SIZE") },
+        { "requeue-interrupted", 0, POPT_ARG_NONE, &arg_requeue_interrupted, 0,
+          N_("queue a new attempt of every task a reboot interrupted (default: only those that ask)"), NULL },
         { "max-queued", 0, POPT_ARG_INT, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
           N_("N") },
         { "verbose", 'v', POPT_ARG_NONE, &arg_verbose, 0, N_("log debugging messages"), NULL },
@@ -83,6 +86,7 @@ static int build_config(ManagerConfig *c) {
                 .cleanup_time_limit_usec = 10 * 60 * USEC_PER_SEC,
                 .output_cap_bytes = UINT64_C(64) << 20,
                 .max_queued_per_user = (unsigned) arg_max_queued,
+                .requeue_interrupted = arg_requeue_interrupted,
         };
 
         if (arg_cpus) {

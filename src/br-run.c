@@ -9,6 +9,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "protocol.h"
@@ -27,6 +30,7 @@ static char *arg_cleanup_time_limit;
 static int arg_wait;
 static int arg_json;
 static int arg_whole_cores;
+static int arg_requeue;
 static char *arg_batch;
 static char *arg_socket;
 static int arg_version;
@@ -58,6 +62,8 @@ static const struct poptOption options[] = {
         { "env", 'e', POPT_ARG_STRING, NULL, OPT_ENV,
           N_("set VAR in the task's environment, to VALUE or to its value here (repeatable)"),
           N_("VAR[=VALUE]") },
+        { "requeue", 0, POPT_ARG_NONE, &arg_requeue, 0,
+          N_("if a reboot interrupts the task, queue it again as a new attempt"), NULL },
         { "whole-cores", 0, POPT_ARG_NONE, &arg_whole_cores, 0,
           N_("reserve whole cores but run one thread per core"), NULL },
         { "wait", 'w', POPT_ARG_NONE, &arg_wait, 0, N_("follow the task to its end and exit with its status"), NULL },
@@ -132,6 +138,7 @@ static int task_from_args(const char **rest, Task **ret) {
         t->group = arg_group;
         t->priority = arg_priority;
         t->whole_cores = arg_whole_cores;
+        t->requeue = arg_requeue;
         if (arg_name && !(t->name = strdup(arg_name)))
                 return -ENOMEM;
         r = strv_copy(rest, &t->argv);
@@ -227,7 +234,7 @@ static int task_from_line(const char *line, const char *path, size_t lineno, con
         r = proto_spec_validate(t, &err);
         if (r < 0)
                 return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
-        r = proto_submit_format_batch(NULL, &t, 1, true, &request, &k);
+        r = proto_submit_format_batch(NULL, &t, 1, true, NULL, &request, &k);
         if (r == -E2BIG)
                 return cli_error(_("%s:%zu: the task does not fit in a request (at most %u bytes)"), path, lineno,
                                  PROTO_LINE_MAX);
@@ -471,15 +478,15 @@ static void print_ids(const ProtoMessage *m, size_t max) {
 }
 
 /* The reply to the request just sent.  Events before it are taken as they
- * come: tasks of earlier requests may end meanwhile. */
+ * come: tasks of earlier requests may end meanwhile.  Says nothing of a
+ * lost connection (the caller decides). */
 static int receive_reply(Client *c, Follow *f, ProtoMessage **ret) {
         for (;;) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
                 int r = client_receive(c, &m);
 
                 if (r < 0)
-                        return cli_error_errno(r, _("no answer from the daemon: %s"),
-                                               r == -ECONNRESET ? _("connection closed") : strerror(-r));
+                        return r;
                 follow_event(f, m);
                 if (!m->is_event) {
                         *ret = TAKE_PTR(m);
@@ -488,20 +495,89 @@ static int receive_reply(Client *c, Follow *f, ProtoMessage **ret) {
         }
 }
 
+/* A fresh name for one submit request, so that sending it again after a
+ * lost connection stores it once. */
+static int new_token(char buf[static 40]) {
+        uint8_t b[16];
+
+        if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
+                return -errno;
+        strcpy(buf, "br-run-");
+        for (size_t i = 0; i < sizeof b; i++)
+                sprintf(buf + 7 + 2 * i, "%02x", b[i]);
+        return 0;
+}
+
+/* How long br-run waits for a daemon that went away (restarting after a
+ * crash: br-start's unit brings it back within a second). */
+#define RECONNECT_TENTHS 300
+
+/* Connects again, quietly, for up to RECONNECT_TENTHS. */
+static int reconnect(Client *c) {
+        const char *path = client_socket_path(arg_socket);
+        FILE *saved = stderr;
+        int r = -ECONNREFUSED;
+
+        client_close(c);
+        (void) cli_info(_("lost the daemon; waiting up to %d s for it to come back"), RECONNECT_TENTHS / 10);
+        stderr = fopen("/dev/null", "we");
+        if (!stderr)
+                stderr = saved;
+        for (unsigned i = 0; i < RECONNECT_TENTHS; i++) {
+                struct timespec ts = { 0, 100 * 1000 * 1000 };
+                if ((r = client_connect(path, c)) >= 0)
+                        break;
+                nanosleep(&ts, NULL);
+        }
+        if (stderr != saved) {
+                fclose(stderr);
+                stderr = saved;
+        }
+        return r;
+}
+
+/* Sends the request line and takes its reply; when the connection is lost
+ * on the way, sends the same line (same token) again once the daemon is
+ * back: it answers with the ids stored the first time, or stores it now.
+ * Events of earlier requests cannot be followed over a new connection. */
+static int send_request(Client *c, Follow *f, const char *line, size_t done, ProtoMessage **ret) {
+        int r;
+
+        for (unsigned attempt = 0;; attempt++) {
+                r = client_send(c, line);
+                if (r >= 0)
+                        r = receive_reply(c, f, ret);
+                if (r >= 0 || attempt > 0 || (r != -ECONNRESET && r != -EPIPE))
+                        break;
+                if (arg_wait && done > 0)
+                        return cli_error_errno(r, _("lost the daemon while following tasks 1-%zu (queued, ids "
+                                                    "above); follow them with br-show"), done);
+                r = reconnect(c);
+                if (r < 0)
+                        return cli_error_errno(r, _("the daemon did not come back: tasks %zu and later were not "
+                                                    "confirmed (they may be stored: see br-list)"), done + 1);
+        }
+        if (r < 0)
+                return cli_error_errno(r, _("no answer from the daemon: %s"),
+                                       r == -ECONNRESET ? _("connection closed") : strerror(-r));
+        return 0;
+}
+
 /* One submit request of as many of tasks[done..n) as fit; *ret_k says how
  * many went in. */
 static int submit_some(Client *c, Follow *f, Task * const *tasks, size_t n, size_t done, size_t *ret_k) {
         _cleanup_(freep) char *line = NULL;
         _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        char token[40];
         int r;
 
-        r = proto_submit_format_batch(NULL, tasks + done, n - done, arg_wait, &line, ret_k);
+        r = new_token(token);
+        if (r < 0)
+                return cli_error_errno(r, _("cannot make a submit token: %s"), strerror(-r));
+        r = proto_submit_format_batch(NULL, tasks + done, n - done, arg_wait, token, &line, ret_k);
         if (r < 0)
                 return cli_error_errno(r, _("task %zu does not fit in a request: %s"), done + 1, strerror(-r));
-        r = client_send(c, line);
-        if (r < 0)
-                return cli_error_errno(r, _("cannot send to the daemon: %s"), strerror(-r));
-        r = receive_reply(c, f, &m);
+        r = send_request(c, f, line, done, &m);
         if (r < 0)
                 return r;
         if (!m->ok) {

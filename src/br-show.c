@@ -177,6 +177,10 @@ static int print_task(const Task *t) {
         else
                 field(_("Time limit:"), "%s", _("none"));
         field(_("Group, priority:"), "%d, %d", t->group, t->priority);
+        if (t->retry_of)
+                field(_("Attempt:"), _("%u, of task %" PRId64 " (interrupted)"), t->attempt, t->retry_of);
+        if (t->requeue)
+                field(_("If interrupted:"), "%s", _("queued again as a new attempt"));
         field(_("CPUs:"), "%s", t->cpus ?: _("not placed yet"));
         field(_("Unit:"), "%s", t->unit ?: "-");
         field(_("Queued at:"), "%s", format_time(tm, sizeof tm, t->queued_usec));

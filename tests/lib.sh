@@ -135,7 +135,12 @@ br_daemon_start() {    # br_daemon_start [benchrunnerd options...]
     sd mkdir -p -m 0755 /var/lib/br-test "$BR_STATE"
     [ -n "$BR_UNIT_STARTED" ] || br_units_clean    # what an interrupted earlier test left
     BR_UNIT_STARTED=1
-    sd systemd-run --quiet --unit="$BR_UNIT" -p Type=notify -p KillMode=mixed \
+    # BR_DAEMON_RESTART=1: systemd brings a crashed daemon back, as for the
+    # unit br-start makes
+    local restart=()
+    [ "${BR_DAEMON_RESTART:-0}" = 1 ] && restart=(-p Restart=on-failure -p RestartSec=200ms
+        -p StartLimitBurst=1000)
+    sd systemd-run --quiet --unit="$BR_UNIT" -p Type=notify -p KillMode=mixed "${restart[@]}" \
         --setenv=ASAN_OPTIONS=detect_leaks=0 \
         "$abs_top_builddir/benchrunnerd" --socket="$BR_SOCK" --db="$BR_DB" --state-dir="$BR_STATE" "$@" \
         || { echo "FAIL: the daemon did not start"; sd journalctl -u "$BR_UNIT" --no-pager | tail -20; return 1; }

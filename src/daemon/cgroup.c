@@ -174,3 +174,25 @@ bool cgroup_exists(const char *hierarchy, const char *group) {
 
         return cgroup_path(hierarchy, group, "", path, sizeof path) >= 0 && access(path, F_OK) >= 0;
 }
+
+int cgroup_populated(bool unified, const char *group) {
+        char path[PATH_MAX], buf[4096];
+        uint64_t v;
+        int r;
+
+        /* cgroup2 (v2, or the hybrid layout's "unified") counts the group's
+         * processes and those of its children */
+        r = read_keyed_u64(unified ? "" : "unified", group, "cgroup.events", "populated", &v);
+        if (r >= 0)
+                return v > 0;
+        if (unified)
+                return r;
+        /* pure v1: systemd's own hierarchy, where a service has no children */
+        r = cgroup_path("systemd", group, "cgroup.procs", path, sizeof path);
+        if (r < 0)
+                return r;
+        r = read_small_file(path, buf, sizeof buf);
+        if (r < 0)
+                return r;
+        return buf[0] != 0;
+}

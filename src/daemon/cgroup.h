@@ -53,3 +53,7 @@ void cgroup_read_usage(bool unified, const char *group, CgroupUsage *ret);
  * apart. */
 int cgroup_oom_eventfd_v1(const char *group);
 bool cgroup_exists(const char *hierarchy, const char *group);
+
+/* Whether any process is left in group (or below it): 1 or 0; a negative
+ * errno when that cannot be read (the group is gone: -ENOENT). */
+int cgroup_populated(bool unified, const char *group);

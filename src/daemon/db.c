@@ -141,11 +141,25 @@ static const char schema_v1[] =
         "FROM tasks;\n"
         "PRAGMA application_id = 1112692046;\n"; /* DB_APPLICATION_ID */
 
+/* 2: submit_token, the client's name for a submit request (br-run sends
+ * one with each), so that a request sent again after a lost connection is
+ * stored once; requeue, attempt and retry_of for tasks interrupted by a
+ * reboot. */
+static const char schema_v2[] =
+        "ALTER TABLE tasks ADD COLUMN submit_token TEXT;\n"
+        "CREATE INDEX tasks_submit_token ON tasks (uid, submit_token) WHERE submit_token IS NOT NULL;\n"
+        /* requeue: a task interrupted by a reboot is queued again as a new
+         * row, attempt + 1, retry_of the first attempt's id */
+        "ALTER TABLE tasks ADD COLUMN requeue INTEGER NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1);\n"
+        "ALTER TABLE tasks ADD COLUMN retry_of INTEGER REFERENCES tasks (id);\n";
+
 static const struct Migration {
         int version;
         const char *sql;
 } migrations[] = {
         { 1, schema_v1 },
+        { 2, schema_v2 },
 };
 _Static_assert(ELEMENTSOF(migrations) == DB_SCHEMA_VERSION,
                "one migration step per schema version, 1, 2, ...");
@@ -157,7 +171,7 @@ _Static_assert(DB_APPLICATION_ID == 1112692046, "application_id in schema_v1");
 #define COLUMNS_SUBMITTED                                                      \
         "name, uid, gid, user, argv, env, submit_dir, cleanup_argv, threads, " \
         "memory_bytes, time_limit_us, cleanup_time_limit_us, priority_group, " \
-        "priority, whole_cores, queued_at_us"
+        "priority, whole_cores, queued_at_us, submit_token, requeue, attempt, retry_of"
 #define COLUMNS_RESULT(p)                                                      \
         p "reason, " p "exit_code, " p "signal, " p "started_at_us, "          \
         p "finished_at_us, " p "wall_us, " p "cpu_user_us, " p "cpu_system_us, " \
@@ -175,6 +189,7 @@ typedef enum Stmt {
         STMT_UPDATE,
         STMT_GET,
         STMT_COUNT,
+        STMT_BY_TOKEN,
         STMT_LIST,              /* + 8 variants, see list_sql() */
         _STMT_MAX = STMT_LIST + 8,
 } Stmt;
@@ -330,6 +345,8 @@ static char *stmt_sql(Stmt id) {
         case STMT_GET:
                 return strdup("SELECT id, " COLUMNS_SUBMITTED ", " COLUMNS_MUTABLE
                               " FROM tasks WHERE id = ?");
+        case STMT_BY_TOKEN:
+                return strdup("SELECT id FROM tasks WHERE uid = ? AND submit_token = ? ORDER BY id");
         case STMT_COUNT:
                 return strdup("SELECT state, count(*) FROM tasks"
                               " WHERE state IN ('queued', 'running', 'cleanup')"
@@ -623,6 +640,10 @@ static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
         t->priority = (int) read_int(&rd, INT_MIN, INT_MAX);
         t->whole_cores = read_int(&rd, 0, 1);
         t->queued_usec = read_u64(&rd);
+        t->submit_token = read_text(&rd);
+        t->requeue = read_int(&rd, 0, 1);
+        t->attempt = (unsigned) read_int(&rd, 1, UINT_MAX);
+        t->retry_of = read_int(&rd, 0, INT64_MAX);
 
         state = read_text(&rd);
         t->state = task_state_from_string(state);
@@ -898,7 +919,10 @@ static int open_internal(Db *db, const char *path, int flags) {
         if (strcmp(mode, "wal") != 0)
                 return fail(db, -EOPNOTSUPP, "%s: cannot use WAL (journal mode is %s)",
                             path, mode);
-        r = exec_sql(db, "PRAGMA synchronous = NORMAL", "Failed to set synchronous mode");
+        /* FULL: a commit is on disk before the daemon answers (NORMAL in
+         * WAL mode survives a crash of the daemon, not of the machine);
+         * docs/durability.md */
+        r = exec_sql(db, "PRAGMA synchronous = FULL", "Failed to set synchronous mode");
         if (r < 0)
                 return r;
         r = exec_sql(db, "PRAGMA journal_size_limit = " DB_WAL_SIZE_LIMIT,
@@ -993,6 +1017,10 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         bind_int(&b, t->priority);
         bind_int(&b, t->whole_cores);
         bind_int(&b, (int64_t) (t->queued_usec ? t->queued_usec : now));
+        bind_text(&b, t->submit_token);
+        bind_int(&b, t->requeue);
+        bind_int(&b, t->attempt ? t->attempt : 1);
+        bind_u64_if(&b, t->retry_of > 0, (uint64_t) t->retry_of);
         bind_mutable(&b, t);
         r = bind_done(db, &b, "Failed to bind task");
         if (r < 0)
@@ -1129,6 +1157,34 @@ int db_get_task(Db *db, int64_t id, Task **ret) {
         if (rc != SQLITE_ROW)
                 return fail_sqlite(db, rc, "Failed to read task");
         return task_from_row(db, s, ret);
+}
+
+int db_find_submission(Db *db, uid_t uid, const char *token, int64_t **ret, size_t *ret_n) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        _cleanup_(freep) int64_t *ids = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        if (!db || !token || !ret || !ret_n)
+                return -EINVAL;
+        r = stmt_get(db, STMT_BY_TOKEN, &s);
+        if (r < 0)
+                return r;
+        if ((rc = sqlite3_bind_int64(s, 1, uid)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(s, 2, token, -1, SQLITE_STATIC)) != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to bind the submit token");
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                int64_t *a = realloc(ids, (n + 1) * sizeof *ids);
+                if (!a)
+                        return fail(db, -ENOMEM, "out of memory");
+                ids = a;
+                ids[n++] = sqlite3_column_int64(s, 0);
+        }
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to look up the submit token");
+        *ret = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
 }
 
 void db_tasks_free(Task **tasks, size_t n) {

@@ -21,7 +21,7 @@
 /* The schema version this code writes and reads.  A database with a newer
  * version is refused with -EPROTONOSUPPORT; an older one is migrated step by
  * step when opened for writing. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 typedef struct Db Db;
 
@@ -74,6 +74,10 @@ int db_insert_tasks(Db *db, Task **tasks, size_t n);
  * nothing is written). */
 int db_update_task(Db *db, const Task *t);
 int db_update_tasks(Db *db, Task * const *tasks, size_t n);
+
+/* The ids (ascending) of uid's tasks stored with this submit token; *ret
+ * NULL and *ret_n 0 when there are none. */
+int db_find_submission(Db *db, uid_t uid, const char *token, int64_t **ret, size_t *ret_n);
 
 /* One task by id; -ENOENT if there is none. */
 int db_get_task(Db *db, int64_t id, Task **ret);

@@ -54,6 +54,7 @@ struct Manager {
         Live *live;               /* all unfinished tasks */
         unsigned n_running, n_cleanup;
         bool shutting_down;
+        bool recovering;      /* manager_recover(): no dispatch until every task is placed */
         CpuSet system_busy;       /* task CPUs the system slices are kept off */
         bool system_known;        /* system_busy is what the slices have */
         bool system_warned;
@@ -260,12 +261,18 @@ static void main_done(void *userdata, const TaskResult *result) {
         if (l->cancel)
                 t->main.reason = TASK_REASON_CANCELLED;
         l->cancel = false;
-        l->unit = unit_free(l->unit);
         m->n_running--;
         (void) cap_output(m, t);
         log_info("Task %" PRId64 " ended: %s", t->id, task_reason_to_string(t->main.reason));
 
         if (t->cleanup_argv && !m->shutting_down) {
+                /* The main result is stored before systemd may forget the
+                 * unit, and the cleanup command not yet started (no
+                 * cleanup start time): a restart in between starts it. */
+                t->state = TASK_CLEANUP;
+                t->cleanup = (TaskResult) {};
+                save(m, t);
+                l->unit = unit_release(l->unit);
                 start_cleanup(l);
                 return;
         }
@@ -281,7 +288,6 @@ static void cleanup_done(void *userdata, const TaskResult *result) {
         if (l->cancel)
                 t->cleanup.reason = TASK_REASON_CANCELLED;
         l->cancel = false;
-        l->unit = unit_free(l->unit);
         l->manager->n_cleanup--;
         finish_task(l);
 }
@@ -334,7 +340,7 @@ static void start_cleanup(Live *l) {
         int r;
 
         t->state = TASK_CLEANUP;
-        t->cleanup.started_usec = now_usec(CLOCK_REALTIME);
+        t->cleanup = (TaskResult) { .started_usec = now_usec(CLOCK_REALTIME) };
         r = start_unit(l, true);
         if (r < 0) {
                 log_error_errno(r, "Task %" PRId64 ": failed to start the cleanup command: %m", t->id);
@@ -348,6 +354,60 @@ static void start_cleanup(Live *l) {
         m->n_cleanup++;
         save(m, t);
         announce(m, PROTO_EVENT_FINISHED, t);
+}
+
+static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids);
+
+/* Attempts of one task at most: a task that a reboot interrupts every time
+ * stops coming back. */
+#define MAX_ATTEMPTS 5
+
+/* A task interrupted (its unit gone: a reboot) that asked for it, or every
+ * one with --requeue-interrupted: queued again as a new row, the next
+ * attempt of the first.  Called once the interrupted one is stored. */
+static void queue_attempt(Manager *m, const Task *t) {
+        _cleanup_(task_freep) Task *n = NULL;
+        int64_t id;
+
+        if (t->main.reason != TASK_REASON_INTERRUPTED || !(t->requeue || m->config.requeue_interrupted))
+                return;
+        if (t->attempt >= MAX_ATTEMPTS) {
+                log_warning("Task %" PRId64 " was interrupted in its attempt %u: not queued again", t->id, t->attempt);
+                return;
+        }
+        n = task_new();
+        if (!n || (t->name && !(n->name = strdup(t->name))) || (t->user && !(n->user = strdup(t->user))) ||
+            strv_copy((const char * const *) t->argv, &n->argv) < 0 ||
+            (t->env && strv_copy((const char * const *) t->env, &n->env) < 0) ||
+            (t->cleanup_argv && strv_copy((const char * const *) t->cleanup_argv, &n->cleanup_argv) < 0) ||
+            !(n->submit_dir = strdup(t->submit_dir))) {
+                log_oom();
+                return;
+        }
+        n->uid = t->uid;
+        n->gid = t->gid;
+        n->threads = t->threads;
+        n->memory_bytes = t->memory_bytes;
+        n->time_limit_usec = t->time_limit_usec;
+        n->cleanup_time_limit_usec = t->cleanup_time_limit_usec;
+        n->group = t->group;
+        n->priority = t->priority;
+        n->whole_cores = t->whole_cores;
+        n->requeue = t->requeue;
+        n->attempt = (t->attempt ? t->attempt : 1) + 1;
+        n->retry_of = t->retry_of ? t->retry_of : t->id;
+        n->state = TASK_QUEUED;
+        if (db_insert_tasks(m->db, &n, 1) < 0) {
+                log_error("Task %" PRId64 ": failed to queue attempt %u: %s", t->id, n->attempt, db_last_error(m->db));
+                return;
+        }
+        log_info("Task %" PRId64 " was interrupted: queued again as task %" PRId64 " (attempt %u)", t->id, n->id,
+                 n->attempt);
+        Task *one = TAKE_PTR(n);
+        enqueue_stored(m, &one, 1, &id);
+        Live *l = live_find(m, id);
+        if (l)
+                announce(m, PROTO_EVENT_QUEUED, l->task);
 }
 
 static void finish_task(Live *l) {
@@ -374,6 +434,9 @@ static void finish_task(Live *l) {
         (void) cap_output(m, t);
         t->state = TASK_FINISHED;
         save(m, t);
+        /* stored: now systemd may forget the unit */
+        l->unit = unit_release(l->unit);
+        queue_attempt(m, t);
         sched_release(m->sched, t);
         announce(m, had_cleanup ? PROTO_EVENT_CLEANUP_FINISHED : PROTO_EVENT_FINISHED, t);
 
@@ -388,17 +451,22 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         _cleanup_(freep) char *workdir = NULL;
         int r;
 
+        _cleanup_(freep) char *name = unit_name(t->id, false);
+
         free(t->cpus);
         t->cpus = cpuset_format(cpus);
+        /* No unit in the row until systemd has it: a restart in between
+         * looks for the unit, and queues the task again if it is not
+         * there (the command never ran). */
         free(t->unit);
-        t->unit = unit_name(t->id, false);
+        t->unit = NULL;
         free(t->output_dir);
         t->output_dir = taskdir_path(m->output_dir, t->id);
         workdir = taskdir_path(m->work_dir, t->id);
         t->state = TASK_RUNNING;
         t->main.started_usec = now_usec(CLOCK_REALTIME);
         m->n_running++;
-        if (!t->cpus || !t->unit || !t->output_dir || !workdir) {
+        if (!t->cpus || !name || !t->output_dir || !workdir) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -412,9 +480,11 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         save(m, t);
         r = start_unit(l, false);
         if (r < 0) {
-                log_error_errno(r, "Task %" PRId64 ": failed to start %s: %m", t->id, t->unit);
+                log_error_errno(r, "Task %" PRId64 ": failed to start %s: %m", t->id, name);
                 goto fail;
         }
+        t->unit = TAKE_PTR(name);
+        save(m, t);
         log_info("Task %" PRId64 " started as %s on CPUs %s", t->id, t->unit, t->cpus);
         announce(m, PROTO_EVENT_STARTED, t);
         return;
@@ -435,7 +505,7 @@ void manager_dispatch(Manager *m) {
         Task *t;
         CpuSet cpus;
 
-        if (m->shutting_down)
+        if (m->shutting_down || m->recovering)
                 return;
         while (sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
                 Live *l = live_find(m, t->id);
@@ -520,6 +590,35 @@ static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids)
         }
 }
 
+/* A request sent again under the same token (the client lost the
+ * connection before the answer): 1 with the ids stored the first time, and
+ * the tasks freed; 0 when the token is new. */
+static int resubmitted(Manager *m, uid_t uid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
+        _cleanup_(freep) int64_t *ids = NULL;
+        size_t found;
+        int r;
+
+        r = db_find_submission(m->db, uid, tasks[0]->submit_token, &ids, &found);
+        if (r < 0) {
+                (void) asprintf(ret_error, "could not look up the submit token: %s", db_last_error(m->db));
+                return r;
+        }
+        if (found == 0)
+                return 0;
+        if (found != n) {
+                (void) asprintf(ret_error, "token %s was used for a request of %zu task(s), not %zu",
+                                tasks[0]->submit_token, found, n);
+                return -EEXIST;
+        }
+        log_info("Request %s from uid " UID_FMT " came again: answered with the %zu task(s) stored",
+                 tasks[0]->submit_token, uid, n);
+        for (size_t i = 0; i < n; i++) {
+                ret_ids[i] = ids[i];
+                tasks[i] = task_free(tasks[i]);
+        }
+        return 1;
+}
+
 int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
         _cleanup_(freep) char *user = NULL;
         int r;
@@ -527,6 +626,11 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
         if (m->shutting_down) {
                 *ret_error = strdup("the daemon is shutting down");
                 return -ESHUTDOWN;
+        }
+        if (n > 0 && tasks[0]->submit_token) {
+                r = resubmitted(m, uid, tasks, n, ret_ids, ret_error);
+                if (r != 0)
+                        return r < 0 ? r : 0;
         }
         if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
                 (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
@@ -674,15 +778,80 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
 
 /* ---- start-up and recovery ---- */
 
+static char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}
+
+/* Units of task commands that no task follows: left by a daemon that died
+ * after storing their results, before systemd forgot them. */
+static void forget_leftover_units(Manager *m) {
+        _cleanup_(strv_freep) char **names = NULL;
+        int r;
+
+        r = unit_manager_list(m->units, "benchrunner-task-*.service", &names);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to list the task units left behind: %m");
+                return;
+        }
+        for (char **n = names; n && *n; n++) {
+                int64_t id;
+                Live *l;
+
+                if (sscanf(*n, "benchrunner-task-%" SCNd64, &id) != 1)
+                        continue;
+                l = live_find(m, id);
+                if (l && l->unit && strcmp(unit_get_name(l->unit), *n) == 0)
+                        continue;
+                log_info("Forgetting %s: its result is stored", *n);
+                unit_forget(m->units, *n);
+        }
+}
+
+/* A task whose start did not reach systemd: queued again, as it was. */
+static void requeue(Manager *m, Live *l) {
+        Task *t = l->task;
+
+        log_info("Task %" PRId64 ": its start did not reach systemd: queued again", t->id);
+        t->state = TASK_QUEUED;
+        t->main = (TaskResult) {};
+        t->cpus = mfree_str(t->cpus);
+        t->output_dir = mfree_str(t->output_dir);
+        save(m, t);
+        if (sched_enqueue(m->sched, t) < 0) {
+                t->main.reason = TASK_REASON_FAILED_TO_START;
+                t->main.finished_usec = now_usec(CLOCK_REALTIME);
+                t->state = TASK_FINISHED;
+                save(m, t);
+                live_unlink(m, l);
+                live_free(l);
+        }
+}
+
+/* Follows again what a task that was running (or in cleanup) has in
+ * systemd.  The units stay until the result is stored (unit_release()), so
+ * a missing unit means: a main command whose row has no unit yet, or a
+ * cleanup command with no start time yet, never started (queued again, or
+ * started now); anything else vanished (interrupted). */
 static int recover_running(Manager *m, Live *l) {
         Task *t = l->task;
         bool cleanup = t->state == TASK_CLEANUP;
+        bool started = cleanup ? t->cleanup.started_usec != 0 : t->unit != NULL;
         _cleanup_(freep) char *name = unit_name(t->id, cleanup);
         CpuSet cpus;
         int r;
 
         if (!name)
                 return -ENOMEM;
+        r = unit_attach(m->units, name, cleanup ? cleanup_done : main_done, l, &l->unit);
+        if (r == -ENOENT && !started) {
+                if (!cleanup) {
+                        requeue(m, l);
+                        return 0;
+                }
+        } else if (r < 0 && r != -ENOENT && r != -ESRCH)
+                log_warning_errno(r, "Task %" PRId64 ": failed to follow %s: %m", t->id, name);
+
         if (!t->cpus || cpuset_parse(t->cpus, &cpus) < 0)
                 cpuset_zero(&cpus);
         r = sched_occupy(m->sched, t, &cpus, cleanup ? t->cleanup.started_usec : t->main.started_usec);
@@ -693,16 +862,21 @@ static int recover_running(Manager *m, Live *l) {
                 m->n_cleanup++;
         else
                 m->n_running++;
-
-        r = unit_attach(m->units, name, cleanup ? cleanup_done : main_done, l, &l->unit);
-        if (r >= 0) {
+        if (l->unit) {
+                if (!t->unit) {
+                        t->unit = strdup(name);
+                        save(m, t);
+                }
                 log_info("Task %" PRId64 ": found %s again", t->id, name);
                 return 0;
         }
-        if (r != -ENOENT && r != -ESRCH)
-                log_warning_errno(r, "Task %" PRId64 ": failed to follow %s: %m", t->id, name);
-        else
-                log_info("Task %" PRId64 ": %s is gone: recorded as interrupted", t->id, name);
+        if (cleanup && !started) {
+                log_info("Task %" PRId64 ": its cleanup command did not start yet: starting it", t->id);
+                m->n_cleanup--;
+                start_cleanup(l);
+                return 0;
+        }
+        log_info("Task %" PRId64 ": %s is gone: recorded as interrupted", t->id, name);
 
         TaskResult res = { .reason = TASK_REASON_INTERRUPTED, .finished_usec = now_usec(CLOCK_REALTIME) };
         if (cleanup) {
@@ -726,8 +900,9 @@ int manager_recover(Manager *m) {
                 return log_error_errno(r, "Failed to load unfinished tasks: %s", db_last_error(m->db));
 
         /* First every task takes its place, then the running ones are
-         * followed: a unit that ended meanwhile may finish its task (and
-         * start the scheduler) at once. */
+         * followed; only then may the scheduler start anything (a task it
+         * started would otherwise be "recovered" too). */
+        m->recovering = true;
         Live **lives = calloc(n ? n : 1, sizeof(Live *));
         if (!lives) {
                 db_tasks_free(tasks, n);
@@ -772,8 +947,10 @@ int manager_recover(Manager *m) {
                         (void) recover_running(m, lives[i]);
                 }
         free(lives);
+        m->recovering = false;
         if (queued || running)
                 log_info("Recovered %u queued and %u running task(s)", queued, running);
+        forget_leftover_units(m);
         manager_dispatch(m);
         return 0;
 }

@@ -27,6 +27,7 @@ typedef struct ManagerConfig {
         uint64_t cleanup_time_limit_usec;  /* default for tasks that give none */
         uint64_t output_cap_bytes;         /* per stream */
         unsigned max_queued_per_user;
+        bool requeue_interrupted;          /* every interrupted task gets a new attempt */
 } ManagerConfig;
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manager **ret);

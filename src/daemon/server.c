@@ -192,6 +192,11 @@ static void handle_submit(Conn *c, ProtoRequest *req) {
                 conn_send(c, proto_reply_error(req->tag, "out of memory"));
                 return;
         }
+        for (size_t i = 0; req->token && i < req->n_tasks; i++)
+                if (!(req->tasks[i]->submit_token = strdup(req->token))) {
+                        conn_send(c, proto_reply_error(req->tag, "out of memory"));
+                        return;
+                }
         r = manager_submit(s->manager, c->uid, c->gid, req->tasks, req->n_tasks, ids, &error);
         if (r < 0) {
                 conn_send(c, proto_reply_error(req->tag, "%s", error ? error : strerror(-r)));

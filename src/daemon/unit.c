@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
+#include "strv.h"
 #include "unit.h"
 #include "util.h"
 
@@ -32,12 +34,19 @@ struct UnitManager {
         char *last_error;
 };
 
+/* A unit is forgotten by systemd only when its owner calls unit_release()
+ * (after storing the result): until then the service stays loaded, "active
+ * (exited)" (RemainAfterExit=yes) or "failed", so that a daemon that dies
+ * at any moment finds it again with its result. */
 typedef enum Phase {
         PHASE_RUNNING,   /* started (or attached), main process not ended yet */
-        PHASE_STOPPING,  /* main ended with success: stopping what it left behind */
-        PHASE_CLEANUP,   /* measured; systemd forgetting the service and the slice */
-        PHASE_DONE,      /* result handed out */
+        PHASE_STOPPING,  /* main ended with success: killing what it left behind */
+        PHASE_ENDED,     /* measured, result handed out; the unit still loaded */
 } Phase;
+
+/* How often and how long PHASE_STOPPING looks for the leftovers to go. */
+#define LEFTOVER_POLL_USEC (20 * USEC_PER_MSEC)
+#define LEFTOVER_POLLS 250
 
 #define UNIT_STATE_MAX 32
 
@@ -72,10 +81,9 @@ struct Unit {
         sd_bus_slot *slot_props;
         sd_bus_slot *slot_jobs;
         sd_bus_slot *slot_getall;
-        sd_bus_slot *slot_stop;
-        sd_bus_slot *slot_cleanup[3];
-        unsigned cleanup_pending;
         sd_event_source *retry;
+        sd_event_source *leftovers;   /* PHASE_STOPPING's poll */
+        unsigned polls;
         sd_event_source *oom_v1;
 
         Phase phase;
@@ -499,10 +507,8 @@ static void unit_drop_slots(Unit *u) {
         u->slot_props = sd_bus_slot_unref(u->slot_props);
         u->slot_jobs = sd_bus_slot_unref(u->slot_jobs);
         u->slot_getall = sd_bus_slot_unref(u->slot_getall);
-        u->slot_stop = sd_bus_slot_unref(u->slot_stop);
-        for (size_t i = 0; i < ELEMENTSOF(u->slot_cleanup); i++)
-                u->slot_cleanup[i] = sd_bus_slot_unref(u->slot_cleanup[i]);
         u->retry = sd_event_source_disable_unref(u->retry);
+        u->leftovers = sd_event_source_disable_unref(u->leftovers);
         u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
 }
 
@@ -547,7 +553,7 @@ Unit *unit_free(Unit *u) {
         if (!u)
                 return NULL;
         unit_drop_slots(u);
-        if (u->ref_held && u->phase != PHASE_DONE)
+        if (u->ref_held)
                 unit_call_ignore(u->manager, "UnrefUnit", "s", u->name);
         free(u->name);
         free(u->slice);
@@ -557,6 +563,66 @@ Unit *unit_free(Unit *u) {
         free(u->start_job_result);
         free(u);
         return NULL;
+}
+
+Unit *unit_release(Unit *u) {
+        if (!u)
+                return NULL;
+        if (u->phase == PHASE_ENDED) {
+                /* in the order systemd handles them: the service goes, a
+                 * failed one is reset, then its slice */
+                unit_call_ignore(u->manager, "StopUnit", "ss", u->name, "replace");
+                unit_call_ignore(u->manager, "ResetFailedUnit", "s", u->name);
+                if (u->ref_held)
+                        unit_call_ignore(u->manager, "UnrefUnit", "s", u->name);
+                u->ref_held = false;
+                unit_call_ignore(u->manager, "StopUnit", "ss", u->slice, "replace");
+        }
+        return unit_free(u);
+}
+
+int unit_manager_sync(UnitManager *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        /* systemd answers calls of one connection in order */
+        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL, "");
+        return r < 0 ? unit_bus_error(m, &error, r) : 0;
+}
+
+void unit_forget(UnitManager *m, const char *name) {
+        _cleanup_(freep) char *slice = NULL;
+
+        if (!unit_name_valid(name) || unit_slice_name(name, &slice) < 0)
+                return;
+        unit_call_ignore(m, "StopUnit", "ss", name, "replace");
+        unit_call_ignore(m, "ResetFailedUnit", "s", name);
+        unit_call_ignore(m, "StopUnit", "ss", slice, "replace");
+}
+
+int unit_manager_list(UnitManager *m, const char *pattern, char ***ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(strv_freep) char **l = NULL;
+        size_t n = 0;
+        const char *name;
+        int r;
+
+        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "ListUnitsByPatterns", &error, &reply,
+                               "asas", 0, 1, pattern);
+        if (r < 0)
+                return unit_bus_error(m, &error, r);
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL,
+                                        NULL, NULL, NULL)) > 0)
+                if ((r = strv_push_printf(&l, &n, "%s", name)) < 0)
+                        return r;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 const char *unit_get_name(const Unit *u) {
@@ -698,7 +764,7 @@ static int on_getall(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) 
 static int unit_refresh(Unit *u) {
         int r;
 
-        if (u->phase >= PHASE_CLEANUP)
+        if (u->phase >= PHASE_ENDED)
                 return 0;
         if (u->slot_getall) {
                 u->refresh_again = true;
@@ -818,75 +884,57 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
         res->reason = unit_reason(u, p, oom);
 }
 
-static void unit_done(Unit *u) {
-        u->phase = PHASE_DONE;
-        unit_drop_slots(u);
-        u->cb(u->userdata, &u->result);   /* may free u */
-}
-
-static int on_cleanup_reply(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
-        Unit *u = userdata;
-        sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(msg));
-
-        for (size_t i = 0; i < ELEMENTSOF(u->slot_cleanup); i++)
-                if (u->slot_cleanup[i] == slot)
-                        u->slot_cleanup[i] = sd_bus_slot_unref(u->slot_cleanup[i]);
-        if (--u->cleanup_pending == 0)
-                unit_done(u);
-        return 0;
-}
-
-static void unit_cleanup_call(Unit *u, const char *method, const char *unit, const char *mode) {
-        sd_bus_slot **slot = &u->slot_cleanup[u->cleanup_pending];
-        int r;
-
-        if (mode)
-                r = sd_bus_call_method_async(u->manager->bus, slot, SD_DEST, SD_PATH, SD_MANAGER, method,
-                                             on_cleanup_reply, u, "ss", unit, mode);
-        else
-                r = sd_bus_call_method_async(u->manager->bus, slot, SD_DEST, SD_PATH, SD_MANAGER, method,
-                                             on_cleanup_reply, u, "s", unit);
-        if (r >= 0)
-                u->cleanup_pending++;
-}
-
-/* Measures, then lets systemd forget the service and the slice; the result
- * goes out once systemd has answered, so that the names are free again and
- * nothing is left behind when the caller exits right away. */
+/* Measures and hands the result out.  The unit stays loaded until
+ * unit_release(). */
 static void unit_finish(Unit *u, const UnitProps *p, bool vanished) {
         if (vanished)
                 u->result = (TaskResult) { .reason = TASK_REASON_INTERRUPTED };
         else
                 unit_measure(u, p, &u->result);
-
         unit_drop_slots(u);
-        u->phase = PHASE_CLEANUP;
-        u->cleanup_pending = 0;
-        /* a failed unit stays until reset (a no-op for one that did not fail) */
-        unit_cleanup_call(u, "ResetFailedUnit", u->name, NULL);
-        if (u->ref_held)
-                unit_cleanup_call(u, "UnrefUnit", u->name, NULL);
-        u->ref_held = false;
-        unit_cleanup_call(u, "StopUnit", u->slice, "replace");
-        if (u->cleanup_pending == 0)
-                unit_done(u);
+        u->phase = PHASE_ENDED;
+        u->cb(u->userdata, &u->result);   /* may free u */
 }
 
-static int on_stop_reply(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+static int service_populated(Unit *u) {
+        char group[PATH_MAX];
+
+        if (snprintf(group, sizeof group, "%s/%s", u->cgroup, u->name) >= (int) sizeof group)
+                return -ENAMETOOLONG;
+        return cgroup_populated(u->manager->unified, group);
+}
+
+static int on_leftovers_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         Unit *u = userdata;
 
-        u->slot_stop = sd_bus_slot_unref(u->slot_stop);
-        if (sd_bus_message_is_method_error(msg, NULL) && u->phase == PHASE_STOPPING)
-                /* nothing left to stop: measure what there is */
-                unit_finish(u, &u->end, false);
+        if (service_populated(u) > 0 && ++u->polls < LEFTOVER_POLLS)
+                return sd_event_source_set_time_relative(s, LEFTOVER_POLL_USEC) < 0 ? 0 :
+                       sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        unit_finish(u, &u->end, false);
         return 0;
+}
+
+/* The main process ended well, but what it started may still run: kill it
+ * (KillUnit, SIGKILL to the whole group) and wait for the group to empty,
+ * so that the measurements are final.  The service itself stays "active
+ * (exited)", so that a daemon that dies meanwhile finds it again. */
+static void unit_kill_leftovers(Unit *u, const UnitProps *p) {
+        u->end = *p;
+        if (service_populated(u) <= 0) {
+                unit_finish(u, &u->end, false);
+                return;
+        }
+        u->phase = PHASE_STOPPING;
+        unit_call_ignore(u->manager, "KillUnit", "ssi", u->name, "all", SIGKILL);
+        if (sd_event_add_time_relative(u->manager->event, &u->leftovers, CLOCK_MONOTONIC, LEFTOVER_POLL_USEC, 0,
+                                       on_leftovers_poll, u) < 0)
+                unit_finish(u, &u->end, false);
 }
 
 static void unit_process(Unit *u, const UnitProps *p) {
         bool ended;
-        int r;
 
-        if (u->phase >= PHASE_CLEANUP)
+        if (u->phase >= PHASE_ENDED)
                 return;
         if (streq(p->load_state, "not-found")) {
                 /* collected behind our back (should not happen while we
@@ -906,23 +954,14 @@ static void unit_process(Unit *u, const UnitProps *p) {
                 if (ended) {
                         u->end = *p;
                         unit_finish(u, p, false);
-                } else if (state_is(p, "active") && streq(p->sub_state, "exited")) {
-                        /* the main process ended well; stop what it may have
-                         * left running, so that the measurements are final */
-                        u->end = *p;
-                        u->phase = PHASE_STOPPING;
-                        r = sd_bus_call_method_async(u->manager->bus, &u->slot_stop, SD_DEST, SD_PATH, SD_MANAGER,
-                                                     "StopUnit", on_stop_reply, u, "ss", u->name, "replace");
-                        if (r < 0)
-                                unit_finish(u, &u->end, false);
-                }
+                } else if (state_is(p, "active") && streq(p->sub_state, "exited"))
+                        unit_kill_leftovers(u, p);
                 break;
         case PHASE_STOPPING:
                 if (ended)
                         unit_finish(u, &u->end, false);
                 break;
-        case PHASE_CLEANUP:
-        case PHASE_DONE:
+        case PHASE_ENDED:
                 break;
         }
 }

@@ -13,8 +13,10 @@
  * The slice outlives the service, so peak memory, OOM kills and CPU time are
  * read from the slice's cgroup after the service's cgroup is gone; the slice
  * is stopped afterwards.  The service keeps its result (RemainAfterExit=yes,
- * failed units are not collected), so a daemon that died while it ran finds it
- * again with unit_attach().
+ * failed units are not collected; what a command left running is killed with
+ * KillUnit, not StopUnit, so that the service stays "active (exited)") until
+ * the owner, having stored the result, calls unit_release(): a daemon that
+ * dies at any moment finds it again with unit_attach().
  *
  * Where each measurement comes from:
  *   exit code / signal   ExecMainCode, ExecMainStatus of the service
@@ -102,7 +104,7 @@ typedef struct UnitSpec {
  * measurements are read.  result->reason is exited, signaled, oom,
  * time-limit or failed-to-start (never cancelled: the caller knows when it
  * asked for the stop), or interrupted when the unit vanished while followed.
- * The callback may unit_free() the unit. */
+ * The callback may unit_free() or unit_release() the unit. */
 typedef void (*unit_done_t)(void *userdata, const TaskResult *result);
 
 /* Starts the transient service (and its slice).  Returns 0 once systemd has
@@ -125,11 +127,26 @@ int unit_attach(UnitManager *m, const char *name, unit_done_t cb, void *userdata
 /* Stops following; leaves the unit itself alone (so that a daemon that exits
  * finds it again later).  Accepts NULL. */
 Unit *unit_free(Unit *u);
+/* For a unit whose callback has fired, once its result is stored: lets
+ * systemd forget the service and its slice (StopUnit, ResetFailedUnit,
+ * UnrefUnit, StopUnit of the slice; sent without waiting), then frees it.
+ * Until then the service stays loaded with its result, whatever happens to
+ * the daemon.  Otherwise as unit_free().  Accepts NULL. */
+Unit *unit_release(Unit *u);
 static inline void unit_freep(Unit **u) {
         if (*u)
                 unit_free(*u);
 }
 const char *unit_get_name(const Unit *u);
+
+/* Returns once systemd has handled every call sent before (those sent
+ * without waiting too): before exiting, so that nothing is left behind. */
+int unit_manager_sync(UnitManager *m);
+/* The names of the loaded units matching a glob ("benchrunner-task-*"). */
+int unit_manager_list(UnitManager *m, const char *pattern, char ***ret);
+/* Lets systemd forget a service no one follows, and its slice (StopUnit,
+ * ResetFailedUnit; sent without waiting). */
+void unit_forget(UnitManager *m, const char *name);
 
 /* The per-command slice of a service name: "benchrunner-task-5.service" ->
  * "benchrunner-task_5.slice" (the "benchrunner-" prefix dropped, '-' -> '_'),

@@ -41,7 +41,7 @@ static const char * const event_names[_PROTO_EVENT_MAX] = {
 /* The fields each request may carry besides "v", "op" and "tag". */
 static const char * const op_fields[_PROTO_OP_MAX][7] = {
         [PROTO_OP_PING] = { NULL },
-        [PROTO_OP_SUBMIT] = { "tasks", "follow", NULL },
+        [PROTO_OP_SUBMIT] = { "tasks", "token", "follow", NULL },
         [PROTO_OP_STATS] = { "follow", NULL },
         [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", "before_id", "newest_first", NULL },
         [PROTO_OP_SHOW] = { "id", NULL },
@@ -51,7 +51,7 @@ static const char * const op_fields[_PROTO_OP_MAX][7] = {
 static const char * const spec_fields[] = {
         "argv", "cwd", "env", "name", "threads", "memory", "time_limit_us",
         "cleanup", "cleanup_time_limit_us", "group", "priority", "whole_cores",
-        NULL,
+        "requeue", NULL,
 };
 
 const char *proto_op_to_string(ProtoOp op) {
@@ -320,7 +320,8 @@ static int spec_fields_from_json(json_object *o, const char *where, bool spec, T
             (r = opt_int(o, "cleanup_time_limit_us", where, spec, limit_max, &cleanup_time_limit, e)) < 0 ||
             (r = opt_int(o, "group", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &group, e)) < 0 ||
             (r = opt_int(o, "priority", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &priority, e)) < 0 ||
-            (r = opt_bool(o, "whole_cores", where, &t->whole_cores, e)) < 0)
+            (r = opt_bool(o, "whole_cores", where, &t->whole_cores, e)) < 0 ||
+            (r = opt_bool(o, "requeue", where, &t->requeue, e)) < 0)
                 return r;
         if (t->env && !t->env[0]) {
                 strv_free(t->env);
@@ -398,7 +399,8 @@ json_object *proto_spec_to_json(const Task *t) {
              json_add_u64(o, "cleanup_time_limit_us", t->cleanup_time_limit_usec) < 0) ||
             json_add_i64(o, "group", t->group) < 0 ||
             json_add_i64(o, "priority", t->priority) < 0 ||
-            json_add_bool(o, "whole_cores", t->whole_cores) < 0)
+            json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
+            (t->requeue && json_add_bool(o, "requeue", true) < 0))
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -483,6 +485,9 @@ json_object *proto_task_to_json(const Task *t) {
             json_add_i64(o, "group", t->group) < 0 ||
             json_add_i64(o, "priority", t->priority) < 0 ||
             json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
+            json_add_bool(o, "requeue", t->requeue) < 0 ||
+            json_add_u64(o, "attempt", t->attempt ? t->attempt : 1) < 0 ||
+            json_add_u64_or_null(o, "retry_of", (uint64_t) t->retry_of) < 0 ||
             json_add_u64_or_null(o, "queued_at_us", t->queued_usec) < 0 ||
             json_add_str(o, "cpus", t->cpus) < 0 ||
             json_add_str(o, "unit", t->unit) < 0 ||
@@ -604,6 +609,16 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
         r = get_u64_field(o, "queued_at_us", where, &t->queued_usec, e);
         if (r < 0)
                 return r;
+        {
+                uint64_t attempt = 0, retry_of = 0;
+                if ((r = get_u64_field(o, "attempt", where, &attempt, e)) < 0 ||
+                    (r = get_u64_field(o, "retry_of", where, &retry_of, e)) < 0)
+                        return r;
+                if (attempt > UINT_MAX || retry_of > INT64_MAX)
+                        return json_fail(e, -EINVAL, "%s: attempt or retry_of out of range", where);
+                t->attempt = (unsigned) attempt;
+                t->retry_of = (int64_t) retry_of;
+        }
         if ((v = json_field(o, "cpus")) && (r = json_get_string(v, JSON_LABEL(where, "cpus"), &t->cpus, e)) < 0)
                 return r;
         if ((v = json_field(o, "unit")) && (r = json_get_string(v, JSON_LABEL(where, "unit"), &t->unit, e)) < 0)
@@ -639,8 +654,30 @@ ProtoRequest *proto_request_free(ProtoRequest *req) {
                 task_free(req->tasks[i]);
         free(req->tasks);
         free(req->ids);
+        free(req->token);
         free(req);
         return NULL;
+}
+
+static bool token_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+}
+
+static int get_token(json_object *v, char **ret, char **e) {
+        _cleanup_(freep) char *t = NULL;
+        int r;
+
+        r = json_get_string(v, "token", &t, e);
+        if (r < 0)
+                return r;
+        if (t[0] == 0 || strlen(t) > PROTO_TOKEN_MAX)
+                return json_fail(e, -EINVAL, "token: must be 1 to %d characters", PROTO_TOKEN_MAX);
+        for (const char *p = t; *p; p++)
+                if (!token_char(*p))
+                        return json_fail(e, -EINVAL, "token: may hold only letters, digits, '.', '_' and '-'");
+        *ret = TAKE_PTR(t);
+        return 0;
 }
 
 static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
@@ -667,6 +704,11 @@ static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
 
                 (void) snprintf(where, sizeof where, "tasks[%zu]", i);
                 r = spec_from_json(json_object_array_get_idx(v, i), where, &req->tasks[i], e);
+                if (r < 0)
+                        return r;
+        }
+        if ((v = json_field(o, "token"))) {
+                r = get_token(v, &req->token, e);
                 if (r < 0)
                         return r;
         }
@@ -904,6 +946,7 @@ static json_object *request_to_json(const ProtoRequest *req) {
                         if (json_array_add(a, proto_spec_to_json(req->tasks[i])) < 0)
                                 return NULL;
                 if (json_add(o, "tasks", TAKE_PTR(a)) < 0 ||
+                    (req->token && json_add_str(o, "token", req->token) < 0) ||
                     (req->follow && json_add_bool(o, "follow", true) < 0))
                         return NULL;
                 break;
@@ -980,11 +1023,12 @@ int proto_request_format(const ProtoRequest *req, char **ret) {
 }
 
 int proto_submit_format_batch(json_object *tag, Task * const *tasks, size_t n,
-                              bool follow, char **ret, size_t *ret_n) {
+                              bool follow, const char *token, char **ret, size_t *ret_n) {
         ProtoRequest req = {
                 .op = PROTO_OP_SUBMIT,
                 .tag = tag,
                 .follow = follow,
+                .token = (char *) token,
                 .tasks = (Task **) tasks,
                 .n_tasks = 1,
         };

@@ -18,7 +18,7 @@
  * Bump PROTOCOL_VERSION when any of these change: an op, a field's name, type
  * or meaning, an event, a limit that a message valid before would now break
  * (docs/protocol.md keeps the history: 2 added list's before_id and
- * newest_first).
+ * newest_first, and submit's token).
  * Adding a field to replies or events is compatible (clients ignore fields
  * they do not know); adding one to requests is not (the daemon rejects
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
@@ -48,6 +48,7 @@ struct json_object;
  * fits in a reply with room to spare; list replies are cut to stay below. */
 #define PROTO_REPLY_LINE_MAX  (16u * 1024 * 1024)
 #define PROTO_SUBMIT_MAX      1000     /* tasks per submit request */
+#define PROTO_TOKEN_MAX       64       /* bytes of a submit token: [A-Za-z0-9._-] */
 #define PROTO_IDS_MAX         10000    /* ids per cancel request */
 #define PROTO_LIST_LIMIT_MAX  1000     /* tasks per list reply */
 #define PROTO_TAG_MAX         1024     /* bytes of a serialized tag */
@@ -113,6 +114,9 @@ typedef struct ProtoRequest {
         ProtoOp op;
         struct json_object *tag;   /* echoed in the reply; NULL for none */
         bool follow;               /* submit, stats */
+        char *token;               /* submit: the client's name for this request, or NULL: a
+                                    * request sent again with the same token (after a lost
+                                    * connection) is stored once and answered with the same ids */
 
         /* submit: specs only.  uid and gid are 0 here whatever the message
          * says; the daemon sets them from the socket's peer credentials. */
@@ -170,7 +174,7 @@ int proto_request_format(const ProtoRequest *req, char **ret);
  * line and PROTO_SUBMIT_MAX; *ret_n says how many.  Call again with the
  * rest.  -E2BIG if tasks[0] alone does not fit. */
 int proto_submit_format_batch(struct json_object *tag, Task * const *tasks, size_t n,
-                              bool follow, char **ret, size_t *ret_n);
+                              bool follow, const char *token, char **ret, size_t *ret_n);
 
 /* A task's spec (the fields a client submits) and a task in full (what the
  * daemon reports).  NULL on ENOMEM.  proto_task_to_json() looks up the user

@@ -65,6 +65,7 @@ Task *task_free(Task *t) {
                 return NULL;
         free(t->name);
         free(t->user);
+        free(t->submit_token);
         strv_free(t->argv);
         strv_free(t->env);
         free(t->submit_dir);

@@ -91,6 +91,11 @@ typedef struct Task {
         int group;
         int priority;
         bool whole_cores;
+        bool requeue;            /* interrupted (by a reboot): queue a new attempt */
+
+        /* attempts: 1, 2, ...; retry_of the first attempt's id, 0 for a first */
+        unsigned attempt;
+        int64_t retry_of;
 
         /* life */
         TaskState state;
@@ -98,6 +103,7 @@ typedef struct Task {
         char *cpus;              /* CPU list as "2-3,18-19", NULL until placed */
         char *unit;              /* transient unit name, NULL until started */
         char *output_dir;        /* where stdout/stderr are kept */
+        char *submit_token;      /* the client's name for the submit request, or NULL */
         bool output_truncated;
 
         TaskResult main;

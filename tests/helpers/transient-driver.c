@@ -60,7 +60,8 @@ static void on_done(void *userdata, const TaskResult *result) {
         Run *run = userdata;
 
         print_result(unit_get_name(run->unit), unit_manager_is_unified(manager), result);
-        run->unit = unit_free(run->unit);
+        run->unit = unit_release(run->unit);
+        (void) unit_manager_sync(manager);
         run->done = true;
         (void) sd_event_exit(run->event, 0);
 }

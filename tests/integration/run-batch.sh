@@ -35,4 +35,20 @@ check "br-run --json --batch --wait exits 0 (rc=$rc)" [ "$rc" = 0 ]
 check "--json: more than one ids line, so more than one request" [ "$(grep -c '^{"ids":' "$T_TMP/json")" -gt 1 ]
 check "--json: $N finished events" [ "$(grep -c '^{"event":"finished",.*"state":"finished"' "$T_TMP/json")" = $N ]
 
+# a request sent again with the same token (as br-run does after losing the
+# connection) is stored once and answered with the same ids; the same token
+# for another request is refused
+before=$(br_sql "select count(*) from tasks")
+req='{"v":2,"op":"submit","token":"run-batch-tok-1","tasks":[{"argv":["/bin/true"],"cwd":"/"},{"argv":["/bin/true"],"cwd":"/"}]}'
+a=$(echo "$req" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
+b=$(echo "$req" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
+echo "  first: $a"; echo "  again: $b"
+check "the first request with a token is stored" grep -q '"ids":\[[0-9]*,[0-9]*\]' <<< "$a"
+check "sent again, it gets the same ids" [ "$(grep -o '"ids":[^]]*]' <<< "$a")" = "$(grep -o '"ids":[^]]*]' <<< "$b")" ]
+check "and is stored once (2 rows more, not 4)" [ "$(br_sql "select count(*) from tasks")" = $((before + 2)) ]
+c=$(echo '{"v":2,"op":"submit","token":"run-batch-tok-1","tasks":[{"argv":["/bin/true"],"cwd":"/"}]}' |
+    sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
+echo "  other request, same token: $c"
+check "the same token for another request is refused" grep -q '"ok":false.*token run-batch-tok-1 was used' <<< "$c"
+
 finish

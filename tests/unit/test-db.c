@@ -686,16 +686,18 @@ static void test_unprivileged_reader(void) {
 
 static void test_refuse(void) {
         _cleanup_(db_closep) Db *db = NULL;
-        char other[400];
+        char other[400], pragma[64];
         int fd;
 
         /* a newer schema */
-        CHECK(raw_exec(path, "PRAGMA user_version = 2") == SQLITE_OK);
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", DB_SCHEMA_VERSION + 1);
+        CHECK(raw_exec(path, pragma) == SQLITE_OK);
         CHECK(db_open(path, 0, &db) == -EPROTONOSUPPORT);
         CHECK(!db);
         CHECK(strstr(db_last_error(NULL), "newer"));
         CHECK(db_open(path, DB_READONLY, &db) == -EPROTONOSUPPORT);
-        CHECK(raw_exec(path, "PRAGMA user_version = 1") == SQLITE_OK);
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
+        CHECK(raw_exec(path, pragma) == SQLITE_OK);
         CHECK_OK(db_open(path, DB_READONLY, &db));
         db = db_close(db);
 
@@ -733,6 +735,71 @@ static void remove_dir(void) {
                 fprintf(stderr, "rmdir %s: %m\n", dir);
 }
 
+/* A database written by schema 1 (tests/data/schema-v1.sql, made by a daemon
+ * of that schema) is migrated without loss, and takes submit tokens then. */
+static void test_migrate_v1(void) {
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(freep) int64_t *ids = NULL;
+        _cleanup_(freep) char *sql = NULL;
+        const char *top = getenv("abs_top_srcdir");
+        char file[600], v1[400];
+        Task **tasks = NULL;
+        size_t n = 0, len = 0;
+        FILE *f;
+
+        snprintf(file, sizeof file, "%s/tests/data/schema-v1.sql", top && *top ? top : "..");
+        f = fopen(file, "re");
+        CHECK(f);
+        if (!f)
+                return;
+        CHECK(getdelim(&sql, &len, 0, f) > 0);
+        fclose(f);
+        snprintf(v1, sizeof v1, "%s/v1.db", dir);
+        CHECK(raw_exec(v1, sql) == SQLITE_OK);
+        /* read-only openers (users' sqlite3 aside) wait for the daemon */
+        CHECK(db_open(v1, DB_READONLY, &db) == -ESTALE);
+        CHECK_OK(db_open(v1, 0, &db));
+
+        CHECK_OK(db_list_tasks(db, NULL, &tasks, &n));
+        CHECK(n == 6);
+        if (n == 6) {
+                CHECK_STREQ(tasks[0]->name, "ok-task");
+                CHECK(tasks[0]->state == TASK_FINISHED && tasks[0]->main.reason == TASK_REASON_EXITED);
+                CHECK(tasks[0]->env && tasks[0]->env[0] && strcmp(tasks[0]->env[0], "FOO=bar") == 0);
+                CHECK(tasks[1]->main.has_exit_code && tasks[1]->main.exit_code == 3);
+                CHECK(tasks[1]->cleanup_argv && tasks[1]->cleanup.reason == TASK_REASON_EXITED);
+                CHECK(tasks[2]->main.reason == TASK_REASON_OOM);
+                CHECK(tasks[3]->main.reason == TASK_REASON_TIME_LIMIT && tasks[3]->time_limit_usec == 1000000);
+                CHECK(tasks[4]->state == TASK_RUNNING && tasks[4]->cpus && tasks[4]->unit);
+                CHECK(tasks[5]->state == TASK_QUEUED && tasks[5]->group == 2 && tasks[5]->priority == 5);
+                for (size_t i = 0; i < n; i++)
+                        CHECK(!tasks[i]->submit_token);
+        }
+        db_tasks_free(tasks, n);
+
+        /* the new column works: a token finds its request's tasks */
+        _cleanup_(task_freep) Task *t = simple_task("after-migration", 1000);
+        CHECK(t);
+        if (!t)
+                return;
+        t->submit_token = strdup("tok-1");
+        Task *one[] = { t };
+        CHECK_OK(db_insert_tasks(db, one, 1));
+        CHECK_OK(db_find_submission(db, t->uid, "tok-1", &ids, &n));
+        CHECK(n == 1 && ids && ids[0] == 7);
+        free(ids);
+        ids = NULL;
+        CHECK_OK(db_find_submission(db, t->uid + 1, "tok-1", &ids, &n));
+        CHECK(n == 0);
+        db = db_close(db);
+
+        /* and it stays migrated: reopening runs no step again */
+        CHECK_OK(db_open(v1, DB_READONLY, &db));
+        _cleanup_(task_freep) Task *g = NULL;
+        CHECK_OK(db_get_task(db, 7, &g));
+        CHECK(g && g->submit_token && strcmp(g->submit_token, "tok-1") == 0);
+}
+
 int main(void) {
         const char *tmp = getenv("TMPDIR");
 
@@ -755,6 +822,7 @@ int main(void) {
         test_persistence_and_readers();
         test_unprivileged_reader();
         test_refuse();
+        test_migrate_v1();
 
         remove_dir();
         CHECK_DONE();

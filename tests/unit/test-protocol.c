@@ -305,7 +305,7 @@ static void test_submit_batches(void) {
                 _cleanup_(freep) char *line = NULL;
                 size_t n = 0;
 
-                CHECK(proto_submit_format_batch(NULL, tasks + done, N - done, false, &line, &n) == 0);
+                CHECK(proto_submit_format_batch(NULL, tasks + done, N - done, false, NULL, &line, &n) == 0);
                 CHECK(n == (batches < 2 ? 1000u : 500u));
                 if (!line || n == 0)
                         break;
@@ -340,7 +340,7 @@ static void test_submit_batches(void) {
                 _cleanup_(freep) char *line = NULL;
                 size_t n = 0;
 
-                CHECK(proto_submit_format_batch(NULL, tasks + done, B - done, true, &line, &n) == 0);
+                CHECK(proto_submit_format_batch(NULL, tasks + done, B - done, true, NULL, &line, &n) == 0);
                 if (!line || n == 0)
                         break;
                 CHECK(strlen(line) - 1 <= PROTO_LINE_MAX);
@@ -367,7 +367,7 @@ static void test_submit_batches(void) {
                 for (size_t i = 1; i < 13; i++)
                         huge->argv[i] = strdup(ctl);
                 huge->submit_dir = strdup("/");
-                CHECK(proto_submit_format_batch(NULL, &huge, 1, false, &line, &n) == -E2BIG);
+                CHECK(proto_submit_format_batch(NULL, &huge, 1, false, NULL, &line, &n) == -E2BIG);
                 CHECK(!line);
                 free(ctl);
         }
@@ -1149,12 +1149,52 @@ static void test_spec_from_json(void) {
         CHECK(!t);
 }
 
+/* A submit request's token: parsed, checked, formatted back. */
+static void test_submit_token(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(freep) char *line = NULL;
+        char long_token[PROTO_TOKEN_MAX + 2], bad[256];
+        Task *t;
+        size_t n;
+
+        req = parse_ok("{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],"
+                       "\"token\":\"br-run-0a1B.x_-\"}");
+        CHECK(req && req->token && strcmp(req->token, "br-run-0a1B.x_-") == 0);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK(line && strstr(line, "\"token\":\"br-run-0a1B.x_-\""));
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        req = parse_ok("{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}]}");
+        CHECK(req && !req->token);
+        if (req) {
+                t = req->tasks[0];
+                CHECK(proto_submit_format_batch(NULL, &t, 1, false, "tok", &line, &n) == 0 && n == 1);
+                CHECK(line && strstr(line, "\"token\":\"tok\""));
+        }
+
+        memset(long_token, 'a', sizeof long_token - 1);
+        long_token[sizeof long_token - 1] = 0;
+        snprintf(bad, sizeof bad, "{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"%s\"}",
+                 long_token);
+        check_rejects(bad, -EINVAL, "token: must be 1 to 64 characters");
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"\"}",
+                      -EINVAL, "token: must be 1 to 64 characters");
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"a b\"}",
+                      -EINVAL, "token: may hold only letters");
+        check_rejects("{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":7}",
+                      -EINVAL, "token: must be a string");
+        check_rejects("{\"v\":2,\"op\":\"list\",\"token\":\"x\"}", -EINVAL, "unknown field \"token\"");
+}
+
 int main(void) {
         test_names();
         test_ping();
         test_submit_roundtrip();
         test_submit_handwritten();
         test_submit_batches();
+        test_submit_token();
         test_rejections();
         test_error_echoes_tag();
         test_other_requests();
