@@ -213,14 +213,5 @@ static int run(void) {
         return r;
 }
 
-static const CliProgram program = {
-        .name = "benchrunnerd",
-        .options = options,
-        .usage = N_("[OPTION...]"),
-        .no_args = true,
-        .version = &arg_version,
-        .setup = fill_help,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "benchrunnerd", .options = options, .version = &arg_version,
+         .setup = fill_help, .run = run)

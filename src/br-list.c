@@ -383,7 +383,7 @@ static int check(const char **args) {
         uint64_t limit = 0;
         int r;
 
-        (void) args;   /* none: no_args */
+        (void) args;   /* none: .usage is NULL */
         if (arg_user && arg_mine)
                 return cli_error(_("give either --user or --mine, not both"));
         if (arg_user) {
@@ -401,15 +401,5 @@ static int check(const char **args) {
         return 0;
 }
 
-static const CliProgram program = {
-        .name = "br-list",
-        .options = options,
-        .usage = N_("[OPTION...]"),
-        .no_args = true,
-        .version = &arg_version,
-        .on_option = on_option,
-        .check = check,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-list", .options = options, .version = &arg_version,
+         .on_option = on_option, .check = check, .run = run)

@@ -572,16 +572,7 @@ static int on_option(poptContext ctx, int val) {
         return r;
 }
 
-static const CliProgram program = {
-        .name = "br-run",
-        .options = options,
-        .usage = N_("[OPTION...] [--] COMMAND [ARG...]"),
-        /* Options end at the command: "br-run -j 2 sort -n" */
-        .popt_flags = POPT_CONTEXT_POSIXMEHARDER,
-        .version = &arg_version,
-        .on_option = on_option,
-        .check = check,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-run", .options = options, .usage = N_("[OPTION...] [--] COMMAND [ARG...]"),
+         /* Options end at the command: "br-run -j 2 sort -n" */
+         .popt_flags = POPT_CONTEXT_POSIXMEHARDER,
+         .version = &arg_version, .on_option = on_option, .check = check, .run = run)

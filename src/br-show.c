@@ -275,13 +275,5 @@ static int check(const char **args) {
         return 0;
 }
 
-static const CliProgram program = {
-        .name = "br-show",
-        .options = options,
-        .usage = N_("[OPTION...] ID..."),
-        .version = &arg_version,
-        .check = check,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-show", .options = options, .usage = N_("[OPTION...] ID..."),
+         .version = &arg_version, .check = check, .run = run)

@@ -67,7 +67,7 @@ static int parse_options(poptContext ctx, const CliProgram *p) {
                 printf("%s %s\n", name(), VERSION);
                 return 1;
         }
-        if (p->no_args && poptPeekArg(ctx))
+        if (!p->usage && poptPeekArg(ctx))
                 return cli_error(_("unexpected argument: %s"), poptPeekArg(ctx));
         return 0;
 }
@@ -99,8 +99,7 @@ int cli_main(int argc, const char **argv, const CliProgram *p) {
                 p->setup();
 
         ctx = poptGetContext(p->name, argc, argv, p->options, p->popt_flags);
-        if (p->usage)
-                poptSetOtherOptionHelp(ctx, _(p->usage));
+        poptSetOtherOptionHelp(ctx, p->usage ? _(p->usage) : _("[OPTION...]"));
         status = exit_status(ctx, p);
         poptFreeContext(ctx);
         return status;
