@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,35 +434,11 @@ static int add_result(json_object *o, const char *key, const TaskResult *r) {
         return result_is_empty(r) ? json_add_null(o, key) : json_add(o, key, result_to_json(r));
 }
 
-/* The user name of uid, or NULL (unknown, or out of memory: the name is
- * a courtesy, the uid is the truth). */
-static char *user_name(uid_t uid) {
-        long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-        size_t size = sz > 0 ? (size_t) sz : 1024;
-
-        for (;;) {
-                _cleanup_(freep) char *buf = malloc(size);
-                struct passwd pw, *result = NULL;
-                int r;
-
-                if (!buf)
-                        return NULL;
-                r = getpwuid_r(uid, &pw, buf, size, &result);
-                if (r == ERANGE && size < 1024 * 1024) {
-                        size *= 2;
-                        continue;
-                }
-                if (r != 0 || !result)
-                        return NULL;
-                return strdup(result->pw_name);
-        }
-}
-
 json_object *proto_task_to_json(const Task *t) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
         /* the name recorded with the task (at submit, or by the daemon that
          * sent it), else the one this system knows */
-        _cleanup_(freep) char *user = t->user ? strdup(t->user) : user_name(t->uid);
+        _cleanup_(freep) char *user = t->user ? strdup(t->user) : uid_to_user_name(t->uid);
 
         if (!o ||
             json_add_i64(o, "id", t->id) < 0 ||

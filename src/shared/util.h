@@ -1,6 +1,6 @@
 /* util.h: small helpers every benchrunner program shares: scope-bound
- * cleanup, gettext, parsing of sizes and durations, the memory available;
- * string vectors are strv.h's, included here for every user. */
+ * cleanup, gettext, parsing of sizes and durations, the memory available,
+ * user names; string vectors are strv.h's, included here for every user. */
 #pragma once
 
 #include <errno.h>
@@ -81,3 +81,8 @@ uint64_t mem_available(void);
 static inline uint64_t mem_default(uint64_t available) {
         return available / 4 * 3;
 }
+
+/* The user name of uid from the user database (getpwuid_r, however long
+ * its entry), malloc'd; NULL when it knows none, or out of memory: where a
+ * name is shown, the uid is the truth. */
+char *uid_to_user_name(uid_t uid);

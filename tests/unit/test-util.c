@@ -109,11 +109,20 @@ static void test_uint(void) {
         CHECK(parse_uint("", 1, 100, &v) == -EINVAL);
 }
 
+static void test_user_name(void) {
+        _cleanup_(freep) char *root = uid_to_user_name(0);
+        _cleanup_(freep) char *none = uid_to_user_name(4000000000u);
+
+        CHECK_STREQ(root, "root");
+        CHECK(!none);
+}
+
 int main(void) {
         test_sizes();
         test_durations();
         test_format();
         test_small_file_u64();
         test_uint();
+        test_user_name();
         CHECK_DONE();
 }
