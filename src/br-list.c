@@ -367,16 +367,8 @@ static int run(void) {
         return r;
 }
 
-static int on_option(poptContext ctx, int val) {
-        char *a;
-        int r;
-
-        if (val != OPT_STATE)
-                return 0;
-        a = poptGetOptArg(ctx);   /* ours to free */
-        r = add_states(a ? a : "");
-        free(a);
-        return r;
+static int on_option(int val, const char *arg) {
+        return val == OPT_STATE ? add_states(arg) : 0;
 }
 
 static int check(const char **args) {

@@ -58,8 +58,14 @@ static int parse_options(poptContext ctx, const CliProgram *p) {
         int rc;
 
         while ((rc = poptGetNextOpt(ctx)) > 0)
-                if (p->on_option && p->on_option(ctx, rc) < 0)
-                        return -EINVAL;
+                if (p->on_option) {
+                        char *arg = poptGetOptArg(ctx);   /* ours to free */
+                        int r = p->on_option(rc, arg ? arg : "");
+
+                        free(arg);
+                        if (r < 0)
+                                return -EINVAL;
+                }
         if (rc < -1)
                 /* the code popt returned, not a stale 0 */
                 return cli_error("%s: %s", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));

@@ -32,7 +32,8 @@ typedef struct CliProgram {
         const int *version;                 /* the --version row's variable */
         /* Called in this order; each but run may be NULL. */
         void (*setup)(void);                /* after gettext, before popt sees the options (help texts) */
-        int (*on_option)(poptContext ctx, int val);  /* each option whose val is > 0 */
+        int (*on_option)(int val, const char *arg);  /* each option whose val is > 0, with its
+                                                      * argument ("" for none) */
         int (*check)(const char **args);    /* the arguments (NULL for none; valid until run() returns)
                                              * and the option values */
         int (*run)(void);                   /* the work: < 0 or the exit status */
