@@ -53,31 +53,9 @@ static const char * const spec_fields[] = {
         NULL,
 };
 
-const char *proto_op_to_string(ProtoOp op) {
-        if (op < 0 || op >= _PROTO_OP_MAX)
-                return NULL;
-        return op_names[op];
-}
+DEFINE_STRING_TABLE_LOOKUP(proto_op, ProtoOp, op_names)
 
-ProtoOp proto_op_from_string(const char *s) {
-        for (int i = 0; s && i < _PROTO_OP_MAX; i++)
-                if (strcmp(op_names[i], s) == 0)
-                        return (ProtoOp) i;
-        return _PROTO_OP_INVALID;
-}
-
-const char *proto_event_to_string(ProtoEvent e) {
-        if (e < 0 || e >= _PROTO_EVENT_MAX)
-                return NULL;
-        return event_names[e];
-}
-
-ProtoEvent proto_event_from_string(const char *s) {
-        for (int i = 0; s && i < _PROTO_EVENT_MAX; i++)
-                if (strcmp(event_names[i], s) == 0)
-                        return (ProtoEvent) i;
-        return _PROTO_EVENT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(proto_event, ProtoEvent, event_names)
 
 void proto_json_unref(struct json_object *o) {
         (void) json_object_put(o);

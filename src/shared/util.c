@@ -295,3 +295,14 @@ char *uid_to_user_name(uid_t uid) {
                 return strdup(result->pw_name);
         }
 }
+
+const char *string_table_lookup(const char * const *table, size_t n, int i) {
+        return i < 0 || (size_t) i >= n ? NULL : table[i];
+}
+
+int string_table_find(const char * const *table, size_t n, const char *s) {
+        for (size_t i = 0; s && i < n; i++)
+                if (table[i] && strcmp(table[i], s) == 0)
+                        return (int) i;
+        return -1;
+}
