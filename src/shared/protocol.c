@@ -596,21 +596,35 @@ ProtoRequest *proto_request_free(ProtoRequest *req) {
         return NULL;
 }
 
+/* The field key, which must be an array of 1 to max elements (of what: in
+ * its error); hint ends the error of one too long. */
+static int required_array(json_object *o, const char *key, const char *of, size_t max, const char *hint,
+                          json_object **ret, size_t *ret_n, char **e) {
+        json_object *v = json_field(o, key);
+        size_t n;
+
+        if (!v)
+                return json_fail(e, -EINVAL, "%s: missing", key);
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "%s: must be an array of %s", key, of);
+        n = json_object_array_length(v);
+        if (n == 0)
+                return json_fail(e, -EINVAL, "%s: must not be empty", key);
+        if (n > max)
+                return json_fail(e, -EINVAL, "%s: %zu %s in one request, at most %zu%s", key, n, key, max, hint);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
-        json_object *v = json_field(o, "tasks");
+        json_object *v;
         size_t n;
         int r;
 
-        if (!v)
-                return json_fail(e, -EINVAL, "tasks: missing");
-        if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "tasks: must be an array of task specs");
-        n = json_object_array_length(v);
-        if (n == 0)
-                return json_fail(e, -EINVAL, "tasks: must not be empty");
-        if (n > PROTO_SUBMIT_MAX)
-                return json_fail(e, -EINVAL, "tasks: %zu tasks in one request, at most %d: split the batch",
-                                 n, PROTO_SUBMIT_MAX);
+        r = required_array(o, "tasks", "task specs", PROTO_SUBMIT_MAX, ": split the batch", &v, &n, e);
+        if (r < 0)
+                return r;
         req->tasks = calloc(n, sizeof(Task *));
         if (!req->tasks)
                 return -ENOMEM;
@@ -655,26 +669,22 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
                         req->state_mask |= 1u << st;
                 }
         }
-        if ((v = json_field(o, "uid"))) {
-                r = json_get_int(v, "uid", 0, UINT32_MAX - 1, &x, e);
-                if (r < 0)
-                        return r;
+        r = opt_int(o, "uid", "", 0, UINT32_MAX - 1, &x, e);
+        if (r < 0)
+                return r;
+        if (r > 0) {
                 req->has_uid = true;
                 req->uid = (uid_t) x;
         }
         req->limit = PROTO_LIST_LIMIT_MAX;
-        if ((v = json_field(o, "limit"))) {
-                r = json_get_int(v, "limit", 1, UINT32_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                if (x < PROTO_LIST_LIMIT_MAX)
-                        req->limit = (unsigned) x;
-        }
-        if ((v = json_field(o, "after_id"))) {
-                r = json_get_int(v, "after_id", 0, INT64_MAX, &req->after_id, e);
-                if (r < 0)
-                        return r;
-        }
+        r = opt_int(o, "limit", "", 1, UINT32_MAX, &x, e);
+        if (r < 0)
+                return r;
+        if (r > 0 && x < PROTO_LIST_LIMIT_MAX)
+                req->limit = (unsigned) x;
+        r = opt_int(o, "after_id", "", 0, INT64_MAX, &req->after_id, e);
+        if (r < 0)
+                return r;
         r = opt_int(o, "before_id", "", 1, INT64_MAX, &req->before_id, e);
         if (r < 0)
                 return r;
@@ -683,19 +693,13 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
 }
 
 static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
-        json_object *v = json_field(o, "ids");
+        json_object *v;
         size_t n;
         int r;
 
-        if (!v)
-                return json_fail(e, -EINVAL, "ids: missing");
-        if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "ids: must be an array of task ids");
-        n = json_object_array_length(v);
-        if (n == 0)
-                return json_fail(e, -EINVAL, "ids: must not be empty");
-        if (n > PROTO_IDS_MAX)
-                return json_fail(e, -EINVAL, "ids: %zu ids in one request, at most %d", n, PROTO_IDS_MAX);
+        r = required_array(o, "ids", "task ids", PROTO_IDS_MAX, "", &v, &n, e);
+        if (r < 0)
+                return r;
         req->ids = calloc(n, sizeof(int64_t));
         if (!req->ids)
                 return -ENOMEM;
