@@ -75,8 +75,23 @@ static void fill_help(void) {
                         _("working and output directories of tasks (default: %s)"), BR_STATEDIR);
 }
 
-static int build_config(ManagerConfig *c) {
+/* An option's value through parse() (parse_size, parse_duration) into *ret,
+ * which keeps its default when the option was not given. */
+static int parse_value(const char *value, int (*parse)(const char *, uint64_t *), bool zero_ok, const char *what,
+                       uint64_t *ret) {
         uint64_t v;
+        int r;
+
+        if (!value)
+                return 0;
+        r = parse(value, &v);
+        if (r < 0 || (v == 0 && !zero_ok))
+                return log_error_errno(r < 0 ? r : EINVAL, "Invalid %s: %s", what, value);
+        *ret = v;
+        return 0;
+}
+
+static int build_config(ManagerConfig *c) {
         int r;
 
         *c = (ManagerConfig) {
@@ -103,28 +118,20 @@ static int build_config(ManagerConfig *c) {
                         return log_error_errno(r, "This machine has too few cores to give any away: %m");
         }
 
-        if (arg_memory) {
-                r = parse_size(arg_memory, &v);
-                if (r < 0 || v == 0)
-                        return log_error_errno(r < 0 ? r : EINVAL, "Invalid memory size: %s", arg_memory);
-                c->memory_bytes = v;
-        } else {
+        r = parse_value(arg_memory, parse_size, false, "memory size", &c->memory_bytes);
+        if (r < 0)
+                return r;
+        if (!arg_memory) {
                 c->memory_bytes = mem_default(mem_available());
                 if (c->memory_bytes == 0)
                         return log_error_errno(EINVAL, "Cannot tell the available memory: give --memory");
         }
-        if (arg_cleanup_time_limit) {
-                r = parse_duration(arg_cleanup_time_limit, &v);
-                if (r < 0 || v == 0)
-                        return log_error_errno(r < 0 ? r : EINVAL, "Invalid duration: %s", arg_cleanup_time_limit);
-                c->cleanup_time_limit_usec = v;
-        }
-        if (arg_output_cap) {
-                r = parse_size(arg_output_cap, &v);
-                if (r < 0)
-                        return log_error_errno(r, "Invalid size: %s", arg_output_cap);
-                c->output_cap_bytes = v;
-        }
+        r = parse_value(arg_cleanup_time_limit, parse_duration, false, "duration", &c->cleanup_time_limit_usec);
+        if (r < 0)
+                return r;
+        r = parse_value(arg_output_cap, parse_size, true, "size", &c->output_cap_bytes);
+        if (r < 0)
+                return r;
         c->owner = arg_owner >= 0 ? (uid_t) arg_owner : grant_owner(getuid(), getenv("SUDO_UID"));
         if (arg_group) {
                 struct group *g = getgrnam(arg_group);
@@ -217,14 +224,5 @@ static int run(void) {
         return r;
 }
 
-static const CliProgram program = {
-        .name = "benchrunnerd",
-        .options = options,
-        .usage = N_("[OPTION...]"),
-        .no_args = true,
-        .version = &arg_version,
-        .setup = fill_help,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "benchrunnerd", .options = options, .version = &arg_version,
+         .setup = fill_help, .run = run)

@@ -161,13 +161,5 @@ finish:
         return r;
 }
 
-static const CliProgram program = {
-        .name = "br-cancel",
-        .options = options,
-        .usage = N_("[OPTION...] ID..."),
-        .version = &arg_version,
-        .check = check,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-cancel", .options = options, .usage = N_("[OPTION...] ID..."),
+         .version = &arg_version, .check = check, .run = run)

@@ -367,23 +367,15 @@ static int run(void) {
         return r;
 }
 
-static int on_option(poptContext ctx, int val) {
-        char *a;
-        int r;
-
-        if (val != OPT_STATE)
-                return 0;
-        a = poptGetOptArg(ctx);   /* ours to free */
-        r = add_states(a ? a : "");
-        free(a);
-        return r;
+static int on_option(int val, const char *arg) {
+        return val == OPT_STATE ? add_states(arg) : 0;
 }
 
 static int check(const char **args) {
         uint64_t limit = 0;
         int r;
 
-        (void) args;   /* none: no_args */
+        (void) args;   /* none: .usage is NULL */
         if (arg_user && arg_mine)
                 return cli_error(_("give either --user or --mine, not both"));
         if (arg_user) {
@@ -401,15 +393,5 @@ static int check(const char **args) {
         return 0;
 }
 
-static const CliProgram program = {
-        .name = "br-list",
-        .options = options,
-        .usage = N_("[OPTION...]"),
-        .no_args = true,
-        .version = &arg_version,
-        .on_option = on_option,
-        .check = check,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-list", .options = options, .version = &arg_version,
+         .on_option = on_option, .check = check, .run = run)

@@ -636,28 +636,11 @@ finish:
         return r < 0 ? r : status;
 }
 
-static int on_option(poptContext ctx, int val) {
-        char *a;
-        int r;
-
-        if (val != OPT_ENV)
-                return 0;
-        a = poptGetOptArg(ctx);   /* ours to free */
-        r = add_env(a ? a : "");
-        free(a);
-        return r;
+static int on_option(int val, const char *arg) {
+        return val == OPT_ENV ? add_env(arg) : 0;
 }
 
-static const CliProgram program = {
-        .name = "br-run",
-        .options = options,
-        .usage = N_("[OPTION...] [--] COMMAND [ARG...]"),
-        /* Options end at the command: "br-run -j 2 sort -n" */
-        .popt_flags = POPT_CONTEXT_POSIXMEHARDER,
-        .version = &arg_version,
-        .on_option = on_option,
-        .check = check,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-run", .options = options, .usage = N_("[OPTION...] [--] COMMAND [ARG...]"),
+         /* Options end at the command: "br-run -j 2 sort -n" */
+         .popt_flags = POPT_CONTEXT_POSIXMEHARDER,
+         .version = &arg_version, .on_option = on_option, .check = check, .run = run)

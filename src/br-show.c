@@ -75,40 +75,27 @@ static const char *format_time(char *buf, size_t len, uint64_t usec) {
 }
 
 static const char *describe_reason(const TaskResult *r, char *buf, size_t len) {
+        /* the reasons whose words take no figure */
+        static const char *const words[_TASK_REASON_MAX] = {
+                [TASK_REASON_EXITED] = N_("exited"),
+                [TASK_REASON_SIGNALED] = N_("killed by a signal"),
+                [TASK_REASON_OOM] = N_("killed for exceeding its memory limit (oom)"),
+                [TASK_REASON_TIME_LIMIT] = N_("stopped at its time limit (time-limit)"),
+                [TASK_REASON_CANCELLED] = N_("cancelled"),
+                [TASK_REASON_FAILED_TO_START] = N_("could not be started (failed-to-start)"),
+                [TASK_REASON_INTERRUPTED] = N_("lost by the daemon, its end unknown (interrupted)"),
+        };
         char sig[32];
 
-        switch (r->reason) {
-        case TASK_REASON_EXITED:
-                if (r->has_exit_code)
-                        snprintf(buf, len, _("exited with status %d"), r->exit_code);
-                else
-                        snprintf(buf, len, _("exited"));
-                break;
-        case TASK_REASON_SIGNALED:
-                if (r->has_signal)
-                        snprintf(buf, len, _("killed by signal %d (%s)"), r->signal,
-                                 client_signal_name(r->signal, sig, sizeof sig));
-                else
-                        snprintf(buf, len, _("killed by a signal"));
-                break;
-        case TASK_REASON_OOM:
-                snprintf(buf, len, _("killed for exceeding its memory limit (oom)"));
-                break;
-        case TASK_REASON_TIME_LIMIT:
-                snprintf(buf, len, _("stopped at its time limit (time-limit)"));
-                break;
-        case TASK_REASON_CANCELLED:
-                snprintf(buf, len, _("cancelled"));
-                break;
-        case TASK_REASON_FAILED_TO_START:
-                snprintf(buf, len, _("could not be started (failed-to-start)"));
-                break;
-        case TASK_REASON_INTERRUPTED:
-                snprintf(buf, len, _("lost by the daemon, its end unknown (interrupted)"));
-                break;
-        default:
+        if (r->reason == TASK_REASON_EXITED && r->has_exit_code)
+                snprintf(buf, len, _("exited with status %d"), r->exit_code);
+        else if (r->reason == TASK_REASON_SIGNALED && r->has_signal)
+                snprintf(buf, len, _("killed by signal %d (%s)"), r->signal,
+                         client_signal_name(r->signal, sig, sizeof sig));
+        else if (r->reason >= 0 && r->reason < _TASK_REASON_MAX && words[r->reason])
+                snprintf(buf, len, "%s", _(words[r->reason]));
+        else
                 snprintf(buf, len, "%s", task_reason_to_string(r->reason) ?: "?");
-        }
         return buf;
 }
 
@@ -279,13 +266,5 @@ static int check(const char **args) {
         return 0;
 }
 
-static const CliProgram program = {
-        .name = "br-show",
-        .options = options,
-        .usage = N_("[OPTION...] ID..."),
-        .version = &arg_version,
-        .check = check,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-show", .options = options, .usage = N_("[OPTION...] ID..."),
+         .version = &arg_version, .check = check, .run = run)

@@ -468,14 +468,4 @@ static void setup(void) {
                         SBINDIR "/benchrunnerd");
 }
 
-static const CliProgram program = {
-        .name = "br-start",
-        .options = options,
-        .usage = N_("[OPTION...]"),
-        .no_args = true,
-        .version = &arg_version,
-        .setup = setup,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-start", .options = options, .version = &arg_version, .setup = setup, .run = run)

@@ -85,13 +85,4 @@ finish:
         return r;
 }
 
-static const CliProgram program = {
-        .name = "br-stats",
-        .options = options,
-        .usage = N_("[OPTION...]"),
-        .no_args = true,
-        .version = &arg_version,
-        .run = run,
-};
-
-CLI_MAIN(program)
+CLI_MAIN(.name = "br-stats", .options = options, .version = &arg_version, .run = run)

@@ -143,23 +143,30 @@ void cgroup_read_usage(bool unified, const char *group, CgroupUsage *ret) {
         *ret = u;
 }
 
+/* A file of the group, opened with flags (O_CLOEXEC added): the fd, or a
+ * negative errno. */
+static int open_file(const char *hierarchy, const char *group, const char *file, int flags) {
+        char path[PATH_MAX];
+        int r, fd;
+
+        r = cgroup_path(hierarchy, group, file, path, sizeof path);
+        if (r < 0)
+                return r;
+        fd = open(path, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 int cgroup_oom_eventfd_v1(const char *group) {
         _cleanup_(closep) int efd = -1, ofd = -1, cfd = -1;
-        char path[PATH_MAX], line[64];
-        int r, n;
+        char line[64];
+        int n;
 
-        r = cgroup_path("memory", group, "memory.oom_control", path, sizeof path);
-        if (r < 0)
-                return r;
-        ofd = open(path, O_RDONLY | O_CLOEXEC);
+        ofd = open_file("memory", group, "memory.oom_control", O_RDONLY);
         if (ofd < 0)
-                return -errno;
-        r = cgroup_path("memory", group, "cgroup.event_control", path, sizeof path);
-        if (r < 0)
-                return r;
-        cfd = open(path, O_WRONLY | O_CLOEXEC);
+                return ofd;
+        cfd = open_file("memory", group, "cgroup.event_control", O_WRONLY);
         if (cfd < 0)
-                return -errno;
+                return cfd;
         efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (efd < 0)
                 return -errno;

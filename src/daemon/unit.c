@@ -265,6 +265,34 @@ int unit_slice_name(const char *name, char **ret) {
 
 /* ---- properties of StartTransientUnit, one helper per group ---- */
 
+static int close_containers(sd_bus_message *msg, unsigned n) {
+        int r;
+
+        for (unsigned i = 0; i < n; i++) {
+                r = sd_bus_message_close_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Opens a struct of signature, a name and then a container (type, contents)
+ * that the caller fills; close_containers(msg, 2) ends it.  A property
+ * ("sv", 'v') whose value one sd_bus_message_append() cannot take (an array
+ * of run-time length), or an auxiliary unit ("sa(sv)", 'a', "(sv)"). */
+static int open_named(sd_bus_message *msg, const char *signature, const char *name, char type,
+                      const char *contents) {
+        int r;
+
+        r = sd_bus_message_open_container(msg, 'r', signature);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(msg, "s", name);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(msg, type, contents);
+}
+
 static int append_cpus(sd_bus_message *msg, const char *property, const CpuSet *cpus) {
         _cleanup_(freep) uint8_t *mask = NULL;
         size_t len = 0;
@@ -275,22 +303,13 @@ static int append_cpus(sd_bus_message *msg, const char *property, const CpuSet *
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", property);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'v', "ay");
+        r = open_named(msg, "sv", property, 'v', "ay");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_array(msg, 'y', mask, len);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(msg);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(msg);
+        return close_containers(msg, 2);
 }
 
 /* ExecStartEx with "no-env-expand": the arguments reach the program byte for
@@ -299,13 +318,7 @@ static int append_exec_start(sd_bus_message *msg, char **argv) {
         char *flags[] = { (char *) "no-env-expand", NULL };
         int r;
 
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", "ExecStartEx");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'v', "a(sasas)");
+        r = open_named(msg, "sv", "ExecStartEx", 'v', "a(sasas)");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(msg, 'a', "(sasas)");
@@ -323,12 +336,14 @@ static int append_exec_start(sd_bus_message *msg, char **argv) {
         r = sd_bus_message_append_strv(msg, flags);
         if (r < 0)
                 return r;
-        for (int i = 0; i < 4; i++) {
-                r = sd_bus_message_close_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return close_containers(msg, 4);
+}
+
+/* stdout or stderr: appended to path, or to nowhere without one */
+static int append_output(sd_bus_message *msg, const char *property, const char *file_property, const char *path) {
+        if (path)
+                return sd_bus_message_append(msg, "(sv)", file_property, "s", path);
+        return sd_bus_message_append(msg, "(sv)", property, "s", "null");
 }
 
 static int transient_service_set_properties(sd_bus_message *msg, const UnitSpec *spec, const char *slice) {
@@ -390,38 +405,23 @@ static int transient_exec_set_properties(sd_bus_message *msg, const UnitSpec *sp
                         return r;
         }
         if (spec->env) {
-                r = sd_bus_message_open_container(msg, 'r', "sv");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(msg, "s", "Environment");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_open_container(msg, 'v', "as");
+                r = open_named(msg, "sv", "Environment", 'v', "as");
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append_strv(msg, spec->env);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_close_container(msg);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_close_container(msg);
+                r = close_containers(msg, 2);
                 if (r < 0)
                         return r;
         }
         r = sd_bus_message_append(msg, "(sv)", "StandardInput", "s", "null");
         if (r < 0)
                 return r;
-        if (spec->stdout_path)
-                r = sd_bus_message_append(msg, "(sv)", "StandardOutputFileToAppend", "s", spec->stdout_path);
-        else
-                r = sd_bus_message_append(msg, "(sv)", "StandardOutput", "s", "null");
+        r = append_output(msg, "StandardOutput", "StandardOutputFileToAppend", spec->stdout_path);
         if (r < 0)
                 return r;
-        if (spec->stderr_path)
-                r = sd_bus_message_append(msg, "(sv)", "StandardErrorFileToAppend", "s", spec->stderr_path);
-        else
-                r = sd_bus_message_append(msg, "(sv)", "StandardError", "s", "null");
+        r = append_output(msg, "StandardError", "StandardErrorFileToAppend", spec->stderr_path);
         if (r < 0)
                 return r;
         if (spec->cpus && !cpuset_empty(spec->cpus)) {
@@ -512,6 +512,33 @@ static void unit_drop_slots(Unit *u) {
         u->oom_v1 = sd_event_source_disable_unref(u->oom_v1);
 }
 
+/* A call of systemd's manager method, with its first arguments (types, ...)
+ * appended. */
+static int method_call_newv(UnitManager *m, const char *method, sd_bus_message **ret, const char *types,
+                            va_list ap) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, method);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_appendv(msg, types, ap);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(msg);
+        return 0;
+}
+
+static int method_call_new(UnitManager *m, const char *method, sd_bus_message **ret, const char *types, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = method_call_newv(m, method, ret, types, ap);
+        va_end(ap);
+        return r;
+}
+
 /* Fire and forget: the reply does not matter (the unit may be gone).  Only
  * for a connection that stays: systemd checks the sender's credentials with
  * the bus, which fails once the sender has gone. */
@@ -520,11 +547,8 @@ static void unit_call_ignore(UnitManager *m, const char *method, const char *typ
         va_list ap;
         int r;
 
-        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, method);
-        if (r < 0)
-                return;
         va_start(ap, types);
-        r = sd_bus_message_appendv(msg, types, ap);
+        r = method_call_newv(m, method, &msg, types, ap);
         va_end(ap);
         if (r < 0)
                 return;
@@ -988,10 +1012,7 @@ static int transient_unit_message(UnitManager *m, const UnitSpec *spec, const ch
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "ss", spec->name, "fail");
+        r = method_call_new(m, "StartTransientUnit", &msg, "ss", spec->name, "fail");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(msg, 'a', "(sv)");
@@ -1013,23 +1034,15 @@ static int transient_unit_message(UnitManager *m, const UnitSpec *spec, const ch
         r = sd_bus_message_open_container(msg, 'a', "(sa(sv))");
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(msg, 'r', "sa(sv)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", slice);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sv)");
+        r = open_named(msg, "sa(sv)", slice, 'a', "(sv)");
         if (r < 0)
                 return r;
         r = transient_slice_set_properties(msg, m, spec);
         if (r < 0)
                 return r;
-        for (int i = 0; i < 3; i++) {
-                r = sd_bus_message_close_container(msg);
-                if (r < 0)
-                        return r;
-        }
+        r = close_containers(msg, 3);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(msg);
         return 0;
 }
@@ -1126,12 +1139,11 @@ static int allowed_cpus_message(UnitManager *m, const char *unit, const CpuSet *
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
+        if (!m || !unit)
+                return -EINVAL;
         /* Set on cgroup v1 as well: systemd records it (and shows it) but
          * applies no cpuset there; unit_manager_limitations() says so. */
-        r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "sb", unit, 1);
+        r = method_call_new(m, "SetUnitProperties", &msg, "sb", unit, 1);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(msg, 'a', "(sv)");
@@ -1152,8 +1164,6 @@ int unit_set_allowed_cpus(UnitManager *m, const char *unit, const CpuSet *cpus) 
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        if (!m || !unit)
-                return -EINVAL;
         r = allowed_cpus_message(m, unit, cpus, &msg);
         if (r < 0)
                 return r;
@@ -1186,8 +1196,6 @@ int unit_set_allowed_cpus_async(UnitManager *m, const char *unit, const CpuSet *
         AllowedCpusCall *c;
         int r;
 
-        if (!m || !unit)
-                return -EINVAL;
         r = allowed_cpus_message(m, unit, cpus, &msg);
         if (r < 0)
                 return r;

@@ -58,8 +58,14 @@ static int parse_options(poptContext ctx, const CliProgram *p) {
         int rc;
 
         while ((rc = poptGetNextOpt(ctx)) > 0)
-                if (p->on_option && p->on_option(ctx, rc) < 0)
-                        return -EINVAL;
+                if (p->on_option) {
+                        char *arg = poptGetOptArg(ctx);   /* ours to free */
+                        int r = p->on_option(rc, arg ? arg : "");
+
+                        free(arg);
+                        if (r < 0)
+                                return -EINVAL;
+                }
         if (rc < -1)
                 /* the code popt returned, not a stale 0 */
                 return cli_error("%s: %s", poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc));
@@ -67,7 +73,7 @@ static int parse_options(poptContext ctx, const CliProgram *p) {
                 printf("%s %s\n", name(), VERSION);
                 return 1;
         }
-        if (p->no_args && poptPeekArg(ctx))
+        if (!p->usage && poptPeekArg(ctx))
                 return cli_error(_("unexpected argument: %s"), poptPeekArg(ctx));
         return 0;
 }
@@ -99,8 +105,7 @@ int cli_main(int argc, const char **argv, const CliProgram *p) {
                 p->setup();
 
         ctx = poptGetContext(p->name, argc, argv, p->options, p->popt_flags);
-        if (p->usage)
-                poptSetOtherOptionHelp(ctx, _(p->usage));
+        poptSetOtherOptionHelp(ctx, p->usage ? _(p->usage) : _("[OPTION...]"));
         status = exit_status(ctx, p);
         poptFreeContext(ctx);
         return status;

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <popt.h>
-#include <stdbool.h>
 
 /* The exit status, one rule for every program (each man page's EXIT STATUS
  * says what falls where for it):
@@ -27,13 +26,14 @@ enum {
 typedef struct CliProgram {
         const char *name;                   /* in messages, and "PROG VERSION" */
         const struct poptOption *options;   /* with POPT_AUTOHELP and a --version row */
-        const char *usage;                  /* N_("[OPTION...] ID..."): what follows the name in --help */
+        const char *usage;                  /* N_("[OPTION...] ID..."): what follows the name in --help;
+                                             * NULL: "[OPTION...]", and an argument is a usage error */
         int popt_flags;                     /* for poptGetContext() */
-        bool no_args;                       /* an argument is a usage error */
         const int *version;                 /* the --version row's variable */
         /* Called in this order; each but run may be NULL. */
         void (*setup)(void);                /* after gettext, before popt sees the options (help texts) */
-        int (*on_option)(poptContext ctx, int val);  /* each option whose val is > 0 */
+        int (*on_option)(int val, const char *arg);  /* each option whose val is > 0, with its
+                                                      * argument ("" for none) */
         int (*check)(const char **args);    /* the arguments (NULL for none; valid until run() returns)
                                              * and the option values */
         int (*run)(void);                   /* the work: < 0 or the exit status */
@@ -42,9 +42,12 @@ typedef struct CliProgram {
 /* main() of program p; returns the exit status by the rule above. */
 int cli_main(int argc, const char **argv, const CliProgram *p);
 
-#define CLI_MAIN(program)                                       \
-        int main(int argc, const char **argv) {                 \
-                return cli_main(argc, argv, &(program));        \
+/* main() of the program the arguments describe, as CliProgram's fields:
+ *   CLI_MAIN(.name = "br-stats", .options = options, .version = &arg_version, .run = run) */
+#define CLI_MAIN(...)                                                   \
+        int main(int argc, const char **argv) {                         \
+                static const CliProgram program = { __VA_ARGS__ };      \
+                return cli_main(argc, argv, &program);                  \
         }
 
 /* One line on stderr, "PROG: " and the message (no '\n' in fmt), PROG as

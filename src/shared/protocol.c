@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,31 +53,9 @@ static const char * const spec_fields[] = {
         "requeue", NULL,
 };
 
-const char *proto_op_to_string(ProtoOp op) {
-        if (op < 0 || op >= _PROTO_OP_MAX)
-                return NULL;
-        return op_names[op];
-}
+DEFINE_STRING_TABLE_LOOKUP(proto_op, ProtoOp, op_names)
 
-ProtoOp proto_op_from_string(const char *s) {
-        for (int i = 0; s && i < _PROTO_OP_MAX; i++)
-                if (strcmp(op_names[i], s) == 0)
-                        return (ProtoOp) i;
-        return _PROTO_OP_INVALID;
-}
-
-const char *proto_event_to_string(ProtoEvent e) {
-        if (e < 0 || e >= _PROTO_EVENT_MAX)
-                return NULL;
-        return event_names[e];
-}
-
-ProtoEvent proto_event_from_string(const char *s) {
-        for (int i = 0; s && i < _PROTO_EVENT_MAX; i++)
-                if (strcmp(event_names[i], s) == 0)
-                        return (ProtoEvent) i;
-        return _PROTO_EVENT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(proto_event, ProtoEvent, event_names)
 
 void proto_json_unref(struct json_object *o) {
         (void) json_object_put(o);
@@ -437,35 +414,11 @@ static int add_result(json_object *o, const char *key, const TaskResult *r) {
         return result_is_empty(r) ? json_add_null(o, key) : json_add(o, key, result_to_json(r));
 }
 
-/* The user name of uid, or NULL (unknown, or out of memory: the name is
- * a courtesy, the uid is the truth). */
-static char *user_name(uid_t uid) {
-        long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-        size_t size = sz > 0 ? (size_t) sz : 1024;
-
-        for (;;) {
-                _cleanup_(freep) char *buf = malloc(size);
-                struct passwd pw, *result = NULL;
-                int r;
-
-                if (!buf)
-                        return NULL;
-                r = getpwuid_r(uid, &pw, buf, size, &result);
-                if (r == ERANGE && size < 1024 * 1024) {
-                        size *= 2;
-                        continue;
-                }
-                if (r != 0 || !result)
-                        return NULL;
-                return strdup(result->pw_name);
-        }
-}
-
 json_object *proto_task_to_json(const Task *t) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
         /* the name recorded with the task (at submit, or by the daemon that
          * sent it), else the one this system knows */
-        _cleanup_(freep) char *user = t->user ? strdup(t->user) : user_name(t->uid);
+        _cleanup_(freep) char *user = t->user ? strdup(t->user) : uid_to_user_name(t->uid);
 
         if (!o ||
             json_add_i64(o, "id", t->id) < 0 ||
@@ -680,21 +633,35 @@ static int get_token(json_object *v, char **ret, char **e) {
         return 0;
 }
 
+/* The field key, which must be an array of 1 to max elements (of what: in
+ * its error); hint ends the error of one too long. */
+static int required_array(json_object *o, const char *key, const char *of, size_t max, const char *hint,
+                          json_object **ret, size_t *ret_n, char **e) {
+        json_object *v = json_field(o, key);
+        size_t n;
+
+        if (!v)
+                return json_fail(e, -EINVAL, "%s: missing", key);
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, "%s: must be an array of %s", key, of);
+        n = json_object_array_length(v);
+        if (n == 0)
+                return json_fail(e, -EINVAL, "%s: must not be empty", key);
+        if (n > max)
+                return json_fail(e, -EINVAL, "%s: %zu %s in one request, at most %zu%s", key, n, key, max, hint);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
-        json_object *v = json_field(o, "tasks");
+        json_object *v;
         size_t n;
         int r;
 
-        if (!v)
-                return json_fail(e, -EINVAL, "tasks: missing");
-        if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "tasks: must be an array of task specs");
-        n = json_object_array_length(v);
-        if (n == 0)
-                return json_fail(e, -EINVAL, "tasks: must not be empty");
-        if (n > PROTO_SUBMIT_MAX)
-                return json_fail(e, -EINVAL, "tasks: %zu tasks in one request, at most %d: split the batch",
-                                 n, PROTO_SUBMIT_MAX);
+        r = required_array(o, "tasks", "task specs", PROTO_SUBMIT_MAX, ": split the batch", &v, &n, e);
+        if (r < 0)
+                return r;
         req->tasks = calloc(n, sizeof(Task *));
         if (!req->tasks)
                 return -ENOMEM;
@@ -744,26 +711,22 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
                         req->state_mask |= 1u << st;
                 }
         }
-        if ((v = json_field(o, "uid"))) {
-                r = json_get_int(v, "uid", 0, UINT32_MAX - 1, &x, e);
-                if (r < 0)
-                        return r;
+        r = opt_int(o, "uid", "", 0, UINT32_MAX - 1, &x, e);
+        if (r < 0)
+                return r;
+        if (r > 0) {
                 req->has_uid = true;
                 req->uid = (uid_t) x;
         }
         req->limit = PROTO_LIST_LIMIT_MAX;
-        if ((v = json_field(o, "limit"))) {
-                r = json_get_int(v, "limit", 1, UINT32_MAX, &x, e);
-                if (r < 0)
-                        return r;
-                if (x < PROTO_LIST_LIMIT_MAX)
-                        req->limit = (unsigned) x;
-        }
-        if ((v = json_field(o, "after_id"))) {
-                r = json_get_int(v, "after_id", 0, INT64_MAX, &req->after_id, e);
-                if (r < 0)
-                        return r;
-        }
+        r = opt_int(o, "limit", "", 1, UINT32_MAX, &x, e);
+        if (r < 0)
+                return r;
+        if (r > 0 && x < PROTO_LIST_LIMIT_MAX)
+                req->limit = (unsigned) x;
+        r = opt_int(o, "after_id", "", 0, INT64_MAX, &req->after_id, e);
+        if (r < 0)
+                return r;
         r = opt_int(o, "before_id", "", 1, INT64_MAX, &req->before_id, e);
         if (r < 0)
                 return r;
@@ -772,19 +735,13 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
 }
 
 static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
-        json_object *v = json_field(o, "ids");
+        json_object *v;
         size_t n;
         int r;
 
-        if (!v)
-                return json_fail(e, -EINVAL, "ids: missing");
-        if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "ids: must be an array of task ids");
-        n = json_object_array_length(v);
-        if (n == 0)
-                return json_fail(e, -EINVAL, "ids: must not be empty");
-        if (n > PROTO_IDS_MAX)
-                return json_fail(e, -EINVAL, "ids: %zu ids in one request, at most %d", n, PROTO_IDS_MAX);
+        r = required_array(o, "ids", "task ids", PROTO_IDS_MAX, "", &v, &n, e);
+        if (r < 0)
+                return r;
         req->ids = calloc(n, sizeof(int64_t));
         if (!req->ids)
                 return -ENOMEM;

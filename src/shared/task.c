@@ -25,31 +25,9 @@ static const char * const reason_names[_TASK_REASON_MAX] = {
         [TASK_REASON_INTERRUPTED] = "interrupted",
 };
 
-const char *task_state_to_string(TaskState s) {
-        if (s < 0 || s >= _TASK_STATE_MAX)
-                return NULL;
-        return state_names[s];
-}
+DEFINE_STRING_TABLE_LOOKUP(task_state, TaskState, state_names)
 
-TaskState task_state_from_string(const char *s) {
-        for (int i = 0; s && i < _TASK_STATE_MAX; i++)
-                if (strcmp(state_names[i], s) == 0)
-                        return (TaskState) i;
-        return _TASK_STATE_INVALID;
-}
-
-const char *task_reason_to_string(TaskReason r) {
-        if (r < 0 || r >= _TASK_REASON_MAX)
-                return NULL;
-        return reason_names[r];
-}
-
-TaskReason task_reason_from_string(const char *s) {
-        for (int i = 0; s && i < _TASK_REASON_MAX; i++)
-                if (strcmp(reason_names[i], s) == 0)
-                        return (TaskReason) i;
-        return _TASK_REASON_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(task_reason, TaskReason, reason_names)
 
 Task *task_new(void) {
         Task *t = calloc(1, sizeof(Task));

@@ -58,6 +58,18 @@ static int read_cpuset(const char *path, CpuSet *ret) {
         return cpuset_parse(buf, ret);
 }
 
+/* The lowest online CPU of a list that cpu is on (its siblings, those
+ * sharing its cache): cpu itself counts as online in any case. */
+static unsigned lowest_online(const CpuSet *list, const CpuSet *online, unsigned cpu) {
+        CpuSet on = *list;
+
+        for (unsigned c = 0, end = cpuset_end(list); c < end; c++)
+                if (cpuset_has(list, c) && !cpuset_has(online, c))
+                        cpuset_del(&on, c);
+        cpuset_add(&on, cpu);
+        return cpuset_first(&on);
+}
+
 static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu, CpuInfo *ret) {
         char path[4096 + 128];
         CpuSet s;
@@ -82,13 +94,7 @@ static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu
                 if (read_small_file_u64(path, &v) >= 0 && v <= LONG_MAX)
                         ret->core_key = CPUSET_MAX + (unsigned) v; /* resolved later */
         } else {
-                CpuSet on = s;
-                /* keep only online siblings, and the CPU itself in any case */
-                for (unsigned c = 0, end = cpuset_end(&s); c < end; c++)
-                        if (cpuset_has(&s, c) && !cpuset_has(online, c))
-                                cpuset_del(&on, c);
-                cpuset_add(&on, cpu);
-                ret->core_key = cpuset_first(&on);
+                ret->core_key = lowest_online(&s, online, cpu);
         }
 
         for (unsigned i = 0; i < 16; i++) {
@@ -98,12 +104,7 @@ static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu
                 snprintf(path, sizeof path, "%s/cpu%u/cache/index%u/shared_cpu_list", cpudir, cpu, i);
                 if (read_cpuset(path, &s) < 0)
                         break;
-                CpuSet on = s;
-                for (unsigned c = 0, end = cpuset_end(&s); c < end; c++)
-                        if (cpuset_has(&s, c) && !cpuset_has(online, c))
-                                cpuset_del(&on, c);
-                cpuset_add(&on, cpu);
-                ret->l3_key = cpuset_first(&on);
+                ret->l3_key = lowest_online(&s, online, cpu);
                 break;
         }
 }

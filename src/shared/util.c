@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -271,4 +272,37 @@ int read_small_file_u64(const char *path, uint64_t *ret) {
                 return r;
         buf[strcspn(buf, "\n")] = 0;
         return parse_uint(buf, 0, UINT64_MAX, ret);
+}
+
+char *uid_to_user_name(uid_t uid) {
+        long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+        size_t size = sz > 0 ? (size_t) sz : 1024;
+
+        for (;;) {
+                _cleanup_(freep) char *buf = malloc(size);
+                struct passwd pw, *result = NULL;
+                int r;
+
+                if (!buf)
+                        return NULL;
+                r = getpwuid_r(uid, &pw, buf, size, &result);
+                if (r == ERANGE && size < 1024 * 1024) {
+                        size *= 2;
+                        continue;
+                }
+                if (r != 0 || !result)
+                        return NULL;
+                return strdup(result->pw_name);
+        }
+}
+
+const char *string_table_lookup(const char * const *table, size_t n, int i) {
+        return i < 0 || (size_t) i >= n ? NULL : table[i];
+}
+
+int string_table_find(const char * const *table, size_t n, const char *s) {
+        for (size_t i = 0; s && i < n; i++)
+                if (table[i] && strcmp(table[i], s) == 0)
+                        return (int) i;
+        return -1;
 }

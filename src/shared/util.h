@@ -1,6 +1,6 @@
 /* util.h: small helpers every benchrunner program shares: scope-bound
- * cleanup, gettext, parsing of sizes and durations, the memory available;
- * string vectors are strv.h's, included here for every user. */
+ * cleanup, gettext, parsing of sizes and durations, the memory available,
+ * user names; string vectors are strv.h's, included here for every user. */
 #pragma once
 
 #include <errno.h>
@@ -81,3 +81,22 @@ uint64_t mem_available(void);
 static inline uint64_t mem_default(uint64_t available) {
         return available / 4 * 3;
 }
+
+/* The user name of uid from the user database (getpwuid_r, however long
+ * its entry), malloc'd; NULL when it knows none, or out of memory: where a
+ * name is shown, the uid is the truth. */
+char *uid_to_user_name(uid_t uid);
+
+/* An enum's names, in a table indexed by value: the name of i (NULL when
+ * out of range), the value of a name (-1, the enums' _INVALID, when none). */
+const char *string_table_lookup(const char * const *table, size_t n, int i);
+int string_table_find(const char * const *table, size_t n, const char *s);
+/* Defines PREFIX_to_string(TYPE) and PREFIX_from_string(const char *) for
+ * the enum TYPE whose names are table. */
+#define DEFINE_STRING_TABLE_LOOKUP(prefix, type, table)                          \
+        const char *prefix##_to_string(type v) {                                 \
+                return string_table_lookup(table, ELEMENTSOF(table), (int) v);   \
+        }                                                                        \
+        type prefix##_from_string(const char *s) {                               \
+                return (type) string_table_find(table, ELEMENTSOF(table), s);    \
+        }

@@ -1,7 +1,7 @@
 /* fake-sysfs.h: builds fake /sys/devices/system/cpu trees in a temporary
  * directory, so that the topology code is tested (and the scheduler
- * benchmarked) on machines this one is not.  Header-only, for tests and
- * bench programs. */
+ * benchmarked) on machines this one is not, and loads them as a Topology.
+ * Header-only, for tests and bench programs. */
 #pragma once
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cpuset.h"
+#include "topology.h"
 
 typedef enum FakeSmt {
         FAKE_SMT_NONE,     /* every CPU its own core */
@@ -133,4 +134,32 @@ static inline void fake_sysfs_free(char *root) {
                 return;
         (void) nftw(root, fake_sysfs_rm_one, 16, FTW_DEPTH | FTW_PHYS);
         free(root);
+}
+
+/* The Topology of the machine fake_sysfs_new() builds (offline: a CPU list,
+ * or NULL for none), its tree removed again.  A test cannot go on without
+ * its machine: when a step fails this says which and exits 1. */
+static inline Topology *fake_sysfs_load(unsigned sockets, unsigned cores, FakeSmt smt, unsigned l3_cores,
+                                        const char *offline) {
+        Topology *t = NULL;
+        CpuSet off = {};
+        char *root;
+        int r;
+
+        if (offline && cpuset_parse(offline, &off) < 0) {
+                fprintf(stderr, "fake-sysfs: not a CPU list: %s\n", offline);
+                exit(1);
+        }
+        root = fake_sysfs_new(sockets, cores, smt, l3_cores, &off);
+        if (!root) {
+                fprintf(stderr, "fake-sysfs: cannot build the tree: %s\n", strerror(errno));
+                exit(1);
+        }
+        r = topology_load(root, &t);
+        fake_sysfs_free(root);
+        if (r < 0) {
+                fprintf(stderr, "fake-sysfs: topology_load: %s\n", strerror(-r));
+                exit(1);
+        }
+        return t;
 }

@@ -28,16 +28,6 @@
 static char dir[256];
 static char path[300];
 
-#define CHECK_OK(expr)                                                               \
-        do {                                                                         \
-                int _r = (expr);                                                     \
-                if (_r < 0) {                                                        \
-                        fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, \
-                                #expr, strerror(-_r));                               \
-                        check_failures++;                                            \
-                }                                                                    \
-        } while (0)
-
 #define CHECK_STREQ_NULL(a, b)                                                       \
         do {                                                                         \
                 const char *_x = (a), *_y = (b);                                     \

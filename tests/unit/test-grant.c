@@ -11,24 +11,6 @@
 #include "topology.h"
 #include "util.h"
 
-static Topology *load(unsigned sockets, unsigned cores, FakeSmt smt, unsigned l3, const char *offline) {
-        Topology *t = NULL;
-        CpuSet off = {};
-        char *root;
-
-        if (offline)
-                CHECK(cpuset_parse(offline, &off) == 0);
-        root = fake_sysfs_new(sockets, cores, smt, l3, &off);
-        CHECK(root);
-        if (!root)
-                exit(1);
-        CHECK(topology_load(root, &t) == 0);
-        fake_sysfs_free(root);
-        if (!t)
-                exit(1);
-        return t;
-}
-
 static void check_list(const CpuSet *s, const char *expected) {
         _cleanup_(freep) char *f = cpuset_format(s);
         CHECK_STREQ(f, expected);
@@ -36,7 +18,7 @@ static void check_list(const CpuSet *s, const char *expected) {
 
 static void test_two_sockets(void) {
         /* 2 sockets x 4 cores, siblings k,k+8: socket 0 = 0-3,8-11 */
-        _cleanup_(topology_freep) Topology *t = load(2, 4, FAKE_SMT_SPLIT, 0, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(2, 4, FAKE_SMT_SPLIT, 0, NULL);
         CpuSet s;
 
         /* br-start -j: never the core of CPU 0, one socket when possible */
@@ -72,7 +54,7 @@ static void test_two_sockets(void) {
 static void test_offline(void) {
         /* 8 cores, siblings k,k+8; core 3 entirely offline, CPU 5 offline
          * (core 5 is left with CPU 13 alone) */
-        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, "3,5,11");
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 8, FAKE_SMT_SPLIT, 0, "3,5,11");
         CpuSet s;
 
         CHECK(grant_pick_cpus(t, 11, &s) == 0);
@@ -84,7 +66,7 @@ static void test_offline(void) {
 
 static void test_cpu0_offline(void) {
         /* CPU 0 offline: the system keeps the core of the lowest online CPU */
-        _cleanup_(topology_freep) Topology *t = load(1, 4, FAKE_SMT_ADJACENT, 0, "0");
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 4, FAKE_SMT_ADJACENT, 0, "0");
         CpuSet s;
 
         CHECK(grant_default_cpus(t, &s) == 0);
@@ -109,7 +91,7 @@ static void test_flat(void) {
 }
 
 static void test_single_smt_core(void) {
-        _cleanup_(topology_freep) Topology *t = load(1, 1, FAKE_SMT_SPLIT, 0, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 1, FAKE_SMT_SPLIT, 0, NULL);
         CpuSet s;
 
         CHECK_EQ_U64(cpuset_count(topology_online(t)), 2);

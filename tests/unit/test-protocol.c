@@ -822,6 +822,16 @@ static ProtoMessage *message_ok(const char *line) {
         return m;
 }
 
+/* line is a message with a task in it, which reads back as t. */
+static ProtoMessage *task_message_ok(const char *line, const Task *t) {
+        ProtoMessage *m = line ? message_ok(line) : NULL;
+
+        CHECK(m && m->task);
+        if (m && m->task)
+                check_task_eq(m->task, t);
+        return m;
+}
+
 static void test_task_json(void) {
         _cleanup_(task_freep) Task *t = full_task(), *queued = task_new();
         _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
@@ -834,10 +844,8 @@ static void test_task_json(void) {
         CHECK(line && strstr(line, "\"reason\":\"signaled\""));
         CHECK(line && strstr(line, "\"exit_code\":null,\"signal\":9"));
         CHECK(line && strstr(line, "\"cwd\":\"/home/u/dir with space/$x\""));
-        m = line ? message_ok(line) : NULL;
-        CHECK(m && m->is_event && m->event == PROTO_EVENT_CLEANUP_FINISHED && m->task);
-        if (m && m->task)
-                check_task_eq(m->task, t);
+        m = task_message_ok(line, t);
+        CHECK(m && m->is_event && m->event == PROTO_EVENT_CLEANUP_FINISHED);
         proto_message_free(TAKE_PTR(m));
         free(TAKE_PTR(line));
 
@@ -855,10 +863,8 @@ static void test_task_json(void) {
         CHECK(line && strstr(line, "\"time_limit_us\":null"));
         CHECK(line && strstr(line, "\"cpus\":null"));
         CHECK(line && strstr(line, "\"result\":null,\"cleanup_result\":null"));
-        m = line ? message_ok(line) : NULL;
-        CHECK(m && m->event == PROTO_EVENT_QUEUED && m->task);
-        if (m && m->task)
-                check_task_eq(m->task, queued);
+        m = task_message_ok(line, queued);
+        CHECK(m && m->event == PROTO_EVENT_QUEUED);
         proto_message_free(TAKE_PTR(m));
         free(TAKE_PTR(line));
 
@@ -897,10 +903,8 @@ static void test_task_json(void) {
                 CHECK(back && back->user && strcmp(back->user, "someone-else") == 0);
         }
         line = proto_reply_show(NULL, t);
-        m = line ? message_ok(line) : NULL;
-        CHECK(m && !m->is_event && m->ok && m->task);
-        if (m && m->task)
-                check_task_eq(m->task, t);
+        m = task_message_ok(line, t);
+        CHECK(m && !m->is_event && m->ok);
 }
 
 static void test_replies(void) {

@@ -40,13 +40,7 @@ typedef struct Sim {
 } Sim;
 
 static Topology *machine(unsigned sockets, unsigned cores, FakeSmt smt) {
-        Topology *t = NULL;
-        char *root = fake_sysfs_new(sockets, cores, smt, 0, NULL);
-
-        if (!root || topology_load(root, &t) < 0)
-                exit(1);
-        fake_sysfs_free(root);
-        return t;
+        return fake_sysfs_load(sockets, cores, smt, 0, NULL);
 }
 
 static SimTask mk(int64_t id, unsigned threads, uint64_t mem, uint64_t limit, uint64_t duration) {

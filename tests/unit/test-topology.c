@@ -14,24 +14,6 @@
 #include "topology.h"
 #include "util.h"
 
-static Topology *load(unsigned sockets, unsigned cores, FakeSmt smt, unsigned l3, const char *offline) {
-        Topology *t = NULL;
-        CpuSet off = {};
-        char *root;
-
-        if (offline)
-                CHECK(cpuset_parse(offline, &off) == 0);
-        root = fake_sysfs_new(sockets, cores, smt, l3, &off);
-        CHECK(root);
-        if (!root)
-                exit(1);
-        CHECK(topology_load(root, &t) == 0);
-        fake_sysfs_free(root);
-        if (!t)
-                exit(1);
-        return t;
-}
-
 static void check_list(const CpuSet *s, const char *expected) {
         _cleanup_(freep) char *f = cpuset_format(s);
         CHECK_STREQ(f, expected);
@@ -112,7 +94,7 @@ static void random_walk(const Topology *t, const CpuSet *given, unsigned seed) {
 }
 
 static void test_smt_split(void) {
-        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 8, FAKE_SMT_SPLIT, 0, NULL);
         CpuSet free = *topology_online(t), r, s;
 
         CHECK_EQ_U64(topology_n_cores(t), 8);
@@ -146,7 +128,7 @@ static void test_smt_split(void) {
 }
 
 static void test_smt_adjacent(void) {
-        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_ADJACENT, 0, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 8, FAKE_SMT_ADJACENT, 0, NULL);
         CpuSet free = *topology_online(t), r;
 
         CHECK_EQ_U64(topology_n_cores(t), 8);
@@ -163,7 +145,7 @@ static void test_smt_adjacent(void) {
 
 static void test_two_sockets(void) {
         /* 2 sockets x 4 cores, siblings k,k+8: socket 0 = 0-3,8-11 */
-        _cleanup_(topology_freep) Topology *t = load(2, 4, FAKE_SMT_SPLIT, 0, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(2, 4, FAKE_SMT_SPLIT, 0, NULL);
         CpuSet free = *topology_online(t), r;
 
         CHECK_EQ_U64(topology_n_cores(t), 8);
@@ -194,7 +176,7 @@ static void test_two_sockets(void) {
 
 static void test_l3_domains(void) {
         /* one socket of 8 cores in two L3 domains of 4 cores */
-        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 4, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 8, FAKE_SMT_SPLIT, 4, NULL);
         CpuSet free = *topology_online(t), r;
 
         CHECK_EQ_U64(topology_n_l3(t), 2);
@@ -209,7 +191,7 @@ static void test_l3_domains(void) {
 static void test_offline(void) {
         /* 8 cores, siblings k,k+8; core 3 entirely offline, CPU 5 offline
          * (core 5 is left with CPU 13 alone) */
-        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, "3,5,11");
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 8, FAKE_SMT_SPLIT, 0, "3,5,11");
         CpuSet free = *topology_online(t), r;
         unsigned n;
 
@@ -233,7 +215,7 @@ static void test_offline(void) {
 }
 
 static void test_no_smt(void) {
-        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_NONE, 0, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 8, FAKE_SMT_NONE, 0, NULL);
         CpuSet free = *topology_online(t), r;
 
         CHECK_EQ_U64(topology_n_cores(t), 8);
@@ -251,7 +233,7 @@ static void test_no_smt(void) {
 static void test_partial_given(void) {
         /* benchrunner given 1-3,9-10: core 3 only half; a 6-thread task does
          * not fit on whole cores, a 5-thread one does */
-        _cleanup_(topology_freep) Topology *t = load(1, 8, FAKE_SMT_SPLIT, 0, NULL);
+        _cleanup_(topology_freep) Topology *t = fake_sysfs_load(1, 8, FAKE_SMT_SPLIT, 0, NULL);
         CpuSet given, r, free;
 
         CHECK(cpuset_parse("1-3,9-10", &given) == 0);

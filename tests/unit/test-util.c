@@ -109,11 +109,32 @@ static void test_uint(void) {
         CHECK(parse_uint("", 1, 100, &v) == -EINVAL);
 }
 
+static void test_user_name(void) {
+        _cleanup_(freep) char *root = uid_to_user_name(0);
+        _cleanup_(freep) char *none = uid_to_user_name(4000000000u);
+
+        CHECK_STREQ(root, "root");
+        CHECK(!none);
+}
+
+static void test_string_table(void) {
+        static const char * const names[] = { "zero", NULL, "two" };
+
+        CHECK_STREQ(string_table_lookup(names, ELEMENTSOF(names), 2), "two");
+        CHECK(string_table_lookup(names, ELEMENTSOF(names), 3) == NULL);
+        CHECK(string_table_lookup(names, ELEMENTSOF(names), -1) == NULL);
+        CHECK(string_table_find(names, ELEMENTSOF(names), "two") == 2);
+        CHECK(string_table_find(names, ELEMENTSOF(names), "one") == -1);
+        CHECK(string_table_find(names, ELEMENTSOF(names), NULL) == -1);
+}
+
 int main(void) {
         test_sizes();
         test_durations();
         test_format();
         test_small_file_u64();
         test_uint();
+        test_user_name();
+        test_string_table();
         CHECK_DONE();
 }
