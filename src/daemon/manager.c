@@ -783,6 +783,29 @@ static char *mfree_str(char *p) {
         return NULL;
 }
 
+/* The slices of commands whose service is gone: left by a daemon that died
+ * between letting systemd forget the service and the slice. */
+static void forget_leftover_slices(Manager *m) {
+        _cleanup_(strv_freep) char **names = NULL;
+        int r;
+
+        r = unit_manager_list(m->units, "benchrunner-task_*.slice", &names);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to list the task slices left behind: %m");
+                return;
+        }
+        for (char **n = names; n && *n; n++) {
+                bool followed = false;
+
+                for (Live *l = m->live; l && !followed; l = l->next)
+                        followed = l->unit && strcmp(unit_get_slice(l->unit), *n) == 0;
+                if (followed)
+                        continue;
+                log_info("Forgetting %s: nothing runs in it", *n);
+                unit_forget_slice(m->units, *n);
+        }
+}
+
 /* Units of task commands that no task follows: left by a daemon that died
  * after storing their results, before systemd forgot them. */
 static void forget_leftover_units(Manager *m) {
@@ -806,6 +829,7 @@ static void forget_leftover_units(Manager *m) {
                 log_info("Forgetting %s: its result is stored", *n);
                 unit_forget(m->units, *n);
         }
+        forget_leftover_slices(m);
 }
 
 /* A task whose start did not reach systemd: queued again, as it was. */

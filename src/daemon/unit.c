@@ -624,6 +624,18 @@ void unit_forget(UnitManager *m, const char *name) {
         unit_call_ignore(m, "StopUnit", "ss", slice, "replace");
 }
 
+void unit_forget_slice(UnitManager *m, const char *slice) {
+        size_t n = strlen(slice);
+
+        if (strncmp(slice, "benchrunner-", 12) != 0 || n < 7 || strcmp(slice + n - 6, ".slice") != 0)
+                return;
+        unit_call_ignore(m, "StopUnit", "ss", slice, "replace");
+}
+
+const char *unit_get_slice(const Unit *u) {
+        return u->slice;
+}
+
 int unit_manager_list(UnitManager *m, const char *pattern, char ***ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

@@ -147,6 +147,9 @@ int unit_manager_list(UnitManager *m, const char *pattern, char ***ret);
 /* Lets systemd forget a service no one follows, and its slice (StopUnit,
  * ResetFailedUnit; sent without waiting). */
 void unit_forget(UnitManager *m, const char *name);
+/* The same for a command's slice whose service is gone already. */
+void unit_forget_slice(UnitManager *m, const char *slice);
+const char *unit_get_slice(const Unit *u);
 
 /* The per-command slice of a service name: "benchrunner-task-5.service" ->
  * "benchrunner-task_5.slice" (the "benchrunner-" prefix dropped, '-' -> '_'),
