@@ -381,7 +381,7 @@ static bool wait_answers(const char *socket_path, unsigned tenths, ProtoStats *r
  * runs (a failed service of that name is reset); < 0 (said why) when one
  * runs with other resources. */
 static int check_running(const char *socket_path, const CpuSet *cpus, uint64_t memory) {
-        char state[64] = "", m[FORMAT_SIZE_MAX], want[FORMAT_SIZE_MAX];
+        char state[64] = "", m[FORMAT_SIZE_MAX], want[FORMAT_SIZE_MAX], threads[64];
         ProtoStats s;
         bool up = daemon_stats(socket_path, &s);
 
@@ -405,17 +405,18 @@ static int check_running(const char *socket_path, const CpuSet *cpus, uint64_t m
         if (!up)
                 return 0;
         (void) format_size(m, sizeof m, s.memory_total);
+        (void) snprintf(threads, sizeof threads,
+                        ngettext("%" PRIu64 " CPU thread", "%" PRIu64 " CPU threads", (unsigned long) s.threads_total),
+                        s.threads_total);
         if ((arg_threads || arg_cpus) && s.threads_total != cpuset_count(cpus))
-                return cli_error(_("benchrunner already runs with %" PRIu64 " CPU threads and memory %s (%s "
-                                   "answers), not %u; stop it first (systemctl stop %s)"),
-                                 s.threads_total, m, socket_path, cpuset_count(cpus), unit_or_default());
+                return cli_error(_("benchrunner already runs with %s and memory %s (%s answers), not %u; stop it "
+                                   "first (systemctl stop %s)"),
+                                 threads, m, socket_path, cpuset_count(cpus), unit_or_default());
         if (arg_memory && s.memory_total != memory)
-                return cli_error(_("benchrunner already runs with %" PRIu64 " CPU threads and memory %s (%s "
-                                   "answers), not %s; stop it first (systemctl stop %s)"),
-                                 s.threads_total, m, socket_path, format_size(want, sizeof want, memory),
-                                 unit_or_default());
-        printf(_("benchrunner is already running: %" PRIu64 " CPU threads, memory %s, socket %s\n"),
-               s.threads_total, m, socket_path);
+                return cli_error(_("benchrunner already runs with %s and memory %s (%s answers), not %s; stop it "
+                                   "first (systemctl stop %s)"),
+                                 threads, m, socket_path, format_size(want, sizeof want, memory), unit_or_default());
+        printf(_("benchrunner is already running: %s, memory %s, socket %s\n"), threads, m, socket_path);
         return 1;
 }
 

@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -541,15 +540,6 @@ static unsigned queued_by(Manager *m, uid_t uid) {
 }
 
 /* The user name recorded with a task; NULL when the system knows none. */
-static char *user_name(uid_t uid) {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-                return strdup(pw.pw_name);
-        return NULL;
-}
-
 /* Fills in who submitted t and the daemon's defaults, and checks that it
  * can run here; *ret_why (may stay NULL) says why not. */
 static int admit(Manager *m, Task *t, uid_t uid, gid_t gid, const char *user, char **ret_why) {
@@ -637,7 +627,7 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                                 m->config.max_queued_per_user);
                 return -EDQUOT;
         }
-        user = user_name(uid);
+        user = uid_to_user_name(uid);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) char *why = NULL;
 

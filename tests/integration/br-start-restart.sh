@@ -62,7 +62,7 @@ start -m 128M > "$T_TMP/out" 2> "$T_TMP/err"; rc=$?
 cat "$T_TMP/err"
 check "br-start with other memory exits 1 (rc=$rc)" [ "$rc" = 1 ]
 check "in one line that says what runs" \
-    [ "$(wc -l < "$T_TMP/err")" = 1 -a -n "$(grep 'already runs with 1 CPU threads and memory 256' "$T_TMP/err")" ]
+    [ "$(wc -l < "$T_TMP/err")" = 1 -a -n "$(grep 'already runs with 1 CPU thread and memory 256' "$T_TMP/err")" ]
 check "and leaves the daemon alone" br br-stats --once
 sd systemctl stop "$BR_UNIT"
 
