@@ -773,53 +773,39 @@ static char *mfree_str(char *p) {
         return NULL;
 }
 
-/* The slices of commands whose service is gone: left by a daemon that died
- * between letting systemd forget the service and the slice. */
-static void forget_leftover_slices(Manager *m) {
-        _cleanup_(strv_freep) char **names = NULL;
-        int r;
-
-        r = unit_manager_list(m->units, "benchrunner-task_*.slice", &names);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to list the task slices left behind: %m");
-                return;
-        }
-        for (char **n = names; n && *n; n++) {
-                bool followed = false;
-
-                for (Live *l = m->live; l && !followed; l = l->next)
-                        followed = l->unit && strcmp(unit_get_slice(l->unit), *n) == 0;
-                if (followed)
-                        continue;
-                log_info("Forgetting %s: nothing runs in it", *n);
-                unit_forget_slice(m->units, *n);
-        }
+/* Whether a live task follows the unit (or slice) called name. */
+static bool followed(Manager *m, const char *name) {
+        for (Live *l = m->live; l; l = l->next)
+                if (l->unit && (strcmp(unit_get_name(l->unit), name) == 0 ||
+                                strcmp(unit_get_slice(l->unit), name) == 0))
+                        return true;
+        return false;
 }
 
-/* Units of task commands that no task follows: left by a daemon that died
- * after storing their results, before systemd forgot them. */
+/* Task services and slices that no task follows: left by a daemon that
+ * died after storing their results, before systemd forgot them (a service,
+ * or only its slice when it died between the two). */
 static void forget_leftover_units(Manager *m) {
-        _cleanup_(strv_freep) char **names = NULL;
-        int r;
+        static const char * const patterns[] = { "benchrunner-task-*.service", "benchrunner-task_*.slice" };
 
-        r = unit_manager_list(m->units, "benchrunner-task-*.service", &names);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to list the task units left behind: %m");
-                return;
-        }
-        for (char **n = names; n && *n; n++) {
-                int64_t id;
-                Live *l;
+        for (size_t i = 0; i < ELEMENTSOF(patterns); i++) {
+                _cleanup_(strv_freep) char **names = NULL;
+                int r = unit_manager_list(m->units, patterns[i], &names);
 
-                if (sscanf(*n, "benchrunner-task-%" SCNd64, &id) != 1)
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to list the task units left behind: %m");
                         continue;
-                l = live_find(m, id);
-                if (l && l->unit && strcmp(unit_get_name(l->unit), *n) == 0)
-                        continue;
-                log_info("Forgetting %s: its result is stored", *n);
-                unit_forget(m->units, *n);
+                }
+                for (char **n = names; n && *n; n++) {
+                        if (followed(m, *n))
+                                continue;
+                        log_info("Forgetting %s: nothing of it is followed", *n);
+                        if (i == 0)
+                                unit_forget(m->units, *n);
+                        else
+                                unit_forget_slice(m->units, *n);
+                }
         }
-        forget_leftover_slices(m);
 }
 
 /* A task whose start did not reach systemd: queued again, as it was. */
