@@ -12,16 +12,20 @@
 # every task is finished with its real exit status; every main command and
 # every cleanup command ran exactly once; no benchrunner unit is left; the
 # system slices have every CPU back.  Prints the kills and the time the
-# daemon took to answer again after each (median, max).
+# daemon took to answer again after each (median, max).  The tasks are an
+# ordinary user's (the daemon's owner), submitted and run as that user.
 . "$(dirname "$0")/../lib.sh"
 require_systemd
 
 N=${BR_CRASH_TASKS:-100}
 KILLS=${BR_CRASH_KILLS:-10}
-BR_DAEMON_RESTART=1 br_daemon_start --cpus=1 --memory=1G || exit 1
+sd sh -c 'id brtest >/dev/null 2>&1 || useradd --create-home --user-group brtest' || { echo "FAIL: useradd"; exit 1; }
+uid=$(sd id -u brtest); gid=$(sd id -g brtest)
+as_user() { sd setpriv --reuid="$uid" --regid="$gid" --init-groups env BENCHRUNNER_SOCKET="$BR_SOCK" "$@"; }
+BR_DAEMON_RESTART=1 br_daemon_start --cpus=1 --memory=1G --owner="$uid" || exit 1
 runs=$BR_STATE/runs
 cleanups=$BR_STATE/cleanups
-sd sh -c ": > '$runs'; : > '$cleanups'"
+sd sh -c ": > '$runs'; : > '$cleanups'; chown $uid:$gid '$runs' '$cleanups'"
 
 # the batch: task i exits with i % 4
 batch=$T_TMP/batch
@@ -83,7 +87,7 @@ killer() { sd "$T_TMP/killer" "$BR_UNIT" "$BR_SOCK" "$abs_top_builddir/br-stats"
 t0=$SECONDS
 pid=$(sd systemctl show -p MainPID --value "$BR_UNIT")
 sd kill -STOP "$pid"
-br br-run --batch "$batch" > "$T_TMP/ids" 2> "$T_TMP/submit.err" &
+as_user "$abs_top_builddir/br-run" --batch "$batch" > "$T_TMP/ids" 2> "$T_TMP/submit.err" &
 brpid=$!
 sleep 1
 killer submit
@@ -111,6 +115,7 @@ for _ in $(seq 1200); do
 done
 echo "  drained $((SECONDS - t0)) s after the submit"
 check "$KILLS kills were made" [ "$(wc -l < "$kills")" = "$KILLS" ]
+check "every task is the ordinary user's" [ "$(br_sql "select count(*) from tasks where uid = $uid")" = "$N" ]
 check "every task is finished" [ "$(br_sql "select count(*) from tasks where state = 'finished'")" = "$N" ]
 wrong=$(br_sql "select count(*) from tasks where reason != 'exited'
                 or exit_code != cast(substr(name, 7) as integer) % 4")
