@@ -173,3 +173,17 @@ br_teardown() {
     br_daemon_stop
     br_units_clean
 }
+
+# ---- ordinary users ----
+# br_user NAME: an ordinary local user inside, with a group of the same name
+# (made once; the container's root is a throw-away overlay).
+br_user() {
+    sd sh -c "id '$1' >/dev/null 2>&1 || useradd --create-home --user-group '$1'" >/dev/null 2>&1 \
+        || { echo "FAIL: useradd $1"; exit 1; }
+}
+# as_user NAME CMD...: CMD inside as that user (its own groups, no root), with
+# BENCHRUNNER_SOCKET pointing at this test's daemon.
+as_user() {
+    local u=$1; shift
+    sd setpriv --reuid="$u" --regid="$u" --init-groups env BENCHRUNNER_SOCKET="$BR_SOCK" "$@"
+}
