@@ -2,11 +2,13 @@
  * socket and the task manager. */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <popt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <grp.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
@@ -14,6 +16,7 @@
 
 #include "cpuset.h"
 #include "grant.h"
+#include "history.h"
 #include "log.h"
 #include "manager.h"
 #include "server.h"
@@ -24,6 +27,8 @@
 static char *arg_socket;
 static char *arg_db;
 static char *arg_state_dir;
+static char *arg_history;
+static char *arg_history_interval;
 static char *arg_sysfs_root;
 static char *arg_cpus;
 static char *arg_memory;
@@ -39,7 +44,7 @@ static int arg_version;
 /* Help texts that name a configured path.  xgettext cannot see into
  * macros, so the translatable text is a format and the path goes in at run
  * time, before popt is given the table. */
-static char help_socket[1024], help_db[1024], help_state_dir[1024];
+static char help_socket[1024], help_db[1024], help_state_dir[1024], help_history[1024];
 
 static const struct poptOption options[] = {
         { "cpus", 'c', POPT_ARG_STRING, &arg_cpus, 0,
@@ -52,6 +57,9 @@ static const struct poptOption options[] = {
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, help_socket, N_("PATH") },
         { "db", 0, POPT_ARG_STRING, &arg_db, 0, help_db, N_("PATH") },
         { "state-dir", 0, POPT_ARG_STRING, &arg_state_dir, 0, help_state_dir, N_("DIR") },
+        { "history", 0, POPT_ARG_STRING, &arg_history, 0, help_history, N_("PATH") },
+        { "history-interval", 0, POPT_ARG_STRING, &arg_history_interval, 0,
+          N_("copy the database for readers at most this often (default: 2s)"), N_("DURATION") },
         { "sysfs-root", 0, POPT_ARG_STRING, &arg_sysfs_root, 0, N_("read the CPU topology here (default: /sys)"),
           N_("DIR") },
         { "cleanup-time-limit", 0, POPT_ARG_STRING, &arg_cleanup_time_limit, 0,
@@ -70,7 +78,11 @@ static const struct poptOption options[] = {
 static void fill_help(void) {
         (void) snprintf(help_socket, sizeof help_socket, _("listen on this socket (default: %s)"),
                         BR_RUNDIR "/benchrunner.sock");
-        (void) snprintf(help_db, sizeof help_db, _("the database (default: %s)"), BR_STATEDIR "/tasks.db");
+        (void) snprintf(help_db, sizeof help_db, _("the live database, root's alone (default: %s)"),
+                        BR_STATEDIR "/private/tasks.db");
+        (void) snprintf(help_history, sizeof help_history,
+                        _("where users read a copy of the database; \"\" for none (default: %s)"),
+                        BR_STATEDIR "/tasks.db");
         (void) snprintf(help_state_dir, sizeof help_state_dir,
                         _("working and output directories of tasks (default: %s)"), BR_STATEDIR);
 }
@@ -95,7 +107,7 @@ static int build_config(ManagerConfig *c) {
         int r;
 
         *c = (ManagerConfig) {
-                .db_path = arg_db ? arg_db : BR_STATEDIR "/tasks.db",
+                .db_path = arg_db,
                 .state_dir = arg_state_dir ? arg_state_dir : BR_STATEDIR,
                 .sysfs_root = arg_sysfs_root ? arg_sysfs_root : "/sys",
                 .cleanup_time_limit_usec = 10 * 60 * USEC_PER_SEC,
@@ -145,6 +157,36 @@ static int build_config(ManagerConfig *c) {
         return 0;
 }
 
+/* The live database's directory: made 0700, and refused when anybody but
+ * root may enter it (whoever can open the database can stop the daemon:
+ * see db.c).  The state directory above it is made if need be. */
+static int prepare_db_dir(const char *state_dir, const char *db_path) {
+        _cleanup_(freep) char *dir = strdup(db_path);
+        char *slash;
+        struct stat st;
+
+        if (!dir)
+                return log_oom();
+        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", state_dir);
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return 0;   /* the working directory: the caller's choice */
+        if (slash == dir)
+                slash[1] = 0;
+        else
+                *slash = 0;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", dir);
+        if (lstat(dir, &st) < 0)
+                return log_error_errno(errno, "Failed to look at %s: %m", dir);
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077))
+                return log_error_errno(EPERM, "%s must be a directory of uid " UID_FMT " that nobody else may "
+                                       "enter (it is mode %04o, uid " UID_FMT "): it holds the live database",
+                                       dir, geteuid(), (unsigned) (st.st_mode & 07777), st.st_uid);
+        return 0;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -158,6 +200,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 static int run(void) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        /* stopped after the manager closed the database: the last copy
+         * holds the last state */
+        _cleanup_(history_stopp) History *history = NULL;
+        _cleanup_(freep) char *db_path = NULL, *history_path = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(server_freep) Server *server = NULL;
         const char *socket_path = arg_socket ? arg_socket : BR_RUNDIR "/benchrunner.sock";
@@ -170,6 +216,18 @@ static int run(void) {
         r = build_config(&config);
         if (r < 0)
                 return r;
+        uint64_t history_interval = 2 * USEC_PER_SEC;
+        r = parse_value(arg_history_interval, parse_duration, false, "duration", &history_interval);
+        if (r < 0)
+                return r;
+        if ((arg_db ? !(db_path = strdup(arg_db)) : asprintf(&db_path, "%s/private/tasks.db", config.state_dir) < 0) ||
+            (arg_history ? !(history_path = strdup(arg_history))
+                         : asprintf(&history_path, "%s/tasks.db", config.state_dir) < 0))
+                return log_oom();
+        config.db_path = db_path;
+        if (strcmp(db_path, history_path) == 0)
+                return log_error_errno(EINVAL, "The database and its copy for readers cannot both be %s: give "
+                                       "--db or --history another path", db_path);
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -194,9 +252,22 @@ static int run(void) {
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus: %m");
 
+        r = prepare_db_dir(config.state_dir, db_path);
+        if (r < 0)
+                return r;
+        if (*history_path) {
+                r = history_adopt_legacy(db_path, history_path);
+                if (r < 0)
+                        return r;
+        }
         r = manager_new(event, bus, &config, &m);
         if (r < 0)
                 return r;
+        if (*history_path) {
+                r = history_start(db_path, history_path, history_interval, &history);
+                if (r < 0)
+                        return r;
+        }
         r = server_new(event, m, socket_path, &server);
         if (r < 0)
                 return r;

@@ -93,6 +93,8 @@ check() {
     local what=$1; shift
     if "$@"; then ok "$what"; else bad "$what"; fi
 }
+# fails COMMAND...: COMMAND fails (for check)
+fails() { ! "$@"; }
 # eventually COMMAND...: true within 10 s (for what systemd applies
 # asynchronously, such as cgroup attributes)
 eventually() {
@@ -120,7 +122,8 @@ finish() {
 # test's daemon numbers its tasks from 1, so every test stops its daemon and
 # every unit it left (br_daemon_stop, also on exit).
 BR_SOCK=
-BR_DB=
+BR_DB=          # the live database (root's alone)
+BR_HISTORY=     # the copy users read
 BR_STATE=
 BR_UNIT=
 BR_UNIT_STARTED=
@@ -130,7 +133,8 @@ BR_UNIT_STARTED=
 br_daemon_start() {    # br_daemon_start [benchrunnerd options...]
     BR_STATE=/var/lib/br-test/$T_NAME.$$
     BR_SOCK=$BR_STATE/br.sock
-    BR_DB=$BR_STATE/tasks.db
+    BR_DB=$BR_STATE/private/tasks.db
+    BR_HISTORY=$BR_STATE/tasks.db
     BR_UNIT=br-test-$T_NAME-$$.service
     sd mkdir -p -m 0755 /var/lib/br-test "$BR_STATE"
     [ -n "$BR_UNIT_STARTED" ] || br_units_clean    # what an interrupted earlier test left
@@ -142,7 +146,8 @@ br_daemon_start() {    # br_daemon_start [benchrunnerd options...]
         -p StartLimitBurst=1000)
     sd systemd-run --quiet --unit="$BR_UNIT" -p Type=notify -p KillMode=mixed "${restart[@]}" \
         --setenv=ASAN_OPTIONS=detect_leaks=0 \
-        "$abs_top_builddir/benchrunnerd" --socket="$BR_SOCK" --db="$BR_DB" --state-dir="$BR_STATE" "$@" \
+        "$abs_top_builddir/benchrunnerd" --socket="$BR_SOCK" --db="$BR_DB" --history="$BR_HISTORY" \
+        --state-dir="$BR_STATE" "$@" \
         || { echo "FAIL: the daemon did not start"; sd journalctl -u "$BR_UNIT" --no-pager | tail -20; return 1; }
 }
 
@@ -166,7 +171,8 @@ br() {
     sd env BENCHRUNNER_SOCKET="$BR_SOCK" "$abs_top_builddir/$p" "$@"
 }
 
-# sqlite3 on this test's database (inside, so the paths are the same).
+# sqlite3 on this test's live database, as root (inside, so the paths are
+# the same).
 br_sql() { sd sqlite3 -batch -noheader "$BR_DB" "$@"; }
 
 br_teardown() {

@@ -1,25 +1,19 @@
 /* db.c: the SQLite layer: opening (WAL, permissions, schema migrations),
- * and storing and loading tasks.  Never logs: errors come back as negative
- * errno values, with the words in db_last_error().
+ * storing and loading tasks, and copying the whole database for readers.
+ * Never logs: errors come back as negative errno values, with the words in
+ * db_last_error().
  *
- * Readers who are not root.  The daemon writes as root; users read the
- * history with `sqlite3 tasks.db` as themselves.  In WAL mode a reader needs
- * the -wal and -shm files to exist (it cannot create them in a directory it
- * may not write to; without them sqlite3 fails with "attempt to write a
- * readonly database") and to be readable; a read-only -shm is enough since
- * SQLite 3.22.  So a writer here:
- *   - creates the database file itself with mode 0644, whatever the umask
- *     (SQLite then gives -wal and -shm the database file's mode, also
- *     whatever the umask, and realigns nothing later, so db_open() does);
- *   - sets SQLITE_FCNTL_PERSIST_WAL, so that -wal and -shm stay after the
- *     daemon closes the database (journal_size_limit truncates the -wal to
- *     nothing then), and history stays readable while the daemon is stopped.
- * The directory must be searchable by everybody (0755), which is the
- * daemon's business, not this module's.  Verified with
- *   setpriv --reuid=nobody --regid=nogroup --clear-groups \
- *           sqlite3 tasks.db 'select count(*) from tasks'
- * both while the daemon holds the database open and after it closed it;
- * test-db does the same when run as root. */
+ * Nobody but root touches the live database.  A reader who may open a WAL
+ * database can stop its writer: a POSIX read lock on the -shm file's write
+ * lock byte (an O_RDONLY descriptor is enough) makes every write wait and
+ * fail, and an open read transaction stops checkpoints, so the -wal grows
+ * without bound.  So the daemon's database is created with mode 0600 (and
+ * its -wal and -shm follow the database file's mode: SQLite gives them that
+ * mode whatever the umask; db_open() repairs files left otherwise), in a
+ * directory only root may enter (the daemon's business), and users read a
+ * copy made with db_copy() (see history.c and docs/database.md): a plain
+ * rollback-journal file, replaced by rename(), which nobody writes after it
+ * is published, so a reader's locks hold back nobody. */
 #include "config.h"
 
 #include <ctype.h>
@@ -39,15 +33,17 @@
 #include "json.h"
 #include "util.h"
 
-/* Long enough to ride out a checkpoint or somebody's `sqlite3` holding the
- * write lock for a moment; short enough that the daemon never hangs on it. */
-#define DB_BUSY_TIMEOUT_MS 5000
+/* Nobody but the daemon and its history copier (a reader, who never blocks
+ * a writer in WAL mode) opens the live database, so a wait means a stuck
+ * disk or root's own sqlite3: the event loop waits at most this long, and
+ * the caller keeps what it could not write (manager.c retries it). */
+#define DB_BUSY_TIMEOUT_MS 50
 /* After a checkpoint (and when the daemon closes), the -wal file is
  * truncated to at most this. */
-#define DB_WAL_SIZE_LIMIT "16777216"
+#define DB_WAL_SIZE_LIMIT "67108864"
 /* "BRUN": marks the file as ours, in PRAGMA application_id. */
 #define DB_APPLICATION_ID 0x4252554E
-#define DB_FILE_MODE 0644
+#define DB_FILE_MODE 0600
 
 /* ---- the schema ----
  *
@@ -712,8 +708,8 @@ static int check_new(Db *db, const Task *t) {
 
 /* ---- opening ---- */
 
-/* Creates the file with mode 0644 whatever the umask; leaves the mode of an
- * existing file alone (an administrator may have chosen otherwise). */
+/* Creates the file with mode 0600 whatever the umask; leaves the mode of an
+ * existing file alone (db_open() callers check their directory). */
 static int create_file(const char *path) {
         _cleanup_(closep) int fd = -1;
 
@@ -877,7 +873,7 @@ fail:
 static int open_internal(Db *db, const char *path, int flags) {
         char mode[16];
         int64_t version;
-        int one = 1, r, rc;
+        int r, rc;
 
         if (!db->readonly && (flags & DB_CREATE)) {
                 r = create_file(path);
@@ -910,9 +906,9 @@ static int open_internal(Db *db, const char *path, int flags) {
                 return 0;
         }
 
-        rc = sqlite3_file_control(db->sqlite, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
-        if (rc != SQLITE_OK)
-                return fail_sqlite(db, rc, "Failed to keep the WAL file");
+        /* an older daemon made it 0644 for readers */
+        if (chmod(path, DB_FILE_MODE) < 0)
+                return fail(db, -errno, "Cannot chmod %s: %s", path, strerror(errno));
         r = query_text(db, "PRAGMA journal_mode = WAL", mode, sizeof mode);
         if (r < 0)
                 return r;
@@ -1304,4 +1300,61 @@ int db_count(Db *db, unsigned *ret_running, unsigned *ret_queued) {
         if (ret_queued)
                 *ret_queued = queued;
         return 0;
+}
+
+/* ---- copies for readers ---- */
+
+int db_data_version(Db *db, int64_t *ret) {
+        return query_int(db, "PRAGMA data_version", ret);
+}
+
+/* The copy's own connection, closed when the scope ends. */
+static void sqlite3_closep(sqlite3 **s) {
+        if (*s)
+                (void) sqlite3_close_v2(*s);
+}
+
+/* Backs up into a connection of its own on dst, then makes the copy a
+ * rollback-journal database: the backup copies page 1 with the source's
+ * WAL marks, and a reader of a WAL file must be able to write its -shm. */
+int db_copy(Db *db, const char *dst) {
+        _cleanup_(sqlite3_closep) sqlite3 *out = NULL;
+        sqlite3_backup *b;
+        char mode[16] = "";
+        int rc;
+
+        rc = sqlite3_open_v2(dst, &out, SQLITE_OPEN_READWRITE, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        b = sqlite3_backup_init(out, "main", db->sqlite, "main");
+        if (!b) {
+                rc = sqlite3_errcode(out);
+                goto fail;
+        }
+        rc = sqlite3_backup_step(b, -1);
+        (void) sqlite3_backup_finish(b);
+        if (rc != SQLITE_DONE)
+                goto fail;
+        rc = sqlite3_exec(out, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        {
+                _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+
+                rc = sqlite3_prepare_v2(out, "PRAGMA journal_mode", -1, &s, NULL);
+                if (rc != SQLITE_OK)
+                        goto fail;
+                if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+                        (void) snprintf(mode, sizeof mode, "%s", (const char *) sqlite3_column_text(s, 0));
+        }
+        if (strcmp(mode, "delete") != 0)
+                return fail(db, -EIO, "The copy %s kept journal mode %s", dst, mode);
+        rc = sqlite3_close(TAKE_PTR(out));
+        if (rc != SQLITE_OK)
+                return fail(db, -EIO, "Failed to close the copy %s: %s", dst, sqlite3_errstr(rc));
+        return 0;
+
+fail:
+        return fail(db, errno_from_sqlite(out, rc), "Failed to copy the database into %s: %s", dst,
+                    out ? sqlite3_errmsg(out) : sqlite3_errstr(rc));
 }

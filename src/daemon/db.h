@@ -1,6 +1,7 @@
 /* db.h: the SQLite layer: the queue and the whole history of tasks in one
  * database file.  The daemon is the only writer and keeps its connection
- * open; anybody may read the file with sqlite3(1) at the same time (WAL).
+ * open; nobody else may open it (mode 0600: see db.c).  Readers get a copy
+ * (db_copy(), history.c).
  *
  * All functions return 0 on success and a negative errno on
  * failure; they never log.  After a failure, db_last_error() says what went
@@ -29,15 +30,14 @@ enum {
         /* Open for reading only: never creates, never migrates, never
          * writes.  An older schema is refused with -ESTALE. */
         DB_READONLY = 1 << 0,
-        /* Create the file (mode 0644) if it does not exist.  Ignored with
+        /* Create the file (mode 0600) if it does not exist.  Ignored with
          * DB_READONLY. */
         DB_CREATE   = 1 << 1,
 };
 
 /* Opens (and with DB_CREATE creates) the database at path, sets WAL mode,
- * a busy timeout of a few seconds and migrates the schema.  For writers the
- * database and its -wal and -shm files are kept readable by all local users
- * (see db.c).  Errors besides the usual ones:
+ * a busy timeout of 50 ms and migrates the schema.  For writers the database
+ * and its -wal and -shm files are made mode 0600 (see db.c).  Errors besides the usual ones:
  *   -EPROTONOSUPPORT  the schema is newer than this code
  *   -ESTALE           read-only open of a database that needs migrating
  *                     (or is empty)
@@ -116,3 +116,13 @@ int db_count(Db *db, unsigned *ret_running, unsigned *ret_queued);
 /* Frees an array of tasks from db_list_tasks() / db_load_unfinished().
  * Accepts NULL. */
 void db_tasks_free(Task **tasks, size_t n);
+
+/* PRAGMA data_version: changes whenever another connection committed a
+ * change since the last call on this one. */
+int db_data_version(Db *db, int64_t *ret);
+
+/* Copies the whole database (a snapshot: other connections may write
+ * meanwhile) into dst, an existing empty file or a database to overwrite,
+ * as a rollback-journal database that readers may open read-only without
+ * writing anything.  Any thread may call it on its own db. */
+int db_copy(Db *db, const char *dst);

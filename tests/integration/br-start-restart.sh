@@ -10,7 +10,7 @@ require_systemd
 
 BR_STATE=/var/lib/br-test/$T_NAME.$$
 BR_SOCK=$BR_STATE/br.sock
-BR_DB=$BR_STATE/tasks.db
+BR_DB=$BR_STATE/private/tasks.db
 BR_UNIT=br-test-$T_NAME-$$.service
 sd mkdir -p -m 0755 "$BR_STATE"
 br_units_clean

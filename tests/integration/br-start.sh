@@ -15,7 +15,7 @@ br_units_clean
 # start ARGS...: br-start for this test's unit and paths, inside
 start() {
     sd "$abs_top_builddir/br-start" --daemon="$abs_top_builddir/benchrunnerd" --unit="${BR_UNIT%.service}" \
-        --socket="$BR_SOCK" --db="$BR_STATE/tasks.db" --state-dir="$BR_STATE" --cpus=1 "$@"
+        --socket="$BR_SOCK" --db="$BR_STATE/private/tasks.db" --state-dir="$BR_STATE" --cpus=1 "$@"
 }
 execstart() { sd systemctl show -p ExecStart --value "$BR_UNIT"; }
 

@@ -27,12 +27,12 @@ boot() {   # boot N [benchrunnerd options]: the Nth boot, with a daemon on $stat
     BR_CT_BINDS="$binds" "$abs_top_srcdir/tests/ct.sh" start "$ct" > /dev/null 2> "$T_TMP/ct.err" ||
         no_systemd "container did not boot: $(tail -n 3 "$T_TMP/ct.err" | tr '\n' ' ')"
     inct systemd-run --quiet --unit=br-reboot -p Type=notify -p KillMode=mixed --setenv=ASAN_OPTIONS=detect_leaks=0 \
-        "$abs_top_builddir/benchrunnerd" --socket="$state/sock" --db="$state/tasks.db" --state-dir="$state" \
+        "$abs_top_builddir/benchrunnerd" --socket="$state/sock" --db="$state/private/tasks.db" --state-dir="$state" \
         --cpus=0-1 --memory=1G "$@" || { echo "FAIL: the daemon did not start"; exit 1; }
 }
 inct() { "$abs_top_srcdir/tests/ct.sh" exec "$ct" "$@"; }
 run() { inct env BENCHRUNNER_SOCKET="$state/sock" "$abs_top_builddir/br-run" "$@"; }
-sql() { inct sqlite3 -batch -noheader "$state/tasks.db" "$@"; }
+sql() { inct sqlite3 -batch -noheader "$state/private/tasks.db" "$@"; }
 row() { sql "select $1 from tasks where id = $2"; }
 wait_state() {   # wait_state ID STATE: up to 30 s
     for _ in $(seq 300); do [ "$(row state "$2")" = "$1" ] && return 0; sleep 0.1; done

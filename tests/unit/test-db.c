@@ -256,15 +256,19 @@ static void test_create(void) {
         CHECK_EQ_U64(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
                              " AND name IN ('tasks_state', 'tasks_uid')"), 2);
 
-        /* readable by everybody: the file and what WAL needs beside it */
-        CHECK_EQ_U64(file_mode(""), 0644);
-        CHECK_EQ_U64(file_mode("-wal"), 0644);
-        CHECK_EQ_U64(file_mode("-shm"), 0644);
+        /* root's alone: the file and what WAL needs beside it (readers
+         * get a copy) */
+        CHECK_EQ_U64(file_mode(""), 0600);
+        CHECK_EQ_U64(file_mode("-wal"), 0600);
+        CHECK_EQ_U64(file_mode("-shm"), 0600);
         db = db_close(db);
+        CHECK_EQ_U64(file_mode("-wal"), (mode_t) -1);
 
-        /* kept for readers after the writer closed */
-        CHECK_EQ_U64(file_mode("-wal"), 0644);
-        CHECK_EQ_U64(file_mode("-shm"), 0644);
+        /* a database an older daemon made readable by all is made 0600 */
+        CHECK(chmod(path, 0644) == 0);
+        CHECK_OK(db_open(path, DB_CREATE, &db));
+        CHECK_EQ_U64(file_mode(""), 0600);
+        db = db_close(db);
 
         /* reopening an existing, current database is a no-op migration */
         CHECK_OK(db_open(path, DB_CREATE, &db));
@@ -604,7 +608,7 @@ static void test_persistence_and_readers(void) {
 
 /* As nobody, as a user running `sqlite3 tasks.db` would: through db_open()
  * and through plain SQLite opening read-write as the sqlite3 tool does. */
-static int read_as_nobody(void) {
+static int read_as_nobody(const char *target) {
         pid_t pid;
         int status;
 
@@ -622,12 +626,12 @@ static int read_as_nobody(void) {
                 if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
                     setresuid(NOBODY, NOBODY, NOBODY) < 0)
                         _exit(77);
-                if (stat(path, &st) < 0)        /* a parent directory is closed */
+                if (stat(target, &st) < 0)        /* a parent directory is closed */
                         _exit(77);
-                r = db_open(path, DB_READONLY, &db);
+                r = db_open(target, DB_READONLY, &db);
                 if (r < 0) {
                         fprintf(stderr, "nobody: db_open: %s\n", db_last_error(NULL));
-                        _exit(1);
+                        _exit(r == -EACCES ? 13 : 1);
                 }
                 r = db_list_tasks(db, NULL, &l, &n);
                 if (r < 0 || n == 0) {
@@ -637,7 +641,7 @@ static int read_as_nobody(void) {
                 db_tasks_free(l, n);
                 db_close(db);
 
-                rc = sqlite3_open_v2(path, &s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+                rc = sqlite3_open_v2(target, &s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
                 if (rc == SQLITE_OK)
                         rc = sqlite3_exec(s, "SELECT count(*) FROM tasks", NULL, NULL, NULL);
                 if (rc != SQLITE_OK) {
@@ -651,11 +655,19 @@ static int read_as_nobody(void) {
                 return -errno;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
                 return 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 13)
+                return -EACCES;
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : -EIO;
 }
 
+/* Nobody may open the live database; anybody reads a copy, while the
+ * writer goes on and after it closed. */
 static void test_unprivileged_reader(void) {
         _cleanup_(db_closep) Db *w = NULL;
+        char copy[400];
+        struct stat st;
+        unsigned char header[20];
+        FILE *f;
         int r;
 
         if (geteuid() != 0) {
@@ -663,15 +675,35 @@ static void test_unprivileged_reader(void) {
                 return;
         }
         CHECK_OK(db_open(path, 0, &w));
-        r = read_as_nobody();
-        CHECK(r >= 0);
+        snprintf(copy, sizeof copy, "%s/copy.db", dir);
+        f = fopen(copy, "w");
+        CHECK(f);
+        if (f)
+                fclose(f);
+        CHECK_OK(db_copy(w, copy));
+        CHECK(chmod(copy, 0644) == 0);
+        CHECK(stat(copy, &st) == 0);
+        /* a rollback-journal file (header bytes 18, 19 = 1), no -wal */
+        f = fopen(copy, "r");
+        CHECK(f && fread(header, 1, sizeof header, f) == sizeof header);
+        if (f)
+                fclose(f);
+        CHECK_EQ_U64(header[18], 1);
+        CHECK_EQ_U64(header[19], 1);
+
+        r = read_as_nobody(path);
         if (r == 0) {
                 printf("skipping unprivileged reader: %s not reachable for nobody\n", dir);
+                (void) unlink(copy);
                 return;
         }
-        /* and with the daemon gone */
+        CHECK(r == -EACCES);
+        CHECK(read_as_nobody(copy) == 1);
+        /* the writer is not held up by the copy's reader, nor the reader
+         * by the writer */
         w = db_close(w);
-        CHECK(read_as_nobody() == 1);
+        CHECK(read_as_nobody(copy) == 1);
+        (void) unlink(copy);
 }
 
 static void test_refuse(void) {
