@@ -32,6 +32,8 @@ typedef struct Live {
         Task *task;
         Unit *unit;               /* main or cleanup unit while it runs */
         bool cancel;              /* a cancel was asked for the running unit */
+        bool unsaved;             /* the database does not hold the task as it is */
+        bool had_cleanup;         /* finished after a cleanup command */
         struct Live *prev, *next;
 } Live;
 
@@ -51,6 +53,10 @@ struct Manager {
         void *listener_userdata;
         sd_event_source *output_timer;
         Live *live;               /* all unfinished tasks */
+        Live *parked;             /* finished, but not stored yet: kept with their units */
+        sd_event_source *retry_timer;
+        uint64_t retry_usec;      /* the next retry's delay */
+        bool db_failing;          /* a write failed: no starts until the retry stored everything */
         unsigned n_running, n_cleanup;
         bool shutting_down;
         bool recovering;      /* manager_recover(): no dispatch until every task is placed */
@@ -162,10 +168,41 @@ static void announce(Manager *m, ProtoEvent e, const Task *t) {
         m->listener(m->listener_userdata, e, t, &st);
 }
 
-static void save(Manager *m, const Task *t) {
+static Live *live_find(Manager *m, int64_t id);
+
+static char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}
+
+#define RETRY_FIRST_USEC (100 * USEC_PER_MSEC)
+#define RETRY_MAX_USEC (5 * USEC_PER_SEC)
+
+/* A write that cannot be done now (a full disk, the database's busy
+ * timeout) is kept: the task stays marked unsaved in memory, nothing new
+ * starts, and the retry timer writes every unsaved task again. */
+static int save(Manager *m, const Task *t) {
         int r = db_update_task(m->db, t);
-        if (r < 0)
-                log_error_errno(r, "Failed to record task %" PRId64 ": %s", t->id, db_last_error(m->db));
+        Live *l;
+
+        if (r >= 0)
+                return 0;
+        if (!m->db_failing)
+                log_error_errno(r, "Failed to record task %" PRId64 ", keeping it to write again: %s", t->id,
+                                db_last_error(m->db));
+        l = live_find(m, t->id);
+        if (!l)
+                for (l = m->parked; l && l->task != t; l = l->next)
+                        ;
+        if (l)
+                l->unsaved = true;
+        if (!m->db_failing) {
+                m->db_failing = true;
+                m->retry_usec = RETRY_FIRST_USEC;
+                (void) sd_event_source_set_time_relative(m->retry_timer, m->retry_usec);
+                (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_ONESHOT);
+        }
+        return r;
 }
 
 /* ---- output ---- */
@@ -409,6 +446,20 @@ static void queue_attempt(Manager *m, const Task *t) {
                 announce(m, PROTO_EVENT_QUEUED, l->task);
 }
 
+/* The rest of a task's end, once the database holds it finished; l is
+ * unlinked. */
+static void finish_stored(Live *l) {
+        Manager *m = l->manager;
+        Task *t = l->task;
+
+        /* stored: now systemd may forget the unit */
+        l->unit = unit_release(l->unit);
+        queue_attempt(m, t);
+        sched_release(m->sched, t);
+        announce(m, l->had_cleanup ? PROTO_EVENT_CLEANUP_FINISHED : PROTO_EVENT_FINISHED, t);
+        live_free(l);
+}
+
 static void finish_task(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
@@ -432,15 +483,18 @@ static void finish_task(Live *l) {
         }
         (void) cap_output(m, t);
         t->state = TASK_FINISHED;
-        save(m, t);
-        /* stored: now systemd may forget the unit */
-        l->unit = unit_release(l->unit);
-        queue_attempt(m, t);
-        sched_release(m->sched, t);
-        announce(m, had_cleanup ? PROTO_EVENT_CLEANUP_FINISHED : PROTO_EVENT_FINISHED, t);
-
+        l->had_cleanup = had_cleanup;
         live_unlink(m, l);
-        live_free(l);
+        if (save(m, t) < 0) {
+                /* kept with its unit and its CPUs until the retry stored it */
+                l->next = m->parked;
+                if (m->parked)
+                        m->parked->prev = l;
+                m->parked = l;
+                l->unsaved = true;
+                return;
+        }
+        finish_stored(l);
         manager_dispatch(m);
 }
 
@@ -476,7 +530,20 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 goto fail;
         }
 
-        save(m, t);
+        if (save(m, t) < 0) {
+                /* Not started: the database still says queued, and so
+                 * does the task again. */
+                t->state = TASK_QUEUED;
+                t->main = (TaskResult) {};
+                t->cpus = mfree_str(t->cpus);
+                t->output_dir = mfree_str(t->output_dir);
+                m->n_running--;
+                l->unsaved = false;
+                sched_release(m->sched, t);
+                if (sched_enqueue(m->sched, t) < 0)
+                        log_error("Task %" PRId64 " could not be queued again", t->id);
+                return;
+        }
         r = start_unit(l, false);
         if (r < 0) {
                 log_error_errno(r, "Task %" PRId64 ": failed to start %s: %m", t->id, name);
@@ -506,7 +573,7 @@ void manager_dispatch(Manager *m) {
 
         if (m->shutting_down || m->recovering)
                 return;
-        while (sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
+        while (!m->db_failing && sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
                 Live *l = live_find(m, t->id);
                 if (!l) {
                         /* cannot happen: every queued task is live */
@@ -768,11 +835,6 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
 
 /* ---- start-up and recovery ---- */
 
-static char *mfree_str(char *p) {
-        free(p);
-        return NULL;
-}
-
 /* Whether a live task follows the unit (or slice) called name. */
 static bool followed(Manager *m, const char *name) {
         for (Live *l = m->live; l; l = l->next)
@@ -955,6 +1017,58 @@ int manager_recover(Manager *m) {
         return 0;
 }
 
+/* Writes every unsaved task in one transaction; the parked ones then end
+ * as they would have. */
+static int write_unsaved(Manager *m) {
+        _cleanup_(freep) Task **tasks = NULL;
+        size_t n = 0, a = 0;
+        int r;
+
+        for (int pass = 0; pass < 2; pass++)
+                for (Live *l = pass ? m->parked : m->live; l; l = l->next)
+                        if (l->unsaved) {
+                                if (n == a) {
+                                        a = a ? 2 * a : 16;
+                                        Task **p = realloc(tasks, a * sizeof(Task *));
+                                        if (!p)
+                                                return -ENOMEM;
+                                        tasks = p;
+                                }
+                                tasks[n++] = l->task;
+                        }
+        r = n > 0 ? db_update_tasks(m->db, tasks, n) : 0;
+        if (r < 0)
+                return r;
+        for (Live *l = m->live; l; l = l->next)
+                l->unsaved = false;
+        while (m->parked) {
+                Live *l = m->parked;
+                m->parked = l->next;
+                l->prev = l->next = NULL;
+                finish_stored(l);
+        }
+        if (n > 0)
+                log_info("Recorded %zu task(s) that could not be written before", n);
+        return 0;
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = write_unsaved(m);
+        if (r < 0) {
+                m->retry_usec = m->retry_usec * 2 > RETRY_MAX_USEC ? RETRY_MAX_USEC : m->retry_usec * 2;
+                log_debug("Still cannot write to the database (%s): next try in %" PRIu64 " ms",
+                          db_last_error(m->db), m->retry_usec / USEC_PER_MSEC);
+                (void) sd_event_source_set_time_relative(s, m->retry_usec);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        m->db_failing = false;
+        manager_dispatch(m);
+        return 0;
+}
+
 void manager_set_listener(Manager *m, manager_listener_t cb, void *userdata) {
         m->listener = cb;
         m->listener_userdata = userdata;
@@ -1026,6 +1140,11 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return log_error_errno(r, "Failed to add the output timer: %m");
         (void) sd_event_source_set_enabled(m->output_timer, SD_EVENT_ON);
+        r = sd_event_add_time_relative(event, &m->retry_timer, CLOCK_MONOTONIC, RETRY_FIRST_USEC, 0,
+                                       on_retry_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the retry timer: %m");
+        (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_OFF);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -1034,14 +1153,25 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Units keep running; only our view of them goes. */
+        /* Units keep running; only our view of them goes.  What could not
+         * be written gets a last try; units not released keep what the next
+         * daemon needs anyway. */
+        if (m->db_failing && m->db && write_unsaved(m) < 0)
+                log_warning("Leaving with task(s) not recorded: the next start reads their units: %s",
+                            db_last_error(m->db));
         m->shutting_down = true;
+        while (m->parked) {
+                Live *l = m->parked;
+                m->parked = l->next;
+                live_free(l);
+        }
         while (m->live) {
                 Live *l = m->live;
                 live_unlink(m, l);
                 live_free(l);
         }
         sd_event_source_disable_unref(m->output_timer);
+        sd_event_source_disable_unref(m->retry_timer);
         unit_manager_free(m->units);
         sched_free(m->sched);
         topology_free(m->topology);

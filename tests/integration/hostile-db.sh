@@ -78,5 +78,32 @@ check "the live database is root's alone" [ "$(sd stat -c %a "$(dirname "$BR_DB"
 
 touch "$T_TMP/stop"
 wait "${pids[@]}"
+# A write that cannot be done now is kept and retried: root's own sqlite3
+# holds the live database's write lock for 3 s while a task ends.
+as_user brsubmit "$abs_top_builddir/br-run" -w -n held -- sleep 1 > "$T_TMP/held.out" 2>&1 &
+runpid=$!
+sleep 0.3
+sd sh -c "{ echo 'begin immediate;'; sleep 3; echo 'commit;'; } | sqlite3 '$BR_DB'" &
+lockpid=$!
+sleep 0.3
+t0=$(date +%s%N)
+br br-stats --once > /dev/null; rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "  br-stats --once while root holds the write lock: rc $rc, $ms ms"
+check "the daemon answers at once meanwhile ($ms ms)" [ "$rc" = 0 ] && [ "$ms" -lt 1000 ]
+out=$(as_user brsubmit "$abs_top_builddir/br-run" -n refused -- true 2>&1); rc=$?
+echo "  a submit meanwhile: rc $rc: $out"
+check "a submit that cannot be stored is refused, saying so" [ "$rc" != 0 ] && grep -q 'could not store' <<< "$out"
+wait "$lockpid"
+wait "$runpid"; rc=$?
+cat "$T_TMP/held.out"
+check "the task that ended meanwhile is reported to its waiting client (rc=$rc)" [ "$rc" = 0 ]
+check "and recorded once the lock is gone" \
+    [ "$(br_sql "select state || ' ' || reason || ' ' || exit_code from tasks where name = 'held'")" = "finished exited 0" ]
+check "the refused submit left no row" [ "$(br_sql "select count(*) from tasks where name = 'refused'")" = 0 ]
+check "the daemon logged the retry" grep -q 'could not be written before' <<< "$(br_daemon_log)"
+id3=$(as_user brsubmit "$abs_top_builddir/br-run" -w -- true); rc=$?
+check "tasks run again afterwards (rc=$rc)" [ "$rc" = 0 ]
+
 check "the daemon never restarted" [ "$(sd systemctl show -P NRestarts "$BR_UNIT")" = 0 ]
 finish
