@@ -184,7 +184,7 @@ static int validate_name(const char *name, const char *where, char **e) {
 }
 
 static int validate_spec(const Task *t, const char *where, char **e) {
-        size_t argv_bytes, cleanup_bytes = 0, env_bytes;
+        size_t argv_bytes = 0, cleanup_bytes = 0, env_bytes = 0;
         int r;
 
         r = validate_argv(t->argv, where, "argv", &argv_bytes, e);
@@ -848,7 +848,7 @@ int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
                         json_object **ret_tag, char **ret_error) {
         _cleanup_(json_putp) json_object *o = NULL;
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
-        ProtoOp op;
+        ProtoOp op = 0;   /* gcc -O2 cannot see parse_op() set it */
         int r;
 
         if (ret_tag)
