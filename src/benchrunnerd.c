@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <grp.h>
 #include <systemd/sd-bus.h>
@@ -187,6 +188,26 @@ static int prepare_db_dir(const char *state_dir, const char *db_path) {
         return 0;
 }
 
+/* Every client costs a descriptor.  The server caps them per uid and in all
+ * to what this limit leaves after a reserve (server.c), so that the
+ * database, the bus and the output files of starting tasks never run out:
+ * raise the limit as far as we may.  The soft limit stays at NOFILE_WANT
+ * even when the hard one is higher: children inherit it, and some programs
+ * loop over every possible descriptor. */
+#define NOFILE_WANT 65536
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= NOFILE_WANT)
+                return;
+        if (rl.rlim_max < NOFILE_WANT &&
+            setrlimit(RLIMIT_NOFILE, &(struct rlimit) { NOFILE_WANT, NOFILE_WANT }) >= 0)
+                return;
+        rl.rlim_cur = rl.rlim_max < NOFILE_WANT ? rl.rlim_max : NOFILE_WANT;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE to %ju: %m", (uintmax_t) rl.rlim_cur);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -213,6 +234,7 @@ static int run(void) {
 
         if (arg_verbose)
                 log_set_max_level(LOG_DEBUG);
+        raise_nofile();
         r = build_config(&config);
         if (r < 0)
                 return r;

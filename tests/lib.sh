@@ -145,7 +145,7 @@ br_daemon_start() {    # br_daemon_start [benchrunnerd options...]
     [ "${BR_DAEMON_RESTART:-0}" = 1 ] && restart=(-p Restart=on-failure -p RestartSec=200ms
         -p StartLimitBurst=1000)
     sd systemd-run --quiet --unit="$BR_UNIT" -p Type=notify -p KillMode=mixed "${restart[@]}" \
-        --setenv=ASAN_OPTIONS=detect_leaks=0 \
+        --setenv=ASAN_OPTIONS=detect_leaks=0${BR_DAEMON_ASAN_OPTIONS:+:$BR_DAEMON_ASAN_OPTIONS} \
         "$abs_top_builddir/benchrunnerd" --socket="$BR_SOCK" --db="$BR_DB" --history="$BR_HISTORY" \
         --state-dir="$BR_STATE" "$@" \
         || { echo "FAIL: the daemon did not start"; sd journalctl -u "$BR_UNIT" --no-pager | tail -20; return 1; }

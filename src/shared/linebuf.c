@@ -43,6 +43,9 @@ static int reserve(LineBuf *b, size_t n) {
         size = b->allocated > 4096 ? b->allocated : 4096;
         while (size < want)
                 size *= 2;
+        /* a reader that reads no more than max + 1 never needs more */
+        if (want <= b->max + 1 && size > b->max + 1)
+                size = b->max + 1;
         p = realloc(b->data, size);
         if (!p)
                 return -ENOMEM;
@@ -64,24 +67,44 @@ int linebuf_append(LineBuf *b, const void *data, size_t n) {
         return 0;
 }
 
-ssize_t linebuf_read(LineBuf *b, int fd) {
+static ssize_t read_some(LineBuf *b, int fd, size_t min, size_t max) {
         ssize_t n;
         int r;
 
-        r = reserve(b, LINEBUF_READ_MIN);
+        r = reserve(b, min);
         if (r < 0)
                 return r;
-        n = read(fd, b->data + b->end, b->allocated - b->end);
+        n = read(fd, b->data + b->end, b->allocated - b->end < max ? b->allocated - b->end : max);
         if (n < 0)
                 return -errno;
         b->end += (size_t) n;
         return n;
 }
 
+ssize_t linebuf_read(LineBuf *b, int fd) {
+        return read_some(b, fd, LINEBUF_READ_MIN, SIZE_MAX);
+}
+
+ssize_t linebuf_read_max(LineBuf *b, int fd, size_t n) {
+        if (n == 0)
+                return -EINVAL;
+        return read_some(b, fd, n < LINEBUF_READ_MIN ? n : LINEBUF_READ_MIN, n);
+}
+
 int linebuf_pop(LineBuf *b, char **ret_line, size_t *ret_len) {
         char *nl = NULL;
         size_t len;
 
+        if (b->skipping) {
+                nl = b->start < b->end ? memchr(b->data + b->start, '\n', b->end - b->start) : NULL;
+                if (!nl) {
+                        b->start = b->end = b->scanned = 0;
+                        return 0;
+                }
+                b->start = b->scanned = (size_t) (nl - b->data) + 1;
+                b->skipping = false;
+                nl = NULL;
+        }
         if (b->scanned < b->end)
                 nl = memchr(b->data + b->scanned, '\n', b->end - b->scanned);
         if (!nl) {
@@ -100,4 +123,16 @@ int linebuf_pop(LineBuf *b, char **ret_line, size_t *ret_len) {
 
 size_t linebuf_pending(const LineBuf *b) {
         return b->end - b->start;
+}
+
+void linebuf_skip_line(LineBuf *b) {
+        b->skipping = true;
+}
+
+void linebuf_release(LineBuf *b) {
+        if (b->start != b->end)
+                return;
+        free(b->data);
+        b->data = NULL;
+        b->start = b->end = b->scanned = b->allocated = 0;
 }

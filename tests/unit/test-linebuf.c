@@ -127,8 +127,59 @@ static void test_linebuf_fd(void) {
         linebuf_done(&b);
 }
 
+/* A too long line is skipped as it arrives, and the reader reads no more
+ * than it is allowed: the daemon's cap on unfinished input. */
+static void test_linebuf_skip_and_cap(void) {
+        char big[3000];
+        LineBuf b;
+        int fds[2];
+        char *line;
+        size_t len;
+
+        linebuf_init(&b, 8);
+        CHECK(linebuf_append(&b, "ok\n123456789\nnext\n", 18) == 0);
+        CHECK(linebuf_pop(&b, &line, &len) == 1);
+        CHECK(linebuf_pop(&b, &line, &len) == -E2BIG);
+        linebuf_skip_line(&b);
+        CHECK(linebuf_pop(&b, &line, &len) == 1);
+        CHECK_STREQ(line, "next");
+        CHECK(linebuf_pop(&b, &line, &len) == 0);
+
+        /* unfinished: dropped piece by piece until its end comes */
+        CHECK(linebuf_append(&b, "123456789", 9) == 0);
+        CHECK(linebuf_pop(&b, &line, &len) == -E2BIG);
+        linebuf_skip_line(&b);
+        CHECK(linebuf_pop(&b, &line, &len) == 0);
+        CHECK_EQ_U64(linebuf_pending(&b), 0);
+        CHECK(linebuf_append(&b, "abcdefghijkl", 12) == 0);
+        CHECK(linebuf_pop(&b, &line, &len) == 0);
+        CHECK_EQ_U64(linebuf_pending(&b), 0);
+        CHECK(linebuf_append(&b, "xyz\nafter\n", 10) == 0);
+        CHECK(linebuf_pop(&b, &line, &len) == 1);
+        CHECK_STREQ(line, "after");
+        linebuf_release(&b);
+        CHECK(b.data == NULL && b.allocated == 0);
+        linebuf_done(&b);
+
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        memset(big, 'q', sizeof big);
+        CHECK(write(fds[1], big, sizeof big) == (ssize_t) sizeof big);
+        linebuf_init(&b, 1000);
+        CHECK(linebuf_read_max(&b, fds[0], 1001) == 1001);
+        CHECK(b.allocated <= 1001);
+        CHECK(linebuf_pop(&b, &line, &len) == -E2BIG);
+        CHECK(linebuf_read_max(&b, fds[0], 0) == -EINVAL);
+        CHECK(linebuf_read_max(&b, fds[0], 10) == 10);
+        CHECK_EQ_U64(linebuf_pending(&b), 1011);
+        linebuf_release(&b);      /* something is pending: kept */
+        CHECK(b.data != NULL);
+        linebuf_done(&b);
+        CHECK(close(fds[0]) == 0 && close(fds[1]) == 0);
+}
+
 int main(void) {
         test_linebuf_pieces();
         test_linebuf_fd();
+        test_linebuf_skip_and_cap();
         CHECK_DONE();
 }
