@@ -41,9 +41,9 @@
 #define SMALL_REQUEST_MAX (1024u * 1024)
 #define UID_IN_MAX (16u * 1024 * 1024)
 #define UID_IN_MAX_SUBMIT (32u * 1024 * 1024)
-/* Output: no further request of a client is read while more than
+/* Output: no further request of a client is handled while more than
  * CONN_OUT_PAUSE of its output waits, so it has at most one request's
- * replies queued; events queued behind them past CONN_EVENTS_MAX drop it,
+ * replies queued (and one more request read); events queued behind them past CONN_EVENTS_MAX drop it,
  * and so does any line that takes its uid's queued output past UID_OUT_MAX. */
 #define CONN_OUT_PAUSE (64u * 1024)
 #define CONN_EVENTS_MAX (4u * 1024 * 1024)
@@ -224,8 +224,33 @@ static bool conn_paused(const Conn *c) {
         return c->out_len - c->out_off > CONN_OUT_PAUSE;
 }
 
+/* How much may be read now: as much as makes the longest line this client
+ * may send and one byte more (which proves a line too long).  While
+ * requests wait for the client to read its replies, that is one more
+ * request, not any number: a client may send its next request before it
+ * reads the last one's events (br-run does), and must not be left blocked
+ * in its write. */
+static size_t conn_line_room(const Conn *c) {
+        size_t pending = linebuf_pending(&c->in);
+
+        return pending < c->in.max + 1 ? c->in.max + 1 - pending : 0;
+}
+
+/* The same within its uid's share of unfinished input; 0 when the share
+ * is used up. */
+static size_t conn_read_room(const Conn *c) {
+        size_t room = conn_line_room(c), uid_max;
+
+        if (c->uid == 0)
+                return room;
+        uid_max = c->may_submit ? UID_IN_MAX_SUBMIT : UID_IN_MAX;
+        if (c->use->in_bytes >= uid_max)
+                return 0;
+        return room < uid_max - c->use->in_bytes ? room : uid_max - c->use->in_bytes;
+}
+
 static int conn_update_events(Conn *c) {
-        uint32_t ev = c->closing || conn_paused(c) ? 0 : EPOLLIN;
+        uint32_t ev = c->closing || conn_line_room(c) == 0 ? 0 : EPOLLIN;
 
         if (c->dead)
                 return 0;
@@ -523,22 +548,6 @@ static void conn_process(Conn *c) {
         conn_account(c);
 }
 
-/* Reads what the caps allow: the longest line this client may send, and
- * its uid's share of unfinished input.  0 means the share is used up. */
-static size_t conn_read_room(const Conn *c) {
-        size_t pending = linebuf_pending(&c->in), room, uid_max;
-
-        /* every complete line was handled, so pending is one unfinished
-         * line, at most in.max bytes (linebuf_pop() said -E2BIG past that) */
-        room = pending < c->in.max + 1 ? c->in.max + 1 - pending : 1;
-        if (c->uid == 0)
-                return room;
-        uid_max = c->may_submit ? UID_IN_MAX_SUBMIT : UID_IN_MAX;
-        if (c->use->in_bytes >= uid_max)
-                return 0;
-        return room < uid_max - c->use->in_bytes ? room : uid_max - c->use->in_bytes;
-}
-
 static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Conn *c = userdata;
 
@@ -572,7 +581,7 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
                 conn_free(c);
                 return 0;
         }
-        if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing && !conn_paused(c)) {
+        if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing && conn_line_room(c) > 0) {
                 size_t room = conn_read_room(c);
                 ssize_t n;
 
