@@ -34,6 +34,7 @@ typedef struct Live {
         bool cancel;              /* a cancel was asked for the running unit */
         bool unsaved;             /* the database does not hold the task as it is */
         bool had_cleanup;         /* finished after a cleanup command */
+        bool prepared;            /* its working directory may exist */
         struct Live *prev, *next;
 } Live;
 
@@ -57,6 +58,8 @@ struct Manager {
         sd_event_source *retry_timer;
         uint64_t retry_usec;      /* the next retry's delay */
         bool db_failing;          /* a write failed: no starts until the retry stored everything */
+        bool dispatching, dispatch_again;
+        sd_event_source *dispatch_later;  /* the rest of a long dispatch, when the loop is idle */
         unsigned n_running, n_cleanup;
         bool shutting_down;
         bool recovering;      /* manager_recover(): no dispatch until every task is placed */
@@ -472,7 +475,7 @@ static void finish_task(Live *l) {
                  * finds its unit gone and records what it can. */
                 return;
         }
-        if (workdir) {
+        if (workdir && l->prepared) {
                 int status;
 
                 r = taskdir_remove(workdir, t->uid, t->gid, &status);
@@ -496,6 +499,20 @@ static void finish_task(Live *l) {
         }
         finish_stored(l);
         manager_dispatch(m);
+}
+
+static bool strv_utf8(char * const *v) {
+        for (; v && *v; v++)
+                if (!utf8_valid(*v, NULL))
+                        return false;
+        return true;
+}
+
+/* What systemd's D-Bus API can carry: submits are checked so
+ * (protocol.c), rows of older daemons may not be. */
+static bool startable(const Task *t) {
+        return strv_utf8(t->argv) && strv_utf8(t->cleanup_argv) && strv_utf8(t->env) &&
+               utf8_valid(t->submit_dir, NULL);
 }
 
 /* Start failures end the task at once, as failed-to-start. */
@@ -524,7 +541,15 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 goto fail;
         }
 
+        if (!startable(t)) {
+                /* an older daemon's row: systemd would refuse it */
+                log_error("Task %" PRId64 ": its command, environment or directory is not UTF-8: "
+                          "systemd cannot start it", t->id);
+                r = -EINVAL;
+                goto fail;
+        }
         r = taskdir_prepare(workdir, t->output_dir, t->uid, t->gid);
+        l->prepared = true;
         if (r < 0) {
                 log_error_errno(r, "Task %" PRId64 ": failed to prepare its directories: %m", t->id);
                 goto fail;
@@ -561,27 +586,53 @@ fail:
         m->n_running--;
         save(m, t);
         announce(m, PROTO_EVENT_STARTED, t);
-        if (t->cleanup_argv && t->cpus && t->output_dir)
+        if (t->cleanup_argv && t->cpus && t->output_dir && l->prepared)
                 start_cleanup(l);
         else
                 finish_task(l);
 }
 
+/* Iterative: a start that fails ends its task, and the end of a task asks
+ * for a dispatch again; from inside a dispatch that only notes it (a chain
+ * of 25 000 failing tasks once overflowed the stack this way). */
+/* Starts per turn of the event loop: a long run of starts (or of start
+ * failures) goes on when the loop has nothing else to do. */
+#define DISPATCH_BATCH 64
+
+static int on_dispatch_later(sd_event_source *s, void *userdata) {
+        manager_dispatch(userdata);
+        return 0;
+}
+
 void manager_dispatch(Manager *m) {
         Task *t;
         CpuSet cpus;
+        unsigned started = 0;
 
         if (m->shutting_down || m->recovering)
                 return;
-        while (!m->db_failing && sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
-                Live *l = live_find(m, t->id);
-                if (!l) {
-                        /* cannot happen: every queued task is live */
-                        sched_release(m->sched, t);
-                        continue;
-                }
-                start_task(m, l, &cpus);
+        if (m->dispatching) {
+                m->dispatch_again = true;
+                return;
         }
+        m->dispatching = true;
+        do {
+                m->dispatch_again = false;
+                while (!m->db_failing && started < DISPATCH_BATCH &&
+                       sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
+                        Live *l = live_find(m, t->id);
+                        if (!l) {
+                                /* cannot happen: every queued task is live */
+                                sched_release(m->sched, t);
+                                continue;
+                        }
+                        start_task(m, l, &cpus);
+                        started++;
+                }
+        } while (m->dispatch_again && !m->db_failing && started < DISPATCH_BATCH);
+        m->dispatching = false;
+        if (started >= DISPATCH_BATCH && m->dispatch_later)
+                (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
         system_cpus_update(m);
 }
 
@@ -897,6 +948,8 @@ static void requeue(Manager *m, Live *l) {
  * started now); anything else vanished (interrupted). */
 static int recover_running(Manager *m, Live *l) {
         Task *t = l->task;
+
+        l->prepared = true;   /* by the daemon before */
         bool cleanup = t->state == TASK_CLEANUP;
         bool started = cleanup ? t->cleanup.started_usec != 0 : t->unit != NULL;
         _cleanup_(freep) char *name = unit_name(t->id, cleanup);
@@ -1140,6 +1193,11 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return log_error_errno(r, "Failed to add the output timer: %m");
         (void) sd_event_source_set_enabled(m->output_timer, SD_EVENT_ON);
+        r = sd_event_add_defer(event, &m->dispatch_later, on_dispatch_later, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the dispatch source: %m");
+        (void) sd_event_source_set_priority(m->dispatch_later, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_OFF);
         r = sd_event_add_time_relative(event, &m->retry_timer, CLOCK_MONOTONIC, RETRY_FIRST_USEC, 0,
                                        on_retry_timer, m);
         if (r < 0)
@@ -1172,6 +1230,7 @@ Manager *manager_free(Manager *m) {
         }
         sd_event_source_disable_unref(m->output_timer);
         sd_event_source_disable_unref(m->retry_timer);
+        sd_event_source_disable_unref(m->dispatch_later);
         unit_manager_free(m->units);
         sched_free(m->sched);
         topology_free(m->topology);
