@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "idmap.h"
 #include "log.h"
 #include "manager.h"
 #include "sched.h"
@@ -54,6 +55,14 @@ struct Manager {
         void *listener_userdata;
         sd_event_source *output_timer;
         Live *live;               /* all unfinished tasks */
+        IdMap live_by_id;         /* the same, by id */
+        bool live_by_id_partial;  /* out of memory once: live_find() falls back to a scan */
+        struct Share {            /* per user: what their queued tasks take */
+                uid_t uid;
+                unsigned tasks;
+                uint64_t bytes;
+        } *shares;
+        size_t n_shares;
         Live *parked;             /* finished, but not stored yet: kept with their units */
         sd_event_source *retry_timer;
         uint64_t retry_usec;      /* the next retry's delay */
@@ -143,6 +152,10 @@ static void live_link(Manager *m, Live *l) {
         if (m->live)
                 m->live->prev = l;
         m->live = l;
+        if (idmap_put(&m->live_by_id, l->task->id, l) < 0) {
+                log_oom();
+                m->live_by_id_partial = true;
+        }
 }
 
 static void live_unlink(Manager *m, Live *l) {
@@ -153,13 +166,74 @@ static void live_unlink(Manager *m, Live *l) {
         if (l->next)
                 l->next->prev = l->prev;
         l->prev = l->next = NULL;
+        (void) idmap_remove(&m->live_by_id, l->task->id);
 }
 
 static Live *live_find(Manager *m, int64_t id) {
-        for (Live *l = m->live; l; l = l->next)
+        Live *l = idmap_get(&m->live_by_id, id);
+
+        if (l || !m->live_by_id_partial)
+                return l;
+        for (l = m->live; l; l = l->next)
                 if (l->task->id == id)
                         return l;
         return NULL;
+}
+
+/* ---- fair shares: what each user's queued tasks hold ---- */
+
+static uint64_t strv_bytes(char * const *v) {
+        uint64_t b = 0;
+        for (; v && *v; v++)
+                b += strlen(*v) + 1;
+        return b;
+}
+
+/* What a queued task costs the daemon's memory, roughly: its strings. */
+static uint64_t task_bytes(const Task *t) {
+        return strv_bytes(t->argv) + strv_bytes(t->cleanup_argv) + strv_bytes(t->env) +
+               (t->name ? strlen(t->name) + 1 : 0) + (t->submit_dir ? strlen(t->submit_dir) + 1 : 0) +
+               sizeof(Task) + sizeof(Live);
+}
+
+static struct Share *share_of(Manager *m, uid_t uid, bool create) {
+        struct Share *p;
+
+        for (size_t i = 0; i < m->n_shares; i++)
+                if (m->shares[i].uid == uid)
+                        return &m->shares[i];
+        if (!create)
+                return NULL;
+        p = realloc(m->shares, (m->n_shares + 1) * sizeof *p);
+        if (!p)
+                return NULL;
+        m->shares = p;
+        p[m->n_shares] = (struct Share) { .uid = uid };
+        return &p[m->n_shares++];
+}
+
+/* A task entered (+1) or left (-1) the queue. */
+static void share_count(Manager *m, const Task *t, int sign) {
+        struct Share *sh = share_of(m, t->uid, sign > 0);
+        uint64_t b = task_bytes(t);
+
+        if (!sh)
+                return;
+        if (sign > 0) {
+                sh->tasks++;
+                sh->bytes += b;
+        } else {
+                sh->tasks = sh->tasks ? sh->tasks - 1 : 0;
+                sh->bytes = sh->bytes > b ? sh->bytes - b : 0;
+        }
+}
+
+/* Into the queue, and counted. */
+static int queue_task(Manager *m, Task *t) {
+        int r = sched_enqueue(m->sched, t);
+        if (r >= 0)
+                share_count(m, t, +1);
+        return r;
 }
 
 static void announce(Manager *m, ProtoEvent e, const Task *t) {
@@ -565,7 +639,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 m->n_running--;
                 l->unsaved = false;
                 sched_release(m->sched, t);
-                if (sched_enqueue(m->sched, t) < 0)
+                if (queue_task(m, t) < 0)
                         log_error("Task %" PRId64 " could not be queued again", t->id);
                 return;
         }
@@ -621,6 +695,7 @@ void manager_dispatch(Manager *m) {
                 while (!m->db_failing && started < DISPATCH_BATCH &&
                        sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
                         Live *l = live_find(m, t->id);
+                        share_count(m, t, -1);
                         if (!l) {
                                 /* cannot happen: every queued task is live */
                                 sched_release(m->sched, t);
@@ -647,14 +722,6 @@ bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_gro
                 if (groups[i] == m->config.group)
                         return true;
         return false;
-}
-
-static unsigned queued_by(Manager *m, uid_t uid) {
-        unsigned n = 0;
-        for (Live *l = m->live; l; l = l->next)
-                if (l->task->uid == uid && l->task->state == TASK_QUEUED)
-                        n++;
-        return n;
 }
 
 /* The user name recorded with a task; NULL when the system knows none. */
@@ -694,7 +761,7 @@ static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids)
                 }
                 l->task = t;
                 live_link(m, l);
-                (void) sched_enqueue(m->sched, t);
+                (void) queue_task(m, t);
         }
 }
 
@@ -727,6 +794,38 @@ static int resubmitted(Manager *m, uid_t uid, Task **tasks, size_t n, int64_t *r
         return 1;
 }
 
+/* A user's queued tasks may hold so many tasks and so many bytes; priority
+ * groups above --max-user-group are for root and the daemon's owner. */
+static int check_share(Manager *m, uid_t uid, Task **tasks, size_t n, char **ret_error) {
+        struct Share *sh = share_of(m, uid, false);
+        uint64_t bytes = 0;
+        bool trusted = uid == 0 || uid == m->config.owner;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!trusted && tasks[i]->group > m->config.max_user_group) {
+                        (void) asprintf(ret_error, "priority group %d is above %d, the highest for users other "
+                                        "than root and the daemon's owner (benchrunnerd --max-user-group)",
+                                        tasks[i]->group, m->config.max_user_group);
+                        return -EPERM;
+                }
+                bytes += task_bytes(tasks[i]);
+        }
+        if ((sh ? sh->tasks : 0) + n > m->config.max_queued_per_user) {
+                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
+                                m->config.max_queued_per_user);
+                return -EDQUOT;
+        }
+        if (m->config.max_queued_bytes_per_user && (sh ? sh->bytes : 0) + bytes > m->config.max_queued_bytes_per_user) {
+                char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
+                (void) asprintf(ret_error, "queued tasks too large: yours would take %s, at most %s per user "
+                                "(their commands, environments and directories)",
+                                format_size(a, sizeof a, (sh ? sh->bytes : 0) + bytes),
+                                format_size(b, sizeof b, m->config.max_queued_bytes_per_user));
+                return -EDQUOT;
+        }
+        return 0;
+}
+
 int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
         _cleanup_(freep) char *user = NULL;
         int r;
@@ -740,11 +839,9 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
-        if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
-                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
-                                m->config.max_queued_per_user);
-                return -EDQUOT;
-        }
+        r = check_share(m, uid, tasks, n, ret_error);
+        if (r < 0)
+                return r;
         user = uid_to_user_name(uid);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) char *why = NULL;
@@ -805,6 +902,7 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                         (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
                         return r;
                 }
+                share_count(m, t, -1);
                 t->main.reason = TASK_REASON_CANCELLED;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                 t->state = TASK_FINISHED;
@@ -813,7 +911,8 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                 announce(m, PROTO_EVENT_FINISHED, t);
                 live_unlink(m, l);
                 live_free(l);
-                manager_dispatch(m);
+                /* once for a cancel of many ids, not once per id */
+                (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
                 return 0;
         case TASK_RUNNING:
         case TASK_CLEANUP:
@@ -931,7 +1030,7 @@ static void requeue(Manager *m, Live *l) {
         t->cpus = mfree_str(t->cpus);
         t->output_dir = mfree_str(t->output_dir);
         save(m, t);
-        if (sched_enqueue(m->sched, t) < 0) {
+        if (queue_task(m, t) < 0) {
                 t->main.reason = TASK_REASON_FAILED_TO_START;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                 t->state = TASK_FINISHED;
@@ -1036,7 +1135,7 @@ int manager_recover(Manager *m) {
                 lives[i] = l;
                 if (l->task->state == TASK_QUEUED) {
                         Task *t = l->task;
-                        r = sched_enqueue(m->sched, t);
+                        r = queue_task(m, t);
                         if (r < 0) {
                                 /* The daemon came back with fewer CPUs or
                                  * less memory than this task needs. */
@@ -1231,6 +1330,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->output_timer);
         sd_event_source_disable_unref(m->retry_timer);
         sd_event_source_disable_unref(m->dispatch_later);
+        idmap_done(&m->live_by_id);
+        free(m->shares);
         unit_manager_free(m->units);
         sched_free(m->sched);
         topology_free(m->topology);
