@@ -537,6 +537,16 @@ static void finish_stored(Live *l) {
         live_free(l);
 }
 
+/* A finished task the database does not hold yet (l is unlinked): kept
+ * with its unit and its CPUs until the retry stored it. */
+static void park(Manager *m, Live *l) {
+        l->next = m->parked;
+        if (m->parked)
+                m->parked->prev = l;
+        m->parked = l;
+        l->unsaved = true;
+}
+
 static void finish_task(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
@@ -563,12 +573,7 @@ static void finish_task(Live *l) {
         l->had_cleanup = had_cleanup;
         live_unlink(m, l);
         if (save(m, t) < 0) {
-                /* kept with its unit and its CPUs until the retry stored it */
-                l->next = m->parked;
-                if (m->parked)
-                        m->parked->prev = l;
-                m->parked = l;
-                l->unsaved = true;
+                park(m, l);
                 return;
         }
         finish_stored(l);
@@ -906,11 +911,14 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                 t->main.reason = TASK_REASON_CANCELLED;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                 t->state = TASK_FINISHED;
-                save(m, t);
                 log_info("Task %" PRId64 " cancelled before it started", id);
-                announce(m, PROTO_EVENT_FINISHED, t);
                 live_unlink(m, l);
-                live_free(l);
+                if (save(m, t) < 0)
+                        park(m, l);     /* announced once stored */
+                else {
+                        announce(m, PROTO_EVENT_FINISHED, t);
+                        live_free(l);
+                }
                 /* once for a cancel of many ids, not once per id */
                 (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
                 return 0;
