@@ -38,6 +38,8 @@ static char *arg_cleanup_time_limit;
 static char *arg_output_cap;
 static int arg_owner = -1;
 static int arg_max_queued = 100000;
+static char *arg_max_queued_bytes;
+static int arg_max_user_group;
 static int arg_requeue_interrupted;
 static int arg_verbose;
 static int arg_version;
@@ -71,6 +73,11 @@ static const struct poptOption options[] = {
           N_("queue a new attempt of every task a reboot interrupted (default: only those that ask)"), NULL },
         { "max-queued", 0, POPT_ARG_INT, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
           N_("N") },
+        { "max-queued-bytes", 0, POPT_ARG_STRING, &arg_max_queued_bytes, 0,
+          N_("memory a user's queued tasks may take: commands, environments, directories; 0 = no limit "
+             "(default: 256M)"), N_("SIZE") },
+        { "max-user-group", 0, POPT_ARG_INT, &arg_max_user_group, 0,
+          N_("highest priority group for users other than root and the daemon's owner (default: 0)"), N_("N") },
         { "verbose", 'v', POPT_ARG_NONE, &arg_verbose, 0, N_("log debugging messages"), NULL },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
@@ -114,6 +121,8 @@ static int build_config(ManagerConfig *c) {
                 .cleanup_time_limit_usec = 10 * 60 * USEC_PER_SEC,
                 .output_cap_bytes = UINT64_C(64) << 20,
                 .max_queued_per_user = (unsigned) arg_max_queued,
+                .max_queued_bytes_per_user = UINT64_C(256) << 20,
+                .max_user_group = arg_max_user_group,
                 .requeue_interrupted = arg_requeue_interrupted,
         };
 
@@ -143,6 +152,9 @@ static int build_config(ManagerConfig *c) {
         if (r < 0)
                 return r;
         r = parse_value(arg_output_cap, parse_size, true, "size", &c->output_cap_bytes);
+        if (r < 0)
+                return r;
+        r = parse_value(arg_max_queued_bytes, parse_size, true, "size", &c->max_queued_bytes_per_user);
         if (r < 0)
                 return r;
         c->owner = arg_owner >= 0 ? (uid_t) arg_owner : grant_owner(getuid(), getenv("SUDO_UID"));

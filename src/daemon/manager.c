@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "idmap.h"
 #include "log.h"
 #include "manager.h"
 #include "sched.h"
@@ -34,6 +35,7 @@ typedef struct Live {
         bool cancel;              /* a cancel was asked for the running unit */
         bool unsaved;             /* the database does not hold the task as it is */
         bool had_cleanup;         /* finished after a cleanup command */
+        bool prepared;            /* its working directory may exist */
         struct Live *prev, *next;
 } Live;
 
@@ -53,10 +55,20 @@ struct Manager {
         void *listener_userdata;
         sd_event_source *output_timer;
         Live *live;               /* all unfinished tasks */
+        IdMap live_by_id;         /* the same, by id */
+        bool live_by_id_partial;  /* out of memory once: live_find() falls back to a scan */
+        struct Share {            /* per user: what their queued tasks take */
+                uid_t uid;
+                unsigned tasks;
+                uint64_t bytes;
+        } *shares;
+        size_t n_shares;
         Live *parked;             /* finished, but not stored yet: kept with their units */
         sd_event_source *retry_timer;
         uint64_t retry_usec;      /* the next retry's delay */
         bool db_failing;          /* a write failed: no starts until the retry stored everything */
+        bool dispatching, dispatch_again;
+        sd_event_source *dispatch_later;  /* the rest of a long dispatch, when the loop is idle */
         unsigned n_running, n_cleanup;
         bool shutting_down;
         bool recovering;      /* manager_recover(): no dispatch until every task is placed */
@@ -140,6 +152,10 @@ static void live_link(Manager *m, Live *l) {
         if (m->live)
                 m->live->prev = l;
         m->live = l;
+        if (idmap_put(&m->live_by_id, l->task->id, l) < 0) {
+                log_oom();
+                m->live_by_id_partial = true;
+        }
 }
 
 static void live_unlink(Manager *m, Live *l) {
@@ -150,13 +166,74 @@ static void live_unlink(Manager *m, Live *l) {
         if (l->next)
                 l->next->prev = l->prev;
         l->prev = l->next = NULL;
+        (void) idmap_remove(&m->live_by_id, l->task->id);
 }
 
 static Live *live_find(Manager *m, int64_t id) {
-        for (Live *l = m->live; l; l = l->next)
+        Live *l = idmap_get(&m->live_by_id, id);
+
+        if (l || !m->live_by_id_partial)
+                return l;
+        for (l = m->live; l; l = l->next)
                 if (l->task->id == id)
                         return l;
         return NULL;
+}
+
+/* ---- fair shares: what each user's queued tasks hold ---- */
+
+static uint64_t strv_bytes(char * const *v) {
+        uint64_t b = 0;
+        for (; v && *v; v++)
+                b += strlen(*v) + 1;
+        return b;
+}
+
+/* What a queued task costs the daemon's memory, roughly: its strings. */
+static uint64_t task_bytes(const Task *t) {
+        return strv_bytes(t->argv) + strv_bytes(t->cleanup_argv) + strv_bytes(t->env) +
+               (t->name ? strlen(t->name) + 1 : 0) + (t->submit_dir ? strlen(t->submit_dir) + 1 : 0) +
+               sizeof(Task) + sizeof(Live);
+}
+
+static struct Share *share_of(Manager *m, uid_t uid, bool create) {
+        struct Share *p;
+
+        for (size_t i = 0; i < m->n_shares; i++)
+                if (m->shares[i].uid == uid)
+                        return &m->shares[i];
+        if (!create)
+                return NULL;
+        p = realloc(m->shares, (m->n_shares + 1) * sizeof *p);
+        if (!p)
+                return NULL;
+        m->shares = p;
+        p[m->n_shares] = (struct Share) { .uid = uid };
+        return &p[m->n_shares++];
+}
+
+/* A task entered (+1) or left (-1) the queue. */
+static void share_count(Manager *m, const Task *t, int sign) {
+        struct Share *sh = share_of(m, t->uid, sign > 0);
+        uint64_t b = task_bytes(t);
+
+        if (!sh)
+                return;
+        if (sign > 0) {
+                sh->tasks++;
+                sh->bytes += b;
+        } else {
+                sh->tasks = sh->tasks ? sh->tasks - 1 : 0;
+                sh->bytes = sh->bytes > b ? sh->bytes - b : 0;
+        }
+}
+
+/* Into the queue, and counted. */
+static int queue_task(Manager *m, Task *t) {
+        int r = sched_enqueue(m->sched, t);
+        if (r >= 0)
+                share_count(m, t, +1);
+        return r;
 }
 
 static void announce(Manager *m, ProtoEvent e, const Task *t) {
@@ -460,6 +537,16 @@ static void finish_stored(Live *l) {
         live_free(l);
 }
 
+/* A finished task the database does not hold yet (l is unlinked): kept
+ * with its unit and its CPUs until the retry stored it. */
+static void park(Manager *m, Live *l) {
+        l->next = m->parked;
+        if (m->parked)
+                m->parked->prev = l;
+        m->parked = l;
+        l->unsaved = true;
+}
+
 static void finish_task(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
@@ -472,7 +559,7 @@ static void finish_task(Live *l) {
                  * finds its unit gone and records what it can. */
                 return;
         }
-        if (workdir) {
+        if (workdir && l->prepared) {
                 int status;
 
                 r = taskdir_remove(workdir, t->uid, t->gid, &status);
@@ -486,16 +573,25 @@ static void finish_task(Live *l) {
         l->had_cleanup = had_cleanup;
         live_unlink(m, l);
         if (save(m, t) < 0) {
-                /* kept with its unit and its CPUs until the retry stored it */
-                l->next = m->parked;
-                if (m->parked)
-                        m->parked->prev = l;
-                m->parked = l;
-                l->unsaved = true;
+                park(m, l);
                 return;
         }
         finish_stored(l);
         manager_dispatch(m);
+}
+
+static bool strv_utf8(char * const *v) {
+        for (; v && *v; v++)
+                if (!utf8_valid(*v, NULL))
+                        return false;
+        return true;
+}
+
+/* What systemd's D-Bus API can carry: submits are checked so
+ * (protocol.c), rows of older daemons may not be. */
+static bool startable(const Task *t) {
+        return strv_utf8(t->argv) && strv_utf8(t->cleanup_argv) && strv_utf8(t->env) &&
+               utf8_valid(t->submit_dir, NULL);
 }
 
 /* Start failures end the task at once, as failed-to-start. */
@@ -524,7 +620,15 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 goto fail;
         }
 
+        if (!startable(t)) {
+                /* an older daemon's row: systemd would refuse it */
+                log_error("Task %" PRId64 ": its command, environment or directory is not UTF-8: "
+                          "systemd cannot start it", t->id);
+                r = -EINVAL;
+                goto fail;
+        }
         r = taskdir_prepare(workdir, t->output_dir, t->uid, t->gid);
+        l->prepared = true;
         if (r < 0) {
                 log_error_errno(r, "Task %" PRId64 ": failed to prepare its directories: %m", t->id);
                 goto fail;
@@ -540,7 +644,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 m->n_running--;
                 l->unsaved = false;
                 sched_release(m->sched, t);
-                if (sched_enqueue(m->sched, t) < 0)
+                if (queue_task(m, t) < 0)
                         log_error("Task %" PRId64 " could not be queued again", t->id);
                 return;
         }
@@ -561,27 +665,54 @@ fail:
         m->n_running--;
         save(m, t);
         announce(m, PROTO_EVENT_STARTED, t);
-        if (t->cleanup_argv && t->cpus && t->output_dir)
+        if (t->cleanup_argv && t->cpus && t->output_dir && l->prepared)
                 start_cleanup(l);
         else
                 finish_task(l);
 }
 
+/* Iterative: a start that fails ends its task, and the end of a task asks
+ * for a dispatch again; from inside a dispatch that only notes it (a chain
+ * of 25 000 failing tasks once overflowed the stack this way). */
+/* Starts per turn of the event loop: a long run of starts (or of start
+ * failures) goes on when the loop has nothing else to do. */
+#define DISPATCH_BATCH 64
+
+static int on_dispatch_later(sd_event_source *s, void *userdata) {
+        manager_dispatch(userdata);
+        return 0;
+}
+
 void manager_dispatch(Manager *m) {
         Task *t;
         CpuSet cpus;
+        unsigned started = 0;
 
         if (m->shutting_down || m->recovering)
                 return;
-        while (!m->db_failing && sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
-                Live *l = live_find(m, t->id);
-                if (!l) {
-                        /* cannot happen: every queued task is live */
-                        sched_release(m->sched, t);
-                        continue;
-                }
-                start_task(m, l, &cpus);
+        if (m->dispatching) {
+                m->dispatch_again = true;
+                return;
         }
+        m->dispatching = true;
+        do {
+                m->dispatch_again = false;
+                while (!m->db_failing && started < DISPATCH_BATCH &&
+                       sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
+                        Live *l = live_find(m, t->id);
+                        share_count(m, t, -1);
+                        if (!l) {
+                                /* cannot happen: every queued task is live */
+                                sched_release(m->sched, t);
+                                continue;
+                        }
+                        start_task(m, l, &cpus);
+                        started++;
+                }
+        } while (m->dispatch_again && !m->db_failing && started < DISPATCH_BATCH);
+        m->dispatching = false;
+        if (started >= DISPATCH_BATCH && m->dispatch_later)
+                (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
         system_cpus_update(m);
 }
 
@@ -596,14 +727,6 @@ bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_gro
                 if (groups[i] == m->config.group)
                         return true;
         return false;
-}
-
-static unsigned queued_by(Manager *m, uid_t uid) {
-        unsigned n = 0;
-        for (Live *l = m->live; l; l = l->next)
-                if (l->task->uid == uid && l->task->state == TASK_QUEUED)
-                        n++;
-        return n;
 }
 
 /* The user name recorded with a task; NULL when the system knows none. */
@@ -643,7 +766,7 @@ static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids)
                 }
                 l->task = t;
                 live_link(m, l);
-                (void) sched_enqueue(m->sched, t);
+                (void) queue_task(m, t);
         }
 }
 
@@ -676,6 +799,38 @@ static int resubmitted(Manager *m, uid_t uid, Task **tasks, size_t n, int64_t *r
         return 1;
 }
 
+/* A user's queued tasks may hold so many tasks and so many bytes; priority
+ * groups above --max-user-group are for root and the daemon's owner. */
+static int check_share(Manager *m, uid_t uid, Task **tasks, size_t n, char **ret_error) {
+        struct Share *sh = share_of(m, uid, false);
+        uint64_t bytes = 0;
+        bool trusted = uid == 0 || uid == m->config.owner;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!trusted && tasks[i]->group > m->config.max_user_group) {
+                        (void) asprintf(ret_error, "priority group %d is above %d, the highest for users other "
+                                        "than root and the daemon's owner (benchrunnerd --max-user-group)",
+                                        tasks[i]->group, m->config.max_user_group);
+                        return -EPERM;
+                }
+                bytes += task_bytes(tasks[i]);
+        }
+        if ((sh ? sh->tasks : 0) + n > m->config.max_queued_per_user) {
+                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
+                                m->config.max_queued_per_user);
+                return -EDQUOT;
+        }
+        if (m->config.max_queued_bytes_per_user && (sh ? sh->bytes : 0) + bytes > m->config.max_queued_bytes_per_user) {
+                char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
+                (void) asprintf(ret_error, "queued tasks too large: yours would take %s, at most %s per user "
+                                "(their commands, environments and directories)",
+                                format_size(a, sizeof a, (sh ? sh->bytes : 0) + bytes),
+                                format_size(b, sizeof b, m->config.max_queued_bytes_per_user));
+                return -EDQUOT;
+        }
+        return 0;
+}
+
 int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
         _cleanup_(freep) char *user = NULL;
         int r;
@@ -689,11 +844,9 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
-        if (queued_by(m, uid) + n > m->config.max_queued_per_user) {
-                (void) asprintf(ret_error, "too many queued tasks: at most %u per user",
-                                m->config.max_queued_per_user);
-                return -EDQUOT;
-        }
+        r = check_share(m, uid, tasks, n, ret_error);
+        if (r < 0)
+                return r;
         user = uid_to_user_name(uid);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) char *why = NULL;
@@ -754,15 +907,20 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                         (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
                         return r;
                 }
+                share_count(m, t, -1);
                 t->main.reason = TASK_REASON_CANCELLED;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                 t->state = TASK_FINISHED;
-                save(m, t);
                 log_info("Task %" PRId64 " cancelled before it started", id);
-                announce(m, PROTO_EVENT_FINISHED, t);
                 live_unlink(m, l);
-                live_free(l);
-                manager_dispatch(m);
+                if (save(m, t) < 0)
+                        park(m, l);     /* announced once stored */
+                else {
+                        announce(m, PROTO_EVENT_FINISHED, t);
+                        live_free(l);
+                }
+                /* once for a cancel of many ids, not once per id */
+                (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
                 return 0;
         case TASK_RUNNING:
         case TASK_CLEANUP:
@@ -880,7 +1038,7 @@ static void requeue(Manager *m, Live *l) {
         t->cpus = mfree_str(t->cpus);
         t->output_dir = mfree_str(t->output_dir);
         save(m, t);
-        if (sched_enqueue(m->sched, t) < 0) {
+        if (queue_task(m, t) < 0) {
                 t->main.reason = TASK_REASON_FAILED_TO_START;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                 t->state = TASK_FINISHED;
@@ -897,6 +1055,8 @@ static void requeue(Manager *m, Live *l) {
  * started now); anything else vanished (interrupted). */
 static int recover_running(Manager *m, Live *l) {
         Task *t = l->task;
+
+        l->prepared = true;   /* by the daemon before */
         bool cleanup = t->state == TASK_CLEANUP;
         bool started = cleanup ? t->cleanup.started_usec != 0 : t->unit != NULL;
         _cleanup_(freep) char *name = unit_name(t->id, cleanup);
@@ -983,7 +1143,7 @@ int manager_recover(Manager *m) {
                 lives[i] = l;
                 if (l->task->state == TASK_QUEUED) {
                         Task *t = l->task;
-                        r = sched_enqueue(m->sched, t);
+                        r = queue_task(m, t);
                         if (r < 0) {
                                 /* The daemon came back with fewer CPUs or
                                  * less memory than this task needs. */
@@ -1140,6 +1300,11 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return log_error_errno(r, "Failed to add the output timer: %m");
         (void) sd_event_source_set_enabled(m->output_timer, SD_EVENT_ON);
+        r = sd_event_add_defer(event, &m->dispatch_later, on_dispatch_later, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the dispatch source: %m");
+        (void) sd_event_source_set_priority(m->dispatch_later, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_OFF);
         r = sd_event_add_time_relative(event, &m->retry_timer, CLOCK_MONOTONIC, RETRY_FIRST_USEC, 0,
                                        on_retry_timer, m);
         if (r < 0)
@@ -1172,6 +1337,9 @@ Manager *manager_free(Manager *m) {
         }
         sd_event_source_disable_unref(m->output_timer);
         sd_event_source_disable_unref(m->retry_timer);
+        sd_event_source_disable_unref(m->dispatch_later);
+        idmap_done(&m->live_by_id);
+        free(m->shares);
         unit_manager_free(m->units);
         sched_free(m->sched);
         topology_free(m->topology);

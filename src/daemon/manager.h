@@ -27,6 +27,8 @@ typedef struct ManagerConfig {
         uint64_t cleanup_time_limit_usec;  /* default for tasks that give none */
         uint64_t output_cap_bytes;         /* per stream */
         unsigned max_queued_per_user;
+        uint64_t max_queued_bytes_per_user;  /* 0 = no limit */
+        int max_user_group;                /* highest priority group for others than root and the owner */
         bool requeue_interrupted;          /* every interrupted task gets a new attempt */
 } ManagerConfig;
 

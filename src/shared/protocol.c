@@ -90,9 +90,20 @@ static bool env_name_char(char c, bool first) {
                (!first && c >= '0' && c <= '9');
 }
 
+/* systemd's D-Bus API carries UTF-8 only: a task with other bytes could
+ * never start, so it is refused here (docs/protocol.md). */
+static int validate_utf8(const char *s, const char *what, char **e) {
+        size_t off;
+
+        if (!s || utf8_valid(s, &off))
+                return 0;
+        return json_fail(e, -EINVAL, "%s: not valid UTF-8 (byte %zu); systemd takes UTF-8 only", what, off);
+}
+
 static int validate_argv(char * const *argv, const char *where, const char *field,
                          size_t *ret_bytes, char **e) {
         size_t n = strv_length(argv), bytes = 0;
+        int r;
 
         if (n == 0)
                 return json_fail(e, -EINVAL, "%s: must not be empty%s", JSON_LABEL(where, field),
@@ -111,6 +122,9 @@ static int validate_argv(char * const *argv, const char *where, const char *fiel
                 if (l >= TASK_ARG_MAX)
                         return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
                                          JSON_LABEL_AT(where, field, i), l, TASK_ARG_MAX - 1);
+                r = validate_utf8(argv[i], JSON_LABEL_AT(where, field, i), e);
+                if (r < 0)
+                        return r;
                 bytes += l + 1;
         }
         *ret_bytes = bytes;
@@ -124,7 +138,7 @@ static int validate_path(const char *p, const char *what, char **e) {
                 return json_fail(e, -EINVAL, "%s: must be an absolute path, got %s", what, JSON_QUOTE(p));
         if (strlen(p) >= TASK_PATH_MAX)
                 return json_fail(e, -EINVAL, "%s: path too long, at most %d bytes", what, TASK_PATH_MAX - 1);
-        return 0;
+        return validate_utf8(p, what, e);
 }
 
 static int validate_range(int64_t v, int64_t min, int64_t max, const char *what, char **e) {
@@ -137,6 +151,7 @@ static int validate_range(int64_t v, int64_t min, int64_t max, const char *what,
 /* env: VAR=VALUE entries, none of ours; *ret_bytes as the kernel counts them. */
 static int validate_env(char * const *env, const char *where, size_t *ret_bytes, char **e) {
         size_t n = strv_length(env), bytes = 0;
+        int r;
 
         if (n > TASK_ENV_MAX)
                 return json_fail(e, -EINVAL, "%s: %zu variables, at most %d", JSON_LABEL(where, "env"), n,
@@ -158,6 +173,9 @@ static int validate_env(char * const *env, const char *where, size_t *ret_bytes,
                 if (l >= TASK_ARG_MAX)
                         return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
                                          JSON_LABEL_AT(where, "env", i), l, TASK_ARG_MAX - 1);
+                r = validate_utf8(s, JSON_LABEL_AT(where, "env", i), e);
+                if (r < 0)
+                        return r;
                 bytes += l + 1;
         }
         *ret_bytes = bytes;
@@ -180,7 +198,7 @@ static int validate_name(const char *name, const char *where, char **e) {
                 if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f)
                         return json_fail(e, -EINVAL, "%s: must not contain control characters",
                                          JSON_LABEL(where, "name"));
-        return 0;
+        return validate_utf8(name, JSON_LABEL(where, "name"), e);
 }
 
 static int validate_spec(const Task *t, const char *where, char **e) {

@@ -66,6 +66,11 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
 uint64_t now_usec(int clock);
 
+/* Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF); if not, *ret_offset (may be NULL) is the offset of
+ * the first bad byte. */
+bool utf8_valid(const char *s, size_t *ret_offset);
+
 /* One read(2) of a small file (sysfs, cgroup, /proc) into buf, which is
  * NUL-terminated; at most len - 1 bytes. */
 int read_small_file(const char *path, char *buf, size_t len);

@@ -116,7 +116,7 @@ static void check_task_eq(const Task *a, const Task *b) {
 static Task *nasty_task(void) {
         Task *t = task_new();
 
-        t->argv = strv_new(14,
+        t->argv = strv_new(13,
                            "/opt/my solver/bin/solve",
                            "arg with spaces",
                            "\"double\" and 'single' quotes",
@@ -127,7 +127,6 @@ static Task *nasty_task(void) {
                            "",
                            "\ttab\x01\x1f\x7f",
                            "unicode \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
-                           "not utf-8 \xff\xfe\xc0\x80\xed\xa0\x80",
                            "/slashes/",
                            "--opt=a=b;c|d&e>f<g*?[h]",
                            "");
@@ -486,6 +485,18 @@ static void test_rejections(void) {
 
         /* lone surrogates would silently become U+FFFD: refused */
         check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\udcff\"],\"cwd\":\"/\"", "lone UTF-16 surrogate \\udcff");
+        /* bytes systemd would refuse: refused at submit, naming the field */
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"a\xff\"],\"cwd\":\"/\"",
+                            "tasks[0].argv[1]: not valid UTF-8 (byte 1)");
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"\xc0\x80\"],\"cwd\":\"/\"", "argv[1]: not valid UTF-8");
+        check_spec_rejected("\"argv\":[\"/bin/echo\",\"\xed\xa0\x80\"],\"cwd\":\"/\"", "argv[1]: not valid UTF-8");
+        check_spec_rejected("\"argv\":[\"/bin/echo\"],\"cleanup\":[\"/bin/x\xfe\"],\"cwd\":\"/\"",
+                            "tasks[0].cleanup[0]: not valid UTF-8");
+        check_spec_rejected("\"argv\":[\"/bin/echo\"],\"env\":[\"A=\xff\"],\"cwd\":\"/\"",
+                            "tasks[0].env[0]: not valid UTF-8");
+        check_spec_rejected("\"argv\":[\"/bin/echo\"],\"cwd\":\"/\xff\"", "tasks[0].cwd: not valid UTF-8");
+        check_spec_rejected("\"argv\":[\"/bin/echo\"],\"name\":\"n\xf8\",\"cwd\":\"/\"",
+                            "tasks[0].name: not valid UTF-8");
         check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\ud800x\"],\"cwd\":\"/\"", "lone UTF-16 surrogate \\ud800");
         check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\ud800\\u0041\"],\"cwd\":\"/\"", "surrogate");
         check_spec_rejected("\"argv\":[\"/bin/echo\",\"\\\\udcff\\u0000\"],\"cwd\":\"/\"", "must not contain NUL");
