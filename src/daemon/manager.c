@@ -585,11 +585,13 @@ static void finish_task(Live *l) {
                  * finds its unit gone and records what it can. */
                 return;
         }
-        /* in the background: the user's child may be stopped, or slow */
-        r = !l->prepared ? 0 : workdir ? remover_start(m->remover, workdir, t->uid, t->gid) : -ENOMEM;
-        if (r < 0)
-                log_warning_errno(r, "Task %" PRId64 ": failed to start removing %s: %m", t->id,
-                                  workdir ? workdir : "its working directory");
+        if (l->prepared) {
+                /* in the background: the user's child may be stopped, or slow */
+                r = workdir ? remover_start(m->remover, workdir, t->uid, t->gid) : -ENOMEM;
+                if (r < 0)
+                        log_warning_errno(r, "Task %" PRId64 ": failed to start removing %s: %m", t->id,
+                                          workdir ? workdir : "its working directory");
+        }
         (void) cap_output(m, t);
         t->state = TASK_FINISHED;
         l->had_cleanup = had_cleanup;
@@ -1368,6 +1370,9 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->dispatch_later);
         idmap_done(&m->live_by_id);
         free(m->shares);
+        if (remover_n_pending(m->remover) > 0)
+                log_info("Leaving %u working director%s to be removed without us", remover_n_pending(m->remover),
+                         remover_n_pending(m->remover) == 1 ? "y" : "ies");
         remover_free(m->remover);
         unit_manager_free(m->units);
         sched_free(m->sched);
