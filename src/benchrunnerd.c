@@ -36,6 +36,7 @@ static char *arg_memory;
 static char *arg_group;
 static char *arg_cleanup_time_limit;
 static char *arg_output_cap;
+static char *arg_remove_time_limit;
 static int arg_owner = -1;
 static int arg_max_queued = 100000;
 static char *arg_max_queued_bytes;
@@ -67,6 +68,8 @@ static const struct poptOption options[] = {
           N_("DIR") },
         { "cleanup-time-limit", 0, POPT_ARG_STRING, &arg_cleanup_time_limit, 0,
           N_("time limit of cleanup commands that give none (default: 10m)"), N_("DURATION") },
+        { "remove-time-limit", 0, POPT_ARG_STRING, &arg_remove_time_limit, 0,
+          N_("kill the removal of a task's working directory after this long (default: 1m)"), N_("DURATION") },
         { "output-cap", 0, POPT_ARG_STRING, &arg_output_cap, 0,
           N_("keep at most this much of each task's stdout and stderr (default: 64M)"), N_("SIZE") },
         { "requeue-interrupted", 0, POPT_ARG_NONE, &arg_requeue_interrupted, 0,
@@ -120,6 +123,7 @@ static int build_config(ManagerConfig *c) {
                 .sysfs_root = arg_sysfs_root ? arg_sysfs_root : "/sys",
                 .cleanup_time_limit_usec = 10 * 60 * USEC_PER_SEC,
                 .output_cap_bytes = UINT64_C(64) << 20,
+                .remove_time_limit_usec = MANAGER_REMOVE_TIME_LIMIT_USEC,
                 .max_queued_per_user = (unsigned) arg_max_queued,
                 .max_queued_bytes_per_user = UINT64_C(256) << 20,
                 .max_user_group = arg_max_user_group,
@@ -149,6 +153,9 @@ static int build_config(ManagerConfig *c) {
                         return log_error_errno(EINVAL, "Cannot tell the available memory: give --memory");
         }
         r = parse_value(arg_cleanup_time_limit, parse_duration, false, "duration", &c->cleanup_time_limit_usec);
+        if (r < 0)
+                return r;
+        r = parse_value(arg_remove_time_limit, parse_duration, false, "duration", &c->remove_time_limit_usec);
         if (r < 0)
                 return r;
         r = parse_value(arg_output_cap, parse_size, true, "size", &c->output_cap_bytes);
@@ -266,6 +273,8 @@ static int run(void) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        /* before any thread: removers are children watched by the loop */
+        sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         (void) signal(SIGPIPE, SIG_IGN);
 

@@ -20,6 +20,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "manager.h"
+#include "remover.h"
 #include "sched.h"
 #include "strv.h"
 #include "taskdir.h"
@@ -51,6 +52,7 @@ struct Manager {
         Topology *topology;
         Sched *sched;
         UnitManager *units;
+        Remover *remover;         /* working directories being removed */
         manager_listener_t listener;
         void *listener_userdata;
         sd_event_source *output_timer;
@@ -547,6 +549,30 @@ static void park(Manager *m, Live *l) {
         l->unsaved = true;
 }
 
+static void on_removed(void *userdata, const RemoverReport *rep) {
+        char d[FORMAT_DURATION_MAX];
+
+        (void) userdata;
+        (void) format_duration(d, sizeof d, rep->usec);
+        if (rep->event == REMOVER_KILLED)
+                log_warning("Removing %s as uid " UID_FMT " (pid %d) takes more than %s: killed", rep->workdir,
+                            rep->uid, (int) rep->pid, d);
+        else if (rep->code != CLD_EXITED)
+                log_warning("Removing %s as uid " UID_FMT " ended by %s SIG%s after %s: what is left stays",
+                            rep->workdir, rep->uid, rep->killed ? "our" : "a", sigabbrev_np(rep->status) ?: "?", d);
+        else if (rep->status == TASKDIR_REMOVE_LEFT)
+                log_warning("Removing %s as uid " UID_FMT " left what it may not remove (a mount point, "
+                            "directories nested too deep, files not the user's) after %s: it stays",
+                            rep->workdir, rep->uid, d);
+        else if (rep->status != TASKDIR_REMOVE_DONE)
+                log_warning("Removing %s as uid " UID_FMT " failed (exit status %d)", rep->workdir, rep->uid,
+                            rep->status);
+        else if (rep->top_error < 0)
+                log_warning_errno(rep->top_error, "Failed to remove %s: %m", rep->workdir);
+        else
+                log_debug("Removed %s in %s", rep->workdir, d);
+}
+
 static void finish_task(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
@@ -559,14 +585,12 @@ static void finish_task(Live *l) {
                  * finds its unit gone and records what it can. */
                 return;
         }
-        if (workdir && l->prepared) {
-                int status;
-
-                r = taskdir_remove(workdir, t->uid, t->gid, &status);
-                if (status != 0)
-                        log_warning("Removing %s as uid " UID_FMT " failed (status %d)", workdir, t->uid, status);
+        if (l->prepared) {
+                /* in the background: the user's child may be stopped, or slow */
+                r = workdir ? remover_start(m->remover, workdir, t->uid, t->gid) : -ENOMEM;
                 if (r < 0)
-                        log_warning_errno(r, "Task %" PRId64 ": failed to remove %s: %m", t->id, workdir);
+                        log_warning_errno(r, "Task %" PRId64 ": failed to start removing %s: %m", t->id,
+                                          workdir ? workdir : "its working directory");
         }
         (void) cap_output(m, t);
         t->state = TASK_FINISHED;
@@ -1288,6 +1312,12 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scheduler: %m");
 
+        if (m->config.remove_time_limit_usec == 0)
+                m->config.remove_time_limit_usec = MANAGER_REMOVE_TIME_LIMIT_USEC;
+        r = remover_new(event, m->config.remove_time_limit_usec, on_removed, m, &m->remover);
+        if (r < 0)
+                return log_oom();
+
         r = unit_manager_new(event, bus, &m->units);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up unit management: %m");
@@ -1340,6 +1370,10 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->dispatch_later);
         idmap_done(&m->live_by_id);
         free(m->shares);
+        if (remover_n_pending(m->remover) > 0)
+                log_info("Leaving %u working director%s to be removed without us", remover_n_pending(m->remover),
+                         remover_n_pending(m->remover) == 1 ? "y" : "ies");
+        remover_free(m->remover);
         unit_manager_free(m->units);
         sched_free(m->sched);
         topology_free(m->topology);

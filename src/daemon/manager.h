@@ -15,6 +15,8 @@
 
 typedef struct Manager Manager;
 
+#define MANAGER_REMOVE_TIME_LIMIT_USEC (60 * USEC_PER_SEC)
+
 typedef struct ManagerConfig {
         const char *db_path;
         const char *state_dir;             /* work/ and output/ live here */
@@ -26,6 +28,7 @@ typedef struct ManagerConfig {
         gid_t group;                       /* members may submit */
         uint64_t cleanup_time_limit_usec;  /* default for tasks that give none */
         uint64_t output_cap_bytes;         /* per stream */
+        uint64_t remove_time_limit_usec;   /* removing a working directory; 0: the default */
         unsigned max_queued_per_user;
         uint64_t max_queued_bytes_per_user;  /* 0 = no limit */
         int max_user_group;                /* highest priority group for others than root and the owner */

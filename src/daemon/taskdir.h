@@ -19,12 +19,28 @@ char *taskdir_path(const char *dir, int64_t id);
  * already. */
 int taskdir_prepare(const char *workdir, const char *output_dir, uid_t uid, gid_t gid);
 
-/* Removes a task's working directory.  Its contents belong to the user, so
- * a child process running as that user removes them: a symlink planted
- * inside cannot make root delete anything else.  The top directory is
- * root's to remove.  *ret_status is 0, or the child's wait status when it
- * failed. */
-int taskdir_remove(const char *workdir, uid_t uid, gid_t gid, int *ret_status);
+/* Exit statuses of the child taskdir_remove_start() forks. */
+enum {
+        TASKDIR_REMOVE_DONE = 0,       /* the contents are gone */
+        TASKDIR_REMOVE_NOT_USER = 1,   /* it could not become the task's user */
+        TASKDIR_REMOVE_LEFT = 2,       /* something stays: a mount point, a
+                                        * directory too deep, a file it could
+                                        * not remove */
+};
+
+/* Removes a task's working directory's contents without waiting for it: the
+ * pid of the child that does it, which the caller reaps.  The contents
+ * belong to the user, so the child runs as that user: a symlink planted
+ * inside cannot make root delete anything else.  It follows no symlink and
+ * crosses no mount point (a FUSE mount of the user's stays untouched, and
+ * with it what lies below).  It holds no descriptor of the caller's.  The
+ * user can stop or kill it: the caller puts a time limit on it.  The top
+ * directory is root's: taskdir_remove_top() once the child ended. */
+int taskdir_remove_start(const char *workdir, uid_t uid, gid_t gid, pid_t *ret_pid);
+
+/* Removes the top of a working directory, root's (not following a mount
+ * point: -EBUSY).  -ENOTEMPTY when the user's removal left something. */
+int taskdir_remove_top(const char *workdir);
 
 /* Cuts output_dir's stdout and stderr to their first cap bytes.  true when
  * it cut one; false also for a NULL output_dir or a cap of 0 (no cap). */

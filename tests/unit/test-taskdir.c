@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "check.h"
 #include "taskdir.h"
@@ -41,18 +42,32 @@ static void test_path(void) {
         CHECK_STREQ(p, "/var/lib/benchrunner/work/42");
 }
 
+/* Removes work as the daemon does, waiting: the child's exit status. */
+static int remove_as(const char *work, uid_t uid, gid_t gid) {
+        pid_t pid = -1;
+        int status;
+
+        CHECK(taskdir_remove_start(work, uid, gid, &pid) == 0);
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        if (WEXITSTATUS(status) == TASKDIR_REMOVE_DONE)
+                CHECK(taskdir_remove_top(work) == 0);
+        return WEXITSTATUS(status);
+}
+
 /* Root's work, as in the daemon: the output directory goes to root, the
  * rest to the user (nobody's ids will do: nothing runs). */
 static void test_prepare_remove(const char *top) {
         _cleanup_(freep) char *work = join(top, "work"), *out = join(top, "out"), *so = join(out, "stdout"),
-                *se = join(out, "stderr"), *inner = NULL, *file = NULL;
+                *se = join(out, "stderr"), *inner = join(work, "sub"), *file = join(inner, "f"),
+                *link = join(inner, "to-root"), *rootfile = join(top, "root-file"), *rdir = join(work, "roots"),
+                *rfile = join(rdir, "f");
         const uid_t uid = 65534;
         const gid_t gid = 65534;
         struct stat st;
-        int status = -1;
 
         if (geteuid() != 0) {
-                fprintf(stderr, "not root: taskdir_prepare() and taskdir_remove() not tested\n");
+                fprintf(stderr, "not root: taskdir_prepare() and taskdir_remove_start() not tested\n");
                 return;
         }
         CHECK(taskdir_prepare(work, out, uid, gid) == 0);
@@ -63,15 +78,35 @@ static void test_prepare_remove(const char *top) {
         /* again: what exists is fine */
         CHECK(taskdir_prepare(work, out, uid, gid) == 0);
 
-        /* what the task leaves behind, as the user would have made it */
-        inner = join(work, "sub");
-        file = join(inner, "f");
+        /* what the task leaves behind, as the user would have made it: a
+         * read-only directory, a symlink to a file of root's */
+        write_bytes(rootfile, 1);
         CHECK(mkdir(inner, 0755) == 0);
         write_bytes(file, 10);
-        CHECK(chown(inner, uid, gid) == 0 && chown(file, uid, gid) == 0);
-        CHECK(taskdir_remove(work, uid, gid, &status) == 0);
-        CHECK(status == 0);
+        CHECK(symlink(rootfile, link) == 0);
+        CHECK(lchown(inner, uid, gid) == 0 && lchown(file, uid, gid) == 0 && lchown(link, uid, gid) == 0);
+        CHECK(chmod(inner, 0500) == 0);
+        CHECK(remove_as(work, uid, gid) == TASKDIR_REMOVE_DONE);
         CHECK(access(work, F_OK) < 0 && errno == ENOENT);
+        CHECK(access(rootfile, F_OK) == 0);
+        /* gone already: nothing to do */
+        CHECK(remove_as(work, uid, gid) == TASKDIR_REMOVE_DONE);
+
+        /* the top replaced by a symlink to root's directory: not followed */
+        CHECK(symlink(top, work) == 0);
+        CHECK(remove_as(work, uid, gid) == TASKDIR_REMOVE_LEFT);
+        CHECK(access(rootfile, F_OK) == 0);
+        CHECK(unlink(work) == 0);
+
+        /* a file the user may not remove (in root's directory) stays */
+        CHECK(taskdir_prepare(work, out, uid, gid) == 0);
+        CHECK(mkdir(rdir, 0755) == 0);
+        write_bytes(rfile, 1);
+        CHECK(remove_as(work, uid, gid) == TASKDIR_REMOVE_LEFT);
+        CHECK(access(rfile, F_OK) == 0);
+        CHECK(taskdir_remove_top(work) == -ENOTEMPTY);
+        CHECK(unlink(rfile) == 0 && rmdir(rdir) == 0 && taskdir_remove_top(work) == 0);
+        CHECK(unlink(rootfile) == 0);
         CHECK(unlink(so) == 0 && unlink(se) == 0 && rmdir(out) == 0);
 }
 
