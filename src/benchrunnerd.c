@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <popt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -254,6 +255,12 @@ static int run(void) {
         if (arg_verbose)
                 log_set_max_level(LOG_DEBUG);
         raise_nofile();
+        /* Clients' line and output buffers are large and short-lived.  glibc
+         * raises its mmap threshold each time such a buffer is freed, after
+         * which they come from the heap and stay resident when freed; with a
+         * fixed threshold each goes back to the system at once, so the RSS
+         * follows what clients hold now (server.c bounds that). */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         r = build_config(&config);
         if (r < 0)
                 return r;
