@@ -15,7 +15,7 @@ BR_UNIT2=br-test-$T_NAME-second-$$.service
 stop_second() { sd systemctl stop "$BR_UNIT2" 2>/dev/null; sd systemctl reset-failed "$BR_UNIT2" 2>/dev/null; true; }
 
 id=$(br br-run -- /bin/true); rc=$?
-check "the first daemon takes a task (rc=$rc)" [ "$rc" = 0 ] && [ -n "$id" ]
+check "the first daemon takes a task (rc=$rc)" eval '[ "$rc" = 0 ] && [ -n "$id" ]'
 
 second --db="$BR_STATE/second.db" --state-dir="$BR_STATE/second"; rc=$?
 check "a second daemon on the same socket does not start (rc=$rc)" [ "$rc" != 0 ]

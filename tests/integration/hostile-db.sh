@@ -90,10 +90,10 @@ t0=$(date +%s%N)
 br br-stats --once > /dev/null; rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "  br-stats --once while root holds the write lock: rc $rc, $ms ms"
-check "the daemon answers at once meanwhile ($ms ms)" [ "$rc" = 0 ] && [ "$ms" -lt 1000 ]
+check "the daemon answers at once meanwhile ($ms ms)" eval '[ "$rc" = 0 ] && [ "$ms" -lt 1000 ]'
 out=$(as_user brsubmit "$abs_top_builddir/br-run" -n refused -- true 2>&1); rc=$?
 echo "  a submit meanwhile: rc $rc: $out"
-check "a submit that cannot be stored is refused, saying so" [ "$rc" != 0 ] && grep -q 'could not store' <<< "$out"
+check "a submit that cannot be stored is refused, saying so" eval '[ "$rc" != 0 ] && grep -q "could not store" <<< "$out"'
 wait "$lockpid"
 wait "$runpid"; rc=$?
 cat "$T_TMP/held.out"

@@ -21,7 +21,7 @@ blocker=$(br br-run -- sleep 600)
 # 1. priority groups
 out=$(run1 -g 1 -- true 2>&1); rc=$?
 echo "  group 1: rc $rc: $out"
-check "an ordinary user's group 1 is refused" [ "$rc" != 0 ] && grep -q 'priority group 1 is above 0' <<< "$out"
+check "an ordinary user's group 1 is refused" eval '[ "$rc" != 0 ] && grep -q "priority group 1 is above 0" <<< "$out"'
 id=$(run1 -g -1 -- true); rc=$?
 check "a lower group is open to all (rc=$rc)" [ "$rc" = 0 ]
 id=$(br br-run -g 5 -- true); rc=$?
@@ -46,7 +46,7 @@ br_daemon_start --cpus=1 --memory=512M --group=brsub --max-queued-bytes=0 || exi
 blocker=$(br br-run -- sleep 600)
 seq 20000 | sed 's|.*|{"argv":["/bin/true"],"name":"many"}|' > "$T_TMP/batch"
 as_user brq2 "$abs_top_builddir/br-run" --batch="$T_TMP/batch" > "$T_TMP/ids"; rc=$?
-check "brq2 queues 20 000 tasks (rc=$rc, $(wc -l < "$T_TMP/ids") ids)" [ "$rc" = 0 ] && [ "$(wc -l < "$T_TMP/ids")" = 20000 ]
+check "brq2 queues 20 000 tasks (rc=$rc, $(wc -l < "$T_TMP/ids") ids)" eval '[ "$rc" = 0 ] && [ "$(wc -l < "$T_TMP/ids")" = 20000 ]'
 t0=$(date +%s%N)
 as_user brq2 "$abs_top_builddir/br-cancel" $(head -n 10000 "$T_TMP/ids") > "$T_TMP/cancel.out" 2>&1; rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -60,6 +60,6 @@ t0=$(date +%s%N)
 id=$(run1 -w -- true); rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "  brq1's br-run -w -- true afterwards: rc $rc, $ms ms"
-check "another user's task runs and is recorded (rc=$rc)" [ "$rc" = 0 ] && \
-    [ "$(br_sql "select reason from tasks where id = ${id:-0}")" = exited ]
+check "another user's task runs (rc=$rc)" [ "$rc" = 0 ]
+check "and is recorded" [ "$(br_sql "select reason from tasks where id = ${id:-0}")" = exited ]
 finish

@@ -51,12 +51,12 @@ meanwhile() {
         "br-stats --once rc $rc3 in $ms3 ms"
     check "$1: the same user's task starts and finishes ($rc1, $ms1 ms)" test "$rc1" = 0 -a "$ms1" -lt 2000
     check "$1: another user's task starts and finishes ($rc2, $ms2 ms)" test "$rc2" = 0 -a "$ms2" -lt 2000
-    check "$1: the daemon answers br-stats at once ($rc3, $ms3 ms)" [ "$rc3" = 0 ] && [ "$ms3" -lt 1000 ]
+    check "$1: the daemon answers br-stats at once ($rc3, $ms3 ms)" eval '[ "$rc3" = 0 ] && [ "$ms3" -lt 1000 ]'
 }
 
 as_user brslow "$run" -w -- true > /dev/null; rc1=$?
 as_user brother "$run" -w -- true > /dev/null; rc2=$?
-check "both users' tasks run ($rc1, $rc2)" [ "$rc1" = 0 ] && [ "$rc2" = 0 ]
+check "both users' tasks run ($rc1, $rc2)" eval '[ "$rc1" = 0 ] && [ "$rc2" = 0 ]'
 
 # (a) 300 000 files in the task's working directory (its cwd)
 t0=$(date +%s%N)

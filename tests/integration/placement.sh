@@ -30,7 +30,7 @@ sd sh -c "set -e
 sd env BENCHRUNNER_SOCKET=/run/br-place.sock "$abs_top_builddir/br-start" -j 1 -m 64M --sysfs-root "$fake" \
     --daemon "$abs_top_builddir/benchrunnerd" --unit br-place-start > "$T_TMP/start" 2>&1; rc=$?
 cat "$T_TMP/start"
-check "br-start -j 1 on one 2-thread core is refused" [ "$rc" != 0 ] && grep -q "core" "$T_TMP/start"
+check "br-start -j 1 on one 2-thread core is refused" eval '[ "$rc" != 0 ] && grep -q "core" "$T_TMP/start"'
 
 br_daemon_start --cpus=0-1 --memory=1G --sysfs-root="$fake" || exit 1
 show='grep Cpus_allowed_list /proc/self/status; sleep 3'
@@ -51,7 +51,7 @@ cb=$(row cpus "$b"); cc=$(row cpus "$c")
 check "two 1-thread tasks run side by side on the two threads ($cb, $cc)" \
     [ -n "$cb" ] && [ -n "$cc" ] && [ "$cb" != "$cc" ] && [ "${#cb}" = 1 ] && [ "${#cc}" = 1 ]
 wait_state "$b" finished; wait_state "$c" finished
-check "each process was pinned to its one thread" [ "$(pinned "$b")" = "$cb" ] && [ "$(pinned "$c")" = "$cc" ]
+check "each process was pinned to its one thread" eval '[ "$(pinned "$b")" = "$cb" ] && [ "$(pinned "$c")" = "$cc" ]'
 
 # --whole-cores: one thread of the core, and its sibling stays idle
 e=$(br br-run --whole-cores -- sh -c "$show"); wait_state "$e" running

@@ -29,7 +29,7 @@ if [ -n "${npid:-}" ]; then
     nid=$(cat "$T_TMP/n.id")
     check "the neighbour ran at the same time" \
         [ "$(br_sql "select count(*) from tasks a, tasks b where a.id=$hog and b.id=$nid and a.started_at_us < b.finished_at_us and b.started_at_us < a.finished_at_us")" = 1 ]
-    check "the neighbour is unharmed: exited 0" [ "$nrc" = 0 ] && [ "$(row "reason||exit_code" "$nid")" = exited0 ]
+    check "the neighbour is unharmed: exited 0" eval '[ "$nrc" = 0 ] && [ "$(row "reason||exit_code" "$nid")" = exited0 ]'
 else
     # two CPUs: one is the system's, so the neighbour runs after the hog
     nid=$(br br-run -w -m 64M -- sh -c 'echo alive' 2>/dev/null)
@@ -53,7 +53,7 @@ check "br-run -w returned within $((hi / 1000000 + 1)) s ($(( (t1 - t0) / 100000
 id=$(br br-run -w -- sh -c 'grep Cpus_allowed_list /proc/self/status' 2>/dev/null)
 cpus=$(row cpus "$id")
 got=$(sd sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$BR_STATE/output/$id/stdout")
-check "process pinned to its recorded CPUs ($got = $cpus)" [ -n "$cpus" ] && [ "$got" = "$cpus" ]
+check "process pinned to its recorded CPUs ($got = $cpus)" eval '[ -n "$cpus" ] && [ "$got" = "$cpus" ]'
 inside() {   # every CPU of list $1 lies in list $2
     local c; for c in $(echo "$1" | tr ',' ' '); do
         case $c in *-*) seq "${c%-*}" "${c#*-}";; *) echo "$c";; esac; done > "$T_TMP/a"

@@ -20,7 +20,7 @@ sleep 0.5
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 sd sh -c 'pkill -P 1 -x timeout' 2>/dev/null || true
 cat "$T_TMP/ids" | tr '\n' ' '; echo
-check "the batch of 4 ran (br-run exit 0)" [ "$rc" = 0 ] && [ "$(wc -l < "$T_TMP/ids")" = 4 ]
+check "the batch of 4 ran (br-run exit 0)" eval '[ "$rc" = 0 ] && [ "$(wc -l < "$T_TMP/ids")" = 4 ]'
 sed 's/"threads_busy.*//' "$T_TMP/stats"
 n=$(wc -l < "$T_TMP/stats")
 rq() { sed -n 's/.*"running":\([0-9]*\).*"queued":\([0-9]*\).*/\1 \2/p' "$T_TMP/stats"; }

@@ -28,7 +28,7 @@ ouid=$(sd id -u brother)
 sd setpriv --reuid="$ouid" --regid="$ouid" --init-groups env BENCHRUNNER_SOCKET="$BR_SOCK" \
     "$abs_top_builddir/br-run" -- true > /dev/null 2> "$T_TMP/err2"; rc=$?
 cat "$T_TMP/err2"
-check "another user is refused" [ "$rc" != 0 ] && grep -q "permission denied" "$T_TMP/err2"
+check "another user is refused" eval '[ "$rc" != 0 ] && grep -q "permission denied" "$T_TMP/err2"'
 # nor send long requests (only a submit needs them)
 { printf '{"v":2,"op":"ping","tag":"'; head -c 2000000 /dev/zero | tr '\0' a; printf '"}\n'; } > "$T_TMP/big"
 sd setpriv --reuid="$ouid" --regid="$ouid" --init-groups "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" \
