@@ -50,6 +50,7 @@ flood() {
     wait "$fpid"
     c1=$(cpu_ms)
     echo "  $who: $(cat "$T_TMP/flood.$who")"
+    check "$who: the flood ran" grep -q '^connections: [1-9]' "$T_TMP/flood.$who"
     echo "  $who: daemon CPU time over the 10 s flood: $((c1 - c0)) ms"
     check "$who: the daemon does not spin ($((c1 - c0)) ms of CPU in 10 s)" [ $((c1 - c0)) -lt 3000 ]
     for _ in $(seq 100); do
