@@ -319,7 +319,7 @@ static int print_table(Task * const *tasks, size_t n) {
 
 static int print_json(Task * const *tasks, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(tasks[i]);
+                _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(tasks[i], false);
                 if (!o)
                         return -ENOMEM;
                 puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

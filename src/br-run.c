@@ -379,7 +379,7 @@ static void follow_event(Follow *f, ProtoMessage *m) {
         if (!m->is_event || !m->task)
                 return;
         if (arg_json) {
-                _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task);
+                _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task, false);
                 struct json_object *ev = json_object_new_object();
                 json_object_object_add(ev, "event", json_object_new_string(proto_event_to_string(m->event)));
                 json_object_object_add(ev, "task", json_object_get(o));

@@ -151,6 +151,17 @@ static int print_task(const Task *t) {
                         char *one[] = { t->env[i], NULL };
                         if (!(e = quote_argv(one, false)))
                                 return -ENOMEM;
+                        if (t->env_hidden) {
+                                /* a name alone: the value is its owner's */
+                                char *quoted = TAKE_PTR(e);
+                                int k = asprintf(&e, _("%s=(hidden)"), quoted);
+
+                                free(quoted);
+                                if (k < 0) {
+                                        e = NULL;
+                                        return -ENOMEM;
+                                }
+                        }
                         if (i == 0)
                                 field(_("Environment:"), "%s", e);
                         else
@@ -232,7 +243,7 @@ static int run(void) {
                         continue;
                 }
                 if (arg_json) {
-                        _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task);
+                        _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task, false);
                         if (!o) {
                                 r = -ENOMEM;
                         } else

@@ -13,7 +13,8 @@
  * directory only root may enter (the daemon's business), and users read a
  * copy made with db_copy() (see history.c and docs/database.md): a plain
  * rollback-journal file, replaced by rename(), which nobody writes after it
- * is published, so a reader's locks hold back nobody. */
+ * is published, so a reader's locks hold back nobody.  The copy holds the
+ * names of each task's environment, not their values. */
 #include "config.h"
 
 #include <ctype.h>
@@ -1308,6 +1309,36 @@ int db_data_version(Db *db, int64_t *ret) {
         return query_int(db, "PRAGMA data_version", ret);
 }
 
+int db_last_id(Db *db, int64_t *ret) {
+        return query_int(db,
+                         "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0), "
+                         "coalesce((SELECT max(id) FROM tasks), 0))",
+                         ret);
+}
+
+int db_raise_last_id(Db *db, int64_t id) {
+        char sql[256];
+        int64_t now;
+        int r;
+
+        if (db->readonly)
+                return fail(db, -EROFS, "Database is open read-only");
+        r = db_last_id(db, &now);
+        if (r < 0 || now >= id)
+                return r;
+        /* sqlite_sequence: where AUTOINCREMENT keeps its high-water mark */
+        (void) snprintf(sql, sizeof sql,
+                        "BEGIN IMMEDIATE;"
+                        "DELETE FROM sqlite_sequence WHERE name = 'tasks';"
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('tasks', %" PRId64 ");"
+                        "COMMIT;",
+                        id);
+        r = exec_sql(db, sql, "Failed to raise the task id sequence");
+        if (r < 0)
+                (void) sqlite3_exec(db->sqlite, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
 /* The copy's own connection, closed when the scope ends. */
 static void sqlite3_closep(sqlite3 **s) {
         if (*s)
@@ -1336,6 +1367,23 @@ int db_copy(Db *db, const char *dst) {
         if (rc != SQLITE_DONE)
                 goto fail;
         rc = sqlite3_exec(out, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        /* Env values are their owners' alone: the copy keeps the names.
+         * secure_delete zeroes what the update frees, and the journal stays
+         * in memory (a copy half-made is thrown away), so no value is left
+         * in the file or beside it. */
+        rc = sqlite3_exec(out,
+                          "PRAGMA secure_delete = ON;\n"
+                          "PRAGMA journal_mode = MEMORY;\n"
+                          "UPDATE tasks SET env = (\n"
+                          "        SELECT json_group_array(CASE WHEN instr(value, '=') > 0\n"
+                          "                                THEN substr(value, 1, instr(value, '=') - 1)\n"
+                          "                                ELSE value END)\n"
+                          "        FROM json_each(tasks.env))\n"
+                          "WHERE env <> '[]';\n"
+                          "PRAGMA journal_mode = DELETE;",
+                          NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 goto fail;
         {

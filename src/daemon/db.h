@@ -117,6 +117,12 @@ int db_count(Db *db, unsigned *ret_running, unsigned *ret_queued);
  * Accepts NULL. */
 void db_tasks_free(Task **tasks, size_t n);
 
+/* The highest task id given out (the AUTOINCREMENT sequence), and raising
+ * it, so that the next task gets a higher id than any earlier database
+ * gave (ids are never reused, also after the database was lost). */
+int db_last_id(Db *db, int64_t *ret);
+int db_raise_last_id(Db *db, int64_t id);
+
 /* PRAGMA data_version: changes whenever another connection committed a
  * change since the last call on this one. */
 int db_data_version(Db *db, int64_t *ret);
@@ -124,5 +130,6 @@ int db_data_version(Db *db, int64_t *ret);
 /* Copies the whole database (a snapshot: other connections may write
  * meanwhile) into dst, an existing empty file or a database to overwrite,
  * as a rollback-journal database that readers may open read-only without
- * writing anything.  Any thread may call it on its own db. */
+ * writing anything.  Its env column holds the variables' names only (the
+ * values are their owners' alone).  Any thread may call it on its own db. */
 int db_copy(Db *db, const char *dst);

@@ -8,6 +8,7 @@
  * memory of a task are given back only after its cleanup ended. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +49,10 @@ struct Manager {
         char *state_dir;
         char *work_dir;
         char *output_dir;
+        int state_fd, work_fd, output_fd, env_fd;  /* opened once, never followed through a link */
+        bool acl_warned;
+        int64_t last_id;          /* the highest id given out */
+        int64_t id_reserved;      /* what STATE/last-id says: ids up to it may be given out */
         Db *db;
         Topology *topology;
         Sched *sched;
@@ -284,13 +289,71 @@ static int save(Manager *m, const Task *t) {
         return r;
 }
 
+/* ---- ids ----
+ *
+ * STATE/last-id is written before ids past it are given out, in steps of
+ * ID_STEP so that few submits pay for a synced write: after a lost
+ * database the next daemon starts above every id that was given out. */
+#define ID_STEP 1024
+
+static int reserve_ids(Manager *m, size_t n) {
+        int64_t want = m->last_id + (int64_t) n;
+        int r;
+
+        if (want <= m->id_reserved)
+                return 0;
+        r = taskdir_write_last_id(m->state_fd, want + ID_STEP);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s/last-id: %m", m->state_dir);
+        m->id_reserved = want + ID_STEP;
+        return 0;
+}
+
+static void ids_given(Manager *m, Task * const *tasks, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (tasks[i]->id > m->last_id)
+                        m->last_id = tasks[i]->id;
+}
+
+/* At start: the highest id any earlier database, output or working
+ * directory had, and the database's sequence raised to it. */
+static int ids_init(Manager *m) {
+        int64_t file_id = 0, out_id = 0, work_id = 0, db_id = 0, top;
+        int r;
+
+        r = taskdir_read_last_id(m->state_fd, &file_id);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read %s/last-id, going by the directories: %m", m->state_dir);
+        (void) taskdir_max_id(m->output_fd, &out_id);
+        (void) taskdir_max_id(m->work_fd, &work_id);
+        r = db_last_id(m->db, &db_id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the last task id: %s", db_last_error(m->db));
+        top = file_id;
+        if (out_id > top)
+                top = out_id;
+        if (work_id > top)
+                top = work_id;
+        if (top > db_id) {
+                log_info("The database's last task id is %" PRId64 ", but ids up to %" PRId64 " were given out "
+                         "before: new tasks get higher ones", db_id, top);
+                r = db_raise_last_id(m->db, top);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to raise the task id sequence: %s", db_last_error(m->db));
+        }
+        m->last_id = top > db_id ? top : db_id;
+        m->id_reserved = file_id;
+        return reserve_ids(m, 0);
+}
+
 /* ---- output ---- */
 
 /* Keeps the first output_cap bytes of each stream (checked every 2 s while
  * the task runs, and at its end). */
 static bool cap_output(Manager *m, Task *t) {
-        bool cut = taskdir_cap_output(t->output_dir, m->config.output_cap_bytes);
+        bool cut = false;
 
+        (void) taskdir_cap_output(t->output_dir, m->config.output_cap_bytes, &cut, NULL);
         if (cut && !t->output_truncated) {
                 t->output_truncated = true;
                 log_info("Task %" PRId64 ": output cut at %" PRIu64 " bytes", t->id, m->config.output_cap_bytes);
@@ -418,7 +481,7 @@ static int start_unit(Live *l, bool cleanup) {
         Manager *m = l->manager;
         Task *t = l->task;
         _cleanup_(strv_freep) char **env = NULL;
-        _cleanup_(freep) char *name = NULL, *workdir = NULL, *out = NULL, *err = NULL;
+        _cleanup_(freep) char *name = NULL, *workdir = NULL, *out = NULL, *err = NULL, *env_file = NULL;
         CpuSet cpus;
         int r;
 
@@ -427,6 +490,15 @@ static int start_unit(Live *l, bool cleanup) {
                 return r;
         env = task_env(t, cleanup);
         name = unit_name(t->id, cleanup);
+        if (!env)
+                return -ENOMEM;
+        /* the user's variables through a file only root reads: a unit's
+         * Environment property is anybody's to read over D-Bus */
+        r = taskdir_write_env(m->env_fd, t->id, env);
+        if (r < 0)
+                return log_error_errno(r, "Task %" PRId64 ": failed to write its environment file: %m", t->id);
+        if (asprintf(&env_file, "%s/env/%" PRId64, m->state_dir, t->id) < 0)
+                return -ENOMEM;
         workdir = taskdir_path(m->work_dir, t->id);
         if (!env || !name || !workdir || asprintf(&out, "%s/stdout", t->output_dir) < 0 ||
             asprintf(&err, "%s/stderr", t->output_dir) < 0)
@@ -435,7 +507,7 @@ static int start_unit(Live *l, bool cleanup) {
         UnitSpec spec = {
                 .name = name,
                 .argv = cleanup ? t->cleanup_argv : t->argv,
-                .env = env,
+                .env_file = env_file,
                 .uid = t->uid,
                 .gid = t->gid,
                 .workdir = workdir,
@@ -512,10 +584,11 @@ static void queue_attempt(Manager *m, const Task *t) {
         n->attempt = (t->attempt ? t->attempt : 1) + 1;
         n->retry_of = t->retry_of ? t->retry_of : t->id;
         n->state = TASK_QUEUED;
-        if (db_insert_tasks(m->db, &n, 1) < 0) {
+        if (reserve_ids(m, 1) < 0 || db_insert_tasks(m->db, &n, 1) < 0) {
                 log_error("Task %" PRId64 ": failed to queue attempt %u: %s", t->id, n->attempt, db_last_error(m->db));
                 return;
         }
+        ids_given(m, &n, 1);
         log_info("Task %" PRId64 " was interrupted: queued again as task %" PRId64 " (attempt %u)", t->id, n->id,
                  n->attempt);
         Task *one = TAKE_PTR(n);
@@ -593,6 +666,7 @@ static void finish_task(Live *l) {
                                           workdir ? workdir : "its working directory");
         }
         (void) cap_output(m, t);
+        taskdir_remove_env(m->env_fd, t->id);
         t->state = TASK_FINISHED;
         l->had_cleanup = had_cleanup;
         live_unlink(m, l);
@@ -651,12 +725,29 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 r = -EINVAL;
                 goto fail;
         }
-        r = taskdir_prepare(workdir, t->output_dir, t->uid, t->gid);
-        l->prepared = true;
-        if (r < 0) {
-                log_error_errno(r, "Task %" PRId64 ": failed to prepare its directories: %m", t->id);
-                goto fail;
+        {
+                bool by_group;
+
+                r = taskdir_prepare(m->work_fd, m->output_fd, t->id, t->uid, t->gid, &by_group);
+                if (r == -EEXIST) {
+                        /* not this task's: never handed to its user */
+                        log_error("Task %" PRId64 ": %s or %s is there already; it stays as it is, "
+                                  "and the task does not start", t->id, workdir, t->output_dir);
+                        t->output_dir = mfree_str(t->output_dir);
+                        goto fail;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "Task %" PRId64 ": failed to prepare its directories: %m", t->id);
+                        t->output_dir = mfree_str(t->output_dir);
+                        goto fail;
+                }
+                if (by_group && !m->acl_warned) {
+                        log_warning("%s has no ACLs: output files are readable by their user's group",
+                                    m->output_dir);
+                        m->acl_warned = true;
+                }
         }
+        l->prepared = true;
 
         if (save(m, t) < 0) {
                 /* Not started: the database still says queued, and so
@@ -885,12 +976,18 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                 }
         }
 
+        r = reserve_ids(m, n);
+        if (r < 0) {
+                (void) asprintf(ret_error, "could not store the task: cannot record its id: %s", strerror(-r));
+                return r;
+        }
         r = db_insert_tasks(m->db, tasks, n);
         if (r < 0) {
                 log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
                 (void) asprintf(ret_error, "could not store the task: %s", db_last_error(m->db));
                 return r;
         }
+        ids_given(m, tasks, n);
         enqueue_stored(m, tasks, n, ret_ids);
         log_info("Queued %zu task(s) from uid " UID_FMT, n, uid);
         for (size_t i = 0; i < n; i++) {
@@ -1270,6 +1367,42 @@ void manager_shutdown(Manager *m) {
         m->shutting_down = true;
 }
 
+static int open_dir_or_refuse(int parent_fd, const char *path, const char *name, mode_t mode) {
+        int fd = taskdir_open_dir(parent_fd, name, mode);
+
+        if (fd == -EPERM)
+                return log_error_errno(EPERM, "%s must be root's and writable by nobody else: others could "
+                                       "swap in what root then writes to", path);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open %s as a directory: %m", path);
+        return fd;
+}
+
+/* The state directory and the directories in it, opened once: everything
+ * below is made relative to them, never through a path that a symlink
+ * could redirect. */
+static int open_state_dirs(Manager *m) {
+        _cleanup_(freep) char *env_dir = NULL;
+
+        if (asprintf(&env_dir, "%s/env", m->state_dir) < 0)
+                return log_oom();
+        m->state_fd = open_dir_or_refuse(AT_FDCWD, m->state_dir, m->state_dir, 0755);
+        if (m->state_fd < 0)
+                return m->state_fd;
+        /* work/ holds users' private directories: only root may list it */
+        m->work_fd = open_dir_or_refuse(m->state_fd, m->work_dir, "work", 0711);
+        if (m->work_fd < 0)
+                return m->work_fd;
+        m->output_fd = open_dir_or_refuse(m->state_fd, m->output_dir, "output", 0755);
+        if (m->output_fd < 0)
+                return m->output_fd;
+        /* the environment files of tasks that run: root's alone */
+        m->env_fd = open_dir_or_refuse(m->state_fd, env_dir, "env", 0700);
+        if (m->env_fd < 0)
+                return m->env_fd;
+        return 0;
+}
+
 int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -1277,6 +1410,7 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return log_oom();
+        m->state_fd = m->work_fd = m->output_fd = m->env_fd = -1;
         m->event = sd_event_ref(event);
         m->bus = sd_bus_ref(bus);
         m->config = *config;
@@ -1288,17 +1422,16 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         m->config.db_path = m->db_path;
         m->config.state_dir = m->state_dir;
 
-        if (mkdir(m->state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", m->state_dir);
-        /* work/ holds users' private directories: only root may list it */
-        if (mkdir(m->work_dir, 0711) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", m->work_dir);
-        if (mkdir(m->output_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", m->output_dir);
+        r = open_state_dirs(m);
+        if (r < 0)
+                return r;
 
         r = db_open(m->db_path, DB_CREATE, &m->db);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the database %s: %s", m->db_path, db_last_error(NULL));
+        r = ids_init(m);
+        if (r < 0)
+                return r;
 
         r = topology_load(config->sysfs_root, &m->topology);
         if (r < 0) {
@@ -1384,6 +1517,10 @@ Manager *manager_free(Manager *m) {
         free(m->state_dir);
         free(m->work_dir);
         free(m->output_dir);
+        closep(&m->state_fd);
+        closep(&m->work_fd);
+        closep(&m->output_fd);
+        closep(&m->env_fd);
         free(m);
         return NULL;
 }

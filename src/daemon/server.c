@@ -426,7 +426,7 @@ static void handle_show(Conn *c, ProtoRequest *req) {
                                                  strerror(-r)), LINE_REPLY);
                 return;
         }
-        conn_send(c, proto_reply_show(req->tag, t), LINE_REPLY);
+        conn_send(c, proto_reply_show(req->tag, t, c->uid), LINE_REPLY);
         if (owned)
                 task_free(t);
 }
@@ -442,7 +442,7 @@ static void handle_list(Conn *c, ProtoRequest *req) {
                 return;
         }
         size_t limit = req->limit ? req->limit : PROTO_LIST_LIMIT_MAX;
-        conn_send(c, proto_reply_list(req->tag, tasks, n, n >= limit, NULL), LINE_REPLY);
+        conn_send(c, proto_reply_list(req->tag, tasks, n, c->uid, n >= limit, NULL), LINE_REPLY);
         for (size_t i = 0; i < n; i++)
                 task_free(tasks[i]);
         free(tasks);

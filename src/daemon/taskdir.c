@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -11,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 
 #include "taskdir.h"
 #include "util.h"
@@ -25,42 +30,193 @@ char *taskdir_path(const char *dir, int64_t id) {
         return p;
 }
 
-static int make_owned_dir(const char *path, uid_t uid, gid_t gid, mode_t mode) {
-        if (mkdir(path, mode) < 0 && errno != EEXIST)
-                return -errno;
-        if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0)
-                return -errno;
-        return 0;
-}
+int taskdir_open_dir(int parent_fd, const char *name, mode_t mode) {
+        _cleanup_(closep) int fd = -1;
+        bool made;
+        struct stat st;
 
-static int make_owned_file(const char *path, uid_t uid, gid_t gid) {
-        _cleanup_(closep) int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        made = mkdirat(parent_fd, name, mode) >= 0;
+        if (!made && errno != EEXIST)
+                return -errno;
+        fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
+                return errno == ELOOP || errno == ENOTDIR ? -ENOTDIR : -errno;
+        if (fstat(fd, &st) < 0)
                 return -errno;
-        if (fchown(fd, uid, gid) < 0)
+        if (st.st_uid != geteuid() || (st.st_mode & 022))
+                return -EPERM;
+        if (made && fchmod(fd, mode) < 0)   /* past the umask */
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+/* POSIX ACL entries as the kernel takes them in system.posix_acl_access
+ * (<linux/posix_acl_xattr.h>, a stable ABI): owner (root) rw, the task's
+ * user r, nobody else anything. */
+static int grant_read(int fd, uid_t uid) {
+        struct {
+                struct posix_acl_xattr_header h;
+                struct posix_acl_xattr_entry e[5];
+        } __attribute__((packed)) acl = {
+                .h = { htole32(POSIX_ACL_XATTR_VERSION) },
+                .e = {
+                        { htole16(ACL_USER_OBJ), htole16(ACL_READ | ACL_WRITE), htole32(ACL_UNDEFINED_ID) },
+                        { htole16(ACL_USER), htole16(ACL_READ), htole32(uid) },
+                        { htole16(ACL_GROUP_OBJ), 0, htole32(ACL_UNDEFINED_ID) },
+                        { htole16(ACL_MASK), htole16(ACL_READ), htole32(ACL_UNDEFINED_ID) },
+                        { htole16(ACL_OTHER), 0, htole32(ACL_UNDEFINED_ID) },
+                },
+        };
+
+        if (fsetxattr(fd, "system.posix_acl_access", &acl, sizeof acl, 0) < 0)
                 return -errno;
         return 0;
 }
 
-int taskdir_prepare(const char *workdir, const char *output_dir, uid_t uid, gid_t gid) {
+static int make_stream(int dfd, const char *name, uid_t uid, gid_t gid, bool *ret_by_group) {
+        _cleanup_(closep) int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         int r;
 
-        r = make_owned_dir(workdir, uid, gid, 0700);
-        if (r < 0)
+        if (fd < 0)
+                return -errno;
+        if (uid == 0)
+                return 0;
+        r = grant_read(fd, uid);
+        if (r != -EOPNOTSUPP)
                 return r;
-        r = make_owned_dir(output_dir, 0, 0, 0755);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
-                _cleanup_(freep) char *p = NULL;
+        /* A file system without ACLs: readable through the user's group. */
+        *ret_by_group = true;
+        if (fchown(fd, 0, gid) < 0 || fchmod(fd, 0640) < 0)
+                return -errno;
+        return 0;
+}
 
-                if (asprintf(&p, "%s/%s", output_dir, streams[i]) < 0)
-                        return -ENOMEM;
-                r = make_owned_file(p, uid, gid);
+int taskdir_prepare(int work_fd, int output_fd, int64_t id, uid_t uid, gid_t gid, bool *ret_by_group) {
+        _cleanup_(closep) int wfd = -1, ofd = -1;
+        char name[32];
+        int r;
+
+        *ret_by_group = false;
+        (void) snprintf(name, sizeof name, "%" PRId64, id);
+        /* Made here or not at all: one that is there is somebody's (a
+         * database that lost its rows, a planted one), not this task's. */
+        if (mkdirat(work_fd, name, 0700) < 0)
+                return -errno;
+        wfd = openat(work_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (wfd < 0 || fchown(wfd, uid, gid) < 0 || fchmod(wfd, 0700) < 0) {
+                r = -errno;
+                goto fail_work;
+        }
+        if (mkdirat(output_fd, name, 0755) < 0) {
+                r = -errno;
+                goto fail_work;
+        }
+        ofd = openat(output_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (ofd < 0 || fchmod(ofd, 0755) < 0) {
+                r = -errno;
+                goto fail_output;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
+                r = make_stream(ofd, streams[i], uid, gid, ret_by_group);
                 if (r < 0)
-                        return r;
+                        goto fail_output;
         }
         return 0;
+
+fail_output:
+        for (size_t i = 0; i < ELEMENTSOF(streams); i++)
+                if (ofd >= 0)
+                        (void) unlinkat(ofd, streams[i], 0);
+        (void) unlinkat(output_fd, name, AT_REMOVEDIR);
+fail_work:
+        (void) unlinkat(work_fd, name, AT_REMOVEDIR);
+        return r;
+}
+
+int taskdir_remove_output(int output_fd, int64_t id) {
+        _cleanup_(closep) int ofd = -1;
+        char name[32];
+
+        (void) snprintf(name, sizeof name, "%" PRId64, id);
+        ofd = openat(output_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (ofd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        for (size_t i = 0; i < ELEMENTSOF(streams); i++)
+                if (unlinkat(ofd, streams[i], 0) < 0 && errno != ENOENT)
+                        return -errno;
+        if (unlinkat(output_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+/* systemd's EnvironmentFile= syntax: in double quotes, a backslash keeps
+ * " \ ` $ as they are, and a newline stays a newline. */
+static char *env_file_text(char * const *env, size_t *ret_len) {
+        char *text = NULL;
+        FILE *f = open_memstream(&text, ret_len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; env && env[i]; i++) {
+                const char *eq = strchr(env[i], '=');
+
+                if (!eq)
+                        continue;
+                fprintf(f, "%.*s=\"", (int) (eq - env[i]), env[i]);
+                for (const char *p = eq + 1; *p; p++) {
+                        if (strchr("\"\\`$", *p))
+                                fputc('\\', f);
+                        fputc(*p, f);
+                }
+                fputs("\"\n", f);
+        }
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+int taskdir_write_env(int env_fd, int64_t id, char * const *env) {
+        _cleanup_(freep) char *text = NULL;
+        _cleanup_(closep) int fd = -1;
+        char name[32], tmp[40];
+        size_t len = 0, done = 0;
+
+        text = env_file_text(env, &len);
+        if (!text)
+                return -ENOMEM;
+        (void) snprintf(name, sizeof name, "%" PRId64, id);
+        (void) snprintf(tmp, sizeof tmp, "%" PRId64 ".new", id);
+        (void) unlinkat(env_fd, tmp, 0);
+        fd = openat(env_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        while (done < len) {
+                ssize_t n = write(fd, text + done, len - done);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        int r = n < 0 ? -errno : -EIO;
+                        (void) unlinkat(env_fd, tmp, 0);
+                        return r;
+                }
+                done += (size_t) n;
+        }
+        if (renameat(env_fd, tmp, env_fd, name) < 0) {
+                int r = -errno;
+                (void) unlinkat(env_fd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+void taskdir_remove_env(int env_fd, int64_t id) {
+        char name[32];
+
+        (void) snprintf(name, sizeof name, "%" PRId64, id);
+        (void) unlinkat(env_fd, name, 0);
 }
 
 /* ---- removing a working directory ----
@@ -239,22 +395,127 @@ int taskdir_remove_top(const char *workdir) {
 }
 
 /* Streams are opened for appending, so the task's later writes land at the
- * (new) end and are cut again on the next check. */
-bool taskdir_cap_output(const char *output_dir, uint64_t cap) {
+ * (new) end and are cut again on the next check.  Blocks count, not the
+ * size: fallocate(FALLOC_FL_KEEP_SIZE) allocates past the end.  A little
+ * slack above the cap for the file system's own blocks of a file that
+ * size. */
+#define CAP_SLACK(cap) ((cap) / 256 + 65536)
+
+static uint64_t allocated(const struct stat *st) {
+        uint64_t b = (uint64_t) st->st_blocks * 512;
+        return b > (uint64_t) st->st_size ? b : (uint64_t) st->st_size;
+}
+
+int taskdir_cap_output(const char *output_dir, uint64_t cap, bool *ret_cut, uint64_t *ret_bytes) {
+        _cleanup_(closep) int dfd = -1;
+        uint64_t total = 0;
         bool cut = false;
 
-        if (!output_dir || cap == 0)
-                return false;
+        if (ret_cut)
+                *ret_cut = false;
+        if (ret_bytes)
+                *ret_bytes = 0;
+        if (!output_dir)
+                return 0;
+        dfd = open(output_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : -errno;
         for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
-                _cleanup_(freep) char *p = NULL;
+                _cleanup_(closep) int fd = openat(dfd, streams[i], O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
                 struct stat st;
 
-                if (asprintf(&p, "%s/%s", output_dir, streams[i]) < 0)
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
-                        continue;
-                if ((uint64_t) st.st_size > cap && truncate(p, (off_t) cap) >= 0)
-                        cut = true;
+                if (cap > 0 && ((uint64_t) st.st_size > cap || allocated(&st) > cap + CAP_SLACK(cap))) {
+                        off_t keep = (uint64_t) st.st_size > cap ? (off_t) cap : st.st_size;
+
+                        /* a shrink frees what lies past the new end, also
+                         * what was allocated past the old one; to the same
+                         * size is no shrink, so first one byte more */
+                        if (keep == st.st_size)
+                                (void) ftruncate(fd, keep + 1);
+                        if (ftruncate(fd, keep) >= 0)
+                                cut = true;
+                        if (fstat(fd, &st) < 0)
+                                continue;
+                }
+                total += allocated(&st);
         }
-        return cut;
+        if (ret_cut)
+                *ret_cut = cut;
+        if (ret_bytes)
+                *ret_bytes = total;
+        return 0;
+}
+
+/* ---- ids given out ---- */
+
+#define ID_FILE "last-id"
+
+int taskdir_read_last_id(int state_fd, int64_t *ret) {
+        _cleanup_(closep) int fd = openat(state_fd, ID_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        char buf[32];
+        ssize_t n;
+        char *end;
+        long long v;
+
+        *ret = 0;
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        n = read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        errno = 0;
+        v = strtoll(buf, &end, 10);
+        if (errno || end == buf || (*end && *end != '\n') || v < 0)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int taskdir_write_last_id(int state_fd, int64_t id) {
+        _cleanup_(closep) int fd = -1;
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "%" PRId64 "\n", id);
+
+        (void) unlinkat(state_fd, ID_FILE ".new", 0);
+        fd = openat(state_fd, ID_FILE ".new", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, buf, (size_t) len) != len || fsync(fd) < 0 ||
+            renameat(state_fd, ID_FILE ".new", state_fd, ID_FILE) < 0) {
+                int r = errno ? -errno : -EIO;
+                (void) unlinkat(state_fd, ID_FILE ".new", 0);
+                return r;
+        }
+        return 0;
+}
+
+int taskdir_max_id(int dir_fd, int64_t *ret) {
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+        struct dirent *de;
+
+        *ret = 0;
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                (void) close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                char *end;
+                long long v;
+
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                errno = 0;
+                v = strtoll(de->d_name, &end, 10);
+                if (!errno && *end == 0 && v > *ret)
+                        *ret = v;
+        }
+        (void) closedir(d);
+        return 0;
 }

@@ -1,7 +1,7 @@
 /* taskdir.h: a task's files on disk.  Each task has a private working
  * directory, STATE/work/ID, that belongs to its user, and an output
  * directory, STATE/output/ID, that stays root's, holding stdout and stderr,
- * which belong to the user.  Never logs: functions return negative errno
+ * which the user may read and only root may write.  Never logs: functions return negative errno
  * values. */
 #pragma once
 
@@ -12,12 +12,31 @@
 /* "DIR/ID" (malloc'd), or NULL on ENOMEM. */
 char *taskdir_path(const char *dir, int64_t id);
 
-/* Creates workdir (mode 0700, owned by uid:gid) and output_dir (0755,
- * root's) with empty stdout and stderr files (0640, owned by uid:gid).  The
- * output directory stays root's because PID 1 opens the files in it as root:
- * the user must not be able to swap in a symlink.  Either may exist
- * already. */
-int taskdir_prepare(const char *workdir, const char *output_dir, uid_t uid, gid_t gid);
+/* Makes directory name under parent_fd (AT_FDCWD, or a directory's
+ * descriptor) with mode if it is not there, and opens it without following
+ * a symlink.  -EPERM when it is not the caller's or others may write it
+ * (then somebody else could swap what is in it), -ENOTDIR for a symlink or
+ * a file.  The descriptor, or a negative errno. */
+int taskdir_open_dir(int parent_fd, const char *name, mode_t mode);
+
+/* Creates work_fd/ID (mode 0700, owned by uid:gid) and output_fd/ID (0755,
+ * root's) with empty stdout and stderr files, root's, mode 0600 with an
+ * ACL that lets uid read them: the user reads its output, and nobody but
+ * root writes it (PID 1 opens them as root, for appending).  Where the file
+ * system has no ACLs the files are root:gid 0640 instead, and
+ * *ret_by_group says so.  Either directory already there is -EEXIST (it is
+ * not this task's: never taken over); on any failure nothing made stays. */
+int taskdir_prepare(int work_fd, int output_fd, int64_t id, uid_t uid, gid_t gid, bool *ret_by_group);
+
+/* Removes output_fd/ID and its streams; 0 when it is not there. */
+int taskdir_remove_output(int output_fd, int64_t id);
+
+/* Writes env ("VAR=VALUE" entries) as env_fd/ID, mode 0600, in
+ * systemd's EnvironmentFile= syntax, replacing one that is there: PID 1
+ * reads it as root when it starts the task's command, so the values never
+ * show in the unit's Environment property, which every user may read. */
+int taskdir_write_env(int env_fd, int64_t id, char * const *env);
+void taskdir_remove_env(int env_fd, int64_t id);
 
 /* Exit statuses of the child taskdir_remove_start() forks. */
 enum {
@@ -42,6 +61,18 @@ int taskdir_remove_start(const char *workdir, uid_t uid, gid_t gid, pid_t *ret_p
  * point: -EBUSY).  -ENOTEMPTY when the user's removal left something. */
 int taskdir_remove_top(const char *workdir);
 
-/* Cuts output_dir's stdout and stderr to their first cap bytes.  true when
- * it cut one; false also for a NULL output_dir or a cap of 0 (no cap). */
-bool taskdir_cap_output(const char *output_dir, uint64_t cap);
+/* Cuts output_dir's stdout and stderr to their first cap bytes (0: no
+ * cap), counting the blocks they hold, not only their size.  *ret_cut (may
+ * be NULL) says whether it cut one, *ret_bytes (may be NULL) what both
+ * hold now.  0 for a NULL or missing output_dir. */
+int taskdir_cap_output(const char *output_dir, uint64_t cap, bool *ret_cut, uint64_t *ret_bytes);
+
+/* Ids are never given out twice, also when the database is lost: the
+ * daemon keeps the highest id it may have given out in STATE/last-id, apart
+ * from the rows, and raises the database's sequence to it at start.
+ * read: 0 with *ret 0 when there is none yet; write: replaced atomically,
+ * synced. */
+int taskdir_read_last_id(int state_fd, int64_t *ret);
+int taskdir_write_last_id(int state_fd, int64_t id);
+/* The highest number among dir_fd's entries' names (0: none). */
+int taskdir_max_id(int dir_fd, int64_t *ret);

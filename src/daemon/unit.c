@@ -415,6 +415,11 @@ static int transient_exec_set_properties(sd_bus_message *msg, const UnitSpec *sp
                 if (r < 0)
                         return r;
         }
+        if (spec->env_file) {
+                r = sd_bus_message_append(msg, "(sv)", "EnvironmentFiles", "a(sb)", 1, spec->env_file, 0);
+                if (r < 0)
+                        return r;
+        }
         r = sd_bus_message_append(msg, "(sv)", "StandardInput", "s", "null");
         if (r < 0)
                 return r;

@@ -83,7 +83,10 @@ typedef struct UnitSpec {
         char **argv;                /* argv[0] an absolute path; passed byte for
                                      * byte (no $VAR, no % expansion); must be
                                      * UTF-8 (D-Bus strings) */
-        char **env;                 /* "VAR=VALUE", NULL-terminated, may be NULL */
+        char **env;                 /* "VAR=VALUE", NULL-terminated, may be NULL:
+                                     * Environment=, which any user may read */
+        const char *env_file;       /* EnvironmentFile=, read by PID 1 as root
+                                     * when the command starts; NULL: none */
         uid_t uid;                  /* must exist in the user database; its
                                      * supplementary groups come from there */
         gid_t gid;                  /* must exist in the group database */

@@ -432,7 +432,27 @@ static int add_result(json_object *o, const char *key, const TaskResult *r) {
         return result_is_empty(r) ? json_add_null(o, key) : json_add(o, key, result_to_json(r));
 }
 
-json_object *proto_task_to_json(const Task *t) {
+bool proto_may_see_env(uid_t viewer, const Task *t) {
+        return viewer == 0 || viewer == t->uid;
+}
+
+/* "VAR=VALUE" entries as "VAR". */
+static json_object *env_names_to_json(char * const *env) {
+        _cleanup_(json_putp) json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        for (size_t i = 0; env && env[i]; i++) {
+                size_t k = strcspn(env[i], "=");
+                json_object *s = json_object_new_string_len(env[i], (int) k);
+
+                if (!s || json_array_add(a, s) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(a);
+}
+
+json_object *proto_task_to_json(const Task *t, bool hide_env) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
         /* the name recorded with the task (at submit, or by the daemon that
          * sent it), else the one this system knows */
@@ -446,7 +466,8 @@ json_object *proto_task_to_json(const Task *t) {
             json_add_str(o, "user", user) < 0 ||
             json_add_str(o, "state", task_state_to_string(t->state)) < 0 ||
             json_add_strv(o, "argv", t->argv) < 0 ||
-            json_add(o, "env", json_new_strv(t->env)) < 0 ||
+            json_add(o, "env", hide_env ? env_names_to_json(t->env) : json_new_strv(t->env)) < 0 ||
+            ((hide_env || t->env_hidden) && json_add_bool(o, "env_hidden", true) < 0) ||
             json_add_str(o, "cwd", t->submit_dir) < 0 ||
             json_add_strv(o, "cleanup", t->cleanup_argv) < 0 ||
             json_add_u64(o, "threads", t->threads) < 0 ||
@@ -599,6 +620,9 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
                 return r;
         if ((v = json_field(o, "output_truncated")) &&
             (r = json_get_bool(v, JSON_LABEL(where, "output_truncated"), &t->output_truncated, e)) < 0)
+                return r;
+        if ((v = json_field(o, "env_hidden")) &&
+            (r = json_get_bool(v, JSON_LABEL(where, "env_hidden"), &t->env_hidden, e)) < 0)
                 return r;
         r = result_from_json(json_field(o, "result"), JSON_LABEL(where, "result"), &t->main, e);
         if (r < 0)
@@ -1121,7 +1145,8 @@ char *proto_reply_stats(json_object *tag, const ProtoStats *s) {
         return json_line(TAKE_PTR(o));
 }
 
-char *proto_reply_list(json_object *tag, Task * const *tasks, size_t n, bool more, size_t *ret_n) {
+char *proto_reply_list(json_object *tag, Task * const *tasks, size_t n, uid_t viewer, bool more,
+                       size_t *ret_n) {
         _cleanup_(json_putp) json_object *o = reply_new(tag, true);
         _cleanup_(json_putp) json_object *a = json_object_new_array();
         size_t total, k;
@@ -1132,7 +1157,8 @@ char *proto_reply_list(json_object *tag, Task * const *tasks, size_t n, bool mor
          * "tasks":[], "more":true. */
         total = PROTO_TAG_MAX + 64;
         for (k = 0; k < n; k++) {
-                _cleanup_(json_putp) json_object *t = proto_task_to_json(tasks[k]);
+                _cleanup_(json_putp) json_object *t =
+                        proto_task_to_json(tasks[k], !proto_may_see_env(viewer, tasks[k]));
                 size_t len;
 
                 if (!t || !json_serialize(t, &len))
@@ -1152,10 +1178,10 @@ char *proto_reply_list(json_object *tag, Task * const *tasks, size_t n, bool mor
         return json_line(TAKE_PTR(o));
 }
 
-char *proto_reply_show(json_object *tag, const Task *t) {
+char *proto_reply_show(json_object *tag, const Task *t, uid_t viewer) {
         _cleanup_(json_putp) json_object *o = reply_new(tag, true);
 
-        if (!o || json_add(o, "task", proto_task_to_json(t)) < 0)
+        if (!o || json_add(o, "task", proto_task_to_json(t, !proto_may_see_env(viewer, t))) < 0)
                 return NULL;
         return json_line(TAKE_PTR(o));
 }
@@ -1189,7 +1215,7 @@ char *proto_event_task(ProtoEvent e, const Task *t) {
         o = message_new();
         if (!o ||
             json_add_str(o, "event", event_names[e]) < 0 ||
-            json_add(o, "task", proto_task_to_json(t)) < 0)
+            json_add(o, "task", proto_task_to_json(t, false)) < 0)
                 return NULL;
         return json_line(TAKE_PTR(o));
 }

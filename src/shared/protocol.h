@@ -176,11 +176,17 @@ int proto_request_format(const ProtoRequest *req, char **ret);
 int proto_submit_format_batch(struct json_object *tag, Task * const *tasks, size_t n,
                               bool follow, const char *token, char **ret, size_t *ret_n);
 
+/* Whether viewer may see the values of t's environment: root and the task's
+ * owner only.  Others see the names ("env_hidden"); values can be secrets
+ * (br-run -e TOKEN copies the caller's). */
+bool proto_may_see_env(uid_t viewer, const Task *t);
+
 /* A task's spec (the fields a client submits) and a task in full (what the
  * daemon reports).  NULL on ENOMEM.  proto_task_to_json() looks up the user
- * name of t->uid (getpwuid_r). */
+ * name of t->uid (getpwuid_r); with hide_env (or t->env_hidden) it gives
+ * env's names only, and "env_hidden": true. */
 struct json_object *proto_spec_to_json(const Task *t);
-struct json_object *proto_task_to_json(const Task *t);
+struct json_object *proto_task_to_json(const Task *t, bool hide_env);
 /* Reads a spec as a client finds it in a batch file: field names and types
  * are checked (unknown fields are typos), argv must be there; the rest is
  * for proto_spec_validate() once the client has resolved argv[0] and filled
@@ -202,9 +208,11 @@ char *proto_reply_stats(struct json_object *tag, const ProtoStats *s);
  * newest_first), as many as stay below PROTO_REPLY_LINE_MAX (at least one);
  * *ret_n (may be NULL) says how many.  "more" is set when the caller says so
  * or when the reply was cut. */
+/* For the connection of viewer: env values only as proto_may_see_env()
+ * allows. */
 char *proto_reply_list(struct json_object *tag, Task * const *tasks, size_t n,
-                       bool more, size_t *ret_n);
-char *proto_reply_show(struct json_object *tag, const Task *t);
+                       uid_t viewer, bool more, size_t *ret_n);
+char *proto_reply_show(struct json_object *tag, const Task *t, uid_t viewer);
 char *proto_reply_cancel(struct json_object *tag, const ProtoCancelResult *results, size_t n);
 /* A task event (not PROTO_EVENT_STATS) and the stats event. */
 char *proto_event_task(ProtoEvent e, const Task *t);

@@ -79,7 +79,9 @@ typedef struct Task {
 
         /* what */
         char **argv;             /* NULL-terminated, argv[0] an absolute path */
-        char **env;              /* NULL-terminated "VAR=VALUE" list, may be NULL */
+        char **env;              /* NULL-terminated "VAR=VALUE" list, may be NULL;
+                                  * names only ("VAR") when env_hidden */
+        bool env_hidden;         /* as another user sees it: values left out */
         char *submit_dir;        /* absolute */
         char **cleanup_argv;     /* NULL-terminated or NULL for none */
 

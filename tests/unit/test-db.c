@@ -660,6 +660,54 @@ static int read_as_nobody(const char *target) {
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : -EIO;
 }
 
+/* The copy readers get holds env names, never values: not in the rows, not
+ * in the file's free space. */
+static void test_copy_hides_env(void) {
+        _cleanup_(db_closep) Db *w = NULL, *c = NULL;
+        _cleanup_(task_freep) Task *t = simple_task("secret", 1000), *got = NULL;
+        _cleanup_(freep) char *bytes = NULL;
+        Task *one[] = { t };
+        char copy[400];
+        FILE *f;
+        size_t n = 0;
+
+        strv_free(t->env);
+        t->env = STRV("API_TOKEN=s3cr3t-value", "EMPTY=", "B=x=y");
+        CHECK_OK(db_open(path, 0, &w));
+        CHECK_OK(db_insert_tasks(w, one, 1));
+        snprintf(copy, sizeof copy, "%s/copy-env.db", dir);
+        f = fopen(copy, "w");
+        CHECK(f);
+        if (f)
+                fclose(f);
+        CHECK_OK(db_copy(w, copy));
+        /* the live row keeps its values */
+        CHECK_OK(db_get_task(w, t->id, &got));
+        CHECK(got && got->env && strcmp(got->env[0], "API_TOKEN=s3cr3t-value") == 0);
+        got = task_free(got);
+
+        f = fopen(copy, "r");
+        CHECK(f);
+        if (f) {
+                bytes = malloc(1 << 22);
+                n = bytes ? fread(bytes, 1, 1 << 22, f) : 0;
+                fclose(f);
+        }
+        CHECK(n > 0 && !memmem(bytes, n, "s3cr3t", 6));
+        CHECK(n > 0 && memmem(bytes, n, "API_TOKEN", 9));
+        CHECK(access(copy, F_OK) == 0);
+        {
+                char journal[420];
+                snprintf(journal, sizeof journal, "%s-journal", copy);
+                CHECK(access(journal, F_OK) < 0);
+        }
+        CHECK_OK(db_open(copy, DB_READONLY, &c));
+        CHECK_OK(db_get_task(c, t->id, &got));
+        CHECK(got && got->env && strv_length(got->env) == 3 && strcmp(got->env[0], "API_TOKEN") == 0 &&
+              strcmp(got->env[1], "EMPTY") == 0 && strcmp(got->env[2], "B") == 0);
+        (void) unlink(copy);
+}
+
 /* Nobody may open the live database; anybody reads a copy, while the
  * writer goes on and after it closed. */
 static void test_unprivileged_reader(void) {
@@ -843,6 +891,7 @@ int main(void) {
         test_update_and_filters();
         test_persistence_and_readers();
         test_unprivileged_reader();
+        test_copy_hides_env();
         test_refuse();
         test_migrate_v1();
 

@@ -883,7 +883,7 @@ static void test_task_json(void) {
 
         /* show reply, and a client that ignores fields it does not know */
         {
-                _cleanup_(json_putp) json_object *o = proto_task_to_json(t);
+                _cleanup_(json_putp) json_object *o = proto_task_to_json(t, false);
                 _cleanup_(task_freep) Task *back = NULL;
 
                 CHECK(o != NULL);
@@ -908,14 +908,65 @@ static void test_task_json(void) {
                         named->user = strdup("someone-else");
                         named->argv = strv_new(1, "/bin/true");
                         named->submit_dir = strdup("/");
-                        o = proto_task_to_json(named);
+                        o = proto_task_to_json(named, false);
                 }
                 CHECK(o && proto_task_from_json(o, &back, NULL) == 0);
                 CHECK(back && back->user && strcmp(back->user, "someone-else") == 0);
         }
-        line = proto_reply_show(NULL, t);
+        line = proto_reply_show(NULL, t, 0);
         m = task_message_ok(line, t);
         CHECK(m && !m->is_event && m->ok);
+}
+
+/* Another user sees env's names, never its values (issue 11): in show and
+ * list replies alike; the owner and root see them. */
+static void test_env_hidden(void) {
+        _cleanup_(task_freep) Task *t = task_new(), *back = NULL;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        _cleanup_(freep) char *line = NULL;
+
+        CHECK(t != NULL);
+        if (!t)
+                return;
+        t->id = 5;
+        t->uid = 1000;
+        t->gid = 1000;
+        t->state = TASK_QUEUED;
+        t->argv = strv_new(1, "/bin/true");
+        t->submit_dir = strdup("/");
+        t->env = strv_new(2, "API_TOKEN=s3cr3t=x", "EMPTY=");
+
+        line = proto_reply_show(NULL, t, 1001);
+        CHECK(line && !strstr(line, "s3cr3t"));
+        CHECK(line && strstr(line, "\"env\":[\"API_TOKEN\",\"EMPTY\"]"));
+        CHECK(line && strstr(line, "\"env_hidden\":true"));
+        CHECK(line && proto_parse_message(line, strlen(line), &m, NULL) == 0);
+        CHECK(m && m->task && m->task->env_hidden && m->task->env &&
+              strcmp(m->task->env[0], "API_TOKEN") == 0);
+        /* a client that prints the task again keeps it hidden */
+        if (m && m->task) {
+                _cleanup_(json_putp) json_object *o = proto_task_to_json(m->task, false);
+                const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+                CHECK(s && strstr(s, "\"env_hidden\":true"));
+        }
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+
+        for (uid_t viewer = 0; viewer <= 1000; viewer += 1000) {
+                line = proto_reply_show(NULL, t, viewer);
+                CHECK(line && strstr(line, "API_TOKEN=s3cr3t=x") && !strstr(line, "env_hidden"));
+                free(TAKE_PTR(line));
+        }
+        {
+                Task *tasks[] = { t };
+                size_t n = 0;
+
+                line = proto_reply_list(NULL, tasks, 1, 1001, false, &n);
+                CHECK(n == 1 && line && !strstr(line, "s3cr3t") && strstr(line, "\"env_hidden\":true"));
+                free(TAKE_PTR(line));
+                line = proto_reply_list(NULL, tasks, 1, 1000, false, &n);
+                CHECK(n == 1 && line && strstr(line, "s3cr3t"));
+        }
 }
 
 static void test_replies(void) {
@@ -982,7 +1033,7 @@ static void test_replies(void) {
                         tasks[i]->argv = strv_new(1, "/bin/true");
                         tasks[i]->submit_dir = strdup("/");
                 }
-                line = proto_reply_list(tag, tasks, 3, true, &n);
+                line = proto_reply_list(tag, tasks, 3, 0, true, &n);
                 CHECK_EQ_U64(n, 3);
                 m = line ? message_ok(line) : NULL;
                 CHECK(m && m->n_tasks == 3 && m->more);
@@ -991,7 +1042,7 @@ static void test_replies(void) {
                 proto_message_free(TAKE_PTR(m));
                 free(TAKE_PTR(line));
 
-                line = proto_reply_list(NULL, tasks, 0, false, &n);
+                line = proto_reply_list(NULL, tasks, 0, 0, false, &n);
                 CHECK_STREQ(line, "{\"v\":2,\"ok\":true,\"tasks\":[],\"more\":false}\n");
                 CHECK_EQ_U64(n, 0);
                 free(TAKE_PTR(line));
@@ -1014,7 +1065,7 @@ static void test_replies(void) {
                         tasks[i]->argv = strv_new(2, "/bin/echo", arg);
                         tasks[i]->submit_dir = strdup("/");
                 }
-                line = proto_reply_list(NULL, tasks, N, false, &n);
+                line = proto_reply_list(NULL, tasks, N, 0, false, &n);
                 CHECK(line && strlen(line) - 1 <= PROTO_REPLY_LINE_MAX);
                 CHECK(n >= 15 && n < N);
                 m = line ? message_ok(line) : NULL;
@@ -1217,6 +1268,7 @@ int main(void) {
         test_spec_from_json();
         test_task_json();
         test_replies();
+        test_env_hidden();
         test_messages();
         CHECK_DONE();
 }

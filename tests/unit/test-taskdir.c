@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <linux/falloc.h>
 
 #include "check.h"
 #include "taskdir.h"
@@ -55,28 +57,92 @@ static int remove_as(const char *work, uid_t uid, gid_t gid) {
         return WEXITSTATUS(status);
 }
 
-/* Root's work, as in the daemon: the output directory goes to root, the
- * rest to the user (nobody's ids will do: nothing runs). */
+/* How uid may open path: 'r', 'w' (read-write), or '-' (neither). */
+static char access_as(const char *path, uid_t uid, gid_t gid) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid == 0) {
+                int fd;
+                if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+                        _exit(9);
+                fd = open(path, O_RDWR | O_NOFOLLOW | O_APPEND);
+                if (fd >= 0)
+                        _exit(2);
+                fd = open(path, O_RDONLY | O_NOFOLLOW);
+                _exit(fd >= 0 ? 1 : 0);
+        }
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+        switch (WEXITSTATUS(status)) {
+        case 2: return 'w';
+        case 1: return 'r';
+        case 0: return '-';
+        default: return '?';
+        }
+}
+
+/* Root's work, as in the daemon: the output directory and its files stay
+ * root's, the working directory goes to the user (nobody's ids will do:
+ * nothing runs). */
 static void test_prepare_remove(const char *top) {
-        _cleanup_(freep) char *work = join(top, "work"), *out = join(top, "out"), *so = join(out, "stdout"),
-                *se = join(out, "stderr"), *inner = join(work, "sub"), *file = join(inner, "f"),
-                *link = join(inner, "to-root"), *rootfile = join(top, "root-file"), *rdir = join(work, "roots"),
-                *rfile = join(rdir, "f");
+        _cleanup_(freep) char *workdir = join(top, "work"), *outdir = join(top, "out"), *work = join(workdir, "7"),
+                *out = join(outdir, "7"), *so = join(out, "stdout"), *se = join(out, "stderr"),
+                *inner = join(work, "sub"), *file = join(inner, "f"), *link = join(inner, "to-root"),
+                *rootfile = join(top, "root-file"), *rdir = join(work, "roots"), *rfile = join(rdir, "f"),
+                *planted = join(workdir, "8"), *planted_out = join(outdir, "9"), *groupw = join(top, "gw"),
+                *out8 = join(outdir, "8"), *work9 = join(workdir, "9");
+        _cleanup_(closep) int work_fd = -1, out_fd = -1;
         const uid_t uid = 65534;
         const gid_t gid = 65534;
         struct stat st;
+        bool by_group = true;
 
         if (geteuid() != 0) {
                 fprintf(stderr, "not root: taskdir_prepare() and taskdir_remove_start() not tested\n");
                 return;
         }
-        CHECK(taskdir_prepare(work, out, uid, gid) == 0);
+        work_fd = taskdir_open_dir(AT_FDCWD, workdir, 0711);
+        out_fd = taskdir_open_dir(AT_FDCWD, outdir, 0755);
+        CHECK(work_fd >= 0 && out_fd >= 0);
+        CHECK(stat(workdir, &st) == 0 && (st.st_mode & 07777) == 0711);
+        CHECK(taskdir_prepare(work_fd, out_fd, 7, uid, gid, &by_group) == 0);
         CHECK(stat(work, &st) == 0 && (st.st_mode & 07777) == 0700 && st.st_uid == uid && st.st_gid == gid);
-        CHECK(stat(out, &st) == 0 && (st.st_mode & 07777) == 0755);
-        CHECK(stat(so, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid && st.st_size == 0);
-        CHECK(stat(se, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid);
-        /* again: what exists is fine */
-        CHECK(taskdir_prepare(work, out, uid, gid) == 0);
+        CHECK(stat(out, &st) == 0 && (st.st_mode & 07777) == 0755 && st.st_uid == 0);
+        /* root's: the user reads, never writes (issue 11) */
+        CHECK(stat(so, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && st.st_size == 0);
+        CHECK(stat(se, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0);
+        CHECK(access_as(so, uid, gid) == 'r');
+        CHECK(access_as(se, uid, gid) == 'r');
+        /* another user: not even read (65533 shares no group with it) */
+        if (!by_group)
+                CHECK(access_as(so, 65533, 65533) == '-');
+        else
+                fprintf(stderr, "no ACLs on %s: output readable through the group\n", top);
+        /* again: what exists is not taken over */
+        CHECK(taskdir_prepare(work_fd, out_fd, 7, 65533, 65533, &by_group) == -EEXIST);
+        CHECK(stat(work, &st) == 0 && st.st_uid == uid);
+
+        /* planted: a symlink where a task's directory will be made is
+         * refused, and what it points to stays as it was */
+        CHECK(symlink(top, planted) == 0);
+        CHECK(taskdir_prepare(work_fd, out_fd, 8, uid, gid, &by_group) == -EEXIST);
+        CHECK(stat(top, &st) == 0 && st.st_uid == 0 && (st.st_mode & 07777) == 0711);
+        CHECK(access(out8, F_OK) < 0);
+        CHECK(unlink(planted) == 0);
+        /* an output directory there already: refused, and the working
+         * directory made for it is gone again */
+        CHECK(mkdir(planted_out, 0755) == 0);
+        CHECK(taskdir_prepare(work_fd, out_fd, 9, uid, gid, &by_group) == -EEXIST);
+        CHECK(access(work9, F_OK) < 0);
+        CHECK(rmdir(planted_out) == 0);
+
+        /* the state directories: a symlink or one others may write refused */
+        CHECK(symlink(top, groupw) == 0);
+        CHECK(taskdir_open_dir(AT_FDCWD, groupw, 0755) == -ENOTDIR);
+        CHECK(unlink(groupw) == 0);
+        CHECK(mkdir(groupw, 0775) == 0 && chmod(groupw, 0775) == 0);
+        CHECK(taskdir_open_dir(AT_FDCWD, groupw, 0755) == -EPERM);
+        CHECK(rmdir(groupw) == 0);
 
         /* what the task leaves behind, as the user would have made it: a
          * read-only directory, a symlink to a file of root's */
@@ -99,7 +165,10 @@ static void test_prepare_remove(const char *top) {
         CHECK(unlink(work) == 0);
 
         /* a file the user may not remove (in root's directory) stays */
-        CHECK(taskdir_prepare(work, out, uid, gid) == 0);
+        CHECK(taskdir_remove_output(out_fd, 7) == 0);
+        CHECK(access(out, F_OK) < 0);
+        CHECK(taskdir_remove_output(out_fd, 7) == 0);
+        CHECK(taskdir_prepare(work_fd, out_fd, 7, uid, gid, &by_group) == 0);
         CHECK(mkdir(rdir, 0755) == 0);
         write_bytes(rfile, 1);
         CHECK(remove_as(work, uid, gid) == TASKDIR_REMOVE_LEFT);
@@ -107,23 +176,44 @@ static void test_prepare_remove(const char *top) {
         CHECK(taskdir_remove_top(work) == -ENOTEMPTY);
         CHECK(unlink(rfile) == 0 && rmdir(rdir) == 0 && taskdir_remove_top(work) == 0);
         CHECK(unlink(rootfile) == 0);
-        CHECK(unlink(so) == 0 && unlink(se) == 0 && rmdir(out) == 0);
+        CHECK(taskdir_remove_output(out_fd, 7) == 0);
+        CHECK(rmdir(workdir) == 0 && rmdir(outdir) == 0);
+}
+
+static bool cap(const char *out, uint64_t bytes, uint64_t *held) {
+        bool cut = false;
+        CHECK(taskdir_cap_output(out, bytes, &cut, held) == 0);
+        return cut;
 }
 
 static void test_cap_output(const char *top) {
         _cleanup_(freep) char *out = join(top, "cap"), *so = join(out, "stdout"), *se = join(out, "stderr");
+        uint64_t held = 1;
+        struct stat st;
 
         CHECK(mkdir(out, 0755) == 0);
-        CHECK(!taskdir_cap_output(NULL, 100));
-        CHECK(!taskdir_cap_output(out, 100));       /* no files yet */
+        CHECK(!cap(NULL, 100, &held) && held == 0);
+        CHECK(!cap(out, 100, &held) && held == 0);   /* no files yet */
         write_bytes(so, 100);
         write_bytes(se, 5000);
-        CHECK(!taskdir_cap_output(out, 0));         /* 0: no cap */
+        CHECK(!cap(out, 0, &held));                   /* 0: no cap */
+        CHECK(held >= 5100);
         CHECK_EQ_U64(size_of(se), 5000);
-        CHECK(taskdir_cap_output(out, 1000));
+        CHECK(cap(out, 1000, NULL));
         CHECK_EQ_U64(size_of(so), 100);
         CHECK_EQ_U64(size_of(se), 1000);
-        CHECK(!taskdir_cap_output(out, 1000));      /* nothing more to cut */
+        CHECK(!cap(out, 1000, NULL));                 /* nothing more to cut */
+
+        /* blocks allocated past the end count (fallocate -k): freed, the
+         * size kept */
+        {
+                _cleanup_(closep) int fd = open(so, O_WRONLY | O_APPEND | O_CLOEXEC);
+                CHECK(fd >= 0 && fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 64 << 20) == 0);
+        }
+        CHECK(stat(so, &st) == 0 && (uint64_t) st.st_blocks * 512 >= (64u << 20));
+        CHECK(cap(out, 1 << 20, &held));
+        CHECK(stat(so, &st) == 0 && st.st_size == 100 && (uint64_t) st.st_blocks * 512 <= (1u << 20));
+        CHECK(held < (2u << 20));
         CHECK(unlink(so) == 0 && unlink(se) == 0 && rmdir(out) == 0);
 }
 
