@@ -37,6 +37,7 @@ static char *arg_memory;
 static char *arg_group;
 static char *arg_cleanup_time_limit;
 static char *arg_output_cap;
+static char *arg_keep_output, *arg_keep_tasks, *arg_max_user_output;
 static char *arg_remove_time_limit;
 static int arg_owner = -1;
 static int arg_max_queued = 100000;
@@ -73,6 +74,15 @@ static const struct poptOption options[] = {
           N_("kill the removal of a task's working directory after this long (default: 1m)"), N_("DURATION") },
         { "output-cap", 0, POPT_ARG_STRING, &arg_output_cap, 0,
           N_("keep at most this much of each task's stdout and stderr (default: 64M)"), N_("SIZE") },
+        { "keep-output", 0, POPT_ARG_STRING, &arg_keep_output, 0,
+          N_("remove finished tasks' output older than DURATION, or the oldest while all of it passes "
+             "SIZE, or both (\"30d,20G\"), or \"forever\" (default: 30d)"), N_("DURATION|SIZE") },
+        { "max-user-output", 0, POPT_ARG_STRING, &arg_max_user_output, 0,
+          N_("output one user's tasks may keep on disk, running and finished; their oldest goes first; "
+             "0 = no limit (default: 1G)"), N_("SIZE") },
+        { "keep-tasks", 0, POPT_ARG_STRING, &arg_keep_tasks, 0,
+          N_("delete finished tasks' rows older than DURATION, or while the database passes SIZE (the "
+             "largest user's oldest first), or \"forever\" (default: 4G)"), N_("DURATION|SIZE") },
         { "requeue-interrupted", 0, POPT_ARG_NONE, &arg_requeue_interrupted, 0,
           N_("queue a new attempt of every task a reboot interrupted (default: only those that ask)"), NULL },
         { "max-queued", 0, POPT_ARG_INT, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
@@ -129,6 +139,11 @@ static int build_config(ManagerConfig *c) {
                 .max_queued_bytes_per_user = UINT64_C(256) << 20,
                 .max_user_group = arg_max_user_group,
                 .requeue_interrupted = arg_requeue_interrupted,
+                .retention = {
+                        .keep_output_usec = UINT64_C(30) * 86400 * USEC_PER_SEC,
+                        .max_user_output = UINT64_C(1) << 30,
+                        .keep_tasks_bytes = UINT64_C(4) << 30,
+                },
         };
 
         if (arg_cpus) {
@@ -165,6 +180,21 @@ static int build_config(ManagerConfig *c) {
         r = parse_value(arg_max_queued_bytes, parse_size, true, "size", &c->max_queued_bytes_per_user);
         if (r < 0)
                 return r;
+        r = parse_value(arg_max_user_output, parse_size, true, "size", &c->retention.max_user_output);
+        if (r < 0)
+                return r;
+        if (arg_keep_output) {
+                r = parse_keep(arg_keep_output, &c->retention.keep_output_usec, &c->retention.keep_output_bytes);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --keep-output=%s: give a duration (30d), a size (20G), "
+                                               "both (30d,20G) or \"forever\"", arg_keep_output);
+        }
+        if (arg_keep_tasks) {
+                r = parse_keep(arg_keep_tasks, &c->retention.keep_tasks_usec, &c->retention.keep_tasks_bytes);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --keep-tasks=%s: give a duration (365d), a size (4G), "
+                                               "both (365d,4G) or \"forever\"", arg_keep_tasks);
+        }
         c->owner = arg_owner >= 0 ? (uid_t) arg_owner : grant_owner(getuid(), getenv("SUDO_UID"));
         if (arg_group) {
                 struct group *g = getgrnam(arg_group);

@@ -210,6 +210,15 @@ static int print_task(const Task *t) {
                 field(_("Standard error:"), "%s", err);
                 field(_("Truncated:"), "%s",
                       t->output_truncated ? _("yes, it reached the size cap and was cut") : _("no"));
+                if (t->has_output_bytes) {
+                        char size[32];
+                        field(_("Size on disk:"), "%s", format_size(size, sizeof size, t->output_bytes));
+                }
+                if (t->output_removed_usec) {
+                        char when[64];
+                        field(_("Removed:"), _("%s, by the daemon's retention policy"),
+                              format_time(when, sizeof when, t->output_removed_usec));
+                }
         } else
                 field(_("Directory:"), "%s", _("none yet (the task has not started)"));
         return 0;

@@ -151,12 +151,23 @@ static const char schema_v2[] =
         "ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1);\n"
         "ALTER TABLE tasks ADD COLUMN retry_of INTEGER REFERENCES tasks (id);\n";
 
+/* 3: what a task's output takes on disk and when retention removed it
+ * (--keep-output, --max-user-output: docs/retention.md); the index finds
+ * the output that is still there, oldest first, per user. */
+static const char schema_v3[] =
+        "ALTER TABLE tasks ADD COLUMN output_bytes INTEGER CHECK (output_bytes >= 0);\n"
+        "ALTER TABLE tasks ADD COLUMN output_removed_at_us INTEGER;\n"
+        "CREATE INDEX tasks_output_kept ON tasks (uid, id)\n"
+        "        WHERE state = 'finished' AND output_dir IS NOT NULL AND output_removed_at_us IS NULL;\n"
+        "CREATE INDEX tasks_finished_uid ON tasks (uid, id) WHERE state = 'finished';\n";
+
 static const struct Migration {
         int version;
         const char *sql;
 } migrations[] = {
         { 1, schema_v1 },
         { 2, schema_v2 },
+        { 3, schema_v3 },
 };
 _Static_assert(ELEMENTSOF(migrations) == DB_SCHEMA_VERSION,
                "one migration step per schema version, 1, 2, ...");
@@ -175,7 +186,8 @@ _Static_assert(DB_APPLICATION_ID == 1112692046, "application_id in schema_v1");
         p "peak_memory_bytes"
 /* What db_update_task() writes. */
 #define COLUMNS_MUTABLE                                                        \
-        "state, cpus, unit, output_dir, output_truncated, "                    \
+        "state, cpus, unit, output_dir, output_truncated, output_bytes, "      \
+        "output_removed_at_us, "                                               \
         COLUMNS_RESULT("") ", " COLUMNS_RESULT("cleanup_")
 
 typedef enum Stmt {
@@ -479,6 +491,8 @@ static void bind_mutable(Binder *b, const Task *t) {
         bind_text(b, t->unit);
         bind_text(b, t->output_dir);
         bind_int(b, t->output_truncated);
+        bind_u64_if(b, t->has_output_bytes, t->output_bytes);
+        bind_u64_if(b, t->output_removed_usec != 0, t->output_removed_usec);
         bind_result(b, &t->main);
         bind_result(b, &t->cleanup);
 }
@@ -650,6 +664,8 @@ static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
         t->unit = read_text(&rd);
         t->output_dir = read_text(&rd);
         t->output_truncated = read_int(&rd, 0, 1);
+        t->output_bytes = read_u64_if(&rd, &t->has_output_bytes);
+        t->output_removed_usec = read_u64(&rd);
         read_result(&rd, &t->main);
         read_result(&rd, &t->cleanup);
 
@@ -685,7 +701,8 @@ static int check_mutable(Db *db, const Task *t) {
         if (t->state < 0 || t->state >= _TASK_STATE_MAX)
                 return fail(db, -EINVAL, "Task %" PRIi64 ": invalid state %d", t->id,
                             (int) t->state);
-        if (!result_fits(&t->main) || !result_fits(&t->cleanup))
+        if (!result_fits(&t->main) || !result_fits(&t->cleanup) || t->output_bytes > INT64_MAX ||
+            t->output_removed_usec > INT64_MAX)
                 return fail(db, -ERANGE, "Task %" PRIi64 ": result out of range", t->id);
         return 0;
 }
@@ -1336,6 +1353,190 @@ int db_raise_last_id(Db *db, int64_t id) {
         r = exec_sql(db, sql, "Failed to raise the task id sequence");
         if (r < 0)
                 (void) sqlite3_exec(db->sqlite, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+/* ---- retention (docs/retention.md) ---- */
+
+/* The end of a finished task: its cleanup's, else its own, else (cancelled
+ * while queued) its submission. */
+#define ENDED_AT "coalesce(cleanup_finished_at_us, finished_at_us, queued_at_us)"
+#define OUTPUT_KEPT "state = 'finished' AND output_dir IS NOT NULL AND output_removed_at_us IS NULL"
+
+/* What a row takes, roughly: its texts and a little for the rest. */
+#define ROW_BYTES "(length(argv) + length(env) + length(submit_dir) + length(command) + " \
+        "coalesce(length(cleanup_argv), 0) + coalesce(length(cleanup_command), 0) + " \
+        "coalesce(length(name), 0) + 256)"
+
+static int prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
+        int rc = sqlite3_prepare_v2(db->sqlite, sql, -1, ret, NULL);
+        return rc == SQLITE_OK ? 0 : fail_sqlite(db, rc, sql);
+}
+
+int db_output_totals(Db *db, db_output_total_t cb, void *userdata) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        r = prepare(db, "SELECT uid, sum(coalesce(output_bytes, 0)) FROM tasks WHERE " OUTPUT_KEPT
+                        " GROUP BY uid", &s);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+                cb(userdata, (uid_t) sqlite3_column_int64(s, 0), (uint64_t) sqlite3_column_int64(s, 1));
+        return rc == SQLITE_DONE ? 0 : fail_sqlite(db, rc, "Failed to sum the output kept");
+}
+
+/* Rows of "SELECT id, uid, bytes, ended" into an array. */
+static int read_outputs(Db *db, sqlite3_stmt *s, size_t limit, DbOutput **ret, size_t *ret_n) {
+        _cleanup_(freep) DbOutput *v = NULL;
+        size_t n = 0;
+        int rc;
+
+        v = calloc(limit ? limit : 1, sizeof *v);
+        if (!v)
+                return fail(db, -ENOMEM, "out of memory");
+        while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+                v[n].id = sqlite3_column_int64(s, 0);
+                v[n].uid = (uid_t) sqlite3_column_int64(s, 1);
+                v[n].bytes = (uint64_t) sqlite3_column_int64(s, 2);
+                v[n].ended_usec = (uint64_t) sqlite3_column_int64(s, 3);
+                v[n].has_output = sqlite3_column_int64(s, 4) != 0;
+                v[n].row_bytes = (uint64_t) sqlite3_column_int64(s, 5);
+                n++;
+        }
+        if (n < limit && rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to read the output kept");
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
+int db_kept_outputs(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
+                    DbOutput **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int r;
+
+        r = prepare(db,
+                    "SELECT id, uid, coalesce(output_bytes, 0), " ENDED_AT ", 1, 0 FROM tasks "
+                    "WHERE " OUTPUT_KEPT " AND (?1 OR uid = ?2) AND (?3 = 0 OR " ENDED_AT " < ?3) "
+                    "ORDER BY id LIMIT ?4",
+                    &s);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_int(s, 1, all_users) != SQLITE_OK || sqlite3_bind_int64(s, 2, uid) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 3, (int64_t) ended_before_usec) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 4, (int64_t) limit) != SQLITE_OK)
+                return fail_sqlite(db, sqlite3_errcode(db->sqlite), "Failed to bind");
+        return read_outputs(db, s, limit, ret, ret_n);
+}
+
+int db_output_removed(Db *db, const int64_t *ids, size_t n, uint64_t when_usec) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        if (db->readonly)
+                return fail(db, -EROFS, "Database is open read-only");
+        r = prepare(db, "UPDATE tasks SET output_removed_at_us = ?1 WHERE id = ?2", &s);
+        if (r < 0)
+                return r;
+        r = tx_begin(db);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                (void) sqlite3_reset(s);
+                if (sqlite3_bind_int64(s, 1, (int64_t) when_usec) != SQLITE_OK ||
+                    sqlite3_bind_int64(s, 2, ids[i]) != SQLITE_OK ||
+                    (rc = sqlite3_step(s)) != SQLITE_DONE) {
+                        r = fail_sqlite(db, sqlite3_errcode(db->sqlite), "Failed to note removed output");
+                        tx_rollback(db);
+                        return r;
+                }
+        }
+        r = tx_commit(db);
+        if (r < 0)
+                tx_rollback(db);
+        return r;
+}
+
+int db_used_bytes(Db *db, uint64_t *ret) {
+        int64_t pages, free_pages, size;
+        int r;
+
+        if ((r = query_int(db, "PRAGMA page_count", &pages)) < 0 ||
+            (r = query_int(db, "PRAGMA freelist_count", &free_pages)) < 0 ||
+            (r = query_int(db, "PRAGMA page_size", &size)) < 0)
+                return r;
+        *ret = (uint64_t) (pages - free_pages) * (uint64_t) size;
+        return 0;
+}
+
+int db_largest_history(Db *db, uid_t *ret, uint64_t *ret_bytes, unsigned *ret_users) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        r = prepare(db, "SELECT uid, sum(" ROW_BYTES ") AS b, "
+                        "(SELECT count(DISTINCT uid) FROM tasks WHERE state = 'finished') "
+                        "FROM tasks WHERE state = 'finished' GROUP BY uid ORDER BY b DESC LIMIT 1", &s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return fail_sqlite(db, rc, "Failed to weigh the history");
+        *ret = (uid_t) sqlite3_column_int64(s, 0);
+        *ret_bytes = (uint64_t) sqlite3_column_int64(s, 1);
+        *ret_users = (unsigned) sqlite3_column_int64(s, 2);
+        return 0;
+}
+
+int db_oldest_finished(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
+                       DbOutput **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        int r;
+
+        r = prepare(db,
+                    "SELECT id, uid, coalesce(output_bytes, 0), " ENDED_AT ", "
+                    "output_dir IS NOT NULL AND output_removed_at_us IS NULL, " ROW_BYTES " FROM tasks "
+                    "WHERE state = 'finished' AND (?1 OR uid = ?2) AND (?3 = 0 OR " ENDED_AT " < ?3) "
+                    "ORDER BY id LIMIT ?4",
+                    &s);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_int(s, 1, all_users) != SQLITE_OK || sqlite3_bind_int64(s, 2, uid) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 3, (int64_t) ended_before_usec) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 4, (int64_t) limit) != SQLITE_OK)
+                return fail_sqlite(db, sqlite3_errcode(db->sqlite), "Failed to bind");
+        return read_outputs(db, s, limit, ret, ret_n);
+}
+
+int db_delete_finished(Db *db, const int64_t *ids, size_t n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *unlink_retry = NULL, *del = NULL;
+        int r;
+
+        if (db->readonly)
+                return fail(db, -EROFS, "Database is open read-only");
+        if ((r = prepare(db, "UPDATE tasks SET retry_of = NULL WHERE retry_of = ?1", &unlink_retry)) < 0 ||
+            (r = prepare(db, "DELETE FROM tasks WHERE id = ?1 AND state = 'finished'", &del)) < 0)
+                return r;
+        r = tx_begin(db);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                /* a later attempt outlives the first: it forgets the link */
+                (void) sqlite3_reset(unlink_retry);
+                (void) sqlite3_reset(del);
+                if (sqlite3_bind_int64(unlink_retry, 1, ids[i]) != SQLITE_OK ||
+                    sqlite3_step(unlink_retry) != SQLITE_DONE ||
+                    sqlite3_bind_int64(del, 1, ids[i]) != SQLITE_OK || sqlite3_step(del) != SQLITE_DONE) {
+                        r = fail_sqlite(db, sqlite3_errcode(db->sqlite), "Failed to delete old tasks");
+                        tx_rollback(db);
+                        return r;
+                }
+        }
+        r = tx_commit(db);
+        if (r < 0)
+                tx_rollback(db);
         return r;
 }
 

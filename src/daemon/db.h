@@ -22,7 +22,7 @@
 /* The schema version this code writes and reads.  A database with a newer
  * version is refused with -EPROTONOSUPPORT; an older one is migrated step by
  * step when opened for writing. */
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 typedef struct Db Db;
 
@@ -122,6 +122,43 @@ void db_tasks_free(Task **tasks, size_t n);
  * gave (ids are never reused, also after the database was lost). */
 int db_last_id(Db *db, int64_t *ret);
 int db_raise_last_id(Db *db, int64_t id);
+
+/* ---- retention (docs/retention.md) ----
+ * Finished tasks' output kept on disk, and the rows themselves.  "ended" is
+ * when the cleanup command, else the command, ended (for a task cancelled
+ * while queued: when it was submitted). */
+typedef struct DbOutput {
+        int64_t id;
+        uid_t uid;
+        uint64_t bytes;          /* output_bytes (0: unknown) */
+        uint64_t ended_usec;
+        bool has_output;         /* its output is still kept */
+        uint64_t row_bytes;      /* about what the row takes (db_oldest_finished()) */
+} DbOutput;
+
+typedef void (*db_output_total_t)(void *userdata, uid_t uid, uint64_t bytes);
+/* Calls cb once per user with the output bytes kept for their finished
+ * tasks. */
+int db_output_totals(Db *db, db_output_total_t cb, void *userdata);
+/* Finished tasks whose output is kept, oldest (lowest id) first: of uid
+ * unless all_users, ended before ended_before_usec unless 0; at most limit
+ * (>= 1).  *ret is malloc'd. */
+int db_kept_outputs(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
+                    DbOutput **ret, size_t *ret_n);
+/* Notes that the output of tasks ids[0..n) was removed, in one transaction. */
+int db_output_removed(Db *db, const int64_t *ids, size_t n, uint64_t when_usec);
+/* Bytes of the database file in use (pages less the free list). */
+int db_used_bytes(Db *db, uint64_t *ret);
+/* The user whose finished rows take the most room, about how much, and how
+ * many users have finished rows; -ENOENT when there is none. */
+int db_largest_history(Db *db, uid_t *ret, uint64_t *ret_bytes, unsigned *ret_users);
+/* Finished rows, oldest first, as db_kept_outputs() selects them, with or
+ * without output kept (has_output says). */
+int db_oldest_finished(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
+                       DbOutput **ret, size_t *ret_n);
+/* Deletes finished rows ids[0..n) in one transaction (later attempts that
+ * point at one lose their retry_of).  Rows not finished stay. */
+int db_delete_finished(Db *db, const int64_t *ids, size_t n);
 
 /* PRAGMA data_version: changes whenever another connection committed a
  * change since the last call on this one. */

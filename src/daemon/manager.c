@@ -22,6 +22,7 @@
 #include "log.h"
 #include "manager.h"
 #include "remover.h"
+#include "retention.h"
 #include "sched.h"
 #include "strv.h"
 #include "taskdir.h"
@@ -61,6 +62,8 @@ struct Manager {
         manager_listener_t listener;
         void *listener_userdata;
         sd_event_source *output_timer;
+        sd_event_source *retention_timer;
+        Retention *retention;
         Live *live;               /* all unfinished tasks */
         IdMap live_by_id;         /* the same, by id */
         bool live_by_id_partial;  /* out of memory once: live_find() falls back to a scan */
@@ -350,24 +353,123 @@ static int ids_init(Manager *m) {
 
 /* Keeps the first output_cap bytes of each stream (checked every 2 s while
  * the task runs, and at its end). */
-static bool cap_output(Manager *m, Task *t) {
+static uint64_t cap_output_at(Manager *m, Task *t, uint64_t cap) {
+        uint64_t bytes = 0;
         bool cut = false;
 
-        (void) taskdir_cap_output(t->output_dir, m->config.output_cap_bytes, &cut, NULL);
+        (void) taskdir_cap_output(t->output_dir, cap, &cut, &bytes);
         if (cut && !t->output_truncated) {
                 t->output_truncated = true;
-                log_info("Task %" PRId64 ": output cut at %" PRIu64 " bytes", t->id, m->config.output_cap_bytes);
+                log_info("Task %" PRId64 ": output cut at %" PRIu64 " bytes", t->id, cap);
                 save(m, t);
         }
-        return cut;
+        return bytes;
+}
+
+/* What both streams hold now. */
+static uint64_t cap_output(Manager *m, Task *t) {
+        return cap_output_at(m, t, m->config.output_cap_bytes);
+}
+
+static void log_retention(const RetentionReport *rep, const char *why) {
+        char size[32];
+
+        if (rep->outputs_removed > 0 || rep->rows_deleted > 0)
+                log_info("Retention (%s): removed the output of %zu finished task(s), %s, and %zu row(s)", why,
+                         rep->outputs_removed, format_size(size, sizeof size, rep->output_bytes_freed),
+                         rep->rows_deleted);
+        if (rep->remove_failures > 0)
+                log_warning_errno(rep->error, "Retention: %zu output directories could not be removed: %m",
+                                  rep->remove_failures);
+        else if (rep->error < 0)
+                log_warning_errno(rep->error, "Retention (%s) stopped: %m", why);
+}
+
+/* Each user's output, kept and running, within --max-user-output: their
+ * oldest kept output goes first; when their running tasks alone hold more,
+ * those are cut to an equal share each. */
+static void limit_user_output(Manager *m) {
+        struct { uid_t uid; uint64_t bytes; unsigned tasks; } users[64];
+        size_t n = 0;
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        for (Live *l = m->live; l; l = l->next) {
+                Task *t = l->task;
+                uint64_t bytes;
+                size_t i;
+
+                if (t->state != TASK_RUNNING && t->state != TASK_CLEANUP)
+                        continue;
+                bytes = cap_output(m, t);
+                for (i = 0; i < n && users[i].uid != t->uid; i++)
+                        ;
+                if (i == n) {
+                        if (n == ELEMENTSOF(users))
+                                continue;   /* the rest on a later round */
+                        users[n++] = (typeof(users[0])) { .uid = t->uid };
+                }
+                users[i].bytes += bytes;
+                users[i].tasks++;
+        }
+        if (!m->retention || m->config.retention.max_user_output == 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                RetentionReport rep = {};
+                uint64_t room = retention_make_room(m->retention, users[i].uid, users[i].bytes, now, &rep);
+
+                log_retention(&rep, "a user's total");
+                if (room >= users[i].bytes)
+                        continue;
+                log_info("uid " UID_FMT ": running tasks hold %" PRIu64 " bytes of output, past the total of "
+                         "%" PRIu64 " each user may keep: cut", users[i].uid, users[i].bytes,
+                         m->config.retention.max_user_output);
+                for (Live *l = m->live; l; l = l->next)
+                        if (l->task->uid == users[i].uid &&
+                            (l->task->state == TASK_RUNNING || l->task->state == TASK_CLEANUP))
+                                (void) cap_output_at(m, l->task, room / (2 * users[i].tasks) ?: 1);
+        }
+}
+
+/* RETENTION_BUDGET removals per turn of the loop, then again soon. */
+#define RETENTION_INTERVAL_USEC (60 * USEC_PER_SEC)
+#define RETENTION_BUDGET 1024
+
+static void retention_round(Manager *m) {
+        RetentionReport rep = {};
+        int r;
+
+        if (!m->retention || m->shutting_down)
+                return;
+        r = retention_prune(m->retention, now_usec(CLOCK_REALTIME), RETENTION_BUDGET, &rep);
+        if (r < 0)
+                rep.error = r;
+        log_retention(&rep, "age and size");
+        (void) sd_event_source_set_time_relative(m->retention_timer,
+                                                 r > 0 ? 100 * USEC_PER_MSEC : RETENTION_INTERVAL_USEC);
+        (void) sd_event_source_set_enabled(m->retention_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_retention_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        retention_round(userdata);
+        return 0;
+}
+
+/* The database's size is looked at often (two PRAGMAs): a loop of
+ * submits and cancels can grow it fast. */
+static void check_db_size(Manager *m) {
+        uint64_t used;
+
+        if (m->config.retention.keep_tasks_bytes == 0 || db_used_bytes(m->db, &used) < 0 ||
+            used <= m->config.retention.keep_tasks_bytes)
+                return;
+        retention_round(m);
 }
 
 static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        for (Live *l = m->live; l; l = l->next)
-                if (l->task->state == TASK_RUNNING || l->task->state == TASK_CLEANUP)
-                        (void) cap_output(m, l->task);
+        limit_user_output(m);
+        check_db_size(m);
         (void) sd_event_source_set_time_relative(s, 2 * USEC_PER_SEC);
         return 0;
 }
@@ -665,7 +767,18 @@ static void finish_task(Live *l) {
                         log_warning_errno(r, "Task %" PRId64 ": failed to start removing %s: %m", t->id,
                                           workdir ? workdir : "its working directory");
         }
-        (void) cap_output(m, t);
+        if (t->output_dir) {
+                t->output_bytes = cap_output(m, t);
+                t->has_output_bytes = true;
+                if (m->retention) {
+                        RetentionReport rep = {};
+
+                        retention_added(m->retention, t->uid, t->output_bytes);
+                        /* its running tasks are looked at on the next round */
+                        (void) retention_make_room(m->retention, t->uid, 0, now_usec(CLOCK_REALTIME), &rep);
+                        log_retention(&rep, "a user's total");
+                }
+        }
         taskdir_remove_env(m->env_fd, t->id);
         t->state = TASK_FINISHED;
         l->had_cleanup = had_cleanup;
@@ -1291,6 +1404,7 @@ int manager_recover(Manager *m) {
                 }
         free(lives);
         m->recovering = false;
+        retention_round(m);
         if (queued || running)
                 log_info("Recovered %u queued and %u running task(s)", queued, running);
         forget_leftover_units(m);
@@ -1365,6 +1479,10 @@ void manager_shutdown(Manager *m) {
         cpuset_zero(&none);
         system_cpus_apply(m, &none, true);
         m->shutting_down = true;
+        /* a clean stop: the next start goes on from the last id given out,
+         * not from the end of the reserve (no gap in the numbers) */
+        if (m->id_reserved > m->last_id && taskdir_write_last_id(m->state_fd, m->last_id) >= 0)
+                m->id_reserved = m->last_id;
 }
 
 static int open_dir_or_refuse(int parent_fd, const char *path, const char *name, mode_t mode) {
@@ -1463,6 +1581,13 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return log_error_errno(r, "Failed to add the output timer: %m");
         (void) sd_event_source_set_enabled(m->output_timer, SD_EVENT_ON);
+        r = retention_new(m->db, m->output_fd, &config->retention, &m->retention);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the output kept per user: %s", db_last_error(m->db));
+        r = sd_event_add_time_relative(event, &m->retention_timer, CLOCK_MONOTONIC, RETENTION_INTERVAL_USEC,
+                                       USEC_PER_SEC, on_retention_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the retention timer: %m");
         r = sd_event_add_defer(event, &m->dispatch_later, on_dispatch_later, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the dispatch source: %m");
@@ -1499,6 +1624,8 @@ Manager *manager_free(Manager *m) {
                 live_free(l);
         }
         sd_event_source_disable_unref(m->output_timer);
+        sd_event_source_disable_unref(m->retention_timer);
+        retention_free(m->retention);
         sd_event_source_disable_unref(m->retry_timer);
         sd_event_source_disable_unref(m->dispatch_later);
         idmap_done(&m->live_by_id);

@@ -3,6 +3,7 @@
  * cancelling, and picking everything up again after a restart. */
 #pragma once
 
+#include "retention.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +34,7 @@ typedef struct ManagerConfig {
         uint64_t max_queued_bytes_per_user;  /* 0 = no limit */
         int max_user_group;                /* highest priority group for others than root and the owner */
         bool requeue_interrupted;          /* every interrupted task gets a new attempt */
+        RetentionConfig retention;         /* what finished tasks leave (docs/retention.md) */
 } ManagerConfig;
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manager **ret);

@@ -485,6 +485,9 @@ json_object *proto_task_to_json(const Task *t, bool hide_env) {
             json_add_str(o, "unit", t->unit) < 0 ||
             json_add_str(o, "output_dir", t->output_dir) < 0 ||
             json_add_bool(o, "output_truncated", t->output_truncated) < 0 ||
+            (t->has_output_bytes ? json_add_u64(o, "output_bytes", t->output_bytes)
+                                 : json_add_null(o, "output_bytes")) < 0 ||
+            json_add_u64_or_null(o, "output_removed_at_us", t->output_removed_usec) < 0 ||
             add_result(o, "result", &t->main) < 0 ||
             add_result(o, "cleanup_result", &t->cleanup) < 0)
                 return NULL;
@@ -620,6 +623,15 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
                 return r;
         if ((v = json_field(o, "output_truncated")) &&
             (r = json_get_bool(v, JSON_LABEL(where, "output_truncated"), &t->output_truncated, e)) < 0)
+                return r;
+        if ((v = json_field(o, "output_bytes")) && !json_object_is_type(v, json_type_null)) {
+                r = get_u64_field(o, "output_bytes", where, &t->output_bytes, e);
+                if (r < 0)
+                        return r;
+                t->has_output_bytes = true;
+        }
+        r = get_u64_field(o, "output_removed_at_us", where, &t->output_removed_usec, e);
+        if (r < 0)
                 return r;
         if ((v = json_field(o, "env_hidden")) &&
             (r = json_get_bool(v, JSON_LABEL(where, "env_hidden"), &t->env_hidden, e)) < 0)

@@ -107,6 +107,10 @@ typedef struct Task {
         char *output_dir;        /* where stdout/stderr are kept */
         char *submit_token;      /* the client's name for the submit request, or NULL */
         bool output_truncated;
+        bool has_output_bytes;
+        uint64_t output_bytes;   /* what stdout and stderr hold on disk at the end
+                                  * (allocated bytes) */
+        uint64_t output_removed_usec;  /* when retention removed the output; 0: kept */
 
         TaskResult main;
         TaskResult cleanup;

@@ -169,6 +169,48 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         return 0;
 }
 
+int parse_keep(const char *s, uint64_t *ret_usec, uint64_t *ret_bytes) {
+        _cleanup_(freep) char *copy = NULL;
+        uint64_t usec = 0, bytes = 0;
+        bool have_usec = false, have_bytes = false;
+        char *save = NULL;
+
+        if (!s || !*s)
+                return -EINVAL;
+        if (strcmp(s, "forever") == 0) {
+                *ret_usec = *ret_bytes = 0;
+                return 0;
+        }
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                size_t n = strlen(item);
+                char last = n ? item[n - 1] : 0;
+                uint64_t v;
+                int r;
+
+                if (last >= '0' && last <= '9')
+                        return -EINVAL;   /* a bare number: seconds or bytes? */
+                if (strchr("KMGTB", last)) {
+                        if (have_bytes || (r = parse_size(item, &v)) < 0 || v == 0)
+                                return -EINVAL;
+                        bytes = v;
+                        have_bytes = true;
+                } else {
+                        if (have_usec || (r = parse_duration(item, &v)) < 0 || v == 0)
+                                return -EINVAL;
+                        usec = v;
+                        have_usec = true;
+                }
+        }
+        if (!have_usec && !have_bytes)
+                return -EINVAL;
+        *ret_usec = usec;
+        *ret_bytes = bytes;
+        return 0;
+}
+
 char *format_size(char *buf, size_t len, uint64_t bytes) {
         static const char units[] = "KMGTP";
         if (bytes < 1024) {

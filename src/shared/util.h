@@ -56,6 +56,11 @@ int parse_size(const char *s, uint64_t *ret);
  * Result in microseconds. */
 int parse_duration(const char *s, uint64_t *ret_usec);
 /* Human-readable forms, as "2.0G" and "15m"/"1h30m"/"2.5s". */
+/* A retention limit: "30d", "10G", "30d,10G" (a duration, a size, or
+ * both; sizes in capitals, "15m" is minutes), or "forever" (both 0).  A
+ * bare number is refused (seconds or bytes?), as are 0 and one kind
+ * twice.  0 for what is not given. */
+int parse_keep(const char *s, uint64_t *ret_usec, uint64_t *ret_bytes);
 char *format_size(char *buf, size_t len, uint64_t bytes);
 char *format_duration(char *buf, size_t len, uint64_t usec);
 #define FORMAT_SIZE_MAX 32

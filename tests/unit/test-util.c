@@ -41,6 +41,19 @@ static void test_sizes(void) {
 static void test_durations(void) {
         uint64_t v = 0;
 
+        {
+                uint64_t u = 1, b = 1;
+                CHECK(parse_keep("30d", &u, &b) == 0 && u == 30 * 86400 * USEC_PER_SEC && b == 0);
+                CHECK(parse_keep("10G", &u, &b) == 0 && u == 0 && b == UINT64_C(10) << 30);
+                CHECK(parse_keep("15m,512M", &u, &b) == 0 && u == 900 * USEC_PER_SEC && b == UINT64_C(512) << 20);
+                CHECK(parse_keep("forever", &u, &b) == 0 && u == 0 && b == 0);
+                CHECK(parse_keep("90", &u, &b) == -EINVAL);
+                CHECK(parse_keep("1d,2d", &u, &b) == -EINVAL);
+                CHECK(parse_keep("0s", &u, &b) == -EINVAL);
+                CHECK(parse_keep("", &u, &b) == -EINVAL);
+                CHECK(parse_keep(",", &u, &b) == -EINVAL);
+                CHECK(parse_keep("1x", &u, &b) == -EINVAL);
+        }
         CHECK(parse_duration("90", &v) == 0);
         CHECK_EQ_U64(v, 90 * USEC_PER_SEC);
         CHECK(parse_duration("90s", &v) == 0);
