@@ -175,7 +175,7 @@ static int print_task(const Task *t) {
                         if (!(e = quote_argv(one, false)))
                                 return -ENOMEM;
                         if (i == 0)
-                                field(_("Environment:"), "%s", e);
+                                field_quoted(_("Environment:"), e);
                         else
                                 continued(e);
                 }
