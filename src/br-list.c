@@ -15,6 +15,7 @@
 #include <wchar.h>
 
 #include "client.h"
+#include "escape.h"
 #include "protocol.h"
 #include "task.h"
 #include "cli.h"
@@ -237,16 +238,26 @@ static char *cell(const char *fmt, ...) {
         return r < 0 ? NULL : s;
 }
 
+/* How user-given text is escaped on this terminal (escape.h). */
+static EscapeFlags escape_flags;
+
+static char *escaped(const char *s) {
+        char *e = NULL;
+        return escape_text(s, escape_flags, &e) < 0 ? NULL : e;
+}
+
 static int row_of(const Task *t, uint64_t now, char **row) {
         char name[64], a[FORMAT_SIZE_MAX > FORMAT_DURATION_MAX ? FORMAT_SIZE_MAX : FORMAT_DURATION_MAX];
         const TaskResult *res = &t->main;
+        _cleanup_(freep) char *shown = escaped(task_display_name(t, name, sizeof name));
 
         row[COL_ID] = cell("%" PRId64, t->id);
-        row[COL_NAME] = truncate_text(task_display_name(t, name, sizeof name), NAME_WIDTH_MAX);
-        row[COL_USER] = t->user ? strdup(t->user) : cell("%u", (unsigned) t->uid);
+        /* escaped before it is cut: the cut counts what is shown */
+        row[COL_NAME] = shown ? truncate_text(shown, NAME_WIDTH_MAX) : NULL;
+        row[COL_USER] = t->user ? escaped(t->user) : cell("%u", (unsigned) t->uid);
         row[COL_STATE] = strdup(task_state_to_string(t->state) ?: "?");
         row[COL_THREADS] = cell("%u", t->threads);
-        row[COL_CPUS] = strdup(t->cpus ?: "-");
+        row[COL_CPUS] = escaped(t->cpus ?: "-");
         row[COL_REASON] = strdup(res->reason != TASK_REASON_NONE ? task_reason_to_string(res->reason) ?: "?" : "-");
         if (res->has_exit_code)
                 row[COL_EXIT] = cell("%d", res->exit_code);
@@ -289,6 +300,7 @@ static int print_table(Task * const *tasks, size_t n) {
 
         if (!rows)
                 return -ENOMEM;
+        escape_flags = escape_flags_for_locale();
         for (int i = 0; i < _COL_MAX; i++)
                 if (!(rows[0][i] = strdup(_(columns[i].title))))
                         r = -ENOMEM;
@@ -322,7 +334,8 @@ static int print_json(Task * const *tasks, size_t n) {
                 _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(tasks[i], false);
                 if (!o)
                         return -ENOMEM;
-                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                if (client_print_json(o) < 0)
+                        return -ENOMEM;
         }
         return 0;
 }

@@ -322,7 +322,8 @@ static int exit_status_of(const Task *t) {
 
 static void print_json_line(const char *prefix, struct json_object *o) {
         (void) prefix;
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (client_print_json(o) < 0)
+                (void) cli_error(_("out of memory"));
 }
 
 /* What br-run -w knows of the tasks it follows.  Events of tasks submitted

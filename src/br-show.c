@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "escape.h"
 #include "protocol.h"
 #include "task.h"
 #include "cli.h"
@@ -33,17 +34,36 @@ static const struct poptOption options[] = {
 
 /* ---- formatting ---- */
 
-/* "  Label:   value": the label padded so that values line up. */
-static void field(const char *label, const char *fmt, ...) _printf_(2, 3);
-static void field(const char *label, const char *fmt, ...) {
-        size_t w = client_text_width(label);
-        va_list ap;
+/* How user-given text is escaped on this terminal (escape.h). */
+static EscapeFlags escape_flags;
 
+static void label(const char *label) {
+        size_t w = client_text_width(label);
         printf("  %s%*s", label, (int) (w < LABEL_WIDTH ? LABEL_WIDTH - w : 1), "");
+}
+
+/* "  Label:   value": the label padded so that values line up; the value
+ * escaped as a whole, since what it shows (a name, a path, a user) came
+ * from a user. */
+static void field(const char *l, const char *fmt, ...) _printf_(2, 3);
+static void field(const char *l, const char *fmt, ...) {
+        _cleanup_(freep) char *s = NULL;
+        va_list ap;
+        int r;
+
+        label(l);
         va_start(ap, fmt);
-        vprintf(fmt, ap);
+        r = vasprintf(&s, fmt, ap);
         va_end(ap);
+        if (r >= 0)
+                escape_fputs(s, escape_flags, stdout);
         putchar('\n');
+}
+
+/* The same for a value that strv_to_shell_full() quoted, escapes and all. */
+static void field_quoted(const char *l, const char *quoted) {
+        label(l);
+        puts(quoted);
 }
 
 /* A further line of the value above. */
@@ -53,7 +73,7 @@ static void continued(const char *s) {
 
 static char *quote_argv(char * const *argv, bool command) {
         char *s = NULL;
-        return strv_to_shell(argv, command, &s) < 0 ? NULL : s;
+        return strv_to_shell_full(argv, command, escape_flags, &s) < 0 ? NULL : s;
 }
 
 /* ISO 8601 in local time with the offset, as 2024-05-01T14:03:22+02:00. */
@@ -132,18 +152,21 @@ static void print_result(const TaskResult *r, bool running) {
 static int print_task(const Task *t) {
         _cleanup_(freep) char *cmd = quote_argv(t->argv, true), *cleanup = NULL;
         char name[64], a[FORMAT_SIZE_MAX > FORMAT_DURATION_MAX ? FORMAT_SIZE_MAX : FORMAT_DURATION_MAX];
+        _cleanup_(freep) char *shown = NULL;
         char tm[64];
 
+        if (escape_text(task_display_name(t, name, sizeof name), escape_flags, &shown) < 0)
+                return -ENOMEM;
         if (!cmd || (t->cleanup_argv && !(cleanup = quote_argv(t->cleanup_argv, true))))
                 return -ENOMEM;
 
-        printf(_("Task %" PRId64 ": %s\n"), t->id, task_display_name(t, name, sizeof name));
+        printf(_("Task %" PRId64 ": %s\n"), t->id, shown);
         field(_("State:"), "%s", task_state_to_string(t->state) ?: "?");
         if (t->user)
                 field(_("User:"), _("%s (uid %u, gid %u)"), t->user, (unsigned) t->uid, (unsigned) t->gid);
         else
                 field(_("User:"), _("uid %u, gid %u"), (unsigned) t->uid, (unsigned) t->gid);
-        field(_("Command:"), "%s", cmd);
+        field_quoted(_("Command:"), cmd);
         field(_("Submitted from:"), "%s", t->submit_dir ?: "-");
         if (t->env && t->env[0]) {
                 for (size_t i = 0; t->env[i]; i++) {
@@ -163,7 +186,7 @@ static int print_task(const Task *t) {
                                 }
                         }
                         if (i == 0)
-                                field(_("Environment:"), "%s", e);
+                                field_quoted(_("Environment:"), e);
                         else
                                 continued(e);
                 }
@@ -188,7 +211,7 @@ static int print_task(const Task *t) {
 
         if (cleanup) {
                 printf("%s\n", _("Cleanup command:"));
-                field(_("Command:"), "%s", cleanup);
+                field_quoted(_("Command:"), cleanup);
                 if (t->cleanup_time_limit_usec)
                         field(_("Time limit:"), "%s", format_duration(a, sizeof a, t->cleanup_time_limit_usec));
                 else
@@ -228,6 +251,7 @@ static int run(void) {
         Client c = { .fd = -1 };
         int r, ret = 0;
 
+        escape_flags = escape_flags_for_locale();
         r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 return r;
@@ -253,11 +277,7 @@ static int run(void) {
                 }
                 if (arg_json) {
                         _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task, false);
-                        if (!o) {
-                                r = -ENOMEM;
-                        } else
-                                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+                        r = o ? client_print_json(o) : -ENOMEM;
                 } else {
                         if (i > 0)
                                 putchar('\n');

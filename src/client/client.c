@@ -10,9 +10,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <wchar.h>
+#include <json-c/json.h>
 
 #include "cli.h"
 #include "client.h"
+#include "escape.h"
 #include "util.h"
 
 const char *client_socket_path(const char *arg) {
@@ -262,4 +264,14 @@ size_t client_text_width(const char *s) {
                 s += k;
         }
         return w;
+}
+
+int client_print_json(struct json_object *o) {
+        _cleanup_(freep) char *s = NULL;
+        const char *j = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+        if (!j || escape_json(j, &s) < 0)
+                return -ENOMEM;
+        puts(s);
+        return 0;
 }

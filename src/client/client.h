@@ -50,3 +50,9 @@ const char *client_signal_name(int sig, char *buf, size_t len);
 /* Columns s takes on a terminal in the current locale; a byte that is not
  * part of a character counts as one. */
 size_t client_text_width(const char *s);
+
+struct json_object;
+/* o as one JSON line on stdout, DEL and the C1 controls in its strings
+ * written as \u escapes (escape_json()): the same JSON, safe on a
+ * terminal. -ENOMEM. */
+int client_print_json(struct json_object *o);

@@ -1,12 +1,16 @@
-/* cli.c: every program's main() (cli_main) and its lines on stderr. */
+/* cli.c: every program's main() (cli_main) and its lines on stderr,
+ * escaped for the terminal. */
 #include "config.h"
 
 #include <errno.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "util.h"
 
 static const char *program_name;
@@ -15,12 +19,20 @@ static const char *name(void) {
         return program_name ? program_name : program_invocation_short_name;
 }
 
+/* The message escaped (escape.h) as a whole: what it quotes, a task's
+ * name, a path, an argument, the daemon's error about them, came from a
+ * user, and the words around it have nothing to escape. */
 static void print_line(int error, const char *fmt, va_list ap) {
         int saved = errno;
+        char *s;
 
         fprintf(stderr, "%s: ", name());
         errno = error;
-        vfprintf(stderr, fmt, ap);
+        if (vasprintf(&s, fmt, ap) >= 0) {
+                escape_fputs(s, escape_flags_for_locale(), stderr);
+                free(s);
+        } else
+                fputs(strerror(ENOMEM), stderr);
         fputc('\n', stderr);
         errno = saved;
 }

@@ -194,8 +194,11 @@ static int validate_name(const char *name, const char *where, char **e) {
         if (l >= TASK_NAME_MAX)
                 return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
                                  JSON_LABEL(where, "name"), l, TASK_NAME_MAX - 1);
+        /* a label: no C0, DEL or C1 (U+0080..U+009F, 0xc2 0x80..0x9f) control */
         for (size_t i = 0; i < l; i++)
-                if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f)
+                if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f ||
+                    ((unsigned char) name[i] == 0xc2 && (unsigned char) name[i + 1] >= 0x80 &&
+                     (unsigned char) name[i + 1] <= 0x9f))
                         return json_fail(e, -EINVAL, "%s: must not contain control characters",
                                          JSON_LABEL(where, "name"));
         return validate_utf8(name, JSON_LABEL(where, "name"), e);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "strv.h"
 
 void strv_free(char **l) {
@@ -75,22 +76,20 @@ int strv_push_printf(char ***l, size_t *n, const char *fmt, ...) {
         return 0;
 }
 
-/* Bare if safe, else '...', else $'...' when there are control characters
- * (a newline in '...' would break the line).  Never parsed back: argv is. */
-static void shell_quote(FILE *f, const char *s, bool first) {
-        bool bare = *s, control = false;
+/* Bare if safe, else '...', else $'...' when there is something to escape
+ * (a newline in '...' would break the line, a control character would
+ * reach the terminal).  Never parsed back: argv is. */
+static void shell_quote(FILE *f, const char *s, bool first, EscapeFlags flags) {
+        bool bare = *s;
 
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p < 0x20 || *p == 0x7f)
-                        control = true;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
                 /* "a=b" as the first word would be an assignment */
                 if (!(*p < 0x80 && isalnum(*p)) && !strchr("_-+:,./@%", *p) &&
                     !(*p == '=' && !first))
                         bare = false;
-        }
         if (bare)
                 fputs(s, f);
-        else if (!control) {
+        else if (!escape_needed(s, flags)) {
                 fputc('\'', f);
                 for (const char *p = s; *p; p++)
                         if (*p == '\'')
@@ -100,24 +99,12 @@ static void shell_quote(FILE *f, const char *s, bool first) {
                 fputc('\'', f);
         } else {
                 fputs("$'", f);
-                for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                        switch (*p) {
-                        case '\n': fputs("\\n", f); break;
-                        case '\t': fputs("\\t", f); break;
-                        case '\r': fputs("\\r", f); break;
-                        case '\\': fputs("\\\\", f); break;
-                        case '\'': fputs("\\'", f); break;
-                        default:
-                                if (*p < 0x20 || *p == 0x7f)
-                                        fprintf(f, "\\x%02x", *p);
-                                else
-                                        fputc(*p, f);
-                        }
+                escape_fputs(s, flags | ESCAPE_QUOTE, f);
                 fputc('\'', f);
         }
 }
 
-int strv_to_shell(char * const *l, bool command, char **ret) {
+int strv_to_shell_full(char * const *l, bool command, EscapeFlags flags, char **ret) {
         char *buf = NULL;
         size_t size = 0;
         FILE *f;
@@ -132,7 +119,7 @@ int strv_to_shell(char * const *l, bool command, char **ret) {
         for (char * const *i = l; *i; i++) {
                 if (i != l)
                         fputc(' ', f);
-                shell_quote(f, *i, command && i == l);
+                shell_quote(f, *i, command && i == l, flags);
         }
         if (fclose(f) != 0) {
                 free(buf);
@@ -140,4 +127,8 @@ int strv_to_shell(char * const *l, bool command, char **ret) {
         }
         *ret = buf;
         return 0;
+}
+
+int strv_to_shell(char * const *l, bool command, char **ret) {
+        return strv_to_shell_full(l, command, 0, ret);
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "escape.h"
+
 void strv_free(char **l);
 static inline void strv_freep(char ***l) {
         strv_free(*l);
@@ -21,7 +23,11 @@ int strv_copy(const char * const *l, char ***ret);
 int strv_push_printf(char ***l, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* argv as one line a person can read and paste into a shell: each word bare
- * if safe, else '...', else $'...' when it holds control characters.  With
- * command, a first word with '=' is quoted (it would be an assignment).  For
- * display only; never parsed back.  *ret is NULL for a NULL list. */
+ * if safe, else '...', else $'...' when it holds what escape.h escapes
+ * (control characters, C1 controls, bytes that are not UTF-8; with
+ * ESCAPE_NON_ASCII anything past ASCII).  With command, a first word with
+ * '=' is quoted (it would be an assignment).  For display only; never
+ * parsed back.  *ret is NULL for a NULL list. */
+int strv_to_shell_full(char * const *l, bool command, EscapeFlags flags, char **ret);
+/* The same with flags 0: UTF-8 as it is. */
 int strv_to_shell(char * const *l, bool command, char **ret);

@@ -349,38 +349,45 @@ int string_table_find(const char * const *table, size_t n, const char *s) {
         return -1;
 }
 
-bool utf8_valid(const char *s, size_t *ret_offset) {
+size_t utf8_char(const char *s, uint32_t *ret_cp) {
         const unsigned char *p = (const unsigned char *) s;
+        unsigned c = p[0], n;
+        uint32_t cp, min;
 
-        for (size_t i = 0; p[i];) {
-                unsigned c = p[i], n;
-                uint32_t cp, min;
+        if (c < 0x80) {
+                if (ret_cp)
+                        *ret_cp = c;
+                return c ? 1 : 0;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+                n = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+                n = 3, cp = c & 0x07, min = 0x10000;
+        else
+                return 0;
+        for (unsigned k = 1; k <= n; k++) {
+                if ((p[k] & 0xc0) != 0x80)
+                        return 0;   /* also at the NUL: no reading past it */
+                cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        if (ret_cp)
+                *ret_cp = cp;
+        return n + 1;
+}
 
-                if (c < 0x80) {
-                        i++;
-                        continue;
+bool utf8_valid(const char *s, size_t *ret_offset) {
+        for (size_t i = 0; s[i];) {
+                size_t n = utf8_char(s + i, NULL);
+                if (n == 0) {
+                        if (ret_offset)
+                                *ret_offset = i;
+                        return false;
                 }
-                if (c >= 0xc2 && c <= 0xdf)
-                        n = 1, cp = c & 0x1f, min = 0x80;
-                else if (c >= 0xe0 && c <= 0xef)
-                        n = 2, cp = c & 0x0f, min = 0x800;
-                else if (c >= 0xf0 && c <= 0xf4)
-                        n = 3, cp = c & 0x07, min = 0x10000;
-                else
-                        goto bad;
-                for (unsigned k = 1; k <= n; k++) {
-                        if ((p[i + k] & 0xc0) != 0x80)
-                                goto bad;
-                        cp = (cp << 6) | (p[i + k] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        goto bad;
-                i += n + 1;
-                continue;
-        bad:
-                if (ret_offset)
-                        *ret_offset = i;
-                return false;
+                i += n;
         }
         return true;
 }

@@ -75,6 +75,10 @@ uint64_t now_usec(int clock);
  * points past U+10FFFF); if not, *ret_offset (may be NULL) is the offset of
  * the first bad byte. */
 bool utf8_valid(const char *s, size_t *ret_offset);
+/* The length in bytes (1 to 4) of the well-formed UTF-8 character s starts
+ * with, and its code point in *ret_cp (may be NULL); 0 at the NUL and at a
+ * byte that does not start one. */
+size_t utf8_char(const char *s, uint32_t *ret_cp);
 
 /* One read(2) of a small file (sysfs, cgroup, /proc) into buf, which is
  * NUL-terminated; at most len - 1 bytes. */

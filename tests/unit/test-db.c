@@ -311,7 +311,7 @@ static void test_roundtrip(void) {
         command = raw_text(sql);
         CHECK_STREQ(command, "/usr/bin/solver 'with space' 'single'\\''quote' "
                              "'double\"quote' '$HOME' '${X}`id`' %n%s%% 'back\\slash' "
-                             "$'new\\nline' '' $'tab\\there' '\xff\xfe not utf-8' "
+                             "$'new\\nline' '' $'tab\\there' $'\\xff\\xfe not utf-8' "
                              "'ünïcödé' --opt=value /a/b/c $'\\x01\\x7f'");
         snprintf(sql, sizeof sql, "SELECT cleanup_command FROM tasks WHERE id = %" PRIi64,
                  a->id);

@@ -286,6 +286,14 @@ static void test_submit_handwritten(void) {
         CHECK_EQ_U64(req->tasks[0]->time_limit_usec, 0);
 }
 
+/* A name past ASCII that is no control (U+00A0 follows U+009F) is a name. */
+static void test_name_not_control(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req =
+                parse_ok("{\"v\":2,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"\\u00a0caf\\u00e9\"}]}");
+
+        CHECK_STREQ(req ? req->tasks[0]->name : NULL, "\xc2\xa0" "caf\xc3\xa9");
+}
+
 static void test_submit_batches(void) {
         enum { N = 2500 };
         Task **tasks = calloc(N, sizeof(Task *));
@@ -456,6 +464,11 @@ static void test_rejections(void) {
         check_spec_rejected(SPEC_OK ",\"name\":\"\"", "tasks[0].name: must not be empty");
         check_spec_rejected(SPEC_OK ",\"name\":\"a\\nb\"", "tasks[0].name: must not contain control characters");
         check_spec_rejected(SPEC_OK ",\"name\":\"a\\u0000\"", "tasks[0].name: must not contain NUL");
+        /* C1 controls too: U+009B is CSI, U+0085 NEL, as escapes and as bytes */
+        check_spec_rejected(SPEC_OK ",\"name\":\"a\\u009b2J\"", "tasks[0].name: must not contain control characters");
+        check_spec_rejected(SPEC_OK ",\"name\":\"\\u0085\"", "tasks[0].name: must not contain control characters");
+        check_spec_rejected(SPEC_OK ",\"name\":\"a\xc2\x80\"", "tasks[0].name: must not contain control characters");
+        check_spec_rejected(SPEC_OK ",\"name\":\"\\u007f\"", "tasks[0].name: must not contain control characters");
         check_spec_rejected(SPEC_OK ",\"name\":5", "tasks[0].name: must be a string");
         check_spec_rejected(SPEC_OK ",\"threads\":-1", "tasks[0].threads: must be between 1 and 4096, got -1");
         check_spec_rejected(SPEC_OK ",\"threads\":0", "tasks[0].threads: must be between 1 and 4096, got 0");
@@ -1259,6 +1272,7 @@ int main(void) {
         test_ping();
         test_submit_roundtrip();
         test_submit_handwritten();
+        test_name_not_control();
         test_submit_batches();
         test_submit_token();
         test_rejections();
