@@ -8,6 +8,8 @@
  * memory of a task are given back only after its cleanup ended. */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -1345,6 +1347,34 @@ static int recover_running(Manager *m, Live *l) {
         return 0;
 }
 
+/* Environment files of tasks that are gone (a daemon that died between
+ * a task's end and its file's removal); a unit that starts later gets its
+ * file written again. */
+static void remove_leftover_env(Manager *m) {
+        int fd = openat(m->env_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        DIR *d;
+
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                char *end;
+                long long id;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                errno = 0;
+                id = strtoll(de->d_name, &end, 10);
+                if (errno == 0 && *end == 0 && id > 0 && live_find(m, id))
+                        continue;
+                (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+        (void) closedir(d);
+}
+
 int manager_recover(Manager *m) {
         Task **tasks = NULL;
         size_t n = 0;
@@ -1404,6 +1434,7 @@ int manager_recover(Manager *m) {
                 }
         free(lives);
         m->recovering = false;
+        remove_leftover_env(m);
         retention_round(m);
         if (queued || running)
                 log_info("Recovered %u queued and %u running task(s)", queued, running);
