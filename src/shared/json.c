@@ -372,12 +372,22 @@ int json_from_line(const char *line, size_t len, const char *what, int depth, js
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         o = json_tokener_parse_ex(tok, line, (int) len);
         jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        if (jerr == json_tokener_continue) {
+                /* The line has ended, and so must the value: json-c ends a
+                 * number or a literal (2, null) only at a terminating NUL,
+                 * and says "continue" until then. */
+                o = json_tokener_parse_ex(tok, "", 1);
+                jerr = json_tokener_get_error(tok);
+                end = len;
+                if (jerr == json_tokener_error_parse_eof)
+                        jerr = json_tokener_continue;
+        }
         if (jerr == json_tokener_continue)
                 return json_fail(e, -EBADMSG, "invalid JSON: the %s ends inside a value", what);
         if (jerr != json_tokener_success)
-                return json_fail(e, -EBADMSG, "invalid JSON at byte %zu: %s",
-                                 json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
-        for (end = json_tokener_get_parse_end(tok); end < len; end++)
+                return json_fail(e, -EBADMSG, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(jerr));
+        for (; end < len; end++)
                 if (!is_space(line[end]))
                         return json_fail(e, -EBADMSG, "invalid JSON at byte %zu: more after the object", end);
         if (!json_object_is_type(o, json_type_object))

@@ -389,6 +389,17 @@ static void test_rejections(void) {
         check_rejects("[1,2]", -EBADMSG, "JSON object");
         check_rejects("\"ping\"", -EBADMSG, "JSON object");
         check_rejects_len("{\"v\":2,\"op\":\"ping\"}\0", 20, -EBADMSG, "NUL byte");
+        /* a line ends the value on it: json-c alone would wait for more
+         * digits of 2, or for the end of null */
+        check_rejects("2", -EBADMSG, "a request must be a JSON object");
+        check_rejects("-1.5", -EBADMSG, "a request must be a JSON object");
+        check_rejects("null", -EBADMSG, "a request must be a JSON object");
+        check_rejects(" true", -EBADMSG, "a request must be a JSON object");
+        check_rejects_len("2{}", 1, -EBADMSG, "a request must be a JSON object");
+        check_rejects("[1,2", -EBADMSG, "invalid JSON: the request ends inside a value");
+        check_rejects("{\"v\":2,\"op\":\"ping\",\"tag\":12", -EBADMSG, "ends inside a value");
+        check_rejects("{\"v\":2,\"op\":\"ping\",\"tag\":nul", -EBADMSG, "ends inside a value");
+        check_rejects("{\"v\":2,\"op\":\"ping\",\"tag\":tru}", -EBADMSG, "invalid JSON at byte");
 
         /* version and op */
         check_rejects("{\"op\":\"ping\"}", -EINVAL, "\"v\"");
