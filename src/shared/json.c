@@ -55,21 +55,44 @@ int json_fail(char **ret_error, int r, const char *fmt, ...) {
         return r;
 }
 
+/* The length of the well-formed UTF-8 character at s, 0 if none starts
+ * there (utf8_valid() says what is well-formed). */
+static size_t utf8_char_len(const char *s) {
+        unsigned char c = (unsigned char) s[0];
+        size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+                   c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        char one[5] = "";
+
+        for (size_t k = 0; k < n; k++) {
+                if (!s[k])
+                        return 0;
+                one[k] = s[k];
+        }
+        return n > 0 && utf8_valid(one, NULL) ? n : 0;
+}
+
+/* Control characters and bytes that are not UTF-8 become '?': the quote
+ * goes into a reply, and a reply is UTF-8 text. */
 const char *json_quote(char *buf, size_t size, const char *s) {
-        size_t i, j = 0;
+        size_t i = 0, j = 0;
 
         buf[j++] = '"';
-        for (i = 0; s[i] && j + 5 < size; i++) {
-                unsigned char c = (unsigned char) s[i];
-                buf[j++] = c < 0x20 || c == 0x7f ? '?' : (char) c;
+        while (s[i]) {
+                size_t n = utf8_char_len(s + i);
+
+                /* room for the character, "...", '"' and NUL */
+                if (j + (n ? n : 1) + 5 > size)
+                        break;
+                if (n > 1) {
+                        memcpy(buf + j, s + i, n);
+                        j += n;
+                        i += n;
+                        continue;
+                }
+                buf[j++] = n == 0 || (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+                i++;
         }
         if (s[i]) {
-                if (((unsigned char) s[i] & 0xc0) == 0x80) {
-                        while (j > 1 && ((unsigned char) buf[j - 1] & 0xc0) == 0x80)
-                                j--;
-                        if (j > 1 && ((unsigned char) buf[j - 1] & 0xc0) == 0xc0)
-                                j--;
-                }
                 memcpy(buf + j, "...", 3);
                 j += 3;
         }

@@ -30,8 +30,9 @@ void json_putp(struct json_object **o);
  * without a message. */
 int json_fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 
-/* A user's string, short and printable, in quotes, for an error message;
- * cut at a character boundary, so that it stays UTF-8 if it was. */
+/* A user's string, short and printable, in quotes, for an error message:
+ * cut at a character boundary, control characters and bytes that are not
+ * UTF-8 shown as '?', so that the message is UTF-8 whatever s holds. */
 #define JSON_QUOTE_MAX 64
 const char *json_quote(char *buf, size_t size, const char *s);
 #define JSON_QUOTE(s) json_quote((char[JSON_QUOTE_MAX]) {}, JSON_QUOTE_MAX, (s))

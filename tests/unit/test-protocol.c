@@ -652,6 +652,29 @@ static void test_rejections(void) {
         check_rejects("{\"v\":2,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
 }
 
+/* Error messages quote what the client sent, as UTF-8 whatever it sent. */
+static void test_quotes_are_utf8(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(freep) char *error = NULL;
+        char s[1024];
+        size_t off;
+        int k;
+
+        check_rejects("{\"v\":2,\"op\":\"p\xffng\"}", -EINVAL, "unknown op \"p?ng\"");
+        check_rejects("{\"v\":2,\"op\":\"p\xc0\xafng\"}", -EINVAL, "unknown op \"p??ng\"");
+        check_rejects("{\"v\":2,\"op\":\"\xed\xa0\x80\"}", -EINVAL, "unknown op \"???\"");
+        check_rejects("{\"v\":2,\"op\":\"caf\xc3\xa9\"}", -EINVAL, "unknown op \"caf\xc3\xa9\"");
+        check_rejects("{\"v\":2,\"op\":\"\xf0\x9f\x98\"}", -EINVAL, "unknown op \"???\"");
+        /* cut at a character boundary */
+        k = snprintf(s, sizeof s, "{\"v\":2,\"op\":\"x");
+        for (int i = 0; i < 100; i++)
+                k += snprintf(s + k, sizeof s - (size_t) k, "\xe2\x82\xac");
+        (void) snprintf(s + k, sizeof s - (size_t) k, "\"}");
+        CHECK(proto_parse_request(s, strlen(s), &req, NULL, &error) == -EINVAL);
+        CHECK(error && strstr(error, "unknown op \"x\xe2\x82\xac") && strstr(error, "...\""));
+        CHECK(error && utf8_valid(error, &off));
+}
+
 static void test_error_echoes_tag(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
         _cleanup_(json_putp) json_object *tag = NULL;
@@ -1223,6 +1246,7 @@ int main(void) {
         test_submit_token();
         test_rejections();
         test_error_echoes_tag();
+        test_quotes_are_utf8();
         test_other_requests();
         test_spec_json();
         test_spec_from_json();
