@@ -97,6 +97,10 @@ int json_check_fields(struct json_object *o, const char * const *allowed, const 
  * byte, an empty line, invalid JSON, more after the value, or a value that
  * is not an object.  what names the line in messages ("request"). */
 int json_from_line(const char *line, size_t len, const char *what, int depth, struct json_object **ret, char **e);
+/* -EBADMSG if the text s, len bytes, holds more than max objects and
+ * arrays; for a line json_from_line() would otherwise have json-c build
+ * in full. */
+int json_check_containers(const char *s, size_t len, size_t max, const char *what, char **e);
 /* Refuses "\uD800".."\uDFFF" escapes that are not a high-low pair, which
  * json-c would replace with U+FFFD; for text json-c accepted. */
 int json_check_surrogates(const char *s, size_t len, char **e);

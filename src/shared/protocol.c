@@ -873,6 +873,9 @@ int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
                 *ret_tag = NULL;
         if (len > PROTO_LINE_MAX)
                 return json_fail(ret_error, -E2BIG, "request too long: %zu bytes, at most %u", len, PROTO_LINE_MAX);
+        r = json_check_containers(line, len, PROTO_JSON_CONTAINERS_MAX, "request", ret_error);
+        if (r < 0)
+                return r;
         r = json_from_line(line, len, "request", PROTO_JSON_DEPTH_MAX, &o, ret_error);
         if (r < 0)
                 return r;

@@ -675,6 +675,53 @@ static void test_quotes_are_utf8(void) {
         CHECK(error && utf8_valid(error, &off));
 }
 
+/* json-c would build every object and array before any check: a request
+ * holds at most PROTO_JSON_CONTAINERS_MAX of them, counted first. */
+static void test_containers(void) {
+        size_t size = 16u << 20, k;
+        _cleanup_(freep) char *s = malloc(size);
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(freep) char *error = NULL;
+
+        CHECK(s);
+        if (!s)
+                return;
+        /* 8192 are fine (the tag is too long, and that is the error) */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"ping\",\"tag\":[");
+        for (size_t i = 0; i < PROTO_JSON_CONTAINERS_MAX - 2; i++)
+                k += (size_t) snprintf(s + k, size - k, "%s{}", i ? "," : "");
+        (void) snprintf(s + k, size - k, "]}");
+        check_rejects(s, -EINVAL, "tag: ");
+        /* one more is not, and is refused before it is parsed */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"ping\",\"tag\":[");
+        for (size_t i = 0; i < PROTO_JSON_CONTAINERS_MAX - 1; i++)
+                k += (size_t) snprintf(s + k, size - k, "%s[]", i ? "," : "");
+        (void) snprintf(s + k, size - k, "]}");
+        check_rejects_len(s, strlen(s), -EBADMSG, "request refused: more than 8192 objects and arrays");
+        /* 2.8 million, as fast */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"ping\",\"tag\":[{}");
+        while (k + 8 < PROTO_LINE_MAX)
+                k += (size_t) snprintf(s + k, size - k, ",{}");
+        (void) snprintf(s + k, size - k, "]}");
+        check_rejects_len(s, strlen(s), -EBADMSG, "more than 8192 objects and arrays");
+        /* brackets in strings, escaped quotes among them, are not counted */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/echo\",\"");
+        for (size_t i = 0; i < 20000; i++)
+                k += (size_t) snprintf(s + k, size - k, "\\\"{[");
+        (void) snprintf(s + k, size - k, "\"],\"cwd\":\"/\"}]}");
+        CHECK(proto_parse_request(s, strlen(s), &req, NULL, &error) == 0);
+        CHECK(req && req->n_tasks == 1 && strlen(req->tasks[0]->argv[1]) == 60000);
+        proto_request_free(TAKE_PTR(req));
+        /* the largest submit: 1000 tasks of argv, env and cleanup */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"submit\",\"tag\":[[],[],{}],\"tasks\":[");
+        for (size_t i = 0; i < PROTO_SUBMIT_MAX; i++)
+                k += (size_t) snprintf(s + k, size - k, "%s{" SPEC_OK ",\"env\":[\"A=1\"],\"cleanup\":[\"/bin/true\"]}",
+                                       i ? "," : "");
+        (void) snprintf(s + k, size - k, "]}");
+        CHECK(proto_parse_request(s, strlen(s), &req, NULL, &error) == 0);
+        CHECK(req && req->n_tasks == PROTO_SUBMIT_MAX);
+}
+
 static void test_error_echoes_tag(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
         _cleanup_(json_putp) json_object *tag = NULL;
@@ -1247,6 +1294,7 @@ int main(void) {
         test_rejections();
         test_error_echoes_tag();
         test_quotes_are_utf8();
+        test_containers();
         test_other_requests();
         test_spec_json();
         test_spec_from_json();
