@@ -800,6 +800,11 @@ static int check_version(json_object *o, char **e) {
         if (!json_object_is_type(v, json_type_int))
                 return json_fail(e, -EINVAL, "v: must be an integer, the protocol version");
         x = json_object_get_int64(v);
+        /* json-c holds larger integers as uint64 and saturates the int64 */
+        if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t) INT64_MAX)
+                return json_fail(e, -EPROTONOSUPPORT,
+                                 "protocol version mismatch: the request's version is out of range, "
+                                 "benchrunnerd speaks version %d", PROTOCOL_VERSION);
         if (x != PROTOCOL_VERSION)
                 return json_fail(e, -EPROTONOSUPPORT,
                                  "protocol version mismatch: the request has version %" PRIi64

@@ -407,6 +407,11 @@ static void test_rejections(void) {
         check_rejects("{\"v\":3,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 3, benchrunnerd speaks version 2");
         check_rejects("{\"v\":1,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 1, benchrunnerd speaks version 2");
         check_rejects("{\"v\":0,\"op\":\"frobnicate\",\"x\":1}", -EPROTONOSUPPORT, "version 0");
+        check_rejects("{\"v\":9223372036854775808,\"op\":\"ping\"}", -EPROTONOSUPPORT,
+                      "the request's version is out of range, benchrunnerd speaks version 2");
+        check_rejects("{\"v\":18446744073709551616,\"op\":\"ping\"}", -EPROTONOSUPPORT, "out of range");
+        check_rejects("{\"v\":9223372036854775807,\"op\":\"ping\"}", -EPROTONOSUPPORT,
+                      "version 9223372036854775807, benchrunnerd");
         check_rejects("{\"v\":2}", -EINVAL, "op: missing");
         check_rejects("{\"v\":2,\"op\":7}", -EINVAL, "op: must be a string");
         check_rejects("{\"v\":2,\"op\":\"frobnicate\"}", -EINVAL, "unknown op \"frobnicate\"");
