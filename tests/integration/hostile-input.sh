@@ -114,7 +114,7 @@ hcase() {
 
 # ---- the cases: NAME | GENERATOR | EXPECT, as brhi unless NAME says so ----
 while IFS='|' read -r name gen expect <&3; do
-    name=$(echo $name) expect=$(sed 's/^ *//; s/ *$//' <<< "$expect")
+    name=$(sed 's/^ *//; s/ *$//' <<< "$name") expect=$(sed 's/^ *//; s/ *$//' <<< "$expect")
     [ -n "$name" ] && [ "${name#\#}" = "$name" ] || continue
     user=brhi
     case $name in brhi3:*) user=brhi3 ;; esac
@@ -134,7 +134,8 @@ not UTF-8 in argv         | not_utf8                                          | 
 overlong UTF-8 in name    | overlong                                          | tasks[0].name: not valid UTF-8 (byte 0)
 not UTF-8 in op           | bad_utf8_op                                       | op: unknown op \"p?ng\"
 lone surrogate escape     | sub '"name":"\udcff"'                             | lone UTF-16 surrogate \\udcff at byte
-100000 nested [           | deep                                              | nesting too deep
+100000 nested [           | deep                                              | request refused: more than 8192 objects and arrays
+33 nested [               | raw '{"v":2,"op":"ping","tag":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n' | nesting too deep
 2.8 million empty objects | objects 2796000                                   | more than 8192 objects and arrays
 brhi3: 349 000 objects    | objects 349000                                    | more than 8192 objects and arrays
 2000 nested objects       | deep_objects                                      | nesting too deep
@@ -201,7 +202,8 @@ op a number               | req '"op":1'                                      | 
 v missing                 | raw '{"op":"ping"}\n'                             | missing \"v\"
 v too new                 | raw '{"v":3,"op":"ping"}\n'                       | protocol version mismatch: the request has version 3, benchrunnerd speaks version 2
 v negative                | raw '{"v":-1,"op":"ping"}\n'                      | protocol version mismatch: the request has version -1
-v 2^64                    | raw '{"v":18446744073709551616,"op":"ping"}\n'    | protocol version mismatch
+v 2^64                    | raw '{"v":18446744073709551616,"op":"ping"}\n'    | protocol version mismatch: the request's version is out of range
+v 2^63-1                  | raw '{"v":9223372036854775807,"op":"ping"}\n'     | the request has version 9223372036854775807, benchrunnerd speaks version 2
 v a string                | raw '{"v":"2","op":"ping"}\n'                     | v: must be an integer
 v 2.0                     | raw '{"v":2.0,"op":"ping"}\n'                     | v: must be an integer
 empty line                | raw '\n'                                          | empty request
