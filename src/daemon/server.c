@@ -536,8 +536,9 @@ static void conn_process(Conn *c) {
                         c->closing = true;
                         break;
                 }
-                if (len > 0)
-                        handle_line(c, line, len);
+                /* an empty line too: one reply for every line, so that a
+                 * client that counts replies stays in step */
+                handle_line(c, line, len);
         }
         if (c->dead)
                 return;

@@ -55,21 +55,44 @@ int json_fail(char **ret_error, int r, const char *fmt, ...) {
         return r;
 }
 
+/* The length of the well-formed UTF-8 character at s, 0 if none starts
+ * there (utf8_valid() says what is well-formed). */
+static size_t utf8_char_len(const char *s) {
+        unsigned char c = (unsigned char) s[0];
+        size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+                   c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        char one[5] = "";
+
+        for (size_t k = 0; k < n; k++) {
+                if (!s[k])
+                        return 0;
+                one[k] = s[k];
+        }
+        return n > 0 && utf8_valid(one, NULL) ? n : 0;
+}
+
+/* Control characters and bytes that are not UTF-8 become '?': the quote
+ * goes into a reply, and a reply is UTF-8 text. */
 const char *json_quote(char *buf, size_t size, const char *s) {
-        size_t i, j = 0;
+        size_t i = 0, j = 0;
 
         buf[j++] = '"';
-        for (i = 0; s[i] && j + 5 < size; i++) {
-                unsigned char c = (unsigned char) s[i];
-                buf[j++] = c < 0x20 || c == 0x7f ? '?' : (char) c;
+        while (s[i]) {
+                size_t n = utf8_char_len(s + i);
+
+                /* room for the character, "...", '"' and NUL */
+                if (j + (n ? n : 1) + 5 > size)
+                        break;
+                if (n > 1) {
+                        memcpy(buf + j, s + i, n);
+                        j += n;
+                        i += n;
+                        continue;
+                }
+                buf[j++] = n == 0 || (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+                i++;
         }
         if (s[i]) {
-                if (((unsigned char) s[i] & 0xc0) == 0x80) {
-                        while (j > 1 && ((unsigned char) buf[j - 1] & 0xc0) == 0x80)
-                                j--;
-                        if (j > 1 && ((unsigned char) buf[j - 1] & 0xc0) == 0xc0)
-                                j--;
-                }
                 memcpy(buf + j, "...", 3);
                 j += 3;
         }
@@ -348,6 +371,31 @@ int json_check_surrogates(const char *s, size_t len, char **e) {
         return 0;
 }
 
+/* Counts before json-c builds anything: json-c gives every object a hash
+ * table of its own and every array room for 32 values, about 750 and 300
+ * bytes, so 8 MiB of "{}," would take 2 GiB and seconds to build.  Strict
+ * JSON has only "..." strings, so a '{' or '[' outside them is a container
+ * (and if the text is not JSON, json-c refuses it anyway). */
+int json_check_containers(const char *s, size_t len, size_t max, const char *what, char **e) {
+        bool in_string = false;
+        size_t n = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (in_string) {
+                        if (c == '\\')
+                                i++;
+                        else if (c == '"')
+                                in_string = false;
+                } else if (c == '"')
+                        in_string = true;
+                else if ((c == '{' || c == '[') && ++n > max)
+                        return json_fail(e, -EBADMSG, "%s refused: more than %zu objects and arrays", what, max);
+        }
+        return 0;
+}
+
 int json_from_line(const char *line, size_t len, const char *what, int depth, json_object **ret, char **e) {
         _cleanup_(tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_putp) json_object *o = NULL;
@@ -372,12 +420,22 @@ int json_from_line(const char *line, size_t len, const char *what, int depth, js
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         o = json_tokener_parse_ex(tok, line, (int) len);
         jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        if (jerr == json_tokener_continue) {
+                /* The line has ended, and so must the value: json-c ends a
+                 * number or a literal (2, null) only at a terminating NUL,
+                 * and says "continue" until then. */
+                o = json_tokener_parse_ex(tok, "", 1);
+                jerr = json_tokener_get_error(tok);
+                end = len;
+                if (jerr == json_tokener_error_parse_eof)
+                        jerr = json_tokener_continue;
+        }
         if (jerr == json_tokener_continue)
                 return json_fail(e, -EBADMSG, "invalid JSON: the %s ends inside a value", what);
         if (jerr != json_tokener_success)
-                return json_fail(e, -EBADMSG, "invalid JSON at byte %zu: %s",
-                                 json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
-        for (end = json_tokener_get_parse_end(tok); end < len; end++)
+                return json_fail(e, -EBADMSG, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(jerr));
+        for (; end < len; end++)
                 if (!is_space(line[end]))
                         return json_fail(e, -EBADMSG, "invalid JSON at byte %zu: more after the object", end);
         if (!json_object_is_type(o, json_type_object))

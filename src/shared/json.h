@@ -30,8 +30,9 @@ void json_putp(struct json_object **o);
  * without a message. */
 int json_fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 
-/* A user's string, short and printable, in quotes, for an error message;
- * cut at a character boundary, so that it stays UTF-8 if it was. */
+/* A user's string, short and printable, in quotes, for an error message:
+ * cut at a character boundary, control characters and bytes that are not
+ * UTF-8 shown as '?', so that the message is UTF-8 whatever s holds. */
 #define JSON_QUOTE_MAX 64
 const char *json_quote(char *buf, size_t size, const char *s);
 #define JSON_QUOTE(s) json_quote((char[JSON_QUOTE_MAX]) {}, JSON_QUOTE_MAX, (s))
@@ -96,6 +97,10 @@ int json_check_fields(struct json_object *o, const char * const *allowed, const 
  * byte, an empty line, invalid JSON, more after the value, or a value that
  * is not an object.  what names the line in messages ("request"). */
 int json_from_line(const char *line, size_t len, const char *what, int depth, struct json_object **ret, char **e);
+/* -EBADMSG if the text s, len bytes, holds more than max objects and
+ * arrays; for a line json_from_line() would otherwise have json-c build
+ * in full. */
+int json_check_containers(const char *s, size_t len, size_t max, const char *what, char **e);
 /* Refuses "\uD800".."\uDFFF" escapes that are not a high-low pair, which
  * json-c would replace with U+FFFD; for text json-c accepted. */
 int json_check_surrogates(const char *s, size_t len, char **e);

@@ -839,6 +839,11 @@ static int check_version(json_object *o, char **e) {
         if (!json_object_is_type(v, json_type_int))
                 return json_fail(e, -EINVAL, "v: must be an integer, the protocol version");
         x = json_object_get_int64(v);
+        /* json-c holds larger integers as uint64 and saturates the int64 */
+        if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t) INT64_MAX)
+                return json_fail(e, -EPROTONOSUPPORT,
+                                 "protocol version mismatch: the request's version is out of range, "
+                                 "benchrunnerd speaks version %d", PROTOCOL_VERSION);
         if (x != PROTOCOL_VERSION)
                 return json_fail(e, -EPROTONOSUPPORT,
                                  "protocol version mismatch: the request has version %" PRIi64
@@ -912,6 +917,9 @@ int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
                 *ret_tag = NULL;
         if (len > PROTO_LINE_MAX)
                 return json_fail(ret_error, -E2BIG, "request too long: %zu bytes, at most %u", len, PROTO_LINE_MAX);
+        r = json_check_containers(line, len, PROTO_JSON_CONTAINERS_MAX, "request", ret_error);
+        if (r < 0)
+                return r;
         r = json_from_line(line, len, "request", PROTO_JSON_DEPTH_MAX, &o, ret_error);
         if (r < 0)
                 return r;

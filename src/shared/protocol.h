@@ -53,6 +53,10 @@ struct json_object;
 #define PROTO_LIST_LIMIT_MAX  1000     /* tasks per list reply */
 #define PROTO_TAG_MAX         1024     /* bytes of a serialized tag */
 #define PROTO_JSON_DEPTH_MAX  32       /* nesting of objects and arrays */
+/* Objects and arrays in one request, counted before json-c builds them
+ * (json.c says what each costs).  A submit of PROTO_SUBMIT_MAX tasks holds
+ * at most 4002 and a tag a few hundred, so no valid request comes close. */
+#define PROTO_JSON_CONTAINERS_MAX 8192
 /* A spec's env may not name variables with this prefix: the daemon sets
  * its own (BENCHRUNNER_TASK, ...) and a task must not be able to fake them. */
 #define PROTO_ENV_RESERVED_PREFIX "BENCHRUNNER_"

@@ -397,6 +397,17 @@ static void test_rejections(void) {
         check_rejects("[1,2]", -EBADMSG, "JSON object");
         check_rejects("\"ping\"", -EBADMSG, "JSON object");
         check_rejects_len("{\"v\":2,\"op\":\"ping\"}\0", 20, -EBADMSG, "NUL byte");
+        /* a line ends the value on it: json-c alone would wait for more
+         * digits of 2, or for the end of null */
+        check_rejects("2", -EBADMSG, "a request must be a JSON object");
+        check_rejects("-1.5", -EBADMSG, "a request must be a JSON object");
+        check_rejects("null", -EBADMSG, "a request must be a JSON object");
+        check_rejects(" true", -EBADMSG, "a request must be a JSON object");
+        check_rejects_len("2{}", 1, -EBADMSG, "a request must be a JSON object");
+        check_rejects("[1,2", -EBADMSG, "invalid JSON: the request ends inside a value");
+        check_rejects("{\"v\":2,\"op\":\"ping\",\"tag\":12", -EBADMSG, "ends inside a value");
+        check_rejects("{\"v\":2,\"op\":\"ping\",\"tag\":nul", -EBADMSG, "ends inside a value");
+        check_rejects("{\"v\":2,\"op\":\"ping\",\"tag\":tru}", -EBADMSG, "invalid JSON at byte");
 
         /* version and op */
         check_rejects("{\"op\":\"ping\"}", -EINVAL, "\"v\"");
@@ -404,6 +415,11 @@ static void test_rejections(void) {
         check_rejects("{\"v\":3,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 3, benchrunnerd speaks version 2");
         check_rejects("{\"v\":1,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 1, benchrunnerd speaks version 2");
         check_rejects("{\"v\":0,\"op\":\"frobnicate\",\"x\":1}", -EPROTONOSUPPORT, "version 0");
+        check_rejects("{\"v\":9223372036854775808,\"op\":\"ping\"}", -EPROTONOSUPPORT,
+                      "the request's version is out of range, benchrunnerd speaks version 2");
+        check_rejects("{\"v\":18446744073709551616,\"op\":\"ping\"}", -EPROTONOSUPPORT, "out of range");
+        check_rejects("{\"v\":9223372036854775807,\"op\":\"ping\"}", -EPROTONOSUPPORT,
+                      "version 9223372036854775807, benchrunnerd");
         check_rejects("{\"v\":2}", -EINVAL, "op: missing");
         check_rejects("{\"v\":2,\"op\":7}", -EINVAL, "op: must be a string");
         check_rejects("{\"v\":2,\"op\":\"frobnicate\"}", -EINVAL, "unknown op \"frobnicate\"");
@@ -652,6 +668,76 @@ static void test_rejections(void) {
         check_rejects("{\"v\":2,\"op\":\"show\",\"id\":1,\"newest_first\":true}", -EINVAL,
                       "unknown field \"newest_first\"");
         check_rejects("{\"v\":2,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
+}
+
+/* Error messages quote what the client sent, as UTF-8 whatever it sent. */
+static void test_quotes_are_utf8(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(freep) char *error = NULL;
+        char s[1024];
+        size_t off;
+        int k;
+
+        check_rejects("{\"v\":2,\"op\":\"p\xffng\"}", -EINVAL, "unknown op \"p?ng\"");
+        check_rejects("{\"v\":2,\"op\":\"p\xc0\xafng\"}", -EINVAL, "unknown op \"p??ng\"");
+        check_rejects("{\"v\":2,\"op\":\"\xed\xa0\x80\"}", -EINVAL, "unknown op \"???\"");
+        check_rejects("{\"v\":2,\"op\":\"caf\xc3\xa9\"}", -EINVAL, "unknown op \"caf\xc3\xa9\"");
+        check_rejects("{\"v\":2,\"op\":\"\xf0\x9f\x98\"}", -EINVAL, "unknown op \"???\"");
+        /* cut at a character boundary */
+        k = snprintf(s, sizeof s, "{\"v\":2,\"op\":\"x");
+        for (int i = 0; i < 100; i++)
+                k += snprintf(s + k, sizeof s - (size_t) k, "\xe2\x82\xac");
+        (void) snprintf(s + k, sizeof s - (size_t) k, "\"}");
+        CHECK(proto_parse_request(s, strlen(s), &req, NULL, &error) == -EINVAL);
+        CHECK(error && strstr(error, "unknown op \"x\xe2\x82\xac") && strstr(error, "...\""));
+        CHECK(error && utf8_valid(error, &off));
+}
+
+/* json-c would build every object and array before any check: a request
+ * holds at most PROTO_JSON_CONTAINERS_MAX of them, counted first. */
+static void test_containers(void) {
+        size_t size = 16u << 20, k;
+        _cleanup_(freep) char *s = malloc(size);
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(freep) char *error = NULL;
+
+        CHECK(s);
+        if (!s)
+                return;
+        /* 8192 are fine (the tag is too long, and that is the error) */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"ping\",\"tag\":[");
+        for (size_t i = 0; i < PROTO_JSON_CONTAINERS_MAX - 2; i++)
+                k += (size_t) snprintf(s + k, size - k, "%s{}", i ? "," : "");
+        (void) snprintf(s + k, size - k, "]}");
+        check_rejects(s, -EINVAL, "tag: ");
+        /* one more is not, and is refused before it is parsed */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"ping\",\"tag\":[");
+        for (size_t i = 0; i < PROTO_JSON_CONTAINERS_MAX - 1; i++)
+                k += (size_t) snprintf(s + k, size - k, "%s[]", i ? "," : "");
+        (void) snprintf(s + k, size - k, "]}");
+        check_rejects_len(s, strlen(s), -EBADMSG, "request refused: more than 8192 objects and arrays");
+        /* 2.8 million, as fast */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"ping\",\"tag\":[{}");
+        while (k + 8 < PROTO_LINE_MAX)
+                k += (size_t) snprintf(s + k, size - k, ",{}");
+        (void) snprintf(s + k, size - k, "]}");
+        check_rejects_len(s, strlen(s), -EBADMSG, "more than 8192 objects and arrays");
+        /* brackets in strings, escaped quotes among them, are not counted */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/echo\",\"");
+        for (size_t i = 0; i < 20000; i++)
+                k += (size_t) snprintf(s + k, size - k, "\\\"{[");
+        (void) snprintf(s + k, size - k, "\"],\"cwd\":\"/\"}]}");
+        CHECK(proto_parse_request(s, strlen(s), &req, NULL, &error) == 0);
+        CHECK(req && req->n_tasks == 1 && strlen(req->tasks[0]->argv[1]) == 60000);
+        proto_request_free(TAKE_PTR(req));
+        /* the largest submit: 1000 tasks of argv, env and cleanup */
+        k = (size_t) snprintf(s, size, "{\"v\":2,\"op\":\"submit\",\"tag\":[[],[],{}],\"tasks\":[");
+        for (size_t i = 0; i < PROTO_SUBMIT_MAX; i++)
+                k += (size_t) snprintf(s + k, size - k, "%s{" SPEC_OK ",\"env\":[\"A=1\"],\"cleanup\":[\"/bin/true\"]}",
+                                       i ? "," : "");
+        (void) snprintf(s + k, size - k, "]}");
+        CHECK(proto_parse_request(s, strlen(s), &req, NULL, &error) == 0);
+        CHECK(req && req->n_tasks == PROTO_SUBMIT_MAX);
 }
 
 static void test_error_echoes_tag(void) {
@@ -1277,6 +1363,8 @@ int main(void) {
         test_submit_token();
         test_rejections();
         test_error_echoes_tag();
+        test_quotes_are_utf8();
+        test_containers();
         test_other_requests();
         test_spec_json();
         test_spec_from_json();
