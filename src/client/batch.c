@@ -1,7 +1,8 @@
 /* batch.c: one line of a batch file into a task spec (batch.h).  The line
  * is read leniently, as json-c's json_tokener_parse() reads (the format
- * br-run has always taken); the spec in it is checked as strictly as the
- * daemon will check it. */
+ * br-run has always taken), but for the escapes json-c would silently
+ * change; the spec in it is checked as strictly as the daemon will check
+ * it. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "batch.h"
+#include "json.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -30,6 +32,11 @@ int batch_line_parse(const char *line, const char *cwd, Task **ret, char **ret_e
 
         if (!o || !json_object_is_type(o, json_type_object))
                 return -EBADMSG;
+        /* json-c has turned a lone "\udc80" into U+FFFD: refused, as the
+         * daemon refuses it, rather than an argument changed without a word */
+        r = json_check_surrogates(line, strlen(line), ret_error);
+        if (r < 0)
+                return r;
         r = proto_spec_from_json(o, &t, ret_error);
         if (r < 0)
                 return r;

@@ -16,7 +16,8 @@
 bool batch_line_strip(char *line, size_t *len);
 
 /* The spec of one stripped line (a C string: it ends at a NUL byte), field
- * names and types checked; cwd (may be NULL) fills in a missing "cwd".
+ * names and types checked, lone UTF-16 surrogate escapes refused (as the
+ * daemon refuses them); cwd (may be NULL) fills in a missing "cwd".
  * -EBADMSG: not a JSON object (no message); -EINVAL with *ret_error (may
  * be NULL); -ENOMEM. */
 int batch_line_parse(const char *line, const char *cwd, Task **ret, char **ret_error);

@@ -72,6 +72,17 @@ static void test_parse(void) {
         CHECK(parse("not json", &t, &e) == -EBADMSG && !e);
         CHECK(parse("", &t, &e) == -EBADMSG && !e);
 
+        /* json-c would hand over U+FFFD for a lone surrogate: refused, as
+         * the daemon refuses it; a pair is a character */
+        CHECK(parse("{\"argv\":[\"/bin/echo\",\"\\udc80\"]}", &t, &e) == -EINVAL && !t);
+        CHECK(e && strstr(e, "lone UTF-16 surrogate \\udc80"));
+        free(e);
+        CHECK(parse("{'argv':['/bin/echo','\\ud800x']}", &t, &e) == -EINVAL && !t);
+        free(e);
+        CHECK_OK(parse("{\"argv\":[\"/bin/echo\",\"\\ud83d\\ude00\"]}", &t, &e));
+        CHECK_STREQ(t ? t->argv[1] : NULL, "\xf0\x9f\x98\x80");
+        task_free(t);
+
         CHECK(parse("{\"argv\":[\"/bin/true\"],\"thread\":2}", &t, &e) == -EINVAL && !t);
         CHECK(e && strstr(e, "unknown field \"thread\""));
         free(e);
