@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "client.h"
 #include "protocol.h"
 #include "task.h"
@@ -213,28 +214,25 @@ static int resolve_line_argv0(char **argv, const char *field, const char *path, 
  * the daemon will check it, so that a typo is caught here, with its line
  * number, before any task is queued. */
 static int task_from_line(const char *line, const char *path, size_t lineno, const char *cwd, Task **ret) {
-        _cleanup_(proto_json_unrefp) struct json_object *o = json_tokener_parse(line);
         _cleanup_(task_freep) Task *t = NULL;
-        _cleanup_(freep) char *err = NULL, *request = NULL;
-        size_t k;
+        _cleanup_(freep) char *err = NULL;
         int r;
 
-        if (!o || !json_object_is_type(o, json_type_object))
+        r = batch_line_parse(line, cwd, &t, &err);
+        if (r == -EBADMSG)
                 return cli_error(_("%s:%zu: not a JSON object"), path, lineno);
-        r = proto_spec_from_json(o, &t, &err);
-        if (r < 0)
+        if (r == -EINVAL)
                 return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
-        if (!t->submit_dir && cwd && !(t->submit_dir = strdup(cwd)))
-                return -ENOMEM;
+        if (r < 0)
+                return r;
         r = resolve_line_argv0(t->argv, "argv", path, lineno);
         if (r >= 0)
                 r = resolve_line_argv0(t->cleanup_argv, "cleanup", path, lineno);
         if (r < 0)
                 return r;
-        r = proto_spec_validate(t, &err);
-        if (r < 0)
+        r = batch_task_check(t, &err);
+        if (r == -EINVAL)
                 return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
-        r = proto_submit_format_batch(NULL, &t, 1, true, NULL, &request, &k);
         if (r == -E2BIG)
                 return cli_error(_("%s:%zu: the task does not fit in a request (at most %u bytes)"), path, lineno,
                                  PROTO_LINE_MAX);
@@ -273,11 +271,10 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
                 return cli_error(_("--batch: cannot open %s: %s"), path, strerror(errno));
         while (r >= 0 && (len = getline(&line, &alloc, f)) >= 0) {
                 Task *t = NULL;
+                size_t l = (size_t) len;
 
                 lineno++;
-                while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-                        line[--len] = 0;
-                if (len == 0 || line[0] == '#')
+                if (!batch_line_strip(line, &l))
                         continue;
                 r = task_from_line(line, path, lineno, cwd, &t);
                 if (r >= 0)

@@ -1,4 +1,4 @@
-# tools/common.sh: the set-up that tools/test, tools/demo and bench/overhead
+# tools/common.sh: the set-up that tools/test, tools/fuzz, tools/demo and bench/overhead
 # share (sourced, not run): the Debian packages, the build, one throw-away
 # systemd container.  The caller sets PROG (its name, for messages) and top
 # (the source tree).
@@ -6,6 +6,8 @@
 # What building, the container tier and the VM tier need.
 BR_PKGS_BUILD=(gcc make autoconf automake autopoint gettext pkg-config
                libsystemd-dev libsqlite3-dev libpopt-dev libjson-c-dev sqlite3)
+# tools/fuzz (and tools/test, which runs it): clang and libFuzzer
+BR_PKGS_FUZZ=(clang libfuzzer-14-dev)
 BR_PKGS_CONTAINER=(systemd systemd-container dbus util-linux procps)
 BR_PKGS_VM=(qemu-system-x86 busybox-static kmod xz-utils)
 
