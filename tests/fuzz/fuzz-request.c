@@ -122,30 +122,38 @@ static void fuzz_request(const char *line, size_t len) {
 }
 
 /* A TASK written and read back reads the same (with a user name set, so
- * that proto_task_to_json() does not ask the user database). */
-static void check_task_roundtrip(Task *t) {
+ * that proto_task_to_json() does not ask the user database), also as
+ * another user gets it (env names only): what a client prints again stays
+ * hidden. */
+static void check_task_roundtrip_as(Task *t, bool hide_env) {
         _cleanup_(proto_json_unrefp) struct json_object *o1 = NULL, *o2 = NULL;
         _cleanup_(task_freep) Task *again = NULL;
         _cleanup_(freep) char *e = NULL, *s1 = NULL, *s2 = NULL;
         int r;
 
-        if (!t->user) {
-                t->user = strdup("fuzz");
-                fuzz_assert(t->user);
-        }
-        o1 = proto_task_to_json(t);
+        o1 = proto_task_to_json(t, hide_env);
         fuzz_assert(o1);
         r = proto_task_from_json(o1, &again, &e);
         s1 = text_of(o1);
         if (r < 0)
                 fprintf(stderr, "a TASK written does not read back (%s): %s\n", e ? e : "", s1);
         fuzz_assert(r == 0);
-        o2 = proto_task_to_json(again);
+        o2 = proto_task_to_json(again, false);
         fuzz_assert(o2);
         s2 = text_of(o2);
         if (strcmp(s1, s2) != 0)
                 fprintf(stderr, "TASK written twice, differs:\n%s\n%s\n", s1, s2);
         fuzz_assert(strcmp(s1, s2) == 0);
+        fuzz_assert(!hide_env || !t->env || again->env_hidden);
+}
+
+static void check_task_roundtrip(Task *t) {
+        if (!t->user) {
+                t->user = strdup("fuzz");
+                fuzz_assert(t->user);
+        }
+        check_task_roundtrip_as(t, false);
+        check_task_roundtrip_as(t, true);
 }
 
 static void fuzz_message(const char *line, size_t len) {
