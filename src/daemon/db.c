@@ -1411,16 +1411,20 @@ static int read_outputs(Db *db, sqlite3_stmt *s, size_t limit, DbOutput **ret, s
         return 0;
 }
 
-int db_kept_outputs(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
-                    DbOutput **ret, size_t *ret_n) {
+/* Finished rows as "SELECT id, uid, bytes, ended, has_output, row_bytes"
+ * FROM tasks WHERE where AND the selection of db_kept_outputs(). */
+static int select_finished(Db *db, const char *columns, const char *where, bool all_users, uid_t uid,
+                           uint64_t ended_before_usec, size_t limit, DbOutput **ret, size_t *ret_n) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(freep) char *sql = NULL;
         int r;
 
-        r = prepare(db,
-                    "SELECT id, uid, coalesce(output_bytes, 0), " ENDED_AT ", 1, 0 FROM tasks "
-                    "WHERE " OUTPUT_KEPT " AND (?1 OR uid = ?2) AND (?3 = 0 OR " ENDED_AT " < ?3) "
-                    "ORDER BY id LIMIT ?4",
-                    &s);
+        if (asprintf(&sql,
+                     "SELECT id, uid, coalesce(output_bytes, 0), " ENDED_AT ", %s FROM tasks "
+                     "WHERE %s AND (?1 OR uid = ?2) AND (?3 = 0 OR " ENDED_AT " < ?3) ORDER BY id LIMIT ?4",
+                     columns, where) < 0)
+                return fail(db, -ENOMEM, "out of memory");
+        r = prepare(db, sql, &s);
         if (r < 0)
                 return r;
         if (sqlite3_bind_int(s, 1, all_users) != SQLITE_OK || sqlite3_bind_int64(s, 2, uid) != SQLITE_OK ||
@@ -1428,6 +1432,11 @@ int db_kept_outputs(Db *db, bool all_users, uid_t uid, uint64_t ended_before_use
             sqlite3_bind_int64(s, 4, (int64_t) limit) != SQLITE_OK)
                 return fail_sqlite(db, sqlite3_errcode(db->sqlite), "Failed to bind");
         return read_outputs(db, s, limit, ret, ret_n);
+}
+
+int db_kept_outputs(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
+                    DbOutput **ret, size_t *ret_n) {
+        return select_finished(db, "1, 0", OUTPUT_KEPT, all_users, uid, ended_before_usec, limit, ret, ret_n);
 }
 
 int db_output_removed(Db *db, const int64_t *ids, size_t n, uint64_t when_usec) {
@@ -1492,22 +1501,8 @@ int db_largest_history(Db *db, uid_t *ret, uint64_t *ret_bytes, unsigned *ret_us
 
 int db_oldest_finished(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
                        DbOutput **ret, size_t *ret_n) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
-        int r;
-
-        r = prepare(db,
-                    "SELECT id, uid, coalesce(output_bytes, 0), " ENDED_AT ", "
-                    "output_dir IS NOT NULL AND output_removed_at_us IS NULL, " ROW_BYTES " FROM tasks "
-                    "WHERE state = 'finished' AND (?1 OR uid = ?2) AND (?3 = 0 OR " ENDED_AT " < ?3) "
-                    "ORDER BY id LIMIT ?4",
-                    &s);
-        if (r < 0)
-                return r;
-        if (sqlite3_bind_int(s, 1, all_users) != SQLITE_OK || sqlite3_bind_int64(s, 2, uid) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 3, (int64_t) ended_before_usec) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, (int64_t) limit) != SQLITE_OK)
-                return fail_sqlite(db, sqlite3_errcode(db->sqlite), "Failed to bind");
-        return read_outputs(db, s, limit, ret, ret_n);
+        return select_finished(db, "output_dir IS NOT NULL AND output_removed_at_us IS NULL, " ROW_BYTES,
+                               "state = 'finished'", all_users, uid, ended_before_usec, limit, ret, ret_n);
 }
 
 int db_delete_finished(Db *db, const int64_t *ids, size_t n) {
