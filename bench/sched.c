@@ -153,8 +153,8 @@ static int job_order(const void *a, const void *b) {
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static Job *job_of(Job *jobs, const Task *t) {
-        return &jobs[t->id - 1];
+static Job *job_of(Job *jobs, int64_t id) {
+        return &jobs[id - 1];
 }
 
 static int job_submit_cmp(const void *a, const void *b) {
@@ -183,23 +183,24 @@ static int run_ours(const Topology *topo, Job *jobs, size_t n, uint64_t budget) 
         if (r < 0)
                 return r;
         for (;;) {
-                Task *t;
+                SchedTask t;
                 CpuSet cpus;
 
                 for (size_t i = 0; i < n; i++) {
                         if (!jobs[i].queued && jobs[i].submit <= now) {
-                                r = sched_enqueue(s, &jobs[i].task);
+                                SchedTask q = sched_task(&jobs[i].task, 0);
+                                r = sched_enqueue(s, &q);
                                 if (r < 0)
                                         return r;
                                 jobs[i].queued = true;
                         }
                         if (jobs[i].started && !jobs[i].done && jobs[i].finish <= now) {
-                                sched_release(s, &jobs[i].task);
+                                sched_release(s, jobs[i].task.id);
                                 jobs[i].done = true;
                         }
                 }
                 while ((r = sched_next(s, now, &t, &cpus)) > 0) {
-                        Job *j = job_of(jobs, t);
+                        Job *j = job_of(jobs, t.id);
                         j->started = true;
                         j->start = now;
                         j->finish = now + j->run;

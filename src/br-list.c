@@ -21,7 +21,7 @@
 #include "cli.h"
 #include "util.h"
 
-#define DEFAULT_FINISHED 20
+#define DEFAULT_SHOWN 20     /* queued and finished tasks without --limit */
 #define NAME_WIDTH_MAX 32
 
 static int arg_all;
@@ -47,7 +47,7 @@ static const struct poptOption options[] = {
         { "user", 'u', POPT_ARG_STRING, &arg_user, 0, N_("only the tasks of this user"), N_("NAME|UID") },
         { "mine", 0, POPT_ARG_NONE, &arg_mine, 0, N_("only my tasks"), NULL },
         { "limit", 'n', POPT_ARG_STRING, &arg_limit, 0,
-          N_("show the last N finished tasks (default: 20); with --all or --state, the last N tasks"), N_("N") },
+          N_("show the first N queued and the last N finished tasks (default: 20); with --all or --state, the last N tasks"), N_("N") },
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print one JSON object per task and line"), NULL },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
@@ -122,6 +122,50 @@ static int list_last(Client *c, const ProtoRequest *base, unsigned n, Task ***ta
                 (*tasks)[i] = (*tasks)[j - 1];
                 (*tasks)[j - 1] = t;
         }
+        return 0;
+}
+
+/* The first n tasks that base selects, in ascending id order; *ret_more
+ * says whether there are more. */
+static int list_first(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks,
+                      bool *ret_more) {
+        ProtoRequest req = *base;
+        size_t got = 0;
+        int r;
+
+        *ret_more = false;
+        while (got < n) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                Task **a;
+
+                req.limit = n - got < PROTO_LIST_LIMIT_MAX ? (unsigned) (n - got) : PROTO_LIST_LIMIT_MAX;
+                r = client_call(c, &req, &m);
+                if (r < 0)
+                        return r;
+                a = realloc(*tasks, (*ntasks + m->n_tasks + 1) * sizeof(Task *));
+                if (!a)
+                        return -ENOMEM;
+                *tasks = a;
+                for (size_t i = 0; i < m->n_tasks && got < n; i++, got++)
+                        a[(*ntasks)++] = TAKE_PTR(m->tasks[i]);
+                *ret_more = m->more;
+                if (!m->more || m->n_tasks == 0 || a[*ntasks - 1]->id <= req.after_id)
+                        break;
+                req.after_id = a[*ntasks - 1]->id;
+        }
+        return 0;
+}
+
+/* How many tasks are queued, from the daemon's counters. */
+static int count_queued(Client *c, unsigned *ret) {
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        ProtoRequest req = { .op = PROTO_OP_STATS };
+        int r;
+
+        r = client_call(c, &req, &m);
+        if (r < 0)
+                return r;
+        *ret = m->stats.queued;
         return 0;
 }
 
@@ -346,6 +390,8 @@ static int run(void) {
         Client c = { .fd = -1 };
         Task **tasks = NULL;
         size_t n = 0;
+        bool more_queued = false;
+        unsigned queued = 0;
         int r;
 
         r = client_connect(client_socket_path(arg_socket), &c);
@@ -358,11 +404,19 @@ static int run(void) {
                 else
                         r = client_list(&c, &req, &tasks, &n);
         } else {
-                req.state_mask = 1u << TASK_QUEUED | 1u << TASK_RUNNING | 1u << TASK_CLEANUP;
+                /* running ones: no more than the CPUs; queued and
+                 * finished ones: the first and the last N */
+                req.state_mask = 1u << TASK_RUNNING | 1u << TASK_CLEANUP;
                 r = client_list(&c, &req, &tasks, &n);
                 if (r >= 0) {
+                        req.state_mask = 1u << TASK_QUEUED;
+                        r = list_first(&c, &req, limit ? limit : DEFAULT_SHOWN, &tasks, &n, &more_queued);
+                }
+                if (r >= 0 && more_queued)
+                        r = count_queued(&c, &queued);
+                if (r >= 0) {
                         req.state_mask = 1u << TASK_FINISHED;
-                        r = list_last(&c, &req, limit ? limit : DEFAULT_FINISHED, &tasks, &n);
+                        r = list_last(&c, &req, limit ? limit : DEFAULT_SHOWN, &tasks, &n);
                 }
         }
         client_close(&c);
@@ -373,6 +427,9 @@ static int run(void) {
                 r = arg_json ? print_json(tasks, n) : print_table(tasks, n);
                 if (r < 0)
                         (void) cli_error(_("out of memory"));
+                else if (more_queued)
+                        cli_info(_("the first %u of %u queued tasks shown; --state=queued --limit=N shows more"),
+                                 limit ? limit : DEFAULT_SHOWN, queued);
         }
         client_tasks_free(tasks, n);
         if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout)))

@@ -42,6 +42,11 @@
 /* After a checkpoint (and when the daemon closes), the -wal file is
  * truncated to at most this. */
 #define DB_WAL_SIZE_LIMIT "67108864"
+/* KiB of page cache of a read-only connection and of db_copy()'s copy: they
+ * stream pages once (the history thread), and a large history must not
+ * make the daemon large. */
+#define DB_COPY_CACHE_KIB "256"
+
 /* "BRUN": marks the file as ours, in PRAGMA application_id. */
 #define DB_APPLICATION_ID 0x4252554E
 #define DB_FILE_MODE 0600
@@ -921,7 +926,7 @@ static int open_internal(Db *db, const char *path, int flags) {
                                     "Database schema version %" PRIi64 " is older than %d "
                                     "and needs migrating by the daemon", version,
                                     DB_SCHEMA_VERSION);
-                return 0;
+                return exec_sql(db, "PRAGMA cache_size = -" DB_COPY_CACHE_KIB, "Failed to set the cache size");
         }
 
         /* an older daemon made it 0644 for readers */
@@ -1291,6 +1296,55 @@ int db_load_unfinished(Db *db, Task ***ret, size_t *ret_n) {
         return db_list_tasks(db, &f, ret, ret_n);
 }
 
+static int prepare(Db *db, const char *sql, sqlite3_stmt **ret);
+
+int db_load_queued(Db *db, SchedTask **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(freep) SchedTask *v = NULL;
+        size_t n = 0, a = 0;
+        int r, rc;
+
+        if (!db || !ret || !ret_n)
+                return -EINVAL;
+        r = prepare(db, "SELECT id, memory_bytes, coalesce(time_limit_us, 0), coalesce(cleanup_time_limit_us, 0), "
+                        "priority_group, priority, threads, uid, whole_cores, coalesce(cleanup_argv, '[]') <> '[]', "
+                        "length(argv) + coalesce(length(cleanup_argv), 0) + coalesce(length(env), 0) + "
+                        "coalesce(length(name), 0) + coalesce(length(submit_dir), 0) "
+                        "FROM tasks WHERE state = 'queued' ORDER BY id", &s);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                int64_t cost = sqlite3_column_int64(s, 10);
+
+                if (n == a) {
+                        size_t na = a ? 2 * a : 1024;
+                        SchedTask *nv = reallocarray(v, na, sizeof *nv);
+                        if (!nv)
+                                return fail(db, -ENOMEM, "out of memory");
+                        v = nv;
+                        a = na;
+                }
+                v[n++] = (SchedTask) {
+                        .id = sqlite3_column_int64(s, 0),
+                        .memory_bytes = (uint64_t) sqlite3_column_int64(s, 1),
+                        .time_limit_usec = (uint64_t) sqlite3_column_int64(s, 2),
+                        .cleanup_time_limit_usec = (uint64_t) sqlite3_column_int64(s, 3),
+                        .group = (int32_t) sqlite3_column_int64(s, 4),
+                        .priority = (int32_t) sqlite3_column_int64(s, 5),
+                        .threads = (uint32_t) sqlite3_column_int64(s, 6),
+                        .uid = (uint32_t) sqlite3_column_int64(s, 7),
+                        .whole_cores = sqlite3_column_int64(s, 8) != 0,
+                        .has_cleanup = sqlite3_column_int64(s, 9) != 0,
+                        .cost = cost < 0 ? 0 : cost > UINT32_MAX ? UINT32_MAX : (uint32_t) cost,
+                };
+        }
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to read the queued tasks");
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
 int db_count(Db *db, unsigned *ret_running, unsigned *ret_queued) {
         _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
         unsigned running = 0, queued = 0;
@@ -1551,6 +1605,12 @@ int db_copy(Db *db, const char *dst) {
         int rc;
 
         rc = sqlite3_open_v2(dst, &out, SQLITE_OPEN_READWRITE, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        /* The copy is written once and read by nobody here: a small cache
+         * keeps the daemon small with a large history (the backup streams
+         * the pages either way). */
+        rc = sqlite3_exec(out, "PRAGMA cache_size = -" DB_COPY_CACHE_KIB, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 goto fail;
         b = sqlite3_backup_init(out, "main", db->sqlite, "main");

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sched.h"
 #include "task.h"
 
 /* The schema version this code writes and reads.  A database with a newer
@@ -108,6 +109,12 @@ int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n);
 /* Every task that is not finished (queued, running, cleanup), oldest first:
  * what the daemon picks up again after a restart. */
 int db_load_unfinished(Db *db, Task ***ret, size_t *ret_n);
+
+/* The scheduling record of every queued task, oldest first: what a restart
+ * puts back into the queue without reading whole tasks.  Each record's cost
+ * is what its strings take in the row (command, cleanup command,
+ * environment, name, directory).  *ret is malloc'd (NULL when none). */
+int db_load_queued(Db *db, SchedTask **ret, size_t *ret_n);
 
 /* Number of tasks holding resources (running or in cleanup) and queued.
  * Either pointer may be NULL. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +33,9 @@
 #include "unit.h"
 #include "util.h"
 
-/* A task that is not finished, with what the daemon holds for it. */
+/* A task that runs (its command or its cleanup command), with what the
+ * daemon holds for it.  A queued task is only its record in the scheduler
+ * (SchedTask) and its row in the database, read when it starts. */
 typedef struct Live {
         Manager *manager;
         Task *task;
@@ -66,7 +69,7 @@ struct Manager {
         sd_event_source *output_timer;
         sd_event_source *retention_timer;
         Retention *retention;
-        Live *live;               /* all unfinished tasks */
+        Live *live;               /* running tasks (main or cleanup command) */
         IdMap live_by_id;         /* the same, by id */
         bool live_by_id_partial;  /* out of memory once: live_find() falls back to a scan */
         struct Share {            /* per user: what their queued tasks take */
@@ -77,11 +80,13 @@ struct Manager {
         size_t n_shares;
         Live *parked;             /* finished, but not stored yet: kept with their units */
         sd_event_source *retry_timer;
+        sd_event_source *trim_timer;  /* gives the memory of a burst of requests back */
         uint64_t retry_usec;      /* the next retry's delay */
         bool db_failing;          /* a write failed: no starts until the retry stored everything */
         bool dispatching, dispatch_again;
         sd_event_source *dispatch_later;  /* the rest of a long dispatch, when the loop is idle */
         unsigned n_running, n_cleanup;
+        unsigned n_cpus;          /* cpuset_count(&config.cpus) */
         bool shutting_down;
         bool recovering;      /* manager_recover(): no dispatch until every task is placed */
         CpuSet system_busy;       /* task CPUs the system slices are kept off */
@@ -224,10 +229,10 @@ static struct Share *share_of(Manager *m, uid_t uid, bool create) {
         return &p[m->n_shares++];
 }
 
-/* A task entered (+1) or left (-1) the queue. */
-static void share_count(Manager *m, const Task *t, int sign) {
-        struct Share *sh = share_of(m, t->uid, sign > 0);
-        uint64_t b = task_bytes(t);
+/* A task entered (+1) or left (-1) the queue; b is its task_bytes(), as
+ * its scheduling record carries it. */
+static void share_count(Manager *m, uid_t uid, uint64_t b, int sign) {
+        struct Share *sh = share_of(m, uid, sign > 0);
 
         if (!sh)
                 return;
@@ -240,12 +245,22 @@ static void share_count(Manager *m, const Task *t, int sign) {
         }
 }
 
+static uint32_t task_cost(const Task *t) {
+        uint64_t b = task_bytes(t);
+        return b > UINT32_MAX ? UINT32_MAX : (uint32_t) b;
+}
+
 /* Into the queue, and counted. */
-static int queue_task(Manager *m, Task *t) {
-        int r = sched_enqueue(m->sched, t);
+static int queue_record(Manager *m, const SchedTask *st) {
+        int r = sched_enqueue(m->sched, st);
         if (r >= 0)
-                share_count(m, t, +1);
+                share_count(m, st->uid, st->cost, +1);
         return r;
+}
+
+static int queue_task(Manager *m, const Task *t) {
+        SchedTask st = sched_task(t, task_cost(t));
+        return queue_record(m, &st);
 }
 
 static void announce(Manager *m, ProtoEvent e, const Task *t) {
@@ -258,6 +273,7 @@ static void announce(Manager *m, ProtoEvent e, const Task *t) {
 }
 
 static Live *live_find(Manager *m, int64_t id);
+static void db_trouble(Manager *m);
 
 static char *mfree_str(char *p) {
         free(p);
@@ -285,12 +301,7 @@ static int save(Manager *m, const Task *t) {
                         ;
         if (l)
                 l->unsaved = true;
-        if (!m->db_failing) {
-                m->db_failing = true;
-                m->retry_usec = RETRY_FIRST_USEC;
-                (void) sd_event_source_set_time_relative(m->retry_timer, m->retry_usec);
-                (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_ONESHOT);
-        }
+        db_trouble(m);
         return r;
 }
 
@@ -647,7 +658,7 @@ static void start_cleanup(Live *l) {
         announce(m, PROTO_EVENT_FINISHED, t);
 }
 
-static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids);
+static void enqueue_stored(Manager *m, Task * const *tasks, size_t n, int64_t *ret_ids);
 
 /* Attempts of one task at most: a task that a reboot interrupts every time
  * stops coming back. */
@@ -695,11 +706,8 @@ static void queue_attempt(Manager *m, const Task *t) {
         ids_given(m, &n, 1);
         log_info("Task %" PRId64 " was interrupted: queued again as task %" PRId64 " (attempt %u)", t->id, n->id,
                  n->attempt);
-        Task *one = TAKE_PTR(n);
-        enqueue_stored(m, &one, 1, &id);
-        Live *l = live_find(m, id);
-        if (l)
-                announce(m, PROTO_EVENT_QUEUED, l->task);
+        enqueue_stored(m, &n, 1, &id);
+        announce(m, PROTO_EVENT_QUEUED, n);
 }
 
 /* The rest of a task's end, once the database holds it finished; l is
@@ -711,7 +719,7 @@ static void finish_stored(Live *l) {
         /* stored: now systemd may forget the unit */
         l->unit = unit_release(l->unit);
         queue_attempt(m, t);
-        sched_release(m->sched, t);
+        sched_release(m->sched, t->id);
         announce(m, l->had_cleanup ? PROTO_EVENT_CLEANUP_FINISHED : PROTO_EVENT_FINISHED, t);
         live_free(l);
 }
@@ -872,10 +880,11 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                 t->cpus = mfree_str(t->cpus);
                 t->output_dir = mfree_str(t->output_dir);
                 m->n_running--;
-                l->unsaved = false;
-                sched_release(m->sched, t);
+                sched_release(m->sched, t->id);
                 if (queue_task(m, t) < 0)
                         log_error("Task %" PRId64 " could not be queued again", t->id);
+                live_unlink(m, l);
+                live_free(l);
                 return;
         }
         r = start_unit(l, false);
@@ -913,8 +922,37 @@ static int on_dispatch_later(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* The database could not be read or written: nothing starts until the
+ * retry timer got through. */
+static void db_trouble(Manager *m) {
+        if (m->db_failing)
+                return;
+        m->db_failing = true;
+        m->retry_usec = RETRY_FIRST_USEC;
+        (void) sd_event_source_set_time_relative(m->retry_timer, m->retry_usec);
+        (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_ONESHOT);
+}
+
+/* A queued task about to start, read whole from the database. */
+static int live_load(Manager *m, const SchedTask *st, Live **ret) {
+        _cleanup_(task_freep) Task *t = NULL;
+        Live *l;
+        int r;
+
+        r = db_get_task(m->db, st->id, &t);
+        if (r < 0)
+                return r;
+        l = calloc(1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        l->task = TAKE_PTR(t);
+        live_link(m, l);
+        *ret = l;
+        return 0;
+}
+
 void manager_dispatch(Manager *m) {
-        Task *t;
+        SchedTask st;
         CpuSet cpus;
         unsigned started = 0;
 
@@ -928,13 +966,24 @@ void manager_dispatch(Manager *m) {
         do {
                 m->dispatch_again = false;
                 while (!m->db_failing && started < DISPATCH_BATCH &&
-                       sched_next(m->sched, now_usec(CLOCK_REALTIME), &t, &cpus) > 0) {
-                        Live *l = live_find(m, t->id);
-                        share_count(m, t, -1);
-                        if (!l) {
-                                /* cannot happen: every queued task is live */
-                                sched_release(m->sched, t);
-                                continue;
+                       sched_next(m->sched, now_usec(CLOCK_REALTIME), &st, &cpus) > 0) {
+                        Live *l = NULL;
+                        int r;
+
+                        share_count(m, st.uid, st.cost, -1);
+                        r = live_load(m, &st, &l);
+                        if (r < 0) {
+                                sched_release(m->sched, st.id);
+                                if (r == -ENOENT) {
+                                        /* cannot happen: queued rows are never deleted */
+                                        log_error("Task %" PRId64 " was queued, but its row is gone", st.id);
+                                        continue;
+                                }
+                                log_error_errno(r, "Task %" PRId64 ": failed to read it to start it, "
+                                                "trying again later: %s", st.id, db_last_error(m->db));
+                                (void) queue_record(m, &st);
+                                db_trouble(m);
+                                break;
                         }
                         start_task(m, l, &cpus);
                         started++;
@@ -947,6 +996,26 @@ void manager_dispatch(Manager *m) {
 }
 
 /* ---- requests ---- */
+
+/* A burst of large requests (a batch of 100 000 tasks, a list of all of
+ * them) leaves the heap full of freed pages that malloc keeps: given back
+ * a second after the burst, so that the daemon stays small with a long
+ * queue (bench/submit measures it). */
+#define TRIM_DELAY_USEC USEC_PER_SEC
+
+static int on_trim_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) malloc_trim(0);
+        return 0;
+}
+
+static void trim_later(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!m->trim_timer || (sd_event_source_get_enabled(m->trim_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF))
+                return;
+        (void) sd_event_source_set_time_relative(m->trim_timer, TRIM_DELAY_USEC);
+        (void) sd_event_source_set_enabled(m->trim_timer, SD_EVENT_ONESHOT);
+}
 
 bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_groups) {
         if (uid == 0 || uid == m->config.owner)
@@ -963,7 +1032,7 @@ bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_gro
 /* Fills in who submitted t and the daemon's defaults, and checks that it
  * can run here; *ret_why (may stay NULL) says why not. */
 static int admit(Manager *m, Task *t, uid_t uid, gid_t gid, const char *user, char **ret_why) {
-        unsigned ncpus = cpuset_count(&m->config.cpus);
+        unsigned ncpus = m->n_cpus;
 
         t->uid = uid;
         t->gid = gid;
@@ -978,25 +1047,21 @@ static int admit(Manager *m, Task *t, uid_t uid, gid_t gid, const char *user, ch
         }
         if (t->cleanup_argv && t->cleanup_time_limit_usec == 0)
                 t->cleanup_time_limit_usec = m->config.cleanup_time_limit_usec;
-        return sched_check(m->sched, t, ret_why);
+        SchedTask st = sched_task(t, 0);
+        return sched_check(m->sched, &st, ret_why);
 }
 
-/* Takes stored tasks into the queue: from here on nothing may fail. */
-static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids) {
+/* Takes stored tasks into the queue (their scheduling records; the tasks
+ * stay the caller's): from here on nothing may fail. */
+static void enqueue_stored(Manager *m, Task * const *tasks, size_t n, int64_t *ret_ids) {
         for (size_t i = 0; i < n; i++) {
-                Live *l = calloc(1, sizeof(Live));
-                Task *t = tasks[i];
+                int r = queue_task(m, tasks[i]);
 
-                ret_ids[i] = t->id;
-                if (!l) {
+                ret_ids[i] = tasks[i]->id;
+                if (r < 0)
                         /* Stored but not scheduled: the next start picks it up. */
-                        log_error("Out of memory: task %" PRId64 " waits for the next start", t->id);
-                        task_free(t);
-                        continue;
-                }
-                l->task = t;
-                live_link(m, l);
-                (void) queue_task(m, t);
+                        log_error_errno(r, "Task %" PRId64 " is stored, but could not be queued: it waits "
+                                        "for the next start: %m", tasks[i]->id);
         }
 }
 
@@ -1106,11 +1171,63 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
         enqueue_stored(m, tasks, n, ret_ids);
         log_info("Queued %zu task(s) from uid " UID_FMT, n, uid);
         for (size_t i = 0; i < n; i++) {
-                Live *l = live_find(m, ret_ids[i]);
-                if (l)
-                        announce(m, PROTO_EVENT_QUEUED, l->task);
+                announce(m, PROTO_EVENT_QUEUED, tasks[i]);
+                tasks[i] = task_free(tasks[i]);
         }
+        trim_later(m);
         manager_dispatch(m);
+        return 0;
+}
+
+/* A task that is not running: taken off the queue, recorded cancelled. */
+static int cancel_queued(Manager *m, uid_t uid, int64_t id, char **ret_error) {
+        _cleanup_(task_freep) Task *t = NULL;
+        SchedTask key, st;
+        int r;
+
+        r = db_get_task(m->db, id, &t);
+        if (r == -ENOENT) {
+                (void) asprintf(ret_error, "no task %" PRId64, id);
+                return r;
+        }
+        if (r < 0) {
+                (void) asprintf(ret_error, "could not read task %" PRId64 ": %s", id, db_last_error(m->db));
+                return r;
+        }
+        if (t->state == TASK_FINISHED) {
+                (void) asprintf(ret_error, "task %" PRId64 " has already finished", id);
+                return -EALREADY;
+        }
+        if (uid != 0 && uid != t->uid) {
+                (void) asprintf(ret_error, "task %" PRId64 " belongs to another user", id);
+                return -EPERM;
+        }
+        key = sched_task(t, 0);
+        r = sched_dequeue(m->sched, &key, &st);
+        if (r < 0) {
+                (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
+                return r;
+        }
+        share_count(m, st.uid, st.cost, -1);
+        t->main.reason = TASK_REASON_CANCELLED;
+        t->main.finished_usec = now_usec(CLOCK_REALTIME);
+        t->state = TASK_FINISHED;
+        log_info("Task %" PRId64 " cancelled before it started", id);
+        if (save(m, t) < 0) {
+                /* announced once stored */
+                Live *l = calloc(1, sizeof *l);
+                if (!l) {
+                        (void) queue_record(m, &st);
+                        *ret_error = strdup("out of memory");
+                        return -ENOMEM;
+                }
+                l->manager = m;
+                l->task = TAKE_PTR(t);
+                park(m, l);
+        } else
+                announce(m, PROTO_EVENT_FINISHED, t);
+        /* once for a cancel of many ids, not once per id */
+        (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -1119,17 +1236,8 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
         Task *t;
         int r;
 
-        if (!l) {
-                _cleanup_(task_freep) Task *old = NULL;
-                r = db_get_task(m->db, id, &old);
-                if (r == -ENOENT)
-                        (void) asprintf(ret_error, "no task %" PRId64, id);
-                else if (r < 0)
-                        (void) asprintf(ret_error, "could not read task %" PRId64 ": %s", id, db_last_error(m->db));
-                else
-                        (void) asprintf(ret_error, "task %" PRId64 " has already finished", id);
-                return r < 0 ? r : -EALREADY;
-        }
+        if (!l)
+                return cancel_queued(m, uid, id, ret_error);
         t = l->task;
         if (uid != 0 && uid != t->uid) {
                 (void) asprintf(ret_error, "task %" PRId64 " belongs to another user", id);
@@ -1137,27 +1245,6 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
         }
 
         switch (t->state) {
-        case TASK_QUEUED:
-                r = sched_dequeue(m->sched, t);
-                if (r < 0) {
-                        (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
-                        return r;
-                }
-                share_count(m, t, -1);
-                t->main.reason = TASK_REASON_CANCELLED;
-                t->main.finished_usec = now_usec(CLOCK_REALTIME);
-                t->state = TASK_FINISHED;
-                log_info("Task %" PRId64 " cancelled before it started", id);
-                live_unlink(m, l);
-                if (save(m, t) < 0)
-                        park(m, l);     /* announced once stored */
-                else {
-                        announce(m, PROTO_EVENT_FINISHED, t);
-                        live_free(l);
-                }
-                /* once for a cancel of many ids, not once per id */
-                (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
-                return 0;
         case TASK_RUNNING:
         case TASK_CLEANUP:
                 if (l->cancel)
@@ -1196,7 +1283,7 @@ void manager_stats(Manager *m, ProtoStats *ret) {
                 .cleanup = m->n_cleanup,
                 .queued = sched_n_queued(m->sched),
                 .threads_busy = cpuset_count(&busy),
-                .threads_total = cpuset_count(&m->config.cpus),
+                .threads_total = m->n_cpus,
                 .memory_used = mem,
                 .memory_total = m->config.memory_bytes,
         };
@@ -1224,6 +1311,7 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
                 .newest_first = req->newest_first,
                 .limit = req->limit ? req->limit : PROTO_LIST_LIMIT_MAX,
         };
+        trim_later(m);
         return db_list_tasks(m->db, &f, ret, ret_n);
 }
 
@@ -1264,7 +1352,9 @@ static void forget_leftover_units(Manager *m) {
         }
 }
 
-/* A task whose start did not reach systemd: queued again, as it was. */
+/* A task whose start did not reach systemd: queued again, as it was (l
+ * is freed).  A row whose write fails here still says running: the start
+ * writes it whole again. */
 static void requeue(Manager *m, Live *l) {
         Task *t = l->task;
 
@@ -1273,15 +1363,15 @@ static void requeue(Manager *m, Live *l) {
         t->main = (TaskResult) {};
         t->cpus = mfree_str(t->cpus);
         t->output_dir = mfree_str(t->output_dir);
-        save(m, t);
         if (queue_task(m, t) < 0) {
                 t->main.reason = TASK_REASON_FAILED_TO_START;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
                 t->state = TASK_FINISHED;
-                save(m, t);
-                live_unlink(m, l);
-                live_free(l);
         }
+        save(m, t);
+        l->unsaved = false;
+        live_unlink(m, l);
+        live_free(l);
 }
 
 /* Follows again what a task that was running (or in cleanup) has in
@@ -1312,7 +1402,8 @@ static int recover_running(Manager *m, Live *l) {
 
         if (!t->cpus || cpuset_parse(t->cpus, &cpus) < 0)
                 cpuset_zero(&cpus);
-        r = sched_occupy(m->sched, t, &cpus, cleanup ? t->cleanup.started_usec : t->main.started_usec);
+        SchedTask st = sched_task(t, 0);
+        r = sched_occupy(m->sched, &st, &cpus, cleanup ? t->cleanup.started_usec : t->main.started_usec);
         if (r < 0)
                 log_warning_errno(r, "Task %" PRId64 ": its CPUs %s are no longer ours: %m", t->id,
                                   t->cpus ? t->cpus : "-");
@@ -1375,21 +1466,61 @@ static void remove_leftover_env(Manager *m) {
         (void) closedir(d);
 }
 
-int manager_recover(Manager *m) {
-        Task **tasks = NULL;
-        size_t n = 0;
-        unsigned queued = 0, running = 0;
+/* A queued task that can no longer run here (the daemon came back with
+ * fewer CPUs or less memory than it needs): recorded as failed-to-start. */
+static void fail_unrunnable(Manager *m, const SchedTask *st, int error) {
+        _cleanup_(task_freep) Task *t = NULL;
         int r;
 
-        r = db_load_unfinished(m->db, &tasks, &n);
+        log_warning_errno(error, "Task %" PRId64 " can no longer run here (%u threads, %" PRIu64 " bytes): "
+                          "recorded as failed-to-start: %m", st->id, st->threads, st->memory_bytes);
+        r = db_get_task(m->db, st->id, &t);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read task %" PRId64 ": %s", st->id, db_last_error(m->db));
+                return;
+        }
+        t->main.reason = TASK_REASON_FAILED_TO_START;
+        t->main.finished_usec = now_usec(CLOCK_REALTIME);
+        t->state = TASK_FINISHED;
+        /* a failed write leaves it queued: the next start sees it again */
+        (void) db_update_task(m->db, t);
+}
+
+int manager_recover(Manager *m) {
+        DbFilter running_filter = { .states = DB_STATE_MASK(TASK_RUNNING) | DB_STATE_MASK(TASK_CLEANUP) };
+        _cleanup_(freep) SchedTask *queued = NULL;
+        _cleanup_(freep) Live **lives = NULL;
+        Task **tasks = NULL;
+        size_t n = 0, n_queued = 0;
+        unsigned queued_ok = 0, running = 0;
+        int r;
+
+        r = db_list_tasks(m->db, &running_filter, &tasks, &n);
         if (r < 0)
-                return log_error_errno(r, "Failed to load unfinished tasks: %s", db_last_error(m->db));
+                return log_error_errno(r, "Failed to load the running tasks: %s", db_last_error(m->db));
+        r = db_load_queued(m->db, &queued, &n_queued);
+        if (r < 0) {
+                db_tasks_free(tasks, n);
+                return log_error_errno(r, "Failed to load the queued tasks: %s", db_last_error(m->db));
+        }
 
         /* First every task takes its place, then the running ones are
          * followed; only then may the scheduler start anything (a task it
          * started would otherwise be "recovered" too). */
         m->recovering = true;
-        Live **lives = calloc(n ? n : 1, sizeof(Live *));
+        for (size_t i = 0; i < n_queued; i++) {
+                queued[i].cost += sizeof(Task) + sizeof(Live);
+                r = queue_record(m, &queued[i]);
+                if (r == -E2BIG)
+                        fail_unrunnable(m, &queued[i], r);
+                else if (r < 0)
+                        log_error_errno(r, "Task %" PRId64 " could not be queued: it waits for the next start: %m",
+                                        queued[i].id);
+                else
+                        queued_ok++;
+        }
+        free(TAKE_PTR(queued));
+        lives = calloc(n ? n : 1, sizeof(Live *));
         if (!lives) {
                 db_tasks_free(tasks, n);
                 return log_oom();
@@ -1405,39 +1536,18 @@ int manager_recover(Manager *m) {
                 tasks[i] = NULL;
                 live_link(m, l);
                 lives[i] = l;
-                if (l->task->state == TASK_QUEUED) {
-                        Task *t = l->task;
-                        r = queue_task(m, t);
-                        if (r < 0) {
-                                /* The daemon came back with fewer CPUs or
-                                 * less memory than this task needs. */
-                                log_warning_errno(r, "Task %" PRId64 " can no longer run here (%u threads, "
-                                                  "%" PRIu64 " bytes): recorded as failed-to-start: %m",
-                                                  t->id, t->threads, t->memory_bytes);
-                                t->main.reason = TASK_REASON_FAILED_TO_START;
-                                t->main.finished_usec = now_usec(CLOCK_REALTIME);
-                                t->state = TASK_FINISHED;
-                                save(m, t);
-                                live_unlink(m, l);
-                                live_free(l);
-                                lives[i] = NULL;
-                                continue;
-                        }
-                        queued++;
-                }
         }
         free(tasks);
         for (size_t i = 0; i < n; i++)
-                if (lives[i] && lives[i]->task->state != TASK_QUEUED) {
+                if (lives[i]) {
                         running++;
                         (void) recover_running(m, lives[i]);
                 }
-        free(lives);
         m->recovering = false;
         remove_leftover_env(m);
         retention_round(m);
-        if (queued || running)
-                log_info("Recovered %u queued and %u running task(s)", queued, running);
+        if (queued_ok || running)
+                log_info("Recovered %u queued and %u running task(s)", queued_ok, running);
         forget_leftover_units(m);
         manager_dispatch(m);
         return 0;
@@ -1590,6 +1700,7 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
                 if (r < 0)
                         return log_oom();
         }
+        m->n_cpus = cpuset_count(&m->config.cpus);
         r = sched_new(m->topology, &m->config.cpus, m->config.memory_bytes, &m->sched);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scheduler: %m");
@@ -1629,6 +1740,11 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return log_error_errno(r, "Failed to add the retry timer: %m");
         (void) sd_event_source_set_enabled(m->retry_timer, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(event, &m->trim_timer, CLOCK_MONOTONIC, TRIM_DELAY_USEC, USEC_PER_SEC / 4,
+                                       on_trim_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the trim timer: %m");
+        (void) sd_event_source_set_enabled(m->trim_timer, SD_EVENT_OFF);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -1656,6 +1772,7 @@ Manager *manager_free(Manager *m) {
         }
         sd_event_source_disable_unref(m->output_timer);
         sd_event_source_disable_unref(m->retention_timer);
+        sd_event_source_disable_unref(m->trim_timer);
         retention_free(m->retention);
         sd_event_source_disable_unref(m->retry_timer);
         sd_event_source_disable_unref(m->dispatch_later);

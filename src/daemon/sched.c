@@ -39,7 +39,13 @@
  *
  * Everything is recomputed from the running tasks at each sched_next(),
  * which keeps the state small (no stale reservations) and is cheap at the
- * sizes of one machine. */
+ * sizes of one machine.
+ *
+ * The queue is a sorted sequence of chunks of at most CHUNK_MAX records:
+ * an insert or removal is a binary search over the chunks and one within a
+ * chunk, and moves at most a chunk's records (plus, when a chunk splits or
+ * empties, the chunk pointers: one per CHUNK_MAX tasks).  Backfilling
+ * visits at most SCHED_BACKFILL_DEPTH tasks behind the head. */
 #include "config.h"
 
 #include <errno.h>
@@ -52,7 +58,7 @@
 #include "util.h"
 
 typedef struct SchedRunning {
-        Task *task;
+        SchedTask task;
         CpuSet reserved;        /* what it holds */
         uint64_t memory;
         uint64_t started_usec;
@@ -74,17 +80,26 @@ typedef struct Failed {
 struct Sched {
         const Topology *topo;
         CpuSet cpus;
+        unsigned n_cpus;        /* cpuset_count(&cpus), asked for at every submit */
         uint64_t memory;
         uint64_t cleanup_time_limit;
 
         CpuSet busy;
         uint64_t memory_used;
 
-        Task **queue;           /* sorted, head first */
-        size_t n_queue, n_queue_alloc;
+        struct Chunk **chunks;  /* the queue, sorted, head first */
+        size_t n_chunks, n_chunks_alloc;
+        size_t n_queue;
+        uint8_t *fits;          /* sched_check()'s placement by threads x whole cores: 0 unknown, 1 yes, 2 no */
         SchedRunning *running;
         size_t n_running, n_running_alloc;
 };
+
+#define CHUNK_MAX 256
+typedef struct Chunk {
+        size_t n;
+        SchedTask t[CHUNK_MAX];
+} Chunk;
 
 int sched_new(const Topology *topo, const CpuSet *cpus, uint64_t memory_bytes, Sched **ret) {
         Sched *s;
@@ -98,7 +113,13 @@ int sched_new(const Topology *topo, const CpuSet *cpus, uint64_t memory_bytes, S
                 return -ENOMEM;
         s->topo = topo;
         s->cpus = *cpus;
+        s->n_cpus = cpuset_count(cpus);
         s->memory = memory_bytes;
+        s->fits = calloc(((size_t) s->n_cpus + 1) * 2, 1);
+        if (!s->fits) {
+                free(s);
+                return -ENOMEM;
+        }
         *ret = s;
         return 0;
 }
@@ -106,7 +127,10 @@ int sched_new(const Topology *topo, const CpuSet *cpus, uint64_t memory_bytes, S
 Sched *sched_free(Sched *s) {
         if (!s)
                 return NULL;
-        free(s->queue);
+        for (size_t i = 0; i < s->n_chunks; i++)
+                free(s->chunks[i]);
+        free(s->chunks);
+        free(s->fits);
         free(s->running);
         free(s);
         return NULL;
@@ -117,7 +141,7 @@ void sched_set_cleanup_time_limit(Sched *s, uint64_t usec) {
 }
 
 /* < 0 if a goes before b. */
-static int task_order(const Task *a, const Task *b) {
+static int task_order(const SchedTask *a, const SchedTask *b) {
         if (a->group != b->group)
                 return a->group > b->group ? -1 : 1;
         if (a->threads != b->threads)
@@ -129,24 +153,159 @@ static int task_order(const Task *a, const Task *b) {
         return 0;
 }
 
-static ssize_t queue_find(const Sched *s, const Task *t) {
-        for (size_t i = 0; i < s->n_queue; i++)
-                if (s->queue[i] == t)
-                        return (ssize_t) i;
-        return -1;
+/* ---- the queue ---- */
+
+/* The first chunk whose last record does not sort before t (n_chunks if
+ * t goes after all of them). */
+static size_t chunk_for(const Sched *s, const SchedTask *t) {
+        size_t lo = 0, hi = s->n_chunks;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const Chunk *c = s->chunks[mid];
+                if (task_order(&c->t[c->n - 1], t) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
 }
 
-static ssize_t running_find(const Sched *s, const Task *t) {
+/* Within a chunk: the first record that does not sort before t. */
+static size_t slot_for(const Chunk *c, const SchedTask *t) {
+        size_t lo = 0, hi = c->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (task_order(&c->t[mid], t) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static bool queue_find(const Sched *s, const SchedTask *t, size_t *ret_chunk, size_t *ret_slot) {
+        size_t ci = chunk_for(s, t), si;
+
+        if (ci >= s->n_chunks)
+                return false;
+        si = slot_for(s->chunks[ci], t);
+        if (si >= s->chunks[ci]->n || task_order(&s->chunks[ci]->t[si], t) != 0)
+                return false;
+        *ret_chunk = ci;
+        *ret_slot = si;
+        return true;
+}
+
+static int chunk_insert_at(Sched *s, size_t ci, Chunk *c) {
+        if (s->n_chunks == s->n_chunks_alloc) {
+                size_t n = s->n_chunks_alloc ? s->n_chunks_alloc * 2 : 16;
+                Chunk **a = reallocarray(s->chunks, n, sizeof *a);
+                if (!a)
+                        return -ENOMEM;
+                s->chunks = a;
+                s->n_chunks_alloc = n;
+        }
+        memmove(s->chunks + ci + 1, s->chunks + ci, (s->n_chunks - ci) * sizeof *s->chunks);
+        s->chunks[ci] = c;
+        s->n_chunks++;
+        return 0;
+}
+
+static int queue_insert(Sched *s, const SchedTask *t) {
+        size_t ci = chunk_for(s, t), si;
+        Chunk *c;
+        int r;
+
+        if (ci == s->n_chunks) {
+                /* after everything: the common case, submission order */
+                if (ci > 0 && s->chunks[ci - 1]->n < CHUNK_MAX)
+                        ci--;
+                else {
+                        c = malloc(sizeof *c);
+                        if (!c)
+                                return -ENOMEM;
+                        c->n = 0;
+                        r = chunk_insert_at(s, ci, c);
+                        if (r < 0) {
+                                free(c);
+                                return r;
+                        }
+                }
+        }
+        c = s->chunks[ci];
+        si = slot_for(c, t);
+        if (c->n == CHUNK_MAX) {
+                /* split in halves; t goes into the one it sorts in */
+                Chunk *n = malloc(sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                n->n = CHUNK_MAX / 2;
+                memcpy(n->t, c->t + CHUNK_MAX / 2, n->n * sizeof *n->t);
+                c->n = CHUNK_MAX / 2;
+                r = chunk_insert_at(s, ci + 1, n);
+                if (r < 0) {
+                        memcpy(c->t + c->n, n->t, n->n * sizeof *n->t);
+                        c->n = CHUNK_MAX;
+                        free(n);
+                        return r;
+                }
+                if (si > c->n) {
+                        si -= c->n;
+                        c = n;
+                }
+        }
+        memmove(c->t + si + 1, c->t + si, (c->n - si) * sizeof *c->t);
+        c->t[si] = *t;
+        c->n++;
+        s->n_queue++;
+        return 0;
+}
+
+static void queue_remove(Sched *s, size_t ci, size_t si) {
+        Chunk *c = s->chunks[ci];
+
+        memmove(c->t + si, c->t + si + 1, (c->n - si - 1) * sizeof *c->t);
+        c->n--;
+        s->n_queue--;
+        if (c->n == 0) {
+                free(c);
+                memmove(s->chunks + ci, s->chunks + ci + 1, (s->n_chunks - ci - 1) * sizeof *s->chunks);
+                s->n_chunks--;
+        }
+}
+
+static const SchedTask *queue_head(const Sched *s) {
+        return s->n_chunks > 0 ? &s->chunks[0]->t[0] : NULL;
+}
+
+static ssize_t running_find(const Sched *s, int64_t id) {
         for (size_t i = 0; i < s->n_running; i++)
-                if (s->running[i].task == t)
+                if (s->running[i].task.id == id)
                         return (ssize_t) i;
         return -1;
 }
 
-int sched_check(const Sched *s, const Task *t, char **ret_reason) {
+/* Whether threads (on whole cores or not) can ever be placed on the CPUs
+ * given: remembered, as the answer never changes. */
+static bool placeable(const Sched *s, unsigned threads, bool whole_cores) {
+        unsigned given = s->n_cpus;
         CpuSet cpus, reserved;
+        uint8_t *f = s->fits && threads <= given ? &s->fits[(size_t) threads * 2 + whole_cores] : NULL;
+        bool ok;
+
+        if (f && *f)
+                return *f == 1;
+        ok = threads <= given && placement_find(s->topo, &s->cpus, threads, whole_cores, &cpus, &reserved) >= 0;
+        if (f)
+                *f = ok ? 1 : 2;
+        return ok;
+}
+
+int sched_check(const Sched *s, const SchedTask *t, char **ret_reason) {
         char *reason = NULL;
-        unsigned given = cpuset_count(&s->cpus);
+        unsigned given = s->n_cpus;
 
         if (t->threads == 0)
                 reason = strdup("a task needs at least one thread");
@@ -160,7 +319,7 @@ int sched_check(const Sched *s, const Task *t, char **ret_reason) {
                              format_size(a, sizeof a, t->memory_bytes),
                              format_size(b, sizeof b, s->memory)) < 0)
                         reason = NULL;
-        } else if (placement_find(s->topo, &s->cpus, t->threads, t->whole_cores, &cpus, &reserved) < 0) {
+        } else if (!placeable(s, t->threads, t->whole_cores)) {
                 if (asprintf(&reason, "%u threads %s do not fit the whole cores of the CPUs given to benchrunner",
                              t->threads, t->whole_cores ? "on whole cores" : "(an even count takes whole cores)") < 0)
                         reason = NULL;
@@ -174,64 +333,40 @@ int sched_check(const Sched *s, const Task *t, char **ret_reason) {
         return -E2BIG;
 }
 
-int sched_enqueue(Sched *s, Task *t) {
-        size_t lo, hi;
+int sched_enqueue(Sched *s, const SchedTask *t) {
+        size_t ci, si;
         int r;
 
         if (!t)
                 return -EINVAL;
-        if (queue_find(s, t) >= 0 || running_find(s, t) >= 0)
+        if (queue_find(s, t, &ci, &si) || running_find(s, t->id) >= 0)
                 return -EEXIST;
         r = sched_check(s, t, NULL);
         if (r < 0)
                 return r;
-        if (s->n_queue == s->n_queue_alloc) {
-                size_t n = s->n_queue_alloc ? s->n_queue_alloc * 2 : 64;
-                Task **q = reallocarray(s->queue, n, sizeof *q);
-                if (!q)
-                        return -ENOMEM;
-                s->queue = q;
-                s->n_queue_alloc = n;
-        }
-        /* binary search for the first task that goes after t */
-        lo = 0;
-        hi = s->n_queue;
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (task_order(s->queue[mid], t) <= 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        memmove(s->queue + lo + 1, s->queue + lo, (s->n_queue - lo) * sizeof *s->queue);
-        s->queue[lo] = t;
-        s->n_queue++;
-        return 0;
+        return queue_insert(s, t);
 }
 
-static void queue_remove(Sched *s, size_t i) {
-        memmove(s->queue + i, s->queue + i + 1, (s->n_queue - i - 1) * sizeof *s->queue);
-        s->n_queue--;
-}
+int sched_dequeue(Sched *s, const SchedTask *t, SchedTask *ret) {
+        size_t ci, si;
 
-int sched_dequeue(Sched *s, Task *t) {
-        ssize_t i = queue_find(s, t);
-
-        if (i < 0)
+        if (!t || !queue_find(s, t, &ci, &si))
                 return -ENOENT;
-        queue_remove(s, (size_t) i);
+        if (ret)
+                *ret = s->chunks[ci]->t[si];
+        queue_remove(s, ci, si);
         return 0;
 }
 
 /* How long a task holds its resources at most: its time limit plus its
  * cleanup's, each with the time a stopped command has between SIGTERM and
  * SIGKILL; NEVER if either limit is unknown. */
-static uint64_t task_hold(const Sched *s, const Task *t) {
+static uint64_t task_hold(const Sched *s, const SchedTask *t) {
         uint64_t cleanup = 0;
 
         if (t->time_limit_usec == 0)
                 return NEVER;
-        if (t->cleanup_argv && t->cleanup_argv[0]) {
+        if (t->has_cleanup) {
                 cleanup = t->cleanup_time_limit_usec ? t->cleanup_time_limit_usec : s->cleanup_time_limit;
                 if (cleanup == 0)
                         return NEVER;
@@ -243,7 +378,7 @@ static uint64_t task_hold(const Sched *s, const Task *t) {
         return t->time_limit_usec + TASK_STOP_TIMEOUT_USEC + cleanup;
 }
 
-static int running_add(Sched *s, Task *t, const CpuSet *reserved, uint64_t started_usec) {
+static int running_add(Sched *s, const SchedTask *t, const CpuSet *reserved, uint64_t started_usec) {
         if (s->n_running == s->n_running_alloc) {
                 size_t n = s->n_running_alloc ? s->n_running_alloc * 2 : 16;
                 SchedRunning *r = reallocarray(s->running, n, sizeof *r);
@@ -254,7 +389,7 @@ static int running_add(Sched *s, Task *t, const CpuSet *reserved, uint64_t start
         }
         uint64_t hold = task_hold(s, t);
         s->running[s->n_running++] = (SchedRunning) {
-                .task = t,
+                .task = *t,
                 .reserved = *reserved,
                 .memory = t->memory_bytes,
                 .started_usec = started_usec,
@@ -281,14 +416,14 @@ static int running_end_cmp(const void *a, const void *b) {
                 return x->end_usec < y->end_usec ? -1 : 1;
         if (x->started_usec != y->started_usec)
                 return x->started_usec < y->started_usec ? -1 : 1;
-        return x->task->id < y->task->id ? -1 : x->task->id > y->task->id;
+        return x->task.id < y->task.id ? -1 : x->task.id > y->task.id;
 }
 
 /* The head's reservation: releases running tasks in the order of their ends
  * until the head fits.  Returns 0 and the shadow time (NEVER if unknown),
  * the CPUs the head would hold then and the memory left over after it;
  * -ENOSPC if it would not fit even on an idle machine. */
-static int reservation(const Sched *s, const Task *head, uint64_t now_usec,
+static int reservation(const Sched *s, const SchedTask *head, uint64_t now_usec,
                        uint64_t *ret_shadow, CpuSet *ret_cpus, uint64_t *ret_extra) {
         _cleanup_(freep) const SchedRunning **order = NULL;
         _cleanup_(freep) unsigned *holders = NULL;
@@ -342,7 +477,7 @@ static int reservation(const Sched *s, const Task *head, uint64_t now_usec,
         return -ENOSPC;
 }
 
-static bool failed_covers(const Failed *f, size_t n, const Task *t, uint64_t hold) {
+static bool failed_covers(const Failed *f, size_t n, const SchedTask *t, uint64_t hold) {
         for (size_t i = 0; i < n; i++)
                 if (f[i].threads == t->threads && f[i].whole_cores == t->whole_cores &&
                     f[i].memory <= t->memory_bytes && f[i].hold <= hold)
@@ -350,27 +485,29 @@ static bool failed_covers(const Failed *f, size_t n, const Task *t, uint64_t hol
         return false;
 }
 
-static int start(Sched *s, size_t i, const CpuSet *cpus, const CpuSet *reserved, uint64_t now_usec,
-                 Task **ret, CpuSet *ret_cpus) {
-        Task *t = s->queue[i];
+static int start(Sched *s, size_t ci, size_t si, const CpuSet *cpus, const CpuSet *reserved, uint64_t now_usec,
+                 SchedTask *ret, CpuSet *ret_cpus) {
+        SchedTask t = s->chunks[ci]->t[si];
         int r;
 
-        r = running_add(s, t, reserved, now_usec);
+        r = running_add(s, &t, reserved, now_usec);
         if (r < 0)
                 return r;
-        queue_remove(s, i);
-        *ret = t;
+        queue_remove(s, ci, si);
+        if (ret)
+                *ret = t;
         if (ret_cpus)
                 *ret_cpus = *cpus;
         return 1;
 }
 
-int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus) {
+int sched_next(Sched *s, uint64_t now_usec, SchedTask *ret, CpuSet *ret_cpus) {
         CpuSet free, free_outside, head_cpus, cpus, reserved;
         Failed failed[FAILED_MAX];
         size_t n_failed = 0;
         uint64_t shadow, extra;
-        Task *head;
+        const SchedTask *head;
+        size_t visited = 0;
         int r;
 
         if (s->n_queue == 0)
@@ -379,10 +516,10 @@ int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus) {
         if (cpuset_empty(&free))
                 return 0;
 
-        head = s->queue[0];
+        head = queue_head(s);
         if (memory_fits(s, s->memory_used, head->memory_bytes) &&
             placement_find(s->topo, &free, head->threads, head->whole_cores, &cpus, &reserved) >= 0)
-                return start(s, 0, &cpus, &reserved, now_usec, ret, ret_cpus);
+                return start(s, 0, 0, &cpus, &reserved, now_usec, ret, ret_cpus);
 
         r = reservation(s, head, now_usec, &shadow, &head_cpus, &extra);
         if (r == -ENOSPC)
@@ -393,9 +530,13 @@ int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus) {
         free_outside = free;
         cpuset_and_not(&free_outside, &head_cpus);
 
-        for (size_t i = 1; i < s->n_queue; i++) {
-                Task *t = s->queue[i];
+        for (size_t ci = 0; ci < s->n_chunks; ci++)
+        for (size_t si = ci == 0 ? 1 : 0; si < s->chunks[ci]->n; si++) {
+                const SchedTask *t = &s->chunks[ci]->t[si];
                 uint64_t hold = task_hold(s, t);
+
+                if (++visited > SCHED_BACKFILL_DEPTH)
+                        return 0;
                 bool before = shadow != NEVER && hold != NEVER && hold <= shadow - now_usec;
 
                 if (failed_covers(failed, n_failed, t, hold))
@@ -406,11 +547,11 @@ int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus) {
                 /* (b) nothing the head's reservation needs */
                 if (t->memory_bytes <= extra &&
                     placement_find(s->topo, &free_outside, t->threads, t->whole_cores, &cpus, &reserved) >= 0)
-                        return start(s, i, &cpus, &reserved, now_usec, ret, ret_cpus);
+                        return start(s, ci, si, &cpus, &reserved, now_usec, ret, ret_cpus);
                 /* (a) gone before the head starts */
                 if (before &&
                     placement_find(s->topo, &free, t->threads, t->whole_cores, &cpus, &reserved) >= 0)
-                        return start(s, i, &cpus, &reserved, now_usec, ret, ret_cpus);
+                        return start(s, ci, si, &cpus, &reserved, now_usec, ret, ret_cpus);
         fail:
                 if (n_failed < FAILED_MAX)
                         failed[n_failed++] = (Failed) {
@@ -423,17 +564,17 @@ int sched_next(Sched *s, uint64_t now_usec, Task **ret, CpuSet *ret_cpus) {
         return 0;
 }
 
-int sched_reservation(const Sched *s, uint64_t now_usec, const Task **ret_head, uint64_t *ret_start_usec) {
+int sched_reservation(const Sched *s, uint64_t now_usec, SchedTask *ret_head, uint64_t *ret_start_usec) {
         CpuSet free, cpus, reserved;
         uint64_t shadow, extra;
-        const Task *head;
+        const SchedTask *head;
         int r;
 
         if (s->n_queue == 0)
                 return 0;
-        head = s->queue[0];
+        head = queue_head(s);
         if (ret_head)
-                *ret_head = head;
+                *ret_head = *head;
         if (ret_start_usec)
                 *ret_start_usec = now_usec;
         free_cpus(s, &free);
@@ -448,19 +589,20 @@ int sched_reservation(const Sched *s, uint64_t now_usec, const Task **ret_head, 
         return 1;
 }
 
-int sched_occupy(Sched *s, Task *t, const CpuSet *cpus, uint64_t started_usec) {
+int sched_occupy(Sched *s, const SchedTask *t, const CpuSet *cpus, uint64_t started_usec) {
         CpuSet reserved;
+        size_t ci, si;
 
         if (!t || !cpus || cpuset_empty(cpus))
                 return -EINVAL;
-        if (queue_find(s, t) >= 0 || running_find(s, t) >= 0)
+        if (queue_find(s, t, &ci, &si) || running_find(s, t->id) >= 0)
                 return -EEXIST;
         placement_reserved(s->topo, cpus, t->whole_cores, &reserved);
         return running_add(s, t, &reserved, started_usec);
 }
 
-void sched_release(Sched *s, Task *t) {
-        ssize_t i = running_find(s, t);
+void sched_release(Sched *s, int64_t id) {
+        ssize_t i = running_find(s, id);
 
         if (i < 0)
                 return;

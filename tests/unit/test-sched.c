@@ -56,11 +56,16 @@ static void sim_init(Sim *sim, const Topology *topo, const CpuSet *cpus, uint64_
         CHECK(sched_new(topo, cpus ? cpus : topology_online(topo), budget, &sim->s) == 0);
 }
 
-static SimTask *sim_find(Sim *sim, const Task *t) {
+static SimTask *sim_find(Sim *sim, int64_t id) {
         for (size_t i = 0; i < sim->n; i++)
-                if (&sim->t[i].task == t)
+                if (sim->t[i].task.id == id)
                         return &sim->t[i];
         abort();
+}
+
+/* The scheduler's record of a task. */
+static SchedTask st_of(const Task *t) {
+        return sched_task(t, 0);
 }
 
 static void check_start(Sim *sim, SimTask *st) {
@@ -95,30 +100,32 @@ static void check_start(Sim *sim, SimTask *st) {
 
 /* Runs until every task has ended. */
 static void sim_run(Sim *sim) {
-        const Task *last_head = NULL;
+        int64_t last_head = 0;
 
         for (;;) {
                 uint64_t next = NEVER;
-                const Task *head;
+                SchedTask h0, got;
+                int64_t head, t;
                 uint64_t promise;
-                Task *t;
                 CpuSet cpus;
                 int r;
 
                 for (size_t i = 0; i < sim->n; i++)
                         if (!sim->t[i].queued && sim->t[i].submit <= sim->now) {
-                                CHECK(sched_enqueue(sim->s, &sim->t[i].task) == 0);
+                                SchedTask q = st_of(&sim->t[i].task);
+                                CHECK(sched_enqueue(sim->s, &q) == 0);
                                 sim->t[i].queued = true;
                         }
 
                 /* the head's promise holds while it stays the head */
-                head = NULL;
-                r = sched_reservation(sim->s, sim->now, &head, &promise);
+                h0 = (SchedTask) {};
+                r = sched_reservation(sim->s, sim->now, &h0, &promise);
+                head = h0.id;
                 CHECK(r >= 0);
                 if (r == 0 && head != last_head && last_head && !sim_find(sim, last_head)->started) {
                         /* a task that sorts first took over, and starts now */
                         sim_find(sim, last_head)->promised = NEVER;
-                        last_head = NULL;
+                        last_head = 0;
                 }
                 if (r > 0) {
                         SimTask *h = sim_find(sim, head);
@@ -135,12 +142,13 @@ static void sim_run(Sim *sim) {
                         last_head = head;
                 }
 
-                while ((r = sched_next(sim->s, sim->now, &t, &cpus)) > 0) {
-                        SimTask *st = sim_find(sim, t);
+                while ((r = sched_next(sim->s, sim->now, &got, &cpus)) > 0) {
+                        SimTask *st = sim_find(sim, got.id);
                         uint64_t run = st->duration;
 
-                        if (t->time_limit_usec && run > t->time_limit_usec)
-                                run = t->time_limit_usec;
+                        t = got.id;
+                        if (st->task.time_limit_usec && run > st->task.time_limit_usec)
+                                run = st->task.time_limit_usec;
                         st->started = true;
                         st->start = sim->now;
                         st->finish = sim->now + run;
@@ -148,7 +156,7 @@ static void sim_run(Sim *sim) {
                         if (last_head && t != last_head)
                                 sim->backfilled++;
                         if (t == last_head)
-                                last_head = NULL;
+                                last_head = 0;
                         check_start(sim, st);
                 }
                 CHECK(r == 0);
@@ -178,7 +186,7 @@ static void sim_run(Sim *sim) {
                 sim->now = next;
                 for (size_t i = 0; i < sim->n; i++)
                         if (sim->t[i].started && !sim->t[i].done && sim->t[i].finish == sim->now) {
-                                sched_release(sim->s, &sim->t[i].task);
+                                sched_release(sim->s, sim->t[i].task.id);
                                 sim->t[i].done = true;
                         }
         }
@@ -413,11 +421,11 @@ static void test_api(void) {
         _cleanup_(topology_freep) Topology *topo = machine(1, 4, FAKE_SMT_SPLIT);
         _cleanup_(sched_freep) Sched *s = NULL;
         _cleanup_(freep) char *reason = NULL;
-        Task a = { .id = 1, .threads = 8, .memory_bytes = GiB },
+        SchedTask a = { .id = 1, .threads = 8, .memory_bytes = GiB },
              b = { .id = 2, .threads = 2, .memory_bytes = GiB, .whole_cores = true },
              c = { .id = 3, .threads = 1, .memory_bytes = 32 * GiB },
              d = { .id = 4, .threads = 2, .memory_bytes = GiB },
-             e = { .id = 5, .threads = 1, .memory_bytes = GiB }, *t;
+             e = { .id = 5, .threads = 1, .memory_bytes = GiB }, t;
         CpuSet given, cpus, busy;
         uint64_t used;
 
@@ -450,7 +458,7 @@ static void test_api(void) {
         CHECK(sched_enqueue(s, &e) == 0);
         CHECK(sched_enqueue(s, &e) == -EEXIST);
         CHECK(sched_next(s, 20 * SEC, &t, &cpus) == 1);
-        CHECK(t == &b);
+        CHECK(t.id == b.id);
         CHECK_EQ_U64(cpuset_count(&cpus), 2);
         {
                 _cleanup_(freep) char *f = cpuset_format(&cpus);
@@ -463,17 +471,17 @@ static void test_api(void) {
         }
         CHECK_EQ_U64(used, 2 * GiB);
         CHECK(sched_next(s, 20 * SEC, &t, &cpus) == 1);
-        CHECK(t == &e);
+        CHECK(t.id == e.id);
         {
                 _cleanup_(freep) char *f = cpuset_format(&cpus);
                 CHECK_STREQ(f, "0");                        /* the half core */
         }
         CHECK(sched_next(s, 20 * SEC, &t, &cpus) == 0);
-        CHECK(sched_dequeue(s, &e) == -ENOENT);
-        sched_release(s, &b);
-        sched_release(s, &b);                               /* ignored */
-        sched_release(s, &d);
-        sched_release(s, &e);
+        CHECK(sched_dequeue(s, &e, NULL) == -ENOENT);
+        sched_release(s, b.id);
+        sched_release(s, b.id);                               /* ignored */
+        sched_release(s, d.id);
+        sched_release(s, e.id);
         sched_usage(s, &busy, &used);
         CHECK(cpuset_empty(&busy));
         CHECK_EQ_U64(used, 0);
@@ -481,39 +489,92 @@ static void test_api(void) {
 
         /* a cleanup without a known limit makes the end unknown */
         {
-                char *argv[] = { (char *) "/bin/true", NULL };
-                Task h = { .id = 10, .threads = 7, .memory_bytes = GiB },
-                     f = { .id = 11, .threads = 2, .memory_bytes = GiB, .time_limit_usec = 10 * SEC,
-                           .cleanup_argv = argv };
-                const Task *head;
+                SchedTask h = { .id = 10, .threads = 7, .memory_bytes = GiB },
+                          f = { .id = 11, .threads = 2, .memory_bytes = GiB, .time_limit_usec = 10 * SEC,
+                                .has_cleanup = true },
+                          head;
                 uint64_t when;
 
                 CHECK(sched_enqueue(s, &f) == 0);
                 CHECK(sched_next(s, 0, &t, &cpus) == 1);
                 CHECK(sched_enqueue(s, &h) == 0);
                 CHECK(sched_reservation(s, 0, &head, &when) == 1);
-                CHECK(head == &h);
+                CHECK(head.id == h.id);
                 CHECK(when == NEVER);
                 sched_set_cleanup_time_limit(s, 5 * SEC);
                 CHECK(sched_reservation(s, 0, &head, &when) == 1);
                 /* f started before the default was known: still unknown */
                 CHECK(when == NEVER);
-                sched_release(s, &f);
+                sched_release(s, f.id);
                 CHECK(sched_next(s, 0, &t, &cpus) == 1);
-                CHECK(t == &h);
-                sched_release(s, &h);
+                CHECK(t.id == h.id);
+                sched_release(s, h.id);
                 CHECK(sched_enqueue(s, &f) == 0);
                 CHECK(sched_next(s, 0, &t, &cpus) == 1);
                 CHECK(sched_enqueue(s, &h) == 0);
                 CHECK(sched_reservation(s, 3 * SEC, &head, &when) == 1);
                 /* 10 s limit + 5 s cleanup, each with the stop timeout */
                 CHECK_EQ_U64(when, 15 * SEC + 2 * TASK_STOP_TIMEOUT_USEC);
-                CHECK(sched_dequeue(s, &h) == 0);
-                sched_release(s, &f);
+                CHECK(sched_dequeue(s, &h, NULL) == 0);
+                sched_release(s, f.id);
         }
 }
 
+/* The queue at a length where its chunks split and empty: random orders
+ * in, random removals, and sched_next() gives the rest in the policy's
+ * order (a machine with one CPU runs one task at a time). */
+static int order_cmp(const void *a, const void *b) {
+        const SchedTask *x = a, *y = b;
+        if (x->group != y->group)
+                return x->group > y->group ? -1 : 1;
+        if (x->priority != y->priority)
+                return x->priority > y->priority ? -1 : 1;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void test_queue_long(void) {
+        _cleanup_(topology_freep) Topology *topo = machine(1, 1, FAKE_SMT_NONE);
+        _cleanup_(sched_freep) Sched *s = NULL;
+        enum { N = 20000 };
+        _cleanup_(freep) SchedTask *t = calloc(N, sizeof *t);
+        _cleanup_(freep) bool *gone = calloc(N, sizeof *gone);
+        size_t left = N, k = 0;
+        unsigned seed = 7;
+
+        CHECK(t && gone);
+        CHECK(sched_new(topo, topology_online(topo), GiB, &s) == 0);
+        for (size_t i = 0; i < N; i++) {
+                seed = seed * 1103515245 + 12345;
+                t[i] = (SchedTask) { .id = (int64_t) i + 1, .threads = 1, .memory_bytes = 1,
+                                     .group = (int32_t) (seed >> 16) % 3, .priority = (int32_t) (seed >> 8) % 50 };
+                CHECK(sched_enqueue(s, &t[i]) == 0);
+        }
+        CHECK(sched_enqueue(s, &t[N / 2]) == -EEXIST);
+        CHECK_EQ_U64(sched_n_queued(s), N);
+        for (size_t i = 0; i < N; i += 3) {
+                CHECK(sched_dequeue(s, &t[i], NULL) == 0);
+                gone[i] = true;
+                left--;
+        }
+        CHECK(sched_dequeue(s, &t[0], NULL) == -ENOENT);
+        CHECK_EQ_U64(sched_n_queued(s), left);
+        qsort(t, N, sizeof *t, order_cmp);
+        for (size_t i = 0; i < N; i++) {
+                SchedTask got;
+                if (gone[t[i].id - 1])
+                        continue;
+                CHECK(sched_next(s, 0, &got, NULL) == 1);
+                CHECK_EQ_U64((uint64_t) got.id, (uint64_t) t[i].id);
+                CHECK(sched_next(s, 0, &got, NULL) == 0);      /* the one CPU is busy */
+                sched_release(s, got.id);
+                k++;
+        }
+        CHECK_EQ_U64(k, left);
+        CHECK_EQ_U64(sched_n_queued(s), 0);
+}
+
 int main(void) {
+        test_queue_long();
         test_mixed();
         test_backfill();
         test_unknown_end();
