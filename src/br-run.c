@@ -197,16 +197,45 @@ static void warn_private_tmp(Task * const *tasks, size_t n) {
         }
 }
 
+/* The last command a batch line named and what it resolved to: batch
+ * files name the same few commands thousands of times, and each
+ * resolution costs a stat() and an access() per PATH entry tried. */
+static struct {
+        char *name, *path;
+} resolved;
+
 /* argv[0] of a batch line, resolved as a command line's is; named in the
  * message as "FILE:LINE: argv[0]". */
 static int resolve_line_argv0(char **argv, const char *field, const char *path, size_t lineno) {
-        _cleanup_(freep) char *what = NULL;
+        char *p;
+        int r;
 
         if (!argv || !argv[0] || !argv[0][0])
                 return 0;   /* proto_spec_validate() says what is wrong */
-        if (asprintf(&what, "%s:%zu: %s[0]", path, lineno, field) < 0)
-                return -ENOMEM;
-        return resolve_argv0(argv, what);
+        if (resolved.name && strcmp(resolved.name, argv[0]) == 0) {
+                p = strdup(resolved.path);
+                if (!p)
+                        return -ENOMEM;
+                free(argv[0]);
+                argv[0] = p;
+                return 0;
+        }
+        r = client_resolve_command(argv[0], &p);
+        if (r < 0)
+                return cli_error(_("%s:%zu: %s[0]: %s: %s"), path, lineno, field, argv[0],
+                                 r == -ENOENT ? _("command not found") : strerror(-r));
+        free(resolved.name);
+        free(resolved.path);
+        resolved.name = TAKE_PTR(argv[0]);
+        resolved.path = strdup(p);
+        if (!resolved.path) {
+                free(resolved.name);
+                resolved.name = NULL;
+                argv[0] = p;
+                return 0;
+        }
+        argv[0] = p;
+        return 0;
 }
 
 /* One line of a batch file, the protocol's SPEC: read, completed as a

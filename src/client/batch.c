@@ -46,13 +46,34 @@ int batch_line_parse(const char *line, const char *cwd, Task **ret, char **ret_e
         return 0;
 }
 
+/* What a string can take in JSON at most: every byte a \u00XX escape,
+ * the quotes and a comma. */
+static size_t json_bound(const char *s) {
+        return s ? 6 * strlen(s) + 3 : 0;
+}
+
+static size_t strv_bound(char * const *v) {
+        size_t n = 2;
+        for (; v && *v; v++)
+                n += json_bound(*v);
+        return n;
+}
+
+/* Room for the field names and numbers of one task in a request. */
+#define TASK_JSON_FIXED 2048
+
 int batch_task_check(Task *t, char **ret_error) {
         _cleanup_(freep) char *request = NULL;
-        size_t k;
+        size_t k, bound;
         int r;
 
         r = proto_spec_validate(t, ret_error);
         if (r < 0)
                 return r;
+        /* formatted only when it might not fit: most tasks are far below */
+        bound = TASK_JSON_FIXED + strv_bound(t->argv) + strv_bound(t->env) + strv_bound(t->cleanup_argv) +
+                json_bound(t->name) + json_bound(t->submit_dir) + json_bound(t->submit_token);
+        if (bound < PROTO_LINE_MAX)
+                return 0;
         return proto_submit_format_batch(NULL, &t, 1, true, NULL, &request, &k);
 }
