@@ -711,17 +711,20 @@ static void queue_attempt(Manager *m, const Task *t) {
 }
 
 /* The rest of a task's end, once the database holds it finished; l is
- * unlinked. */
-static void finish_stored(Live *l) {
+ * unlinked and freed.  Returns its unit, which systemd may forget now: the
+ * caller releases it (unit_release()) after it started what the freed CPUs
+ * let start, since systemd handles a connection's calls in order and
+ * stopping a service and its slice costs it a few milliseconds. */
+static Unit *finish_stored(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
+        Unit *u = TAKE_PTR(l->unit);
 
-        /* stored: now systemd may forget the unit */
-        l->unit = unit_release(l->unit);
         queue_attempt(m, t);
         sched_release(m->sched, t->id);
         announce(m, l->had_cleanup ? PROTO_EVENT_CLEANUP_FINISHED : PROTO_EVENT_FINISHED, t);
         live_free(l);
+        return u;
 }
 
 /* A finished task the database does not hold yet (l is unlinked): kept
@@ -797,8 +800,9 @@ static void finish_task(Live *l) {
                 park(m, l);
                 return;
         }
-        finish_stored(l);
+        Unit *u = finish_stored(l);
         manager_dispatch(m);
+        (void) unit_release(u);
 }
 
 static bool strv_utf8(char * const *v) {
@@ -1581,7 +1585,7 @@ static int write_unsaved(Manager *m) {
                 Live *l = m->parked;
                 m->parked = l->next;
                 l->prev = l->next = NULL;
-                finish_stored(l);
+                (void) unit_release(finish_stored(l));
         }
         if (n > 0)
                 log_info("Recorded %zu task(s) that could not be written before", n);
