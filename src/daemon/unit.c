@@ -670,7 +670,17 @@ const char *unit_get_name(const Unit *u) {
         return u->name;
 }
 
+/* Every change of a service's state changes its Unit interface's
+ * ActiveState or SubState (or Job), and systemd sends the Service
+ * interface's changes of the same moment with it: the Unit signal alone
+ * calls for a look (GetAll returns some 14 KB that systemd builds for each
+ * call; a task's life sends about as many signals of each interface). */
 static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+        const char *interface = NULL;
+
+        if (sd_bus_message_read(msg, "s", &interface) >= 0 && interface &&
+            !streq(interface, "org.freedesktop.systemd1.Unit"))
+                return 0;
         (void) unit_refresh(userdata);
         return 0;
 }
