@@ -91,6 +91,7 @@ struct Manager {
         bool recovering;      /* manager_recover(): no dispatch until every task is placed */
         CpuSet system_busy;       /* task CPUs the system slices are kept off */
         bool system_known;        /* system_busy is what the slices have */
+        sd_event_source *system_return;  /* gives freed CPUs back (system_cpus_update()) */
         bool system_warned;
 };
 
@@ -144,15 +145,47 @@ static void system_cpus_apply(Manager *m, const CpuSet *busy, bool wait) {
         }
 }
 
-static void system_cpus_update(Manager *m) {
+/* CPUs a task gave up go back to the system SYSTEM_RETURN_USEC later if no
+ * task took them meanwhile: with a queue of short tasks, or one br-run -w
+ * after another, the slices' properties (a drop-in file each, rewritten by
+ * systemd) are not set twice per task.  CPUs a task takes are taken from
+ * the system at once. */
+#define SYSTEM_RETURN_USEC (250 * USEC_PER_MSEC)
+
+static int on_system_return(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
         CpuSet busy;
+
+        if (m->shutting_down)
+                return 0;
+        sched_usage(m->sched, &busy, NULL);
+        if (!cpuset_equal(&busy, &m->system_busy))
+                system_cpus_apply(m, &busy, false);
+        return 0;
+}
+
+static void system_cpus_update(Manager *m) {
+        CpuSet busy, keep;
 
         if (m->shutting_down)
                 return;
         sched_usage(m->sched, &busy, NULL);
-        if (m->system_known && cpuset_equal(&busy, &m->system_busy))
+        if (!m->system_known || !m->system_return) {
+                if (!m->system_known || !cpuset_equal(&busy, &m->system_busy))
+                        system_cpus_apply(m, &busy, !m->system_known);
                 return;
-        system_cpus_apply(m, &busy, !m->system_known);
+        }
+        keep = busy;
+        cpuset_or(&keep, &m->system_busy);
+        if (!cpuset_equal(&keep, &m->system_busy))
+                system_cpus_apply(m, &keep, false);
+        if (!cpuset_equal(&busy, &keep)) {
+                int enabled = SD_EVENT_OFF;
+                if (sd_event_source_get_enabled(m->system_return, &enabled) >= 0 && enabled == SD_EVENT_OFF) {
+                        (void) sd_event_source_set_time_relative(m->system_return, SYSTEM_RETURN_USEC);
+                        (void) sd_event_source_set_enabled(m->system_return, SD_EVENT_ONESHOT);
+                }
+        }
 }
 
 static void live_free(Live *l) {
@@ -1749,6 +1782,11 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return log_error_errno(r, "Failed to add the trim timer: %m");
         (void) sd_event_source_set_enabled(m->trim_timer, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(event, &m->system_return, CLOCK_MONOTONIC, SYSTEM_RETURN_USEC,
+                                       10 * USEC_PER_MSEC, on_system_return, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the system CPU timer: %m");
+        (void) sd_event_source_set_enabled(m->system_return, SD_EVENT_OFF);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -1777,6 +1815,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->output_timer);
         sd_event_source_disable_unref(m->retention_timer);
         sd_event_source_disable_unref(m->trim_timer);
+        sd_event_source_disable_unref(m->system_return);
         retention_free(m->retention);
         sd_event_source_disable_unref(m->retry_timer);
         sd_event_source_disable_unref(m->dispatch_later);

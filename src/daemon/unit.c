@@ -88,6 +88,7 @@ struct Unit {
 
         Phase phase;
         bool refresh_again;
+        bool polling;             /* a match could not be added: looked at every RETRY_USEC */
         bool ref_held;        /* AddRef/RefUnit: systemd keeps the unit while we follow it */
         bool oom_v1_seen;
         UnitProps end;        /* snapshot when the main process had ended */
@@ -807,7 +808,8 @@ static int on_getall(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) 
                  * finish below cancels that) */
                 u->refresh_again = false;
                 (void) unit_refresh(u);
-        }
+        } else if (u->polling)
+                unit_retry_later(u);
         unit_process(u, &p);    /* may free u (through the callback) */
         return 0;
 }
@@ -1017,20 +1019,38 @@ static void unit_process(Unit *u, const UnitProps *p) {
         }
 }
 
-/* Signals first, then the call: systemd emits them right after it acts. */
+/* Signals first, then the call: systemd emits them right after it acts.
+ * The matches go out without waiting for the bus daemon's answer: it
+ * handles a connection's messages in order, so they hold before the
+ * StartTransientUnit that follows reaches systemd (two round trips less
+ * per start). */
+static int on_match_added(sd_bus_message *msg, void *userdata, sd_bus_error *reterr) {
+        Unit *u = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(msg);
+
+        if (!e)
+                return 0;
+        /* the bus daemon's limit of matches per connection, say: then
+         * this unit is looked at every RETRY_USEC instead (its end is
+         * noticed up to that much later) */
+        u->polling = true;
+        unit_retry_later(u);
+        return 0;
+}
+
 static int unit_add_matches(Unit *u) {
         char match[512 + UNIT_NAME_MAX];
         int r;
 
-        r = sd_bus_match_signal(u->manager->bus, &u->slot_props, SD_DEST, u->path,
-                                "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                on_properties_changed, u);
+        r = sd_bus_match_signal_async(u->manager->bus, &u->slot_props, SD_DEST, u->path,
+                                      "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                      on_properties_changed, on_match_added, u);
         if (r < 0)
                 return r;
         snprintf(match, sizeof match,
                  "type='signal',sender='" SD_DEST "',path='" SD_PATH "',interface='" SD_MANAGER "',"
                  "member='JobRemoved',arg2='%s'", u->name);
-        return sd_bus_add_match(u->manager->bus, &u->slot_jobs, match, on_job_removed, u);
+        return sd_bus_add_match_async(u->manager->bus, &u->slot_jobs, match, on_job_removed, on_match_added, u);
 }
 
 /* StartTransientUnit of the service, with the command's own slice as an
