@@ -11,7 +11,8 @@
 #   bench_daemon ARG...    start benchrunnerd in it (--cpus=, --memory=, ...)
 #   $BR_SOCK $BR_DB $BR_STATE  the daemon's private paths inside
 #   bench_user             the plain user who submits ($BENCH_USER, $BENCH_UID)
-#   in_ct CMD, as_bench CMD (CMD as the plain user, BENCHRUNNER_SOCKET set)
+#   in_ct CMD, as_bench CMD (CMD as the plain user, BENCHRUNNER_SOCKET set;
+#                          the prefix alone: "${AS_BENCH[@]}")
 #   br CMD ARG...          $build/CMD as the plain user
 #   daemon_rss_kib         VmRSS of the daemon's main process
 #   wait_drained [SEC]     until nothing is queued or running
@@ -66,10 +67,10 @@ BR_STATE=$BR_DIR
 BENCH_USER=brbench
 BENCH_UID=
 
-as_bench() {
-    in_ct setpriv --reuid="$BENCH_USER" --regid="$BENCH_USER" --init-groups \
-        env BENCHRUNNER_SOCKET="$BR_SOCK" "$@"
-}
+# the prefix that runs a command inside as the plain user (for time_loop)
+AS_BENCH=(setpriv --reuid="$BENCH_USER" --regid="$BENCH_USER" --init-groups
+          env BENCHRUNNER_SOCKET="$BR_SOCK")
+as_bench() { in_ct "${AS_BENCH[@]}" "$@"; }
 br() { local p=$1; shift; as_bench "$build/$p" "$@"; }
 
 bench_user() {
@@ -171,6 +172,13 @@ same_props() {
         -p CPUAffinity="$cpu" -p AllowedCPUs="$cpu" -p MemoryAccounting=yes -p CPUAccounting=yes
         -p MemoryMax="$mem" -p MemorySwapMax=0 -p TimeoutStopSec=10 -p KillMode=control-group
         -p SendSIGKILL=yes -p OOMPolicy=kill)
+}
+
+# batch_file PATH N ARGV-JSON: N lines {"argv":ARGV-JSON} in PATH inside
+# (a file the plain user can read)
+batch_file() {
+    in_ct sh -c 'mkdir -p "${1%/*}" && awk -v n="$2" -v a="$3" "$4" > "$1"' sh "$@" \
+        'BEGIN { for (i = 0; i < n; i++) printf "{\"argv\":%s}\n", a }'
 }
 
 # ---- statistics over numbers on stdin, one a line ----
