@@ -19,6 +19,7 @@
 #   sql QUERY              sqlite3 on the live database (root, inside)
 #   median, pct P, maxof   over numbers on stdin, one a line
 #   time_loop N CMD...     N runs of CMD inside, one duration (us) a line
+# shellcheck shell=bash disable=SC2034  # (variables are the callers')
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$top/tools/common.sh"
@@ -165,6 +166,7 @@ same_props() {
     in_ct sh -c "mkdir -p $d/work $d/out && chown $BENCH_USER: $d/work &&
         printf 'BENCHRUNNER_TASK=0\nBENCHRUNNER_NAME=true\nBENCHRUNNER_CPUS=$cpu\nBENCHRUNNER_THREADS=1\nBENCHRUNNER_SUBMIT_DIR=/\n' > $d/env" \
         || return 1
+    # shellcheck disable=SC2054  # the commas are the tmpfs's options
     SAME_PROPS=(--slice=benchrunner-base@I@.slice -p Type=exec -p User="$BENCH_UID" -p Group="$BENCH_UID"
         -p OOMScoreAdjust=-500 -p IgnoreSIGPIPE=no -p TemporaryFileSystem=/tmp:mode=1777,nosuid,nodev
         -p WorkingDirectory="$d/work" -p EnvironmentFile="$d/env" -p StandardInput=null
