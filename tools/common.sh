@@ -1,4 +1,4 @@
-# tools/common.sh: the set-up that tools/test, tools/fuzz, tools/demo and bench/overhead
+# tools/common.sh: the set-up that tools/test, tools/fuzz, tools/demo and bench/lib.sh
 # share (sourced, not run): the Debian packages, the build, one throw-away
 # systemd container.  The caller sets PROG (its name, for messages) and top
 # (the source tree).
