@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "linebuf.h"
+#include "idmap.h"
 #include "log.h"
 #include "manager.h"
 #include "server.h"
@@ -83,8 +84,7 @@ typedef struct Conn {
         size_t n_groups;
         bool may_submit;
         bool follow_stats;
-        int64_t *follow;          /* task ids this client follows */
-        size_t n_follow, alloc_follow;
+        IdMap follow;             /* task ids this client follows (a batch: thousands) */
         bool closing;             /* close once the output is written */
         bool dead;                /* dropped: freed by the reaper */
         struct Conn *prev, *next;
@@ -167,7 +167,7 @@ static void conn_free(Conn *c) {
                 uid_use_put(s, c->use);
         }
         free(c->groups);
-        free(c->follow);
+        idmap_done(&c->follow);
         free(c);
 }
 
@@ -319,35 +319,16 @@ static void conn_send(Conn *c, char *line, LineKind kind) {
         (void) conn_update_events(c);
 }
 
-static bool conn_follows(Conn *c, int64_t id, size_t *ret_idx) {
-        for (size_t i = 0; i < c->n_follow; i++)
-                if (c->follow[i] == id) {
-                        if (ret_idx)
-                                *ret_idx = i;
-                        return true;
-                }
-        return false;
+static bool conn_follows(Conn *c, int64_t id) {
+        return idmap_get(&c->follow, id) != NULL;
 }
 
 static int conn_follow(Conn *c, int64_t id) {
-        if (conn_follows(c, id, NULL))
-                return 0;
-        if (c->n_follow == c->alloc_follow) {
-                size_t a = c->alloc_follow ? c->alloc_follow * 2 : 16;
-                int64_t *p = realloc(c->follow, a * sizeof(int64_t));
-                if (!p)
-                        return -ENOMEM;
-                c->follow = p;
-                c->alloc_follow = a;
-        }
-        c->follow[c->n_follow++] = id;
-        return 0;
+        return idmap_put(&c->follow, id, c);
 }
 
 static void conn_unfollow(Conn *c, int64_t id) {
-        size_t i;
-        if (conn_follows(c, id, &i))
-                c->follow[i] = c->follow[--c->n_follow];
+        (void) idmap_remove(&c->follow, id);
 }
 
 /* Events a client that follows a task from now on has missed. */
@@ -737,7 +718,7 @@ static void task_event(Server *s, ProtoEvent e, const Task *t) {
 
         for (Conn *c = s->conns; c; c = next) {
                 next = c->next;
-                if (c->closing || c->dead || !conn_follows(c, t->id, NULL))
+                if (c->closing || c->dead || !conn_follows(c, t->id))
                         continue;
                 conn_send(c, proto_event_task(e, t), LINE_EVENT);
                 if (t->state == TASK_FINISHED)
