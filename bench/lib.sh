@@ -25,7 +25,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$top/tools/common.sh"
 
 # ---- the build ----
-# $BR_BUILD_DIR if set (taken as it is), else build-bench/ in the source
+# $BR_BUILD_DIR if set (taken as it is), else the source tree itself when it
+# is configured there (without sanitizers), else build-bench/ in the source
 # tree: configured once with -O2 -g, then brought up to date by make.  Never
 # build/, which tools/test builds with ASan and UBSan.
 bench_build() {
@@ -35,6 +36,23 @@ bench_build() {
         [ -x "$build/benchrunnerd" ] || { echo "$PROG: no benchrunnerd in $build" >&2; return 1; }
         if grep -q -- '-fsanitize' "$build/Makefile" 2>/dev/null; then
             echo "$PROG: warning: $build is built with sanitizers; figures will be slow" >&2
+        fi
+        return 0
+    fi
+    if [ -f "$top/config.status" ]; then
+        # configured in the source tree (./configure && make bench): a
+        # second build beside it is refused by configure, so that one is
+        # used, unless it has sanitizers
+        build=$top
+        if grep -q -- '-fsanitize' "$build/Makefile" 2>/dev/null; then
+            echo "$PROG: $top is configured with sanitizers; configure it without them" \
+                 "(or run make distclean there), or set BR_BUILD_DIR to an optimized build" >&2
+            return 1
+        fi
+        log=$build/bench-build.log
+        if ! make -C "$build" -j"$(nproc)" > "$log" 2>&1; then
+            tail -n 40 "$log" >&2
+            return 1
         fi
         return 0
     fi
