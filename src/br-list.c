@@ -88,55 +88,25 @@ static int parse_user(const char *s, uid_t *ret) {
 
 /* ---- asking the daemon ---- */
 
-/* The last n tasks that base selects, appended to *tasks in ascending id
- * order: newest first, one request per PROTO_LIST_LIMIT_MAX tasks, each
- * page ending before the oldest id of the one before.  Tasks that change
- * state meanwhile make the answer approximate, never wrong in kind. */
-static int list_last(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks) {
-        ProtoRequest req = *base;
-        size_t first = *ntasks, got = 0;
-        int r;
-
-        req.newest_first = true;
-        req.before_id = 0;
-        while (got < n) {
-                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
-                Task **a;
-
-                req.limit = n - got < PROTO_LIST_LIMIT_MAX ? (unsigned) (n - got) : PROTO_LIST_LIMIT_MAX;
-                r = client_call(c, &req, &m);
-                if (r < 0)
-                        return r;
-                a = realloc(*tasks, (*ntasks + m->n_tasks + 1) * sizeof(Task *));
-                if (!a)
-                        return -ENOMEM;
-                *tasks = a;
-                for (size_t i = 0; i < m->n_tasks && got < n; i++, got++)
-                        a[(*ntasks)++] = TAKE_PTR(m->tasks[i]);
-                if (!m->more || m->n_tasks == 0)
-                        break;
-                req.before_id = a[*ntasks - 1]->id;
-        }
-        for (size_t i = first, j = *ntasks; i + 1 < j; i++, j--) {
-                Task *t = (*tasks)[i];
-                (*tasks)[i] = (*tasks)[j - 1];
-                (*tasks)[j - 1] = t;
-        }
-        return 0;
-}
-
-/* The first n tasks that base selects, in ascending id order; *ret_more
- * says whether there are more. */
-static int list_first(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks,
-                      bool *ret_more) {
+/* Up to n tasks that base selects, appended to *tasks in the order they
+ * come: the oldest first, or with newest_first the newest first, one
+ * request per PROTO_LIST_LIMIT_MAX tasks, each page going on after (or
+ * before) the last id of the one before; *ret_more says whether there are
+ * more.  Tasks that change state meanwhile make the answer approximate,
+ * never wrong in kind. */
+static int list_pages(Client *c, const ProtoRequest *base, bool newest_first, unsigned n, Task ***tasks,
+                      size_t *ntasks, bool *ret_more) {
         ProtoRequest req = *base;
         size_t got = 0;
         int r;
 
+        req.newest_first = newest_first;
+        req.before_id = 0;
         *ret_more = false;
         while (got < n) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
                 Task **a;
+                int64_t last;
 
                 req.limit = n - got < PROTO_LIST_LIMIT_MAX ? (unsigned) (n - got) : PROTO_LIST_LIMIT_MAX;
                 r = client_call(c, &req, &m);
@@ -149,9 +119,34 @@ static int list_first(Client *c, const ProtoRequest *base, unsigned n, Task ***t
                 for (size_t i = 0; i < m->n_tasks && got < n; i++, got++)
                         a[(*ntasks)++] = TAKE_PTR(m->tasks[i]);
                 *ret_more = m->more;
-                if (!m->more || m->n_tasks == 0 || a[*ntasks - 1]->id <= req.after_id)
+                if (!m->more || m->n_tasks == 0)
                         break;
-                req.after_id = a[*ntasks - 1]->id;
+                last = a[*ntasks - 1]->id;
+                /* ids move one way: a daemon that says "more" without
+                 * moving on would keep us here forever */
+                if (newest_first ? req.before_id && last >= req.before_id : last <= req.after_id)
+                        break;
+                if (newest_first)
+                        req.before_id = last;
+                else
+                        req.after_id = last;
+        }
+        return 0;
+}
+
+/* The last n tasks that base selects, appended in ascending id order. */
+static int list_last(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks) {
+        size_t first = *ntasks;
+        bool more;
+        int r;
+
+        r = list_pages(c, base, true, n, tasks, ntasks, &more);
+        if (r < 0)
+                return r;
+        for (size_t i = first, j = *ntasks; i + 1 < j; i++, j--) {
+                Task *t = (*tasks)[i];
+                (*tasks)[i] = (*tasks)[j - 1];
+                (*tasks)[j - 1] = t;
         }
         return 0;
 }
@@ -410,7 +405,7 @@ static int run(void) {
                 r = client_list(&c, &req, &tasks, &n);
                 if (r >= 0) {
                         req.state_mask = 1u << TASK_QUEUED;
-                        r = list_first(&c, &req, limit ? limit : DEFAULT_SHOWN, &tasks, &n, &more_queued);
+                        r = list_pages(&c, &req, false, limit ? limit : DEFAULT_SHOWN, &tasks, &n, &more_queued);
                 }
                 if (r >= 0 && more_queued)
                         r = count_queued(&c, &queued);

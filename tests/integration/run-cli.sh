@@ -3,7 +3,8 @@
 # states of a running and two queued tasks in the table and as JSON lines, one
 # task in full, cancelling a queued task (it never starts) and a running one
 # (its cleanup command still runs), refusals with one line and exit 1,
-# --all-mine, and lists longer than one reply page.
+# --all-mine, the queue shown up to -n tasks, and lists longer than one
+# reply page.
 . "$(dirname "$0")/../lib.sh"
 require_systemd
 br_daemon_start --cpus=1 --memory=1G || exit 1
@@ -46,6 +47,13 @@ check "task $a: sleeper, root, running" [ "$(cell 2 "$a" "$T_TMP/list") $(cell 3
 check "task $a shows its CPU" [ "$(cell 6 "$a" "$T_TMP/list")" = "$(row cpus "$a")" ]
 check "task $b: queued" [ "$(cell 4 "$b" "$T_TMP/list")" = queued ]
 check "task $c: queued" [ "$(cell 4 "$c" "$T_TMP/list")" = queued ]
+# without options the queue is shown up to -n tasks, the rest counted
+br br-list -n 1 > "$T_TMP/list1" 2> "$T_TMP/list1.err"; rc=$?
+cat "$T_TMP/list1" "$T_TMP/list1.err"
+check "br-list -n 1: the running task and the first queued one" \
+    [ "$rc $(awk 'NR > 1 { print $1 }' "$T_TMP/list1" | tr '\n' ' ')" = "0 $a $b " ]
+check "br-list -n 1: stderr counts the queued tasks" grep -q "the first 1 of 2 queued tasks shown" "$T_TMP/list1.err"
+check "br-list (20 each) says nothing on stderr with 2 queued" [ ! -s "$T_TMP/list.err" ]
 br br-list -s queued > "$T_TMP/queued"
 check "br-list -s queued shows only $b and $c" [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/queued" | tr '\n' ' ')" = "$b $c " ]
 br br-list -s running,cleanup --mine > "$T_TMP/running"
