@@ -1389,6 +1389,69 @@ static void forget_leftover_units(Manager *m) {
         }
 }
 
+/* The directories a daemon that died made for a start that never reached
+ * systemd (it died between making them and StartTransientUnit): set aside
+ * and removed (the working directory as its user, who may have written to
+ * it), so that the next start makes them fresh instead of refusing them as
+ * somebody else's. */
+static void clear_unstarted(Manager *m, int64_t id, uid_t uid, gid_t gid) {
+        _cleanup_(freep) char *aside = NULL, *path = NULL;
+        int r;
+
+        r = taskdir_set_aside(m->work_fd, id, &aside);
+        if (r >= 0) {
+                log_info("Task %" PRId64 ": its start did not reach systemd; removing %s/%s", id, m->work_dir, aside);
+                r = asprintf(&path, "%s/%s", m->work_dir, aside) < 0 ? -ENOMEM :
+                    remover_start(m->remover, path, uid, gid);
+                if (r < 0)
+                        log_warning_errno(r, "Task %" PRId64 ": failed to start removing %s/%s: %m", id, m->work_dir,
+                                          aside);
+        } else if (r != -ENOENT)
+                log_warning_errno(r, "Task %" PRId64 ": failed to set its old working directory aside: %m", id);
+        r = taskdir_remove_output(m->output_fd, id);
+        if (r < 0)
+                log_warning_errno(r, "Task %" PRId64 ": failed to remove its old output directory: %m", id);
+}
+
+static int sched_task_id_cmp(const void *key, const void *elem) {
+        int64_t id = *(const int64_t *) key, other = ((const SchedTask *) elem)->id;
+        return id < other ? -1 : id > other;
+}
+
+/* Working directories of queued tasks (queued: sorted by id): starts that
+ * a dead daemon began and never recorded. */
+static void clear_queued_leftovers(Manager *m, const SchedTask *queued, size_t n) {
+        struct dirent *de;
+        DIR *d;
+        int fd;
+
+        if (n == 0)
+                return;
+        fd = openat(m->work_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                char *end;
+                int64_t id;
+
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                errno = 0;
+                id = strtoll(de->d_name, &end, 10);
+                if (errno || *end || id <= 0)
+                        continue;
+                if (!bsearch(&id, queued, n, sizeof *queued, sched_task_id_cmp))
+                        continue;
+                _cleanup_(task_freep) Task *t = NULL;
+                if (db_get_task(m->db, id, &t) >= 0)
+                        clear_unstarted(m, id, t->uid, t->gid);
+        }
+        (void) closedir(d);
+}
+
 /* A task whose start did not reach systemd: queued again, as it was (l
  * is freed).  A row whose write fails here still says running: the start
  * writes it whole again. */
@@ -1396,6 +1459,7 @@ static void requeue(Manager *m, Live *l) {
         Task *t = l->task;
 
         log_info("Task %" PRId64 ": its start did not reach systemd: queued again", t->id);
+        clear_unstarted(m, t->id, t->uid, t->gid);
         t->state = TASK_QUEUED;
         t->main = (TaskResult) {};
         t->cpus = mfree_str(t->cpus);
@@ -1556,6 +1620,7 @@ int manager_recover(Manager *m) {
                 else
                         queued_ok++;
         }
+        clear_queued_leftovers(m, queued, n_queued);
         free(TAKE_PTR(queued));
         lives = calloc(n ? n : 1, sizeof(Live *));
         if (!lives) {

@@ -492,6 +492,23 @@ int taskdir_write_last_id(int state_fd, int64_t id) {
         return 0;
 }
 
+int taskdir_set_aside(int dir_fd, int64_t id, char **ret_name) {
+        char name[32], *aside;
+
+        (void) snprintf(name, sizeof name, "%" PRId64, id);
+        for (unsigned n = 0;; n++) {
+                if (asprintf(&aside, ".stale-%" PRId64 "-%u", id, n) < 0)
+                        return -ENOMEM;
+                if (renameat2(dir_fd, name, dir_fd, aside, RENAME_NOREPLACE) >= 0) {
+                        *ret_name = aside;
+                        return 0;
+                }
+                free(aside);
+                if (errno != EEXIST || n >= 1000)
+                        return -errno;
+        }
+}
+
 int taskdir_max_id(int dir_fd, int64_t *ret) {
         int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d;

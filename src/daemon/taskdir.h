@@ -31,6 +31,12 @@ int taskdir_prepare(int work_fd, int output_fd, int64_t id, uid_t uid, gid_t gid
 /* Removes output_fd/ID and its streams; 0 when it is not there. */
 int taskdir_remove_output(int output_fd, int64_t id);
 
+/* Renames dir_fd/ID out of the way, to a name no id parses as
+ * (".stale-ID-N"): the directory a daemon that died made for a start that
+ * never reached systemd, so that the next start makes a fresh one.
+ * *ret_name (malloc'd) gets the new name; -ENOENT if there is none. */
+int taskdir_set_aside(int dir_fd, int64_t id, char **ret_name);
+
 /* Writes env ("VAR=VALUE" entries) as env_fd/ID, mode 0600, in
  * systemd's EnvironmentFile= syntax, replacing one that is there: PID 1
  * reads it as root when it starts the task's command, so the values never

@@ -2,7 +2,9 @@
 # run-restart.sh: nothing submitted is lost.  Queued tasks survive a stop and
 # start of the daemon and run afterwards; a task that was running when the
 # daemon was killed with SIGKILL is found again through its unit and recorded
-# with its real result; one whose unit vanished meanwhile is "interrupted".
+# with its real result; one whose unit vanished meanwhile is "interrupted";
+# one whose start the killed daemon began but never recorded runs, in fresh
+# directories.
 . "$(dirname "$0")/../lib.sh"
 require_systemd
 br_daemon_start --cpus=1 --memory=1G || exit 1
@@ -55,5 +57,33 @@ wait_finished "$g"
 check "a task whose unit vanished is recorded as interrupted, not stuck" \
     [ "$(row "state||','||reason" "$g")" = "finished,interrupted" ]
 check "no task is left running or queued" [ "$(br_sql "select count(*) from tasks where state != 'finished'")" = 0 ]
+
+# d. a start that a killed daemon began and never recorded: it had made the
+#    task's directories (taskdir_prepare) and died before its write, or
+#    after it and before StartTransientUnit.  The task runs all the same, in
+#    fresh directories (the ones left are not taken over: they are removed).
+blk=$(br br-run -- sleep 300)
+qa=$(br br-run -- sh -c 'echo qa; ls')
+qb=$(br br-run -- sh -c 'echo qb; ls')
+check "task $blk holds the CPU, $qa and $qb are queued" eventually \
+    [ "$(row state "$blk")/$(row state "$qa")/$(row state "$qb")" = running/queued/queued ]
+sd systemctl kill -s KILL "$BR_UNIT"
+sd systemctl stop "benchrunner-task-$blk.service"
+sd systemctl reset-failed "benchrunner-task-$blk.service" 2>/dev/null
+for id in "$qa" "$qb"; do
+    sd sh -c "mkdir -m 0700 $BR_STATE/work/$id && mkdir -m 0755 $BR_STATE/output/$id &&
+        install -m 0600 /dev/null $BR_STATE/output/$id/stdout && install -m 0600 /dev/null $BR_STATE/output/$id/stderr &&
+        touch $BR_STATE/work/$id/left-behind"
+done
+br_sql "update tasks set state = 'running', cpus = '1', output_dir = '$BR_STATE/output/$qb',
+        started_at_us = 1 where id = $qb"
+restart
+wait_finished "$blk" "$qa" "$qb"
+check "task $qa (queued, its directories there) ran: exited 0" [ "$(row "reason||exit_code" "$qa")" = exited0 ]
+check "task $qb (running without a unit) ran again: exited 0" [ "$(row "reason||exit_code" "$qb")" = exited0 ]
+check "both in fresh working directories, with their own output" \
+    [ "$(sd cat "$BR_STATE/output/$qa/stdout")/$(sd cat "$BR_STATE/output/$qb/stdout")" = "qa/qb" ]
+check "the directories left behind are removed" eventually \
+    [ -z "$(sd find "$BR_STATE/work" -mindepth 1 -maxdepth 1)" ]
 
 finish

@@ -2,6 +2,7 @@
  * modes, removed with what the user put in them, output cut at its cap. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -217,6 +218,30 @@ static void test_cap_output(const char *top) {
         CHECK(unlink(so) == 0 && unlink(se) == 0 && rmdir(out) == 0);
 }
 
+/* A directory set aside gets a name no id parses as, twice over. */
+static void test_set_aside(const char *top) {
+        _cleanup_(freep) char *dir = join(top, "aside"), *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
+        _cleanup_(closep) int fd = -1;
+        int64_t max = -1;
+
+        CHECK(mkdir(dir, 0755) == 0);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(taskdir_set_aside(fd, 12, &a) == -ENOENT);
+        CHECK(mkdirat(fd, "12", 0700) == 0);
+        CHECK(taskdir_set_aside(fd, 12, &a) == 0);
+        CHECK_STREQ(a, ".stale-12-0");
+        CHECK(mkdirat(fd, "12", 0700) == 0);
+        CHECK(taskdir_set_aside(fd, 12, &b) == 0);
+        CHECK_STREQ(b, ".stale-12-1");
+        CHECK(faccessat(fd, "12", F_OK, 0) < 0 && errno == ENOENT);
+        CHECK(taskdir_max_id(fd, &max) == 0);
+        CHECK(max == 0);
+        pa = join(dir, a);
+        pb = join(dir, b);
+        CHECK(rmdir(pa) == 0 && rmdir(pb) == 0 && rmdir(dir) == 0);
+}
+
 int main(void) {
         char top[] = "/tmp/test-taskdir-XXXXXX";
 
@@ -226,6 +251,7 @@ int main(void) {
         test_path();
         test_prepare_remove(top);
         test_cap_output(top);
+        test_set_aside(top);
         CHECK(rmdir(top) == 0);
         CHECK_DONE();
 }
