@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <malloc.h>
 #include <popt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -16,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "conffile.h"
 #include "cpuset.h"
 #include "grant.h"
 #include "history.h"
@@ -24,6 +27,7 @@
 #include "server.h"
 #include "topology.h"
 #include "cli.h"
+#include "strv.h"
 #include "util.h"
 
 static char *arg_socket;
@@ -46,11 +50,15 @@ static int arg_max_user_group;
 static int arg_requeue_interrupted;
 static int arg_verbose;
 static int arg_version;
+static char *arg_config;
+static int arg_check_config;
+
+#define CONFIG_DEFAULT SYSCONFDIR "/benchrunner/benchrunnerd.conf"
 
 /* Help texts that name a configured path.  xgettext cannot see into
  * macros, so the translatable text is a format and the path goes in at run
  * time, before popt is given the table. */
-static char help_socket[1024], help_db[1024], help_state_dir[1024], help_history[1024];
+static char help_socket[1024], help_db[1024], help_state_dir[1024], help_history[1024], help_config[1024];
 
 static const struct poptOption options[] = {
         { "cpus", 'c', POPT_ARG_STRING, &arg_cpus, 0,
@@ -92,6 +100,9 @@ static const struct poptOption options[] = {
              "(default: 256M)"), N_("SIZE") },
         { "max-user-group", 0, POPT_ARG_INT, &arg_max_user_group, 0,
           N_("highest priority group for users other than root and the daemon's owner (default: 0)"), N_("N") },
+        { "config", 0, POPT_ARG_STRING, &arg_config, 0, help_config, N_("FILE") },
+        { "check-config", 0, POPT_ARG_NONE, &arg_check_config, 0,
+          N_("check the settings (file and options), say what they give, and exit"), NULL },
         { "verbose", 'v', POPT_ARG_NONE, &arg_verbose, 0, N_("log debugging messages"), NULL },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
@@ -107,6 +118,9 @@ static void fill_help(void) {
                         BR_STATEDIR "/tasks.db");
         (void) snprintf(help_state_dir, sizeof help_state_dir,
                         _("working and output directories of tasks (default: %s)"), BR_STATEDIR);
+        (void) snprintf(help_config, sizeof help_config,
+                        _("read settings from FILE first, options given here win; \"\" for none "
+                          "(default: %s, if it is there)"), CONFIG_DEFAULT);
 }
 
 /* An option's value through parse() (parse_size, parse_duration) into *ret,
@@ -268,6 +282,35 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/* --check-config: what build_config() refuses, and what the machine could
+ * not give (CPUs that are not there or every core, more memory than there
+ * is), each said in one line; the settings in one line when they are fine. */
+static int check_config(const ManagerConfig *c) {
+        _cleanup_(topology_freep) Topology *t = NULL;
+        _cleanup_(freep) char *cpus = cpuset_format(&c->cpus);
+        char mem[FORMAT_SIZE_MAX], avail[FORMAT_SIZE_MAX];
+        uint64_t available = mem_available();
+        int r;
+
+        r = topology_load(c->sysfs_root, &t);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the CPU topology under %s: %m", c->sysfs_root);
+        r = grant_check_cpus(t, &c->cpus);
+        if (r == -ENOSPC)
+                return log_error_errno(r, "CPUs %s would give away every core: leave at least one core to the "
+                                       "system", cpus ? cpus : "?");
+        if (r < 0)
+                return log_error_errno(r, "CPUs %s: not all of them are online here", cpus ? cpus : "?");
+        if (available > 0 && c->memory_bytes > available)
+                return log_error_errno(ENOMEM, "Memory %s is more than is available now (%s)",
+                                       format_size(mem, sizeof mem, c->memory_bytes),
+                                       format_size(avail, sizeof avail, available));
+        printf("CPUs %s, memory %s, submit: root, uid " UID_FMT "%s%s\n", cpus ? cpus : "?",
+               format_size(mem, sizeof mem, c->memory_bytes), c->owner, arg_group ? " and group " : "",
+               arg_group ? arg_group : "");
+        return 0;
+}
+
 static int run(void) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -298,6 +341,8 @@ static int run(void) {
         r = parse_value(arg_history_interval, parse_duration, false, "duration", &history_interval);
         if (r < 0)
                 return r;
+        if (arg_check_config)
+                return check_config(&config);
         if ((arg_db ? !(db_path = strdup(arg_db)) : asprintf(&db_path, "%s/private/tasks.db", config.state_dir) < 0) ||
             (arg_history ? !(history_path = strdup(arg_history))
                          : asprintf(&history_path, "%s/tasks.db", config.state_dir) < 0))
@@ -375,5 +420,85 @@ static int run(void) {
         return r;
 }
 
-CLI_MAIN(.name = "benchrunnerd", .options = options, .version = &arg_version,
-         .setup = fill_help, .run = run)
+/* The settings a file may hold: every option but these. */
+static bool conf_allowed(const char *name) {
+        static const char * const not_in_file[] = { "config", "check-config", "version", "help", "usage" };
+
+        for (size_t i = 0; i < ELEMENTSOF(not_in_file); i++)
+                if (strcmp(name, not_in_file[i]) == 0)
+                        return false;
+        return true;
+}
+
+/* --config=FILE or --config FILE among the arguments (before a "--"):
+ * the file is read before popt sees them, so it looks for itself. */
+static const char *config_path(int argc, const char **argv, bool *ret_explicit) {
+        const char *path = CONFIG_DEFAULT;
+
+        *ret_explicit = false;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--") == 0)
+                        break;
+                if (strncmp(argv[i], "--config=", 9) == 0) {
+                        path = argv[i] + 9;
+                        *ret_explicit = true;
+                } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+                        path = argv[++i];
+                        *ret_explicit = true;
+                }
+        }
+        return path;
+}
+
+int main(int argc, const char **argv) {
+        static const CliProgram program = {
+                .name = "benchrunnerd", .options = options, .version = &arg_version, .setup = fill_help, .run = run,
+        };
+        ConfKey keys[ELEMENTSOF(options)];
+        _cleanup_(strv_freep) char **file_args = NULL;
+        _cleanup_(freep) const char **all = NULL;
+        _cleanup_(freep) char *error = NULL;
+        unsigned n_keys = 0;
+        size_t n_file;
+        bool explicit;
+        const char *path = config_path(argc, argv, &explicit);
+        int r;
+
+        /* cli_main() does this too; the file's errors come first */
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+        for (size_t i = 0; i < ELEMENTSOF(options); i++)
+                if (options[i].longName && conf_allowed(options[i].longName))
+                        keys[n_keys++] = (ConfKey) { options[i].longName, options[i].argInfo != POPT_ARG_NONE };
+        if (*path) {
+                r = conf_read(path, keys, n_keys, &file_args, &error);
+                if (r == -ENOENT && !explicit)
+                        r = 0;
+                if (r < 0) {
+                        if (error)
+                                fprintf(stderr, "benchrunnerd: %s: %s\n", path, error);
+                        else if (r == -EFBIG)
+                                fprintf(stderr, _("benchrunnerd: %s: larger than %u bytes, or a line longer than %u\n"),
+                                        path, CONF_FILE_MAX, CONF_LINE_MAX);
+                        else
+                                fprintf(stderr, "benchrunnerd: %s: %s\n", path,
+                                        r == -EINVAL ? _("not a text file") : strerror(-r));
+                        return CLI_EXIT_FAILURE;
+                }
+        }
+        /* argv[0], the file's options, then the command line's: the last
+         * of an option popt sees wins */
+        n_file = strv_length(file_args);
+        all = calloc((size_t) argc + n_file + 1, sizeof *all);
+        if (!all) {
+                fprintf(stderr, _("benchrunnerd: out of memory\n"));
+                return CLI_EXIT_FAILURE;
+        }
+        all[0] = argv[0];
+        for (size_t i = 0; i < n_file; i++)
+                all[1 + i] = file_args[i];
+        for (int i = 1; i < argc; i++)
+                all[n_file + (size_t) i] = argv[i];
+        return cli_main(argc + (int) n_file, all, &program);
+}
