@@ -1,8 +1,8 @@
 #!/bin/bash
 # service-unit.sh: the packaged service (data/benchrunnerd.service, with its
 # hardening), the tmpfiles.d and sysusers.d entries and the settings file,
-# as an installation has them: the unit as built, with only the program's
-# path pointing into the build tree.  It starts (Type=notify), reads its
+# as an installation has them: the unit as built, the program copied to
+# where it looks for it.  It starts (Type=notify), reads its
 # settings file, runs tasks for members of group benchrunner with every
 # limit working under the hardening (output, a cleanup, OOM, time limit, the
 # working directory's removal, the history copy), refuses others with one
@@ -24,20 +24,24 @@ BR_DB=$statedir/private/tasks.db
 
 teardown() {
     sd systemctl stop benchrunnerd.service 2>/dev/null
-    sd rm -f /run/systemd/system/benchrunnerd.service
+    sd rm -f /run/systemd/system/benchrunnerd.service "$sbindir/benchrunnerd"
     sd rm -rf /run/systemd/system/benchrunnerd.service.d
     sd systemctl daemon-reload
     br_units_clean
 }
 trap 'rc=$?; teardown; (exit $rc); t_cleanup' EXIT
 
-# as installed: the entries applied, the unit with the build tree's program
+# as installed: the entries applied, the unit as built
 sd systemd-sysusers "$abs_top_srcdir/data/sysusers.d/benchrunner.conf"
 sd systemd-tmpfiles --create "$abs_top_builddir/data/tmpfiles.d/benchrunner.conf"
 check "sysusers.d made group benchrunner" sd getent group benchrunner
 check "tmpfiles.d made the state directory, root's, 0755" \
     [ "$(sd stat -c %U:%a "$statedir")/$(sd stat -c %U:%a "$statedir/private")/$(sd stat -c %U:%a "$rundir")" = "root:755/root:700/root:755" ]
-sd sh -c "sed 's|$sbindir/benchrunnerd|$abs_top_builddir/benchrunnerd|' '$unit_src' > /run/systemd/system/benchrunnerd.service"
+# the program where the unit looks for it, in the container's throw-away
+# root (a build tree under /tmp is out of the service's sight: PrivateTmp)
+sd mkdir -p "$sbindir"
+sd install -m 0755 "$abs_top_builddir/benchrunnerd" "$sbindir/benchrunnerd"
+sd install -m 0644 "$unit_src" /run/systemd/system/benchrunnerd.service
 # a build with sanitizers: their own settings, nothing else changed
 sd mkdir -p /run/systemd/system/benchrunnerd.service.d
 sd sh -c "printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' > /run/systemd/system/benchrunnerd.service.d/asan.conf"
@@ -47,6 +51,7 @@ sd sh -c "printf 'cpus = 1\nmemory = 1G\noutput-cap = 1M\n' > '$conf'"
 
 sd systemctl start benchrunnerd.service; rc=$?
 check "systemctl start benchrunnerd exits 0 (Type=notify: ready)" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || sd journalctl -u benchrunnerd.service --no-pager -o cat | tail -n 20
 check "the service is active" [ "$(sd systemctl is-active benchrunnerd.service)" = active ]
 pid=$(sd systemctl show -P MainPID benchrunnerd.service)
 check "it read its settings file: CPUs 1, memory 1.0G" \
@@ -103,12 +108,12 @@ sd systemctl restart benchrunnerd.service 2>/dev/null; rc=$?
 check "with memory = 12Q the service does not start" [ "$rc" != 0 ]
 check "and the journal says why" eval 'sd journalctl -u benchrunnerd.service -o cat | grep -q "Invalid memory size: 12Q"'
 sd sh -c "printf 'cpus = 0-1\n' > '$conf'"
-out=$(sd "$abs_top_builddir/benchrunnerd" --check-config 2>&1); rc=$?
+out=$(sd env ASAN_OPTIONS=detect_leaks=0 "$sbindir/benchrunnerd" --check-config 2>&1); rc=$?
 echo "  every CPU: rc=$rc: $out"
 check "benchrunnerd --check-config refuses giving away every core" \
     eval '[ "$rc" != 0 ] && printf "%s" "$out" | grep -q "every core"'
 sd sh -c "printf 'cpus = 1\n' > '$conf'"
-out=$(sd "$abs_top_builddir/benchrunnerd" --check-config 2>&1); rc=$?
+out=$(sd env ASAN_OPTIONS=detect_leaks=0 "$sbindir/benchrunnerd" --check-config 2>&1); rc=$?
 check "and accepts cpus = 1 with one line: $out" eval '[ "$rc" = 0 ] && [ "$(printf "%s\n" "$out" | wc -l)" = 1 ]'
 
 finish
