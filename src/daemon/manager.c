@@ -1423,27 +1423,13 @@ static int sched_task_id_cmp(const void *key, const void *elem) {
 static void clear_queued_leftovers(Manager *m, const SchedTask *queued, size_t n) {
         struct dirent *de;
         DIR *d;
-        int fd;
 
-        if (n == 0)
+        if (n == 0 || !(d = taskdir_opendir(m->work_fd)))
                 return;
-        fd = openat(m->work_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || !(d = fdopendir(fd))) {
-                if (fd >= 0)
-                        (void) close(fd);
-                return;
-        }
         while ((de = readdir(d))) {
-                char *end;
-                int64_t id;
+                int64_t id = taskdir_entry_id(de->d_name);
 
-                if (de->d_name[0] < '0' || de->d_name[0] > '9')
-                        continue;
-                errno = 0;
-                id = strtoll(de->d_name, &end, 10);
-                if (errno || *end || id <= 0)
-                        continue;
-                if (!bsearch(&id, queued, n, sizeof *queued, sched_task_id_cmp))
+                if (id == 0 || !bsearch(&id, queued, n, sizeof *queued, sched_task_id_cmp))
                         continue;
                 _cleanup_(task_freep) Task *t = NULL;
                 if (db_get_task(m->db, id, &t) >= 0)
@@ -1543,24 +1529,18 @@ static int recover_running(Manager *m, Live *l) {
  * a task's end and its file's removal); a unit that starts later gets its
  * file written again. */
 static void remove_leftover_env(Manager *m) {
-        int fd = openat(m->env_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct dirent *de;
-        DIR *d;
+        DIR *d = taskdir_opendir(m->env_fd);
 
-        if (fd < 0 || !(d = fdopendir(fd))) {
-                if (fd >= 0)
-                        (void) close(fd);
+        if (!d)
                 return;
-        }
         while ((de = readdir(d))) {
-                char *end;
-                long long id;
+                int64_t id;
 
                 if (de->d_name[0] == '.')
                         continue;
-                errno = 0;
-                id = strtoll(de->d_name, &end, 10);
-                if (errno == 0 && *end == 0 && id > 0 && live_find(m, id))
+                id = taskdir_entry_id(de->d_name);
+                if (id > 0 && live_find(m, id))
                         continue;
                 (void) unlinkat(dirfd(d), de->d_name, 0);
         }

@@ -509,28 +509,42 @@ int taskdir_set_aside(int dir_fd, int64_t id, char **ret_name) {
         }
 }
 
-int taskdir_max_id(int dir_fd, int64_t *ret) {
+DIR *taskdir_opendir(int dir_fd) {
         int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+                (void) close(fd);
+                errno = e;
+        }
+        return d;
+}
+
+int64_t taskdir_entry_id(const char *name) {
+        char *end;
+        long long v;
+
+        if (name[0] < '1' || name[0] > '9')
+                return 0;
+        errno = 0;
+        v = strtoll(name, &end, 10);
+        return errno || *end || v <= 0 ? 0 : (int64_t) v;
+}
+
+int taskdir_max_id(int dir_fd, int64_t *ret) {
+        DIR *d = taskdir_opendir(dir_fd);
         struct dirent *de;
 
         *ret = 0;
-        if (fd < 0)
+        if (!d)
                 return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                (void) close(fd);
-                return -errno;
-        }
         while ((de = readdir(d))) {
-                char *end;
-                long long v;
-
-                if (de->d_name[0] < '0' || de->d_name[0] > '9')
-                        continue;
-                errno = 0;
-                v = strtoll(de->d_name, &end, 10);
-                if (!errno && *end == 0 && v > *ret)
+                int64_t v = taskdir_entry_id(de->d_name);
+                if (v > *ret)
                         *ret = v;
         }
         (void) closedir(d);

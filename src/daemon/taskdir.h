@@ -5,6 +5,7 @@
  * values. */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,6 +37,12 @@ int taskdir_remove_output(int output_fd, int64_t id);
  * never reached systemd, so that the next start makes a fresh one.
  * *ret_name (malloc'd) gets the new name; -ENOENT if there is none. */
 int taskdir_set_aside(int dir_fd, int64_t id, char **ret_name);
+
+/* A directory's entries, from a descriptor the caller keeps: NULL (errno
+ * set) if it cannot be read. */
+DIR *taskdir_opendir(int dir_fd);
+/* The task id an entry's name is ("42"), or 0 for any other name. */
+int64_t taskdir_entry_id(const char *name);
 
 /* Writes env ("VAR=VALUE" entries) as env_fd/ID, mode 0600, in
  * systemd's EnvironmentFile= syntax, replacing one that is there: PID 1
