@@ -7,11 +7,13 @@
 # directories.
 . "$(dirname "$0")/../lib.sh"
 require_systemd
-br_daemon_start --cpus=1 --memory=1G || exit 1
+br_user brrs1
+owner=$(sd id -u brrs1)
+br_daemon_start --cpus=1 --memory=1G --owner="$owner" || exit 1
 row() { br_sql "select $1 from tasks where id=$2"; }
 restart() {
     sd systemctl reset-failed "$BR_UNIT" 2>/dev/null
-    br_daemon_start --cpus=1 --memory=1G || exit 1
+    br_daemon_start --cpus=1 --memory=1G --owner="$owner" || exit 1
 }
 wait_finished() {   # wait_finished ID... : up to 30 s
     local id
@@ -63,17 +65,19 @@ check "no task is left running or queued" [ "$(br_sql "select count(*) from task
 #    after it and before StartTransientUnit.  The task runs all the same, in
 #    fresh directories (the ones left are not taken over: they are removed).
 blk=$(br br-run -- sleep 300)
-qa=$(br br-run -- sh -c 'echo qa; ls')
-qb=$(br br-run -- sh -c 'echo qb; ls')
+# (an ordinary user's tasks: the directories left are that user's to fill)
+qa=$(as_user brrs1 "$abs_top_builddir/br-run" -- sh -c 'echo qa; ls')
+qb=$(as_user brrs1 "$abs_top_builddir/br-run" -- sh -c 'echo qb; ls')
 check "task $blk holds the CPU, $qa and $qb are queued" eventually \
     [ "$(row state "$blk")/$(row state "$qa")/$(row state "$qb")" = running/queued/queued ]
 sd systemctl kill -s KILL "$BR_UNIT"
 sd systemctl stop "benchrunner-task-$blk.service"
 sd systemctl reset-failed "benchrunner-task-$blk.service" 2>/dev/null
 for id in "$qa" "$qb"; do
-    sd sh -c "mkdir -m 0700 $BR_STATE/work/$id && mkdir -m 0755 $BR_STATE/output/$id &&
+    sd sh -c "mkdir -m 0700 $BR_STATE/work/$id && chown brrs1:brrs1 $BR_STATE/work/$id &&
+        mkdir -m 0755 $BR_STATE/output/$id &&
         install -m 0600 /dev/null $BR_STATE/output/$id/stdout && install -m 0600 /dev/null $BR_STATE/output/$id/stderr &&
-        touch $BR_STATE/work/$id/left-behind"
+        setpriv --reuid=brrs1 --regid=brrs1 --init-groups touch $BR_STATE/work/$id/left-behind"
 done
 br_sql "update tasks set state = 'running', cpus = '1', output_dir = '$BR_STATE/output/$qb',
         started_at_us = 1 where id = $qb"
