@@ -37,6 +37,7 @@ static char *arg_history;
 static char *arg_history_interval;
 static char *arg_sysfs_root;
 static char *arg_cpus;
+static int arg_threads;
 static char *arg_memory;
 static char *arg_group;
 static char *arg_cleanup_time_limit;
@@ -61,8 +62,10 @@ static int arg_check_config;
 static char help_socket[1024], help_db[1024], help_state_dir[1024], help_history[1024], help_config[1024];
 
 static const struct poptOption options[] = {
-        { "cpus", 'c', POPT_ARG_STRING, &arg_cpus, 0,
+        { "cpus", 'c', POPT_ARG_STRING, &arg_cpus, 'c',
           N_("CPU threads given to benchrunner (default: all but the core of CPU 0)"), N_("LIST") },
+        { "threads", 'j', POPT_ARG_INT, &arg_threads, 'j',
+          N_("N CPU threads given to benchrunner, whole cores first, as br-start -j picks them"), N_("N") },
         { "memory", 'm', POPT_ARG_STRING, &arg_memory, 0,
           N_("memory given to benchrunner (default: 3/4 of the memory available now, as br-start's)"), N_("SIZE") },
         { "owner", 0, POPT_ARG_INT, &arg_owner, 0,
@@ -169,9 +172,19 @@ static int build_config(ManagerConfig *c) {
                 r = topology_load(c->sysfs_root, &t);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the CPU topology: %m");
-                r = grant_default_cpus(t, &c->cpus);
-                if (r < 0)
-                        return log_error_errno(r, "This machine has too few cores to give any away: %m");
+                if (arg_threads < 0)
+                        return log_error_errno(EINVAL, "--threads must be at least 1");
+                if (arg_threads > 0) {
+                        r = grant_pick_cpus(t, (unsigned) arg_threads, &c->cpus);
+                        if (r < 0)
+                                return log_error_errno(r, "--threads %d: this machine has %u CPU threads online, "
+                                                       "and at least one core stays with the system",
+                                                       arg_threads, cpuset_count(topology_online(t)));
+                } else {
+                        r = grant_default_cpus(t, &c->cpus);
+                        if (r < 0)
+                                return log_error_errno(r, "This machine has too few cores to give any away: %m");
+                }
         }
 
         r = parse_value(arg_memory, parse_size, false, "memory size", &c->memory_bytes);
@@ -420,6 +433,19 @@ static int run(void) {
         return r;
 }
 
+/* --cpus and --threads say the same thing: the one given last wins, so
+ * that the command line overrides either in the settings file. */
+static int on_option(int val, const char *arg) {
+        (void) arg;
+        if (val == 'c')
+                arg_threads = 0;
+        else if (val == 'j') {
+                free(arg_cpus);
+                arg_cpus = NULL;
+        }
+        return 0;
+}
+
 /* The settings a file may hold: every option but these. */
 static bool conf_allowed(const char *name) {
         static const char * const not_in_file[] = { "config", "check-config", "version", "help", "usage" };
@@ -452,7 +478,8 @@ static const char *config_path(int argc, const char **argv, bool *ret_explicit) 
 
 int main(int argc, const char **argv) {
         static const CliProgram program = {
-                .name = "benchrunnerd", .options = options, .version = &arg_version, .setup = fill_help, .run = run,
+                .name = "benchrunnerd", .options = options, .version = &arg_version, .setup = fill_help,
+                .on_option = on_option, .run = run,
         };
         ConfKey keys[ELEMENTSOF(options)];
         _cleanup_(strv_freep) char **file_args = NULL;

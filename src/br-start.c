@@ -1,7 +1,9 @@
 /* br-start.c: starts benchrunnerd for the user who runs it, as a transient
  * system service (sudo systemd-run; no sudo when already root), or in the
  * terminal with --foreground.  Checks the resources first: it refuses more
- * memory than is available now and refuses to give away every core. */
+ * memory than is available now and refuses to give away every core.  Where
+ * the service is installed (a package's benchrunnerd.service), it starts
+ * that one as it is and never runs a second daemon beside it. */
 #include "config.h"
 
 #include <errno.h>
@@ -26,6 +28,9 @@
  * crashes this often within a minute stays down (journalctl says why). */
 #define BR_START_RESTART_SEC "500ms"
 #define BR_START_LIMIT_BURST "20"
+
+/* The installed service's settings (benchrunnerd.conf(5)). */
+#define CONFIG_FILE SYSCONFDIR "/benchrunner/benchrunnerd.conf"
 
 static int arg_threads;
 static char *arg_cpus;
@@ -340,18 +345,33 @@ static const char *unit_or_default(void) {
         return arg_unit ? arg_unit : "benchrunnerd";
 }
 
-/* The service's ActiveState, as systemctl shows it ("" when unknown). */
-static void unit_active_state(char *buf, size_t size) {
-        _cleanup_(freep) char *unit = NULL;
-        char *argv[] = { (char *) "systemctl", (char *) "show", (char *) "--property=ActiveState",
-                         (char *) "--value", NULL, NULL };
+/* A property of the service, as systemctl shows it ("" when unknown). */
+static void unit_property(const char *name, char *buf, size_t size) {
+        _cleanup_(freep) char *unit = NULL, *prop = NULL;
+        char *argv[] = { (char *) "systemctl", (char *) "show", NULL, (char *) "--value", NULL, NULL };
 
         buf[0] = 0;
-        if (asprintf(&unit, "%s.service", unit_or_default()) < 0)
+        if (asprintf(&unit, "%s.service", unit_or_default()) < 0 || asprintf(&prop, "--property=%s", name) < 0)
                 return;
+        argv[2] = prop;
         argv[4] = unit;
         if (run_and_wait_full(argv, true, buf, size) != 0)
                 buf[0] = 0;
+}
+
+static void unit_active_state(char *buf, size_t size) {
+        unit_property("ActiveState", buf, size);
+}
+
+/* Whether the service is an installed one (a unit file: a package or make
+ * install put it there) rather than a transient unit of br-start's: then
+ * its settings are in the settings file, and br-start leaves them be. */
+static bool unit_installed(void) {
+        char load[64], transient[16];
+
+        unit_property("LoadState", load, sizeof load);
+        unit_property("Transient", transient, sizeof transient);
+        return strcmp(load, "loaded") == 0 && strcmp(transient, "no") == 0;
 }
 
 /* systemctl VERB on the service, through sudo unless root, quietly. */
@@ -380,12 +400,18 @@ static bool wait_answers(const char *socket_path, unsigned tenths, ProtoStats *r
  * the CPUs and memory asked for, or when none were asked for; 0 when none
  * runs (a failed service of that name is reset); < 0 (said why) when one
  * runs with other resources. */
-static int check_running(const char *socket_path, const CpuSet *cpus, uint64_t memory) {
+static int check_running(const char *socket_path, const CpuSet *cpus, uint64_t memory, bool installed) {
         char state[64] = "", m[FORMAT_SIZE_MAX], want[FORMAT_SIZE_MAX], threads[64];
         ProtoStats s;
         bool up = daemon_stats(socket_path, &s);
 
-        if (!up && !arg_foreground) {
+        if (!up && installed) {
+                /* starting, or restarting after a crash: its business */
+                unit_active_state(state, sizeof state);
+                if (strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 ||
+                    strcmp(state, "reloading") == 0)
+                        up = wait_answers(socket_path, 150, &s);
+        } else if (!up && !arg_foreground) {
                 unit_active_state(state, sizeof state);
                 /* restarting after a crash, or starting: give it a moment */
                 if (strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 ||
@@ -408,6 +434,16 @@ static int check_running(const char *socket_path, const CpuSet *cpus, uint64_t m
         (void) snprintf(threads, sizeof threads,
                         ngettext("%" PRIu64 " CPU thread", "%" PRIu64 " CPU threads", (unsigned long) s.threads_total),
                         s.threads_total);
+        if (installed && (((arg_threads || arg_cpus) && s.threads_total != cpuset_count(cpus)) ||
+                          (arg_memory && s.memory_total != memory)))
+                return cli_error(_("benchrunner runs as the installed service %s.service, with %s and memory %s: "
+                                   "set threads and memory in %s and run systemctl restart %s"),
+                                 unit_or_default(), threads, m, CONFIG_FILE, unit_or_default());
+        if (installed) {
+                printf(_("benchrunner is already running as the installed service %s.service: %s, memory %s, "
+                         "socket %s (settings: %s)\n"), unit_or_default(), threads, m, socket_path, CONFIG_FILE);
+                return 1;
+        }
         if ((arg_threads || arg_cpus) && s.threads_total != cpuset_count(cpus))
                 return cli_error(_("benchrunner already runs with %s and memory %s (%s answers), not %u; stop it "
                                    "first (systemctl stop %s)"),
@@ -420,6 +456,44 @@ static int check_running(const char *socket_path, const CpuSet *cpus, uint64_t m
         return 1;
 }
 
+/* The settings br-start would give a daemon of its own.  An installed
+ * service takes its settings from its file: these would be ignored. */
+static bool daemon_settings_given(void) {
+        return arg_threads || arg_cpus || arg_memory || arg_group || arg_db || arg_state_dir || arg_daemon ||
+               arg_cleanup_time_limit || arg_output_cap || arg_max_queued || arg_verbose;
+}
+
+/* The installed service is there but not running: started as it is
+ * (systemctl start), never with other settings slipped in. */
+static int start_installed(const char *socket_path) {
+        char *argv[] = { (char *) "sudo", (char *) "systemctl", (char *) "start", NULL, NULL };
+        _cleanup_(freep) char *unit = NULL;
+        char threads[64], m[FORMAT_SIZE_MAX];
+        ProtoStats s;
+        int r;
+
+        if (daemon_settings_given())
+                return cli_error(_("%s.service is installed: its settings are in %s; set threads and memory "
+                                   "there and run systemctl enable --now %s (or give --unit=NAME for a daemon "
+                                   "of br-start's own)"), unit_or_default(), CONFIG_FILE, unit_or_default());
+        if (asprintf(&unit, "%s.service", unit_or_default()) < 0)
+                return -ENOMEM;
+        argv[3] = unit;
+        r = run_and_wait(getuid() == 0 ? argv + 1 : argv);
+        if (r != 0)
+                return cli_error(_("systemctl start %s failed (exit status %d); see journalctl -u %s"), unit, r,
+                                 unit_or_default());
+        if (!wait_answers(socket_path, 150, &s))
+                return cli_error(_("%s started but its daemon does not answer on %s; see journalctl -u %s"), unit,
+                                 socket_path, unit_or_default());
+        (void) snprintf(threads, sizeof threads,
+                        ngettext("%" PRIu64 " CPU thread", "%" PRIu64 " CPU threads", (unsigned long) s.threads_total),
+                        s.threads_total);
+        printf(_("benchrunner started as the installed service %s: %s, memory %s, socket %s (settings: %s)\n"),
+               unit, threads, format_size(m, sizeof m, s.memory_total), socket_path, CONFIG_FILE);
+        return 0;
+}
+
 static int run(void) {
         const char *sysfs = arg_sysfs_root ? arg_sysfs_root : "/sys";
         const char *socket_path = client_socket_path(arg_socket);
@@ -428,6 +502,7 @@ static int run(void) {
         _cleanup_(strv_freep) char **argv = NULL;
         char m[FORMAT_SIZE_MAX];
         uint64_t memory;
+        bool installed;
         CpuSet cpus;
         int r;
 
@@ -444,9 +519,12 @@ static int run(void) {
         if (r < 0)
                 return r;
         warn_boost(sysfs);
-        r = check_running(socket_path, &cpus, memory);
+        installed = !arg_foreground && unit_installed();
+        r = check_running(socket_path, &cpus, memory, installed);
         if (r != 0)
                 return r > 0 ? 0 : r;
+        if (installed)
+                return start_installed(socket_path);
 
         r = daemon_argv(daemon, cpulist, memory, grant_owner(getuid(), getenv("SUDO_UID")), socket_path, &argv);
         if (r < 0)

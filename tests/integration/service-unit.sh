@@ -60,6 +60,12 @@ for p in ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes 
          RestrictAddressFamilies=AF_UNIX MemoryDenyWriteExecute=yes; do
     check "the service runs with $p" [ "$(sd systemctl show -P "${p%%=*}" benchrunnerd.service)" = "${p#*=}" ]
 done
+# the bounding set: exactly the unit's, and the daemon did all of the below with it
+capbnd=$(sd sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$pid/status")
+echo "  CapBnd $capbnd; the unit's: $(sd systemctl show -P CapabilityBoundingSet benchrunnerd.service)"
+# chown 0, fowner 3, kill 5, setgid 6, setuid 7: nothing else (not even dac_override)
+check "the daemon's capability bounding set is within the unit's five" \
+    eval '[ -n "$capbnd" ] && [ $(( 0x$capbnd & ~((1<<0)|(1<<3)|(1<<5)|(1<<6)|(1<<7)) )) = 0 ] && [ $(( 0x$capbnd )) != 0 ]'
 check "NoNewPrivs in the daemon's status" sd grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status"
 check "the daemon sees /usr read-only" sd nsenter -t "$pid" -m sh -c 'touch /usr/.br-test 2>/dev/null; [ $? != 0 ]'
 check "and /home empty" sd nsenter -t "$pid" -m sh -c '[ -z "$(ls -A /home)" ]'
@@ -77,10 +83,10 @@ echo "  non-member: rc=$rc: $out"
 check "a non-member is refused with one line" eval '[ "$rc" != 0 ] && [ "$(printf "%s\n" "$out" | wc -l)" = 1 ] &&
     printf "%s" "$out" | grep -qi "may not submit\|not allowed\|permission"'
 
-id=$(as_user brsvc1 "$abs_top_builddir/br-run" -w -c "touch $F/cleanup-ran" -- sh -c 'echo hello; pwd > '"$F"'/wd' 2>/dev/null | head -n 1)
+id=$(as_user brsvc1 "$abs_top_builddir/br-run" -w -c "touch $F/cleanup-ran" -- sh -c 'echo hello; pwd > '"$F"'/wd; mkdir -p d/e; echo x > d/e/f' 2>/dev/null | head -n 1)
 check "a task's output is kept, its cleanup runs" \
     eval '[ "$(sd cat "$statedir/output/$id/stdout" 2>/dev/null)" = hello ] && sd test -e "$F/cleanup-ran"'
-check "its working directory is removed" eventually sd test ! -e "$(sd cat "$F/wd")"
+check "its working directory, with the user's files in it, is removed (as the user)" eventually sd test ! -e "$(sd cat "$F/wd")"
 as_user brsvc1 "$abs_top_builddir/br-run" -w -m 64M -- tail /dev/zero > /dev/null 2>&1
 check "a memory hog ends as oom" [ "$(sd sqlite3 "$BR_DB" "select reason from tasks order by id desc limit 1")" = oom ]
 as_user brsvc1 "$abs_top_builddir/br-run" -w -t 1s -- sleep 30 > /dev/null 2>&1
@@ -102,6 +108,35 @@ done
 check "after the restart the running and the queued task both exited" \
     [ "$(sd sqlite3 "$BR_DB" "select group_concat(reason) from tasks where id in ($long, $queued)")" = "exited,exited" ]
 
+# br-start and the installed service: it says so, changes nothing, never
+# runs a second daemon beside it, and starts it as it is when stopped
+out=$(sd "$abs_top_builddir/br-start" 2>&1); rc=$?
+echo "  br-start: rc=$rc: $out"
+check "br-start with the service running: exit 0, says it is the installed service" \
+    eval '[ "$rc" = 0 ] && printf "%s" "$out" | grep -q "already running as the installed service benchrunnerd.service"'
+pid=$(sd systemctl show -P MainPID benchrunnerd.service)
+out=$(sd "$abs_top_builddir/br-start" -j 1 -m 2G 2>&1); rc=$?
+echo "  br-start -j 1 -m 2G: rc=$rc: $out"
+check "br-start -m 2G with the service at 1G: refused, pointing at the settings file" \
+    eval '[ "$rc" = 1 ] && printf "%s" "$out" | grep -q "set threads and memory in $conf"'
+check "and the service runs on as it was (same main PID, not transient)" \
+    eval '[ "$(sd systemctl show -P MainPID benchrunnerd.service)" = "$pid" ] &&
+          [ "$(sd systemctl show -P Transient benchrunnerd.service)" = no ]'
+sd systemctl stop benchrunnerd.service
+out=$(sd "$abs_top_builddir/br-start" -j 1 2>&1); rc=$?
+echo "  br-start -j 1, service stopped: rc=$rc: $out"
+check "br-start -j 1 with the service stopped: refused, nothing started" \
+    eval '[ "$rc" = 1 ] && printf "%s" "$out" | grep -q "is installed: its settings are in $conf" &&
+          [ "$(sd systemctl is-active benchrunnerd.service)" != active ]'
+out=$(sd "$abs_top_builddir/br-start" 2>&1); rc=$?
+echo "  br-start, service stopped: rc=$rc: $out"
+check "br-start with the service stopped starts the installed service as it is" \
+    eval '[ "$rc" = 0 ] && printf "%s" "$out" | grep -q "started as the installed service benchrunnerd.service: 1 CPU thread, memory 1.0G" &&
+          [ "$(sd systemctl is-active benchrunnerd.service)" = active ] &&
+          [ "$(sd systemctl show -P Transient benchrunnerd.service)" = no ]'
+out=$(as_user brsvc1 "$abs_top_builddir/br-run" -w -- true 2>&1); rc=$?
+check "and a member's task runs on it" [ "$rc" = 0 ]
+
 # settings --check-config refuses: the service does not start, and says why
 sd sh -c "printf 'memory = 12Q\n' > '$conf'"
 sd systemctl restart benchrunnerd.service 2>/dev/null; rc=$?
@@ -115,5 +150,16 @@ check "benchrunnerd --check-config refuses giving away every core" \
 sd sh -c "printf 'cpus = 1\n' > '$conf'"
 out=$(sd env ASAN_OPTIONS=detect_leaks=0 "$sbindir/benchrunnerd" --check-config 2>&1); rc=$?
 check "and accepts cpus = 1 with one line: $out" eval '[ "$rc" = 0 ] && [ "$(printf "%s\n" "$out" | wc -l)" = 1 ]'
+sd sh -c "printf 'threads = 64\n' > '$conf'"
+out=$(sd env ASAN_OPTIONS=detect_leaks=0 "$sbindir/benchrunnerd" --check-config 2>&1); rc=$?
+echo "  threads = 64: rc=$rc: $out"
+check "--check-config refuses more threads than there are" \
+    eval '[ "$rc" != 0 ] && printf "%s" "$out" | grep -q "threads 64: this machine has [0-9]* CPU threads online"'
+sd sh -c "printf 'threads = 1\n' > '$conf'"
+out=$(sd env ASAN_OPTIONS=detect_leaks=0 "$sbindir/benchrunnerd" --check-config 2>&1); rc=$?
+check "threads = 1 gives one CPU thread, not CPU 0: $out" eval '[ "$rc" = 0 ] && printf "%s" "$out" | grep -q "^CPUs [1-9][0-9]*,"'
+out=$(sd env ASAN_OPTIONS=detect_leaks=0 "$sbindir/benchrunnerd" --cpus=1 --check-config 2>&1); rc=$?
+check "--cpus on the command line wins over threads in the file: $out" \
+    eval '[ "$rc" = 0 ] && printf "%s" "$out" | grep -q "^CPUs 1,"'
 
 finish
