@@ -10,6 +10,8 @@ BR_PKGS_BUILD=(gcc make autoconf automake autopoint gettext pkg-config
 BR_PKGS_FUZZ=(clang libfuzzer-14-dev)
 BR_PKGS_CONTAINER=(systemd systemd-container dbus util-linux procps)
 BR_PKGS_VM=(qemu-system-x86 busybox-static kmod xz-utils)
+# tools/package: the Debian package's build and lintian
+BR_PKGS_DEB=(dpkg-dev debhelper lintian fakeroot bash-completion)
 
 # br_install PACKAGE...: installs those not installed yet.
 br_install() {
