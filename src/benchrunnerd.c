@@ -123,6 +123,26 @@ static void fill_help(void) {
                           "(default: %s, if it is there)"), CONFIG_DEFAULT);
 }
 
+/* The language of the daemon's messages.  Its command line, --help,
+ * --check-config and the settings' errors speak the language of whoever
+ * typed them; the journal and the socket speak English, since the daemon
+ * cannot know its readers' (clients translate what they can themselves):
+ * English from the start when stderr is the journal, and from run() on once
+ * the settings are read (this resets what strerror() and %m say as well). */
+static void messages_english(void) {
+        (void) setlocale(LC_MESSAGES, "C");
+}
+
+static void messages_locale(void) {
+        if (log_to_journal())
+                messages_english();
+}
+
+static void setup(void) {
+        messages_locale();
+        fill_help();
+}
+
 /* An option's value through parse() (parse_size, parse_duration) into *ret,
  * which keeps its default when the option was not given. */
 static int parse_value(const char *value, int (*parse)(const char *, uint64_t *), bool zero_ok, const char *what,
@@ -134,7 +154,8 @@ static int parse_value(const char *value, int (*parse)(const char *, uint64_t *)
                 return 0;
         r = parse(value, &v);
         if (r < 0 || (v == 0 && !zero_ok))
-                return log_error_errno(r < 0 ? r : EINVAL, "Invalid %s: %s", what, value);
+                /* TRANSLATORS: %s is "memory size", "duration" or "size", then the value given */
+                return log_error_errno(r < 0 ? r : EINVAL, _("Invalid %s: %s"), _(what), value);
         *ret = v;
         return 0;
 }
@@ -163,62 +184,62 @@ static int build_config(ManagerConfig *c) {
         if (arg_cpus) {
                 r = cpuset_parse(arg_cpus, &c->cpus);
                 if (r < 0 || cpuset_empty(&c->cpus))
-                        return log_error_errno(r < 0 ? r : EINVAL, "Invalid CPU list: %s", arg_cpus);
+                        return log_error_errno(r < 0 ? r : EINVAL, _("Invalid CPU list: %s"), arg_cpus);
         } else {
                 _cleanup_(topology_freep) Topology *t = NULL;
                 r = topology_load(c->sysfs_root, &t);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read the CPU topology: %m");
+                        return log_error_errno(r, _("Failed to read the CPU topology: %m"));
                 r = grant_default_cpus(t, &c->cpus);
                 if (r < 0)
-                        return log_error_errno(r, "This machine has too few cores to give any away: %m");
+                        return log_error_errno(r, _("This machine has too few cores to give any away: %m"));
         }
 
-        r = parse_value(arg_memory, parse_size, false, "memory size", &c->memory_bytes);
+        r = parse_value(arg_memory, parse_size, false, N_("memory size"), &c->memory_bytes);
         if (r < 0)
                 return r;
         if (!arg_memory) {
                 c->memory_bytes = mem_default(mem_available());
                 if (c->memory_bytes == 0)
-                        return log_error_errno(EINVAL, "Cannot tell the available memory: give --memory");
+                        return log_error_errno(EINVAL, _("Cannot tell the available memory: give --memory"));
         }
-        r = parse_value(arg_cleanup_time_limit, parse_duration, false, "duration", &c->cleanup_time_limit_usec);
+        r = parse_value(arg_cleanup_time_limit, parse_duration, false, N_("duration"), &c->cleanup_time_limit_usec);
         if (r < 0)
                 return r;
-        r = parse_value(arg_remove_time_limit, parse_duration, false, "duration", &c->remove_time_limit_usec);
+        r = parse_value(arg_remove_time_limit, parse_duration, false, N_("duration"), &c->remove_time_limit_usec);
         if (r < 0)
                 return r;
-        r = parse_value(arg_output_cap, parse_size, true, "size", &c->output_cap_bytes);
+        r = parse_value(arg_output_cap, parse_size, true, N_("size"), &c->output_cap_bytes);
         if (r < 0)
                 return r;
-        r = parse_value(arg_max_queued_bytes, parse_size, true, "size", &c->max_queued_bytes_per_user);
+        r = parse_value(arg_max_queued_bytes, parse_size, true, N_("size"), &c->max_queued_bytes_per_user);
         if (r < 0)
                 return r;
-        r = parse_value(arg_max_user_output, parse_size, true, "size", &c->retention.max_user_output);
+        r = parse_value(arg_max_user_output, parse_size, true, N_("size"), &c->retention.max_user_output);
         if (r < 0)
                 return r;
         if (arg_keep_output) {
                 r = parse_keep(arg_keep_output, &c->retention.keep_output_usec, &c->retention.keep_output_bytes);
                 if (r < 0)
-                        return log_error_errno(r, "Invalid --keep-output=%s: give a duration (30d), a size (20G), "
-                                               "both (30d,20G) or \"forever\"", arg_keep_output);
+                        return log_error_errno(r, _("Invalid --keep-output=%s: give a duration (30d), a size (20G), "
+                                               "both (30d,20G) or \"forever\""), arg_keep_output);
         }
         if (arg_keep_tasks) {
                 r = parse_keep(arg_keep_tasks, &c->retention.keep_tasks_usec, &c->retention.keep_tasks_bytes);
                 if (r < 0)
-                        return log_error_errno(r, "Invalid --keep-tasks=%s: give a duration (365d), a size (4G), "
-                                               "both (365d,4G) or \"forever\"", arg_keep_tasks);
+                        return log_error_errno(r, _("Invalid --keep-tasks=%s: give a duration (365d), a size (4G), "
+                                               "both (365d,4G) or \"forever\""), arg_keep_tasks);
         }
         c->owner = arg_owner >= 0 ? (uid_t) arg_owner : grant_owner(getuid(), getenv("SUDO_UID"));
         if (arg_group) {
                 struct group *g = getgrnam(arg_group);
                 if (!g)
-                        return log_error_errno(ENOENT, "No such group: %s", arg_group);
+                        return log_error_errno(ENOENT, _("No such group: %s"), arg_group);
                 c->has_group = true;
                 c->group = g->gr_gid;
         }
         if (arg_max_queued < 1)
-                return log_error_errno(EINVAL, "--max-queued must be at least 1");
+                return log_error_errno(EINVAL, _("--max-queued must be at least 1"));
         return 0;
 }
 
@@ -294,20 +315,24 @@ static int check_config(const ManagerConfig *c) {
 
         r = topology_load(c->sysfs_root, &t);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the CPU topology under %s: %m", c->sysfs_root);
+                return log_error_errno(r, _("Failed to read the CPU topology under %s: %m"), c->sysfs_root);
         r = grant_check_cpus(t, &c->cpus);
         if (r == -ENOSPC)
-                return log_error_errno(r, "CPUs %s would give away every core: leave at least one core to the "
-                                       "system", cpus ? cpus : "?");
+                return log_error_errno(r, _("CPUs %s would give away every core: leave at least one core to the "
+                                       "system"), cpus ? cpus : "?");
         if (r < 0)
-                return log_error_errno(r, "CPUs %s: not all of them are online here", cpus ? cpus : "?");
+                return log_error_errno(r, _("CPUs %s: not all of them are online here"), cpus ? cpus : "?");
         if (available > 0 && c->memory_bytes > available)
-                return log_error_errno(ENOMEM, "Memory %s is more than is available now (%s)",
+                return log_error_errno(ENOMEM, _("Memory %s is more than is available now (%s)"),
                                        format_size(mem, sizeof mem, c->memory_bytes),
                                        format_size(avail, sizeof avail, available));
-        printf("CPUs %s, memory %s, submit: root, uid " UID_FMT "%s%s\n", cpus ? cpus : "?",
-               format_size(mem, sizeof mem, c->memory_bytes), c->owner, arg_group ? " and group " : "",
-               arg_group ? arg_group : "");
+        format_size(mem, sizeof mem, c->memory_bytes);
+        if (arg_group)
+                printf(_("CPUs %s, memory %s, submit: root, uid %u and group %s\n"), cpus ? cpus : "?", mem,
+                       (unsigned) c->owner, arg_group);
+        else
+                printf(_("CPUs %s, memory %s, submit: root, uid %u\n"), cpus ? cpus : "?", mem,
+                       (unsigned) c->owner);
         return 0;
 }
 
@@ -338,11 +363,12 @@ static int run(void) {
         if (r < 0)
                 return r;
         uint64_t history_interval = 2 * USEC_PER_SEC;
-        r = parse_value(arg_history_interval, parse_duration, false, "duration", &history_interval);
+        r = parse_value(arg_history_interval, parse_duration, false, N_("duration"), &history_interval);
         if (r < 0)
                 return r;
         if (arg_check_config)
                 return check_config(&config);
+        messages_english();
         if ((arg_db ? !(db_path = strdup(arg_db)) : asprintf(&db_path, "%s/private/tasks.db", config.state_dir) < 0) ||
             (arg_history ? !(history_path = strdup(arg_history))
                          : asprintf(&history_path, "%s/tasks.db", config.state_dir) < 0))
@@ -452,7 +478,7 @@ static const char *config_path(int argc, const char **argv, bool *ret_explicit) 
 
 int main(int argc, const char **argv) {
         static const CliProgram program = {
-                .name = "benchrunnerd", .options = options, .version = &arg_version, .setup = fill_help, .run = run,
+                .name = "benchrunnerd", .options = options, .version = &arg_version, .setup = setup, .run = run,
         };
         ConfKey keys[ELEMENTSOF(options)];
         _cleanup_(strv_freep) char **file_args = NULL;
@@ -468,6 +494,7 @@ int main(int argc, const char **argv) {
         setlocale(LC_ALL, "");
         bindtextdomain(PACKAGE, LOCALEDIR);
         textdomain(PACKAGE);
+        messages_locale();
         for (size_t i = 0; i < ELEMENTSOF(options); i++)
                 if (options[i].longName && conf_allowed(options[i].longName))
                         keys[n_keys++] = (ConfKey) { options[i].longName, options[i].argInfo != POPT_ARG_NONE };
