@@ -84,20 +84,20 @@ static const struct poptOption options[] = {
           N_("keep at most this much of each task's stdout and stderr (default: 64M)"), N_("SIZE") },
         { "keep-output", 0, POPT_ARG_STRING, &arg_keep_output, 0,
           N_("remove finished tasks' output older than DURATION, or the oldest while all of it passes "
-             "SIZE, or both (\"30d,20G\"), or \"forever\" (default: 30d)"), N_("DURATION|SIZE") },
+               "SIZE, or both (\"30d,20G\"), or \"forever\" (default: 30d)"), N_("DURATION|SIZE") },
         { "max-user-output", 0, POPT_ARG_STRING, &arg_max_user_output, 0,
           N_("output one user's tasks may keep on disk, running and finished; their oldest goes first; "
-             "0 = no limit (default: 1G)"), N_("SIZE") },
+               "0 = no limit (default: 1G)"), N_("SIZE") },
         { "keep-tasks", 0, POPT_ARG_STRING, &arg_keep_tasks, 0,
           N_("delete finished tasks' rows older than DURATION, or while the database passes SIZE (the "
-             "largest user's oldest first), or \"forever\" (default: 4G)"), N_("DURATION|SIZE") },
+               "largest user's oldest first), or \"forever\" (default: 4G)"), N_("DURATION|SIZE") },
         { "requeue-interrupted", 0, POPT_ARG_NONE, &arg_requeue_interrupted, 0,
           N_("queue a new attempt of every task a reboot interrupted (default: only those that ask)"), NULL },
         { "max-queued", 0, POPT_ARG_INT, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
           N_("N") },
         { "max-queued-bytes", 0, POPT_ARG_STRING, &arg_max_queued_bytes, 0,
           N_("memory a user's queued tasks may take: commands, environments, directories; 0 = no limit "
-             "(default: 256M)"), N_("SIZE") },
+               "(default: 256M)"), N_("SIZE") },
         { "max-user-group", 0, POPT_ARG_INT, &arg_max_user_group, 0,
           N_("highest priority group for users other than root and the daemon's owner (default: 0)"), N_("N") },
         { "config", 0, POPT_ARG_STRING, &arg_config, 0, help_config, N_("FILE") },
@@ -120,7 +120,7 @@ static void fill_help(void) {
                         _("working and output directories of tasks (default: %s)"), BR_STATEDIR);
         (void) snprintf(help_config, sizeof help_config,
                         _("read settings from FILE first, options given here win; \"\" for none "
-                          "(default: %s, if it is there)"), CONFIG_DEFAULT);
+                            "(default: %s, if it is there)"), CONFIG_DEFAULT);
 }
 
 /* The language of the daemon's messages.  Its command line, --help,
@@ -222,13 +222,13 @@ static int build_config(ManagerConfig *c) {
                 r = parse_keep(arg_keep_output, &c->retention.keep_output_usec, &c->retention.keep_output_bytes);
                 if (r < 0)
                         return log_error_errno(r, _("Invalid --keep-output=%s: give a duration (30d), a size (20G), "
-                                               "both (30d,20G) or \"forever\""), arg_keep_output);
+                                                 "both (30d,20G) or \"forever\""), arg_keep_output);
         }
         if (arg_keep_tasks) {
                 r = parse_keep(arg_keep_tasks, &c->retention.keep_tasks_usec, &c->retention.keep_tasks_bytes);
                 if (r < 0)
                         return log_error_errno(r, _("Invalid --keep-tasks=%s: give a duration (365d), a size (4G), "
-                                               "both (365d,4G) or \"forever\""), arg_keep_tasks);
+                                                 "both (365d,4G) or \"forever\""), arg_keep_tasks);
         }
         c->owner = arg_owner >= 0 ? (uid_t) arg_owner : grant_owner(getuid(), getenv("SUDO_UID"));
         if (arg_group) {
@@ -319,7 +319,7 @@ static int check_config(const ManagerConfig *c) {
         r = grant_check_cpus(t, &c->cpus);
         if (r == -ENOSPC)
                 return log_error_errno(r, _("CPUs %s would give away every core: leave at least one core to the "
-                                       "system"), cpus ? cpus : "?");
+                                         "system"), cpus ? cpus : "?");
         if (r < 0)
                 return log_error_errno(r, _("CPUs %s: not all of them are online here"), cpus ? cpus : "?");
         if (available > 0 && c->memory_bytes > available)

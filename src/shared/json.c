@@ -37,7 +37,11 @@ static void tokener_freep(json_tokener **t) {
                 json_tokener_free(*t);
 }
 
-/* ---- error messages ---- */
+/* ---- error messages ----
+ * Those a client can show (a field of a batch line, a reply) are in _():
+ * a client says them in its user's language, the daemon in English (it
+ * sets LC_MESSAGES to C before it serves: docs/i18n.md).  Those only the
+ * daemon says, about a request line, are not marked. */
 
 int json_fail(char **ret_error, int r, const char *fmt, ...) {
         va_list ap;
@@ -365,8 +369,8 @@ int json_check_surrogates(const char *s, size_t len, char **e) {
                 }
                 return json_fail(e, -EINVAL,
                                  _("lone UTF-16 surrogate \\u%04x at byte %zu: send bytes that are not UTF-8 "
-                                 "as they are, not as escapes (Python: json.dumps(..., ensure_ascii=False)"
-                                 ".encode(\"utf-8\", \"surrogateescape\"))"), hi, i - 5);
+                                   "as they are, not as escapes (Python: json.dumps(..., ensure_ascii=False)"
+                                   ".encode(\"utf-8\", \"surrogateescape\"))"), hi, i - 5);
         }
         return 0;
 }

@@ -92,6 +92,8 @@ static bool env_name_char(char c, bool first) {
 
 /* systemd's D-Bus API carries UTF-8 only: a task with other bytes could
  * never start, so it is refused here (docs/protocol.md). */
+/* The errors of a task spec and of a reply are in _() (json.c says why);
+ * a request's own, which only the daemon says, are not. */
 static int validate_utf8(const char *s, const char *what, char **e) {
         size_t off;
 
@@ -115,7 +117,7 @@ static int validate_argv(char * const *argv, const char *where, const char *fiel
                                  TASK_ARGV_MAX);
         if (argv[0][0] != '/')
                 return json_fail(e, -EINVAL, _("%s: must be an absolute path (the client resolves the command "
-                                 "against PATH), got %s"), JSON_LABEL_AT(where, field, 0), JSON_QUOTE(argv[0]));
+                                   "against PATH), got %s"), JSON_LABEL_AT(where, field, 0), JSON_QUOTE(argv[0]));
         if (strlen(argv[0]) >= TASK_PATH_MAX)
                 return json_fail(e, -EINVAL, _("%s: path too long, at most %d bytes"),
                                  JSON_LABEL_AT(where, field, 0), TASK_PATH_MAX - 1);
@@ -166,11 +168,11 @@ static int validate_env(char * const *env, const char *where, size_t *ret_bytes,
                         k++;
                 if (k == 0 || s[k] != '=')
                         return json_fail(e, -EINVAL, _("%s: must be VAR=VALUE with VAR made of letters, digits "
-                                         "and '_', not starting with a digit, got %s"),
+                                           "and '_', not starting with a digit, got %s"),
                                          JSON_LABEL_AT(where, "env", i), JSON_QUOTE(s));
                 if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
-                        return json_fail(e, -EINVAL, _("%s: %.*s: variables starting with %s are set by benchrunner, not by "
-                                         "the task's env"),
+                        return json_fail(e, -EINVAL, _("%s: %.*s: variables starting with %s are set by benchrunner, "
+                                           "not by the task's env"),
                                          JSON_LABEL_AT(where, "env", i), (int) (k < 64 ? k : 64), s,
                                          PROTO_ENV_RESERVED_PREFIX);
                 if (l >= TASK_ARG_MAX)
@@ -1442,7 +1444,7 @@ static int message_other_version(json_object *o, int64_t version, ProtoMessage *
                 return json_get_string(err, "error", &m->error, e);
         return json_fail(e, -EPROTONOSUPPORT,
                          _("protocol version mismatch: benchrunnerd speaks version %" PRIi64
-                           ", this program version %d"), version, PROTOCOL_VERSION);
+                             ", this program version %d"), version, PROTOCOL_VERSION);
 }
 
 static int message_event(json_object *o, ProtoMessage *m, char **e) {
