@@ -87,20 +87,20 @@ static const struct poptOption options[] = {
           N_("keep at most this much of each task's stdout and stderr (default: 64M)"), N_("SIZE") },
         { "keep-output", 0, POPT_ARG_STRING, &arg_keep_output, 0,
           N_("remove finished tasks' output older than DURATION, or the oldest while all of it passes "
-             "SIZE, or both (\"30d,20G\"), or \"forever\" (default: 30d)"), N_("DURATION|SIZE") },
+               "SIZE, or both (\"30d,20G\"), or \"forever\" (default: 30d)"), N_("DURATION|SIZE") },
         { "max-user-output", 0, POPT_ARG_STRING, &arg_max_user_output, 0,
           N_("output one user's tasks may keep on disk, running and finished; their oldest goes first; "
-             "0 = no limit (default: 1G)"), N_("SIZE") },
+               "0 = no limit (default: 1G)"), N_("SIZE") },
         { "keep-tasks", 0, POPT_ARG_STRING, &arg_keep_tasks, 0,
           N_("delete finished tasks' rows older than DURATION, or while the database passes SIZE (the "
-             "largest user's oldest first), or \"forever\" (default: 4G)"), N_("DURATION|SIZE") },
+               "largest user's oldest first), or \"forever\" (default: 4G)"), N_("DURATION|SIZE") },
         { "requeue-interrupted", 0, POPT_ARG_NONE, &arg_requeue_interrupted, 0,
           N_("queue a new attempt of every task a reboot interrupted (default: only those that ask)"), NULL },
         { "max-queued", 0, POPT_ARG_INT, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
           N_("N") },
         { "max-queued-bytes", 0, POPT_ARG_STRING, &arg_max_queued_bytes, 0,
           N_("memory a user's queued tasks may take: commands, environments, directories; 0 = no limit "
-             "(default: 256M)"), N_("SIZE") },
+               "(default: 256M)"), N_("SIZE") },
         { "max-user-group", 0, POPT_ARG_INT, &arg_max_user_group, 0,
           N_("highest priority group for users other than root and the daemon's owner (default: 0)"), N_("N") },
         { "config", 0, POPT_ARG_STRING, &arg_config, 0, help_config, N_("FILE") },
@@ -123,7 +123,27 @@ static void fill_help(void) {
                         _("working and output directories of tasks (default: %s)"), BR_STATEDIR);
         (void) snprintf(help_config, sizeof help_config,
                         _("read settings from FILE first, options given here win; \"\" for none "
-                          "(default: %s, if it is there)"), CONFIG_DEFAULT);
+                            "(default: %s, if it is there)"), CONFIG_DEFAULT);
+}
+
+/* The language of the daemon's messages.  Its command line, --help,
+ * --check-config and the settings' errors speak the language of whoever
+ * typed them; the journal and the socket speak English, since the daemon
+ * cannot know its readers' (clients translate what they can themselves):
+ * English from the start when stderr is the journal, and from run() on once
+ * the settings are read (this resets what strerror() and %m say as well). */
+static void messages_english(void) {
+        (void) setlocale(LC_MESSAGES, "C");
+}
+
+static void messages_locale(void) {
+        if (log_to_journal())
+                messages_english();
+}
+
+static void setup(void) {
+        messages_locale();
+        fill_help();
 }
 
 /* An option's value through parse() (parse_size, parse_duration) into *ret,
@@ -137,7 +157,8 @@ static int parse_value(const char *value, int (*parse)(const char *, uint64_t *)
                 return 0;
         r = parse(value, &v);
         if (r < 0 || (v == 0 && !zero_ok))
-                return log_error_errno(r < 0 ? r : EINVAL, "Invalid %s: %s", what, value);
+                /* TRANSLATORS: %s is "memory size", "duration" or "size", then the value given */
+                return log_error_errno(r < 0 ? r : EINVAL, _("Invalid %s: %s"), _(what), value);
         *ret = v;
         return 0;
 }
@@ -166,72 +187,72 @@ static int build_config(ManagerConfig *c) {
         if (arg_cpus) {
                 r = cpuset_parse(arg_cpus, &c->cpus);
                 if (r < 0 || cpuset_empty(&c->cpus))
-                        return log_error_errno(r < 0 ? r : EINVAL, "Invalid CPU list: %s", arg_cpus);
+                        return log_error_errno(r < 0 ? r : EINVAL, _("Invalid CPU list: %s"), arg_cpus);
         } else {
                 _cleanup_(topology_freep) Topology *t = NULL;
                 r = topology_load(c->sysfs_root, &t);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read the CPU topology: %m");
+                        return log_error_errno(r, _("Failed to read the CPU topology: %m"));
                 if (arg_threads < 0)
-                        return log_error_errno(EINVAL, "--threads must be at least 1");
+                        return log_error_errno(EINVAL, _("--threads must be at least 1"));
                 if (arg_threads > 0) {
                         r = grant_pick_cpus(t, (unsigned) arg_threads, &c->cpus);
                         if (r < 0)
-                                return log_error_errno(r, "--threads %d: this machine has %u CPU threads online, "
-                                                       "and at least one core stays with the system",
+                                return log_error_errno(r, _("--threads %d: this machine has %u CPU threads online, "
+                                                         "and at least one core stays with the system"),
                                                        arg_threads, cpuset_count(topology_online(t)));
                 } else {
                         r = grant_default_cpus(t, &c->cpus);
                         if (r < 0)
-                                return log_error_errno(r, "This machine has too few cores to give any away: %m");
+                                return log_error_errno(r, _("This machine has too few cores to give any away: %m"));
                 }
         }
 
-        r = parse_value(arg_memory, parse_size, false, "memory size", &c->memory_bytes);
+        r = parse_value(arg_memory, parse_size, false, N_("memory size"), &c->memory_bytes);
         if (r < 0)
                 return r;
         if (!arg_memory) {
                 c->memory_bytes = mem_default(mem_available());
                 if (c->memory_bytes == 0)
-                        return log_error_errno(EINVAL, "Cannot tell the available memory: give --memory");
+                        return log_error_errno(EINVAL, _("Cannot tell the available memory: give --memory"));
         }
-        r = parse_value(arg_cleanup_time_limit, parse_duration, false, "duration", &c->cleanup_time_limit_usec);
+        r = parse_value(arg_cleanup_time_limit, parse_duration, false, N_("duration"), &c->cleanup_time_limit_usec);
         if (r < 0)
                 return r;
-        r = parse_value(arg_remove_time_limit, parse_duration, false, "duration", &c->remove_time_limit_usec);
+        r = parse_value(arg_remove_time_limit, parse_duration, false, N_("duration"), &c->remove_time_limit_usec);
         if (r < 0)
                 return r;
-        r = parse_value(arg_output_cap, parse_size, true, "size", &c->output_cap_bytes);
+        r = parse_value(arg_output_cap, parse_size, true, N_("size"), &c->output_cap_bytes);
         if (r < 0)
                 return r;
-        r = parse_value(arg_max_queued_bytes, parse_size, true, "size", &c->max_queued_bytes_per_user);
+        r = parse_value(arg_max_queued_bytes, parse_size, true, N_("size"), &c->max_queued_bytes_per_user);
         if (r < 0)
                 return r;
-        r = parse_value(arg_max_user_output, parse_size, true, "size", &c->retention.max_user_output);
+        r = parse_value(arg_max_user_output, parse_size, true, N_("size"), &c->retention.max_user_output);
         if (r < 0)
                 return r;
         if (arg_keep_output) {
                 r = parse_keep(arg_keep_output, &c->retention.keep_output_usec, &c->retention.keep_output_bytes);
                 if (r < 0)
-                        return log_error_errno(r, "Invalid --keep-output=%s: give a duration (30d), a size (20G), "
-                                               "both (30d,20G) or \"forever\"", arg_keep_output);
+                        return log_error_errno(r, _("Invalid --keep-output=%s: give a duration (30d), a size (20G), "
+                                                 "both (30d,20G) or \"forever\""), arg_keep_output);
         }
         if (arg_keep_tasks) {
                 r = parse_keep(arg_keep_tasks, &c->retention.keep_tasks_usec, &c->retention.keep_tasks_bytes);
                 if (r < 0)
-                        return log_error_errno(r, "Invalid --keep-tasks=%s: give a duration (365d), a size (4G), "
-                                               "both (365d,4G) or \"forever\"", arg_keep_tasks);
+                        return log_error_errno(r, _("Invalid --keep-tasks=%s: give a duration (365d), a size (4G), "
+                                                 "both (365d,4G) or \"forever\""), arg_keep_tasks);
         }
         c->owner = arg_owner >= 0 ? (uid_t) arg_owner : grant_owner(getuid(), getenv("SUDO_UID"));
         if (arg_group) {
                 struct group *g = getgrnam(arg_group);
                 if (!g)
-                        return log_error_errno(ENOENT, "No such group: %s", arg_group);
+                        return log_error_errno(ENOENT, _("No such group: %s"), arg_group);
                 c->has_group = true;
                 c->group = g->gr_gid;
         }
         if (arg_max_queued < 1)
-                return log_error_errno(EINVAL, "--max-queued must be at least 1");
+                return log_error_errno(EINVAL, _("--max-queued must be at least 1"));
         return 0;
 }
 
@@ -307,20 +328,24 @@ static int check_config(const ManagerConfig *c) {
 
         r = topology_load(c->sysfs_root, &t);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the CPU topology under %s: %m", c->sysfs_root);
+                return log_error_errno(r, _("Failed to read the CPU topology under %s: %m"), c->sysfs_root);
         r = grant_check_cpus(t, &c->cpus);
         if (r == -ENOSPC)
-                return log_error_errno(r, "CPUs %s would give away every core: leave at least one core to the "
-                                       "system", cpus ? cpus : "?");
+                return log_error_errno(r, _("CPUs %s would give away every core: leave at least one core to the "
+                                         "system"), cpus ? cpus : "?");
         if (r < 0)
-                return log_error_errno(r, "CPUs %s: not all of them are online here", cpus ? cpus : "?");
+                return log_error_errno(r, _("CPUs %s: not all of them are online here"), cpus ? cpus : "?");
         if (available > 0 && c->memory_bytes > available)
-                return log_error_errno(ENOMEM, "Memory %s is more than is available now (%s)",
+                return log_error_errno(ENOMEM, _("Memory %s is more than is available now (%s)"),
                                        format_size(mem, sizeof mem, c->memory_bytes),
                                        format_size(avail, sizeof avail, available));
-        printf("CPUs %s, memory %s, submit: root, uid " UID_FMT "%s%s\n", cpus ? cpus : "?",
-               format_size(mem, sizeof mem, c->memory_bytes), c->owner, arg_group ? " and group " : "",
-               arg_group ? arg_group : "");
+        format_size(mem, sizeof mem, c->memory_bytes);
+        if (arg_group)
+                printf(_("CPUs %s, memory %s, submit: root, uid %u and group %s\n"), cpus ? cpus : "?", mem,
+                       (unsigned) c->owner, arg_group);
+        else
+                printf(_("CPUs %s, memory %s, submit: root, uid %u\n"), cpus ? cpus : "?", mem,
+                       (unsigned) c->owner);
         return 0;
 }
 
@@ -351,11 +376,12 @@ static int run(void) {
         if (r < 0)
                 return r;
         uint64_t history_interval = 2 * USEC_PER_SEC;
-        r = parse_value(arg_history_interval, parse_duration, false, "duration", &history_interval);
+        r = parse_value(arg_history_interval, parse_duration, false, N_("duration"), &history_interval);
         if (r < 0)
                 return r;
         if (arg_check_config)
                 return check_config(&config);
+        messages_english();
         if ((arg_db ? !(db_path = strdup(arg_db)) : asprintf(&db_path, "%s/private/tasks.db", config.state_dir) < 0) ||
             (arg_history ? !(history_path = strdup(arg_history))
                          : asprintf(&history_path, "%s/tasks.db", config.state_dir) < 0))
@@ -478,7 +504,7 @@ static const char *config_path(int argc, const char **argv, bool *ret_explicit) 
 
 int main(int argc, const char **argv) {
         static const CliProgram program = {
-                .name = "benchrunnerd", .options = options, .version = &arg_version, .setup = fill_help,
+                .name = "benchrunnerd", .options = options, .version = &arg_version, .setup = setup,
                 .on_option = on_option, .run = run,
         };
         ConfKey keys[ELEMENTSOF(options)];
@@ -495,6 +521,7 @@ int main(int argc, const char **argv) {
         setlocale(LC_ALL, "");
         bindtextdomain(PACKAGE, LOCALEDIR);
         textdomain(PACKAGE);
+        messages_locale();
         for (size_t i = 0; i < ELEMENTSOF(options); i++)
                 if (options[i].longName && conf_allowed(options[i].longName))
                         keys[n_keys++] = (ConfKey) { options[i].longName, options[i].argInfo != POPT_ARG_NONE };

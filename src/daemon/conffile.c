@@ -31,8 +31,10 @@ static char *trim(char *s) {
         return s;
 }
 
-static int fail(char **ret_error, unsigned line, const char *fmt, const char *what) {
-        if (ret_error && asprintf(ret_error, "line %u: %s%s", line, fmt, what ? what : "") < 0)
+/* wrong: what is wrong, in N_(), followed by what (a key, the line) */
+static int fail(char **ret_error, unsigned line, const char *wrong, const char *what) {
+        /* TRANSLATORS: "line 3: " and "unknown setting " (a message of its own), then the key */
+        if (ret_error && asprintf(ret_error, _("line %u: %s%s"), line, _(wrong), what ? what : "") < 0)
                 *ret_error = NULL;
         return -EINVAL;
 }
@@ -120,17 +122,17 @@ int conf_read(const char *path, const ConfKey *keys, unsigned n, char ***ret_arg
                         continue;
                 eq = strchr(line, '=');
                 if (!eq)
-                        return fail(ret_error, lineno, "not \"key = value\": ", line);
+                        return fail(ret_error, lineno, N_("not \"key = value\": "), line);
                 *eq = 0;
                 key = trim(line);
                 if (unquote(trim(eq + 1), &value) < 0)
-                        return fail(ret_error, lineno, "a value in quotes is \"...\", with no quote inside: ", key);
+                        return fail(ret_error, lineno, N_("a value in quotes is \"...\", with no quote inside: "), key);
                 for (i = 0; i < n && strcmp(keys[i].name, key) != 0; i++)
                         ;
                 if (i == n)
-                        return fail(ret_error, lineno, "unknown setting ", key);
+                        return fail(ret_error, lineno, N_("unknown setting "), key);
                 if (seen[i]) {
-                        if (ret_error && asprintf(ret_error, "line %u: %s is set on line %u already", lineno, key,
+                        if (ret_error && asprintf(ret_error, _("line %u: %s is set on line %u already"), lineno, key,
                                                   seen[i]) < 0)
                                 *ret_error = NULL;
                         return -EINVAL;
@@ -143,7 +145,7 @@ int conf_read(const char *path, const ConfKey *keys, unsigned n, char ***ret_arg
                 else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
                         continue;
                 else
-                        return fail(ret_error, lineno, "give yes or no: ", key);
+                        return fail(ret_error, lineno, N_("give yes or no: "), key);
                 if (r < 0)
                         return r;
         }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -14,15 +16,28 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
-static void log_va(int level, int error, const char *fmt, va_list ap) {
+bool log_to_journal(void) {
         static int to_journal = -1;
+        const char *e;
+        struct stat st;
+        unsigned long long dev, ino;
+
+        if (to_journal >= 0)
+                return to_journal;
+        /* systemd sets JOURNAL_STREAM=DEV:INODE of the stream it connected;
+         * a program started from such a unit inherits it on a terminal */
+        e = getenv("JOURNAL_STREAM");
+        to_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 &&
+                     (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+        return to_journal;
+}
+
+static void log_va(int level, int error, const char *fmt, va_list ap) {
         int saved = errno;
 
         if (level > max_level)
                 return;
-        if (to_journal < 0)
-                to_journal = getenv("JOURNAL_STREAM") != NULL;
-        if (to_journal)
+        if (log_to_journal())
                 fprintf(stderr, "<%d>", level);
         errno = error < 0 ? -error : error;
         vfprintf(stderr, fmt, ap);

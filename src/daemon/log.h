@@ -4,11 +4,14 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #define UID_FMT "%u"
 
 void log_set_max_level(int level);
+/* Whether stderr is the journal (JOURNAL_STREAM names it). */
+bool log_to_journal(void);
 void log_internal(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The _errno forms set errno for %m and return -|error|, so that

@@ -37,7 +37,11 @@ static void tokener_freep(json_tokener **t) {
                 json_tokener_free(*t);
 }
 
-/* ---- error messages ---- */
+/* ---- error messages ----
+ * Those a client can show (a field of a batch line, a reply) are in _():
+ * a client says them in its user's language, the daemon in English (it
+ * sets LC_MESSAGES to C before it serves: docs/i18n.md).  Those only the
+ * daemon says, about a request line, are not marked. */
 
 int json_fail(char **ret_error, int r, const char *fmt, ...) {
         va_list ap;
@@ -209,11 +213,11 @@ int json_get_int(json_object *v, const char *what, int64_t min, int64_t max, int
         int64_t x;
 
         if (!json_object_is_type(v, json_type_int))
-                return json_fail(e, -EINVAL, "%s: must be an integer", what);
+                return json_fail(e, -EINVAL, _("%s: must be an integer"), what);
         x = json_object_get_int64(v);
         if (x < min || x > max ||
             (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t) INT64_MAX))
-                return json_fail(e, -EINVAL, "%s: must be between %" PRIi64 " and %" PRIi64 ", got %s",
+                return json_fail(e, -EINVAL, _("%s: must be between %" PRIi64 " and %" PRIi64 ", got %s"),
                                  what, min, max, json_object_to_json_string_ext(v, JSON_FLAGS));
         *ret = x;
         return 0;
@@ -221,7 +225,7 @@ int json_get_int(json_object *v, const char *what, int64_t min, int64_t max, int
 
 int json_get_bool(json_object *v, const char *what, bool *ret, char **e) {
         if (!json_object_is_type(v, json_type_boolean))
-                return json_fail(e, -EINVAL, "%s: must be true or false", what);
+                return json_fail(e, -EINVAL, _("%s: must be true or false"), what);
         *ret = json_object_get_boolean(v);
         return 0;
 }
@@ -232,11 +236,11 @@ int json_get_string(json_object *v, const char *what, char **ret, char **e) {
         char *c;
 
         if (!json_object_is_type(v, json_type_string))
-                return json_fail(e, -EINVAL, "%s: must be a string", what);
+                return json_fail(e, -EINVAL, _("%s: must be a string"), what);
         s = json_object_get_string(v);
         len = (size_t) json_object_get_string_len(v);
         if (memchr(s, 0, len))
-                return json_fail(e, -EINVAL, "%s: must not contain NUL (\\u0000)", what);
+                return json_fail(e, -EINVAL, _("%s: must not contain NUL (\\u0000)"), what);
         c = strndup(s, len);
         if (!c)
                 return -ENOMEM;
@@ -250,10 +254,10 @@ int json_get_strv(json_object *v, const char *what, size_t max_n, char ***ret, c
         int r;
 
         if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "%s: must be an array of strings", what);
+                return json_fail(e, -EINVAL, _("%s: must be an array of strings"), what);
         n = json_object_array_length(v);
         if (n > max_n)
-                return json_fail(e, -EINVAL, "%s: %zu entries, at most %zu", what, n, max_n);
+                return json_fail(e, -EINVAL, _("%s: %zu entries, at most %zu"), what, n, max_n);
         l = calloc(n + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
@@ -300,7 +304,7 @@ int json_check_fields(json_object *o, const char * const *allowed, const char *w
                 for (size_t k = 0; allowed[k] && !found; k++)
                         found = strcmp(allowed[k], key) == 0;
                 if (!found)
-                        return json_fail(e, -EINVAL, "%s: unknown field %s", where, JSON_QUOTE(key));
+                        return json_fail(e, -EINVAL, _("%s: unknown field %s"), where, JSON_QUOTE(key));
         }
         return 0;
 }
@@ -364,9 +368,9 @@ int json_check_surrogates(const char *s, size_t len, char **e) {
                         continue;
                 }
                 return json_fail(e, -EINVAL,
-                                 "lone UTF-16 surrogate \\u%04x at byte %zu: send bytes that are not UTF-8 "
-                                 "as they are, not as escapes (Python: json.dumps(..., ensure_ascii=False)"
-                                 ".encode(\"utf-8\", \"surrogateescape\"))", hi, i - 5);
+                                 _("lone UTF-16 surrogate \\u%04x at byte %zu: send bytes that are not UTF-8 "
+                                   "as they are, not as escapes (Python: json.dumps(..., ensure_ascii=False)"
+                                   ".encode(\"utf-8\", \"surrogateescape\"))"), hi, i - 5);
         }
         return 0;
 }

@@ -92,12 +92,14 @@ static bool env_name_char(char c, bool first) {
 
 /* systemd's D-Bus API carries UTF-8 only: a task with other bytes could
  * never start, so it is refused here (docs/protocol.md). */
+/* The errors of a task spec and of a reply are in _() (json.c says why);
+ * a request's own, which only the daemon says, are not. */
 static int validate_utf8(const char *s, const char *what, char **e) {
         size_t off;
 
         if (!s || utf8_valid(s, &off))
                 return 0;
-        return json_fail(e, -EINVAL, "%s: not valid UTF-8 (byte %zu); systemd takes UTF-8 only", what, off);
+        return json_fail(e, -EINVAL, _("%s: not valid UTF-8 (byte %zu); systemd takes UTF-8 only"), what, off);
 }
 
 static int validate_argv(char * const *argv, const char *where, const char *field,
@@ -106,21 +108,23 @@ static int validate_argv(char * const *argv, const char *where, const char *fiel
         int r;
 
         if (n == 0)
-                return json_fail(e, -EINVAL, "%s: must not be empty%s", JSON_LABEL(where, field),
-                                 strcmp(field, "cleanup") == 0 ? " (omit it for no cleanup)" : "");
+                return json_fail(e, -EINVAL,
+                                 strcmp(field, "cleanup") == 0 ? _("%s: must not be empty (omit it for no cleanup)")
+                                                                : _("%s: must not be empty"),
+                                 JSON_LABEL(where, field));
         if (n > TASK_ARGV_MAX)
-                return json_fail(e, -EINVAL, "%s: %zu arguments, at most %d", JSON_LABEL(where, field), n,
+                return json_fail(e, -EINVAL, _("%s: %zu arguments, at most %d"), JSON_LABEL(where, field), n,
                                  TASK_ARGV_MAX);
         if (argv[0][0] != '/')
-                return json_fail(e, -EINVAL, "%s: must be an absolute path (the client resolves the command "
-                                 "against PATH), got %s", JSON_LABEL_AT(where, field, 0), JSON_QUOTE(argv[0]));
+                return json_fail(e, -EINVAL, _("%s: must be an absolute path (the client resolves the command "
+                                   "against PATH), got %s"), JSON_LABEL_AT(where, field, 0), JSON_QUOTE(argv[0]));
         if (strlen(argv[0]) >= TASK_PATH_MAX)
-                return json_fail(e, -EINVAL, "%s: path too long, at most %d bytes",
+                return json_fail(e, -EINVAL, _("%s: path too long, at most %d bytes"),
                                  JSON_LABEL_AT(where, field, 0), TASK_PATH_MAX - 1);
         for (size_t i = 0; i < n; i++) {
                 size_t l = strlen(argv[i]);
                 if (l >= TASK_ARG_MAX)
-                        return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
+                        return json_fail(e, -EINVAL, _("%s: %zu bytes long, at most %d"),
                                          JSON_LABEL_AT(where, field, i), l, TASK_ARG_MAX - 1);
                 r = validate_utf8(argv[i], JSON_LABEL_AT(where, field, i), e);
                 if (r < 0)
@@ -133,17 +137,17 @@ static int validate_argv(char * const *argv, const char *where, const char *fiel
 
 static int validate_path(const char *p, const char *what, char **e) {
         if (!p)
-                return json_fail(e, -EINVAL, "%s: missing", what);
+                return json_fail(e, -EINVAL, _("%s: missing"), what);
         if (p[0] != '/')
-                return json_fail(e, -EINVAL, "%s: must be an absolute path, got %s", what, JSON_QUOTE(p));
+                return json_fail(e, -EINVAL, _("%s: must be an absolute path, got %s"), what, JSON_QUOTE(p));
         if (strlen(p) >= TASK_PATH_MAX)
-                return json_fail(e, -EINVAL, "%s: path too long, at most %d bytes", what, TASK_PATH_MAX - 1);
+                return json_fail(e, -EINVAL, _("%s: path too long, at most %d bytes"), what, TASK_PATH_MAX - 1);
         return validate_utf8(p, what, e);
 }
 
 static int validate_range(int64_t v, int64_t min, int64_t max, const char *what, char **e) {
         if (v < min || v > max)
-                return json_fail(e, -EINVAL, "%s: must be between %" PRIi64 " and %" PRIi64 ", got %" PRIi64,
+                return json_fail(e, -EINVAL, _("%s: must be between %" PRIi64 " and %" PRIi64 ", got %" PRIi64),
                                  what, min, max, v);
         return 0;
 }
@@ -154,7 +158,7 @@ static int validate_env(char * const *env, const char *where, size_t *ret_bytes,
         int r;
 
         if (n > TASK_ENV_MAX)
-                return json_fail(e, -EINVAL, "%s: %zu variables, at most %d", JSON_LABEL(where, "env"), n,
+                return json_fail(e, -EINVAL, _("%s: %zu variables, at most %d"), JSON_LABEL(where, "env"), n,
                                  TASK_ENV_MAX);
         for (size_t i = 0; i < n; i++) {
                 const char *s = env[i];
@@ -163,15 +167,16 @@ static int validate_env(char * const *env, const char *where, size_t *ret_bytes,
                 while (env_name_char(s[k], k == 0))
                         k++;
                 if (k == 0 || s[k] != '=')
-                        return json_fail(e, -EINVAL, "%s: must be VAR=VALUE with VAR made of letters, digits "
-                                         "and '_', not starting with a digit, got %s",
+                        return json_fail(e, -EINVAL, _("%s: must be VAR=VALUE with VAR made of letters, digits "
+                                           "and '_', not starting with a digit, got %s"),
                                          JSON_LABEL_AT(where, "env", i), JSON_QUOTE(s));
                 if (strncmp(s, PROTO_ENV_RESERVED_PREFIX, strlen(PROTO_ENV_RESERVED_PREFIX)) == 0)
-                        return json_fail(e, -EINVAL, "%s: %.*s: variables starting with " PROTO_ENV_RESERVED_PREFIX
-                                         " are set by benchrunner, not by the task's env",
-                                         JSON_LABEL_AT(where, "env", i), (int) (k < 64 ? k : 64), s);
+                        return json_fail(e, -EINVAL, _("%s: %.*s: variables starting with %s are set by benchrunner, "
+                                           "not by the task's env"),
+                                         JSON_LABEL_AT(where, "env", i), (int) (k < 64 ? k : 64), s,
+                                         PROTO_ENV_RESERVED_PREFIX);
                 if (l >= TASK_ARG_MAX)
-                        return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
+                        return json_fail(e, -EINVAL, _("%s: %zu bytes long, at most %d"),
                                          JSON_LABEL_AT(where, "env", i), l, TASK_ARG_MAX - 1);
                 r = validate_utf8(s, JSON_LABEL_AT(where, "env", i), e);
                 if (r < 0)
@@ -189,17 +194,17 @@ static int validate_name(const char *name, const char *where, char **e) {
                 return 0;
         l = strlen(name);
         if (l == 0)
-                return json_fail(e, -EINVAL, "%s: must not be empty (omit it for the default task-ID)",
+                return json_fail(e, -EINVAL, _("%s: must not be empty (omit it for the default task-ID)"),
                                  JSON_LABEL(where, "name"));
         if (l >= TASK_NAME_MAX)
-                return json_fail(e, -EINVAL, "%s: %zu bytes long, at most %d",
+                return json_fail(e, -EINVAL, _("%s: %zu bytes long, at most %d"),
                                  JSON_LABEL(where, "name"), l, TASK_NAME_MAX - 1);
         /* a label: no C0, DEL or C1 (U+0080..U+009F, 0xc2 0x80..0x9f) control */
         for (size_t i = 0; i < l; i++)
                 if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f ||
                     ((unsigned char) name[i] == 0xc2 && (unsigned char) name[i + 1] >= 0x80 &&
                      (unsigned char) name[i + 1] <= 0x9f))
-                        return json_fail(e, -EINVAL, "%s: must not contain control characters",
+                        return json_fail(e, -EINVAL, _("%s: must not contain control characters"),
                                          JSON_LABEL(where, "name"));
         return validate_utf8(name, JSON_LABEL(where, "name"), e);
 }
@@ -221,10 +226,10 @@ static int validate_spec(const Task *t, const char *where, char **e) {
                 return r;
         /* What one execve() gets, as the kernel counts ARG_MAX. */
         if (argv_bytes + env_bytes > TASK_ARGV_BYTES_MAX)
-                return json_fail(e, -EINVAL, "%s: argv and env take %zu bytes together, at most %d",
+                return json_fail(e, -EINVAL, _("%s: argv and env take %zu bytes together, at most %d"),
                                  where[0] ? where : "task", argv_bytes + env_bytes, TASK_ARGV_BYTES_MAX);
         if (cleanup_bytes + env_bytes > TASK_ARGV_BYTES_MAX)
-                return json_fail(e, -EINVAL, "%s: cleanup and env take %zu bytes together, at most %d",
+                return json_fail(e, -EINVAL, _("%s: cleanup and env take %zu bytes together, at most %d"),
                                  where[0] ? where : "task", cleanup_bytes + env_bytes, TASK_ARGV_BYTES_MAX);
 
         r = validate_path(t->submit_dir, JSON_LABEL(where, "cwd"), e);
@@ -237,12 +242,12 @@ static int validate_spec(const Task *t, const char *where, char **e) {
         if (r < 0)
                 return r;
         if (t->memory_bytes > (uint64_t) INT64_MAX)
-                return json_fail(e, -EINVAL, "%s: too large", JSON_LABEL(where, "memory"));
+                return json_fail(e, -EINVAL, _("%s: too large"), JSON_LABEL(where, "memory"));
         if (t->time_limit_usec > PROTO_TIME_LIMIT_MAX_US)
-                return json_fail(e, -EINVAL, "%s: at most %" PRIu64 " (a year)",
+                return json_fail(e, -EINVAL, _("%s: at most %" PRIu64 " (a year)"),
                                  JSON_LABEL(where, "time_limit_us"), PROTO_TIME_LIMIT_MAX_US);
         if (t->cleanup_time_limit_usec > PROTO_TIME_LIMIT_MAX_US)
-                return json_fail(e, -EINVAL, "%s: at most %" PRIu64 " (a year)",
+                return json_fail(e, -EINVAL, _("%s: at most %" PRIu64 " (a year)"),
                                  JSON_LABEL(where, "cleanup_time_limit_us"), PROTO_TIME_LIMIT_MAX_US);
         r = validate_range(t->group, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, JSON_LABEL(where, "group"), e);
         if (r < 0)
@@ -341,7 +346,7 @@ static int spec_parse(json_object *o, const char *where, Task **ret, char **e) {
         int r;
 
         if (!json_object_is_type(o, json_type_object))
-                return json_fail(e, -EINVAL, "%s: must be an object (a task spec)", where[0] ? where : "task");
+                return json_fail(e, -EINVAL, _("%s: must be an object (a task spec)"), where[0] ? where : "task");
         r = json_check_fields(o, spec_fields, where[0] ? where : "task", e);
         if (r < 0)
                 return r;
@@ -353,7 +358,7 @@ static int spec_parse(json_object *o, const char *where, Task **ret, char **e) {
         if (r < 0)
                 return r;
         if (!t->argv)
-                return json_fail(e, -EINVAL, "%s: missing (the command, argv[0] an absolute path)",
+                return json_fail(e, -EINVAL, _("%s: missing (the command, argv[0] an absolute path)"),
                                  JSON_LABEL(where, "argv"));
         /* uid and gid stay 0: the daemon takes them from the peer credentials. */
         *ret = TAKE_PTR(t);
@@ -372,7 +377,7 @@ static int spec_from_json(json_object *o, const char *where, Task **ret, char **
         if (r < 0)
                 return r;
         if (!t->submit_dir)
-                return json_fail(e, -EINVAL, "%s: missing (the directory the task was submitted from)",
+                return json_fail(e, -EINVAL, _("%s: missing (the directory the task was submitted from)"),
                                  JSON_LABEL(where, "cwd"));
         r = validate_spec(t, where, e);
         if (r < 0)
@@ -531,14 +536,14 @@ static int result_from_json(json_object *o, const char *where, TaskResult *ret, 
         if (!o)
                 goto done;
         if (!json_object_is_type(o, json_type_object))
-                return json_fail(e, -EINVAL, "%s: must be an object", where);
+                return json_fail(e, -EINVAL, _("%s: must be an object"), where);
         if ((v = json_field(o, "reason"))) {
                 r = json_get_string(v, JSON_LABEL(where, "reason"), &reason, e);
                 if (r < 0)
                         return r;
                 res.reason = task_reason_from_string(reason);
                 if (res.reason < 0)
-                        return json_fail(e, -EINVAL, "%s: unknown reason %s", JSON_LABEL(where, "reason"),
+                        return json_fail(e, -EINVAL, _("%s: unknown reason %s"), JSON_LABEL(where, "reason"),
                                          JSON_QUOTE(reason));
         }
         if ((r = get_optional_int(o, "exit_code", where, &res.has_exit_code, &res.exit_code, e)) < 0 ||
@@ -565,7 +570,7 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
         int r;
 
         if (!json_object_is_type(o, json_type_object))
-                return json_fail(e, -EINVAL, "%s: must be an object", where);
+                return json_fail(e, -EINVAL, _("%s: must be an object"), where);
         t = task_new();
         if (!t)
                 return -ENOMEM;
@@ -573,11 +578,11 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
         if (r < 0)
                 return r;
         if (!t->argv || !t->argv[0])
-                return json_fail(e, -EINVAL, "%s: missing", JSON_LABEL(where, "argv"));
+                return json_fail(e, -EINVAL, _("%s: missing"), JSON_LABEL(where, "argv"));
 
         v = json_field(o, "id");
         if (!v)
-                return json_fail(e, -EINVAL, "%s: missing", JSON_LABEL(where, "id"));
+                return json_fail(e, -EINVAL, _("%s: missing"), JSON_LABEL(where, "id"));
         r = json_get_int(v, JSON_LABEL(where, "id"), 0, INT64_MAX, &t->id, e);
         if (r < 0)
                 return r;
@@ -597,13 +602,13 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
                 return r;
         v = json_field(o, "state");
         if (!v)
-                return json_fail(e, -EINVAL, "%s: missing", JSON_LABEL(where, "state"));
+                return json_fail(e, -EINVAL, _("%s: missing"), JSON_LABEL(where, "state"));
         r = json_get_string(v, JSON_LABEL(where, "state"), &state, e);
         if (r < 0)
                 return r;
         t->state = task_state_from_string(state);
         if (t->state < 0)
-                return json_fail(e, -EINVAL, "%s: unknown state %s", JSON_LABEL(where, "state"), JSON_QUOTE(state));
+                return json_fail(e, -EINVAL, _("%s: unknown state %s"), JSON_LABEL(where, "state"), JSON_QUOTE(state));
         r = get_u64_field(o, "queued_at_us", where, &t->queued_usec, e);
         if (r < 0)
                 return r;
@@ -613,7 +618,7 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
                     (r = get_u64_field(o, "retry_of", where, &retry_of, e)) < 0)
                         return r;
                 if (attempt > UINT_MAX || retry_of > INT64_MAX)
-                        return json_fail(e, -EINVAL, "%s: attempt or retry_of out of range", where);
+                        return json_fail(e, -EINVAL, _("%s: attempt or retry_of out of range"), where);
                 t->attempt = (unsigned) attempt;
                 t->retry_of = (int64_t) retry_of;
         }
@@ -1294,7 +1299,7 @@ static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
                 int64_t x;
 
                 if (!v)
-                        return json_fail(e, -EINVAL, "%s: missing", fields[i].key);
+                        return json_fail(e, -EINVAL, _("%s: missing"), fields[i].key);
                 r = json_get_int(v, fields[i].key, 0, INT64_MAX, &x, e);
                 if (r < 0)
                         return r;
@@ -1309,7 +1314,7 @@ static int ids_from_json(json_object *v, ProtoMessage *m, char **e) {
         int r;
 
         if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "ids: must be an array");
+                return json_fail(e, -EINVAL, _("ids: must be an array"));
         n = json_object_array_length(v);
         m->ids = calloc(n ? n : 1, sizeof(int64_t));
         if (!m->ids)
@@ -1329,7 +1334,7 @@ static int tasks_from_json(json_object *v, ProtoMessage *m, char **e) {
         int r;
 
         if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "tasks: must be an array");
+                return json_fail(e, -EINVAL, _("tasks: must be an array"));
         n = json_object_array_length(v);
         m->tasks = calloc(n ? n : 1, sizeof(Task *));
         if (!m->tasks)
@@ -1354,14 +1359,14 @@ static int cancel_result_from_json(json_object *res, size_t i, ProtoCancelResult
         int r;
 
         if (!json_object_is_type(res, json_type_object))
-                return json_fail(e, -EINVAL, "results[%zu]: must be an object", i);
+                return json_fail(e, -EINVAL, _("results[%zu]: must be an object"), i);
         if (!(w = json_field(res, "id")))
-                return json_fail(e, -EINVAL, "results[%zu].id: missing", i);
+                return json_fail(e, -EINVAL, _("results[%zu].id: missing"), i);
         r = json_get_int(w, "results.id", 1, INT64_MAX, &ret->id, e);
         if (r < 0)
                 return r;
         if (!(w = json_field(res, "ok")))
-                return json_fail(e, -EINVAL, "results[%zu].ok: missing", i);
+                return json_fail(e, -EINVAL, _("results[%zu].ok: missing"), i);
         r = json_get_bool(w, "results.ok", &ok, e);
         if (r < 0)
                 return r;
@@ -1373,7 +1378,7 @@ static int cancel_result_from_json(json_object *res, size_t i, ProtoCancelResult
                 if (r < 0)
                         return r;
         } else {
-                err = strdup("failed");
+                err = strdup(_("failed"));
                 if (!err)
                         return -ENOMEM;
         }
@@ -1386,7 +1391,7 @@ static int results_from_json(json_object *v, ProtoMessage *m, char **e) {
         int r;
 
         if (!json_object_is_type(v, json_type_array))
-                return json_fail(e, -EINVAL, "results: must be an array");
+                return json_fail(e, -EINVAL, _("results: must be an array"));
         n = json_object_array_length(v);
         m->results = calloc(n ? n : 1, sizeof(ProtoCancelResult));
         if (!m->results)
@@ -1438,8 +1443,8 @@ static int message_other_version(json_object *o, int64_t version, ProtoMessage *
             err && json_object_is_type(err, json_type_string))
                 return json_get_string(err, "error", &m->error, e);
         return json_fail(e, -EPROTONOSUPPORT,
-                         "protocol version mismatch: benchrunnerd speaks version %" PRIi64
-                         ", this program version %d", version, PROTOCOL_VERSION);
+                         _("protocol version mismatch: benchrunnerd speaks version %" PRIi64
+                             ", this program version %d"), version, PROTOCOL_VERSION);
 }
 
 static int message_event(json_object *o, ProtoMessage *m, char **e) {
@@ -1448,7 +1453,7 @@ static int message_event(json_object *o, ProtoMessage *m, char **e) {
 
         m->is_event = true;
         if (!json_object_is_type(v, json_type_string))
-                return json_fail(e, -EBADMSG, "event: must be a string");
+                return json_fail(e, -EBADMSG, _("event: must be a string"));
         m->event = proto_event_from_string(json_object_get_string(v));
         if (m->event == PROTO_EVENT_STATS) {
                 r = stats_from_json(o, &m->stats, e);
@@ -1458,7 +1463,7 @@ static int message_event(json_object *o, ProtoMessage *m, char **e) {
         } else if (m->event >= 0) {
                 v = json_field(o, "task");
                 if (!v)
-                        return json_fail(e, -EBADMSG, "%s event without a task", event_names[m->event]);
+                        return json_fail(e, -EBADMSG, _("%s event without a task"), event_names[m->event]);
                 return task_from_json(v, "task", &m->task, e);
         }
         return 0;
@@ -1468,13 +1473,13 @@ static int message_reply(json_object *o, ProtoMessage *m, char **e) {
         json_object *ok = json_field(o, "ok"), *err = json_field(o, "error");
 
         if (!ok || !json_object_is_type(ok, json_type_boolean))
-                return json_fail(e, -EBADMSG, "reply from benchrunnerd without \"ok\"");
+                return json_fail(e, -EBADMSG, _("reply from benchrunnerd without \"ok\""));
         m->ok = json_object_get_boolean(ok);
         m->tag = json_object_get(json_field(o, "tag"));
         if (!m->ok) {
                 if (err)
                         return json_get_string(err, "error", &m->error, e);
-                m->error = strdup("unknown error");
+                m->error = strdup(_("unknown error"));
                 return m->error ? 0 : -ENOMEM;
         }
         return message_fields(o, m, e);
@@ -1487,7 +1492,7 @@ int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char *
         int r;
 
         if (len > PROTO_REPLY_LINE_MAX)
-                return json_fail(ret_error, -E2BIG, "message from benchrunnerd too long: %zu bytes, at most %u",
+                return json_fail(ret_error, -E2BIG, _("message from benchrunnerd too long: %zu bytes, at most %u"),
                                  len, PROTO_REPLY_LINE_MAX);
         r = json_from_line(line, len, "message", PROTO_JSON_DEPTH_MAX, &o, ret_error);
         if (r < 0)
@@ -1499,7 +1504,7 @@ int proto_parse_message(const char *line, size_t len, ProtoMessage **ret, char *
         m->event = _PROTO_EVENT_INVALID;
         v = json_field(o, "v");
         if (!v || !json_object_is_type(v, json_type_int))
-                r = json_fail(ret_error, -EBADMSG, "message from benchrunnerd without a protocol version");
+                r = json_fail(ret_error, -EBADMSG, _("message from benchrunnerd without a protocol version"));
         else if (json_object_get_int64(v) != PROTOCOL_VERSION)
                 r = message_other_version(o, json_object_get_int64(v), m, ret_error);
         else if (json_field(o, "event"))
