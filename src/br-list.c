@@ -30,6 +30,7 @@ static char *arg_user;
 static int arg_mine;
 static char *arg_limit;
 static int arg_json;
+static int arg_ids;
 static char *arg_socket;
 static int arg_version;
 /* what check() made of them, for run() */
@@ -49,6 +50,7 @@ static const struct poptOption options[] = {
         { "limit", 'n', POPT_ARG_STRING, &arg_limit, 0,
           N_("show the first N queued and the last N finished tasks (default: 20); with --all or --state, the last N tasks"), N_("N") },
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print one JSON object per task and line"), NULL },
+        { "ids", 'q', POPT_ARG_NONE, &arg_ids, 0, N_("print only the tasks' ids, one per line"), NULL },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
@@ -379,6 +381,12 @@ static int print_json(Task * const *tasks, size_t n) {
         return 0;
 }
 
+static int print_ids(Task * const *tasks, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                printf("%" PRId64 "\n", tasks[i]->id);
+        return 0;
+}
+
 static int run(void) {
         ProtoRequest req = { .op = PROTO_OP_LIST, .has_uid = arg_has_uid, .uid = arg_uid };
         unsigned limit = arg_n;
@@ -419,7 +427,7 @@ static int run(void) {
                 (void) cli_error(_("out of memory"));
         if (r >= 0) {
                 sort_unique(tasks, &n);
-                r = arg_json ? print_json(tasks, n) : print_table(tasks, n);
+                r = arg_json ? print_json(tasks, n) : arg_ids ? print_ids(tasks, n) : print_table(tasks, n);
                 if (r < 0)
                         (void) cli_error(_("out of memory"));
                 else if (more_queued)
@@ -443,6 +451,8 @@ static int check(const char **args) {
         (void) args;   /* none: .usage is NULL */
         if (arg_user && arg_mine)
                 return cli_error(_("give either --user or --mine, not both"));
+        if (arg_json && arg_ids)
+                return cli_error(_("give either --json or --ids, not both"));
         if (arg_user) {
                 r = parse_user(arg_user, &arg_uid);
                 if (r < 0)

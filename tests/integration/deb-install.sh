@@ -51,9 +51,19 @@ for f in /usr/sbin/benchrunnerd /usr/bin/br-run /usr/bin/br-start /usr/bin/br-st
          /usr/bin/br-show /usr/bin/br-cancel /lib/systemd/system/benchrunnerd.service "$conf" \
          /usr/lib/tmpfiles.d/benchrunner.conf /usr/lib/sysusers.d/benchrunner.conf \
          /usr/share/man/man1/br-run.1.gz /usr/share/man/man5/benchrunnerd.conf.5.gz \
-         /usr/share/man/man8/benchrunnerd.8.gz; do
+         /usr/share/man/man8/benchrunnerd.8.gz /usr/share/locale/de/LC_MESSAGES/benchrunner.mo \
+         /usr/share/bash-completion/completions/br-run; do
     check "the package installed $f" eval 'printf "%s\n" $files | grep -qx "$f"'
 done
+comp=/usr/share/bash-completion/completions
+for p in benchrunnerd br-start br-stats br-list br-show br-cancel; do
+    check "the package links the completion for $p" eval '[ "$(sd readlink "$comp/$p")" = br-run ]'
+done
+out=$(sd bash --norc -c "source $comp/br-run && complete -p br-run" 2>&1)
+check "bash -c 'source $comp/br-run; complete -p br-run': $out" [ "$out" = "complete -F _benchrunner br-run" ]
+out=$(sd env LANGUAGE=de LC_ALL=C.UTF-8 br-run -m bogus -- true 2>&1); rc=$?
+check "the installed br-run speaks German under LANGUAGE=de: $out" \
+    eval '[ "$rc" = 2 ] && [ "$out" = "br-run: --memory: keine Größe: bogus (512M, 2G, ... verwenden)" ]'
 check "its scripts made the group benchrunner (sysusers.d)" sd getent group benchrunner
 check "and the state and runtime directories (tmpfiles.d): root's, 0755, private/ 0700" \
     [ "$(sd stat -c %U:%a /var/lib/benchrunner /var/lib/benchrunner/private /run/benchrunner | tr '\n' ' ')" \

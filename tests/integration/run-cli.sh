@@ -58,6 +58,23 @@ br br-list -s queued > "$T_TMP/queued"
 check "br-list -s queued shows only $b and $c" [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/queued" | tr '\n' ' ')" = "$b $c " ]
 br br-list -s running,cleanup --mine > "$T_TMP/running"
 check "br-list -s running,cleanup --mine shows only $a" [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/running")" = "$a" ]
+br br-list -q -s queued > "$T_TMP/ids"; rc=$?
+check "br-list -q -s queued prints only the ids $b and $c" [ "$rc $(tr '\n' ' ' < "$T_TMP/ids")" = "0 $b $c " ]
+br br-list -q --json > /dev/null 2> "$T_TMP/ids.err"; rc=$?
+check "br-list -q --json is refused (exit 2)" [ "$rc" = 2 ]
+check "br-list -q --json says why" grep -q "either --json or --ids" "$T_TMP/ids.err"
+# bash completion of task ids (data/bash-completion, br-list -q)
+comp_ids() {
+    sd env BENCHRUNNER_SOCKET="$BR_SOCK" PATH="$abs_top_builddir:/usr/bin:/bin" bash --norc --noprofile -c '
+        source "$1" || exit 1
+        COMP_WORDS=("$2" "$3"); COMP_CWORD=1; COMPREPLY=()
+        _benchrunner "$2" "$3" "$2"
+        printf "%s\n" "${COMPREPLY[@]}"' c "$abs_top_srcdir/data/bash-completion/benchrunner" "$1" "${2:-}" \
+        | sed '/^$/d' | sort -n | tr '\n' ' '
+}
+check "completion: br-show offers the tasks $a $b $c" [ "$(comp_ids br-show)" = "$a $b $c " ]
+check "completion: br-cancel offers my unfinished tasks $a $b $c" [ "$(comp_ids br-cancel)" = "$a $b $c " ]
+check "completion: br-show $b<TAB> offers $b alone" [ "$(comp_ids br-show "$b")" = "$b " ]
 br br-list -u 65534 > "$T_TMP/nobody"
 check "br-list -u 65534 shows the header only" [ "$(wc -l < "$T_TMP/nobody")" = 1 ]
 
@@ -121,6 +138,7 @@ check "br-cancel $b (queued): one line" [ "$out" = "cancelled task $b" ]
 check "$b: finished, cancelled, never started" \
     [ "$(row "state || ',' || reason || ',' || coalesce(started_at_us, 'never')" "$b")" = finished,cancelled,never ]
 check "$b's command did not run" sd test ! -e "$F/started-b"
+check "completion: br-cancel no longer offers the finished $b" [ "$(comp_ids br-cancel)" = "$a $c " ]
 check "$a still runs" [ "$(row state "$a")" = running ]
 
 # 4. a running task is stopped and its cleanup command still runs
