@@ -33,6 +33,9 @@ static int arg_json;
 static int arg_whole_cores;
 static int arg_requeue;
 static char *arg_batch;
+static int arg_group_offset;
+static int arg_exit_code;
+static char *arg_json_log;
 static char *arg_socket;
 static int arg_version;
 static char **arg_env;
@@ -40,6 +43,7 @@ static size_t n_env;
 /* what check() read, for run() */
 static Task **arg_tasks;
 static size_t arg_n_tasks;
+static FILE *json_log;
 
 enum { OPT_ENV = 1 };
 
@@ -71,6 +75,12 @@ static const struct poptOption options[] = {
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print the daemon's answers and events as JSON lines"), NULL },
         { "batch", 'b', POPT_ARG_STRING, &arg_batch, 0,
           N_("submit the task definitions in FILE, - for stdin (JSON lines, see BATCH FORMAT in br-run(1))"), N_("FILE") },
+        { "priority-group-offset", 'P', POPT_ARG_INT, &arg_group_offset, 0,
+          N_("add N to the priority group of every task (default: 0)"), N_("N") },
+        { "exit-code", 'x', POPT_ARG_NONE, &arg_exit_code, 0,
+          N_("wait for every task; exit 1 if any of them did not exit 0"), NULL },
+        { "json-log", 0, POPT_ARG_STRING, &arg_json_log, 0,
+          N_("wait for every task, appending each of its events to FILE as a JSON line"), N_("FILE") },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
@@ -99,6 +109,41 @@ static int resolve_argv0(char **argv, const char *what) {
                                  r == -ENOENT ? _("command not found") : strerror(-r));
         free(argv[0]);
         argv[0] = p;
+        return 0;
+}
+
+/* The group a task gets with --priority-group-offset; false when it leaves
+ * the range. */
+static bool offset_group(int group, int *ret) {
+        int64_t g = (int64_t) group + arg_group_offset;
+
+        if (g < TASK_PRIORITY_MIN || g > TASK_PRIORITY_MAX)
+                return false;
+        *ret = (int) g;
+        return true;
+}
+
+static bool env_has(char * const *env, const char *entry) {
+        size_t k = strcspn(entry, "=");
+
+        for (; env && *env; env++)
+                if (strncmp(*env, entry, k) == 0 && (*env)[k] == '=')
+                        return true;
+        return false;
+}
+
+/* The -e variables a batch line does not set itself: its own win. */
+static int merge_env(Task *t) {
+        size_t n = strv_length(t->env);
+        int r;
+
+        for (size_t i = 0; i < n_env; i++) {
+                if (env_has(t->env, arg_env[i]))
+                        continue;
+                r = strv_push_printf(&t->env, &n, "%s", arg_env[i]);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -136,7 +181,9 @@ static int task_from_args(const char **rest, Task **ret) {
                         return cli_error(_("--cleanup-time-limit: not a duration: %s"), arg_cleanup_time_limit);
                 t->cleanup_time_limit_usec = v;
         }
-        t->group = arg_group;
+        if (!offset_group(arg_group, &t->group))
+                return cli_error(_("--group %d with --priority-group-offset %d is outside %d to %d"), arg_group,
+                                 arg_group_offset, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX);
         t->priority = arg_priority;
         t->whole_cores = arg_whole_cores;
         t->requeue = arg_requeue;
@@ -259,6 +306,13 @@ static int task_from_line(const char *line, const char *path, size_t lineno, con
                 r = resolve_line_argv0(t->cleanup_argv, "cleanup", path, lineno);
         if (r < 0)
                 return r;
+        /* the command line's options for every line */
+        if (!offset_group(t->group, &t->group))
+                return cli_error(_("%s:%zu: group %d with --priority-group-offset %d is outside %d to %d"), path,
+                                 lineno, t->group, arg_group_offset, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX);
+        r = merge_env(t);
+        if (r < 0)
+                return r;
         r = batch_task_check(t, &err);
         if (r == -EINVAL)
                 return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
@@ -360,6 +414,7 @@ typedef struct Follow {
         bool *finished;
         size_t n, n_known;
         size_t left;            /* tasks not finished yet */
+        size_t failed;          /* finished ones that did not exit 0 */
         bool sorted;            /* ids[0..n_known) ascending */
         Task *last;             /* the task that finished last */
 } Follow;
@@ -400,19 +455,55 @@ static ssize_t follow_index(const Follow *f, int64_t id) {
         return -1;
 }
 
+/* {"event": "started", "task": TASK}, as br-run --json prints it. */
+static struct json_object *event_to_json(const ProtoMessage *m) {
+        _cleanup_(proto_json_unrefp) struct json_object *ev = json_object_new_object();
+        struct json_object *task = proto_task_to_json(m->task, false), *name;
+
+        if (!ev || !task)
+                goto fail;
+        name = json_object_new_string(proto_event_to_string(m->event));
+        if (!name || json_object_object_add(ev, "event", name) < 0) {
+                json_object_put(name);
+                goto fail;
+        }
+        if (json_object_object_add(ev, "task", task) < 0)
+                goto fail;
+        return TAKE_PTR(ev);
+fail:
+        json_object_put(task);
+        return NULL;
+}
+
+/* One line per event, written out at once: a reader tailing the log sees
+ * whole lines.  A failed write is said once and the log given up. */
+static void log_event(struct json_object *ev) {
+        const char *text = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+        if (fprintf(json_log, "%s\n", text) < 0 || fflush(json_log) != 0) {
+                (void) cli_error(_("--json-log %s: cannot write: %s"), arg_json_log, strerror(errno));
+                (void) fclose(json_log);
+                json_log = NULL;
+        }
+}
+
 static void follow_event(Follow *f, ProtoMessage *m) {
         ssize_t i;
 
         if (!m->is_event || !m->task)
                 return;
-        if (arg_json) {
-                _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task, false);
-                struct json_object *ev = json_object_new_object();
-                json_object_object_add(ev, "event", json_object_new_string(proto_event_to_string(m->event)));
-                json_object_object_add(ev, "task", json_object_get(o));
-                print_json_line(NULL, ev);
-                json_object_put(ev);
-                fflush(stdout);
+        if (arg_json || json_log) {
+                _cleanup_(proto_json_unrefp) struct json_object *ev = event_to_json(m);
+                if (!ev)
+                        (void) cli_error(_("out of memory"));
+                else {
+                        if (arg_json) {
+                                print_json_line(NULL, ev);
+                                fflush(stdout);
+                        }
+                        if (json_log)
+                                log_event(ev);
+                }
         }
         if (m->task->state != TASK_FINISHED)
                 return;
@@ -424,6 +515,8 @@ static void follow_event(Follow *f, ProtoMessage *m) {
                 return;
         f->finished[i] = true;
         f->left--;
+        if (m->task->main.reason != TASK_REASON_EXITED || m->task->main.exit_code != 0)
+                f->failed++;
         task_free(f->last);
         f->last = TAKE_PTR(m->task);
         if (!arg_json && f->n == 1) {
@@ -459,6 +552,14 @@ static int follow(Client *c, Follow *f) {
 static int check(const char **args) {
         Task *t = NULL;
         int r;
+
+        if (arg_exit_code || arg_json_log)
+                arg_wait = 1;
+        if (arg_json_log) {
+                json_log = fopen(arg_json_log, "ae");
+                if (!json_log)
+                        return cli_error(_("--json-log: cannot open %s: %s"), arg_json_log, strerror(errno));
+        }
 
         if (arg_batch) {
                 if (args && args[0])
@@ -542,23 +643,15 @@ static int new_token(char buf[static 40]) {
 /* Connects again, quietly, for up to RECONNECT_TENTHS. */
 static int reconnect(Client *c) {
         const char *path = client_socket_path(arg_socket);
-        FILE *saved = stderr;
         int r = -ECONNREFUSED;
 
         client_close(c);
         (void) cli_info(_("lost the daemon; waiting up to %d s for it to come back"), RECONNECT_TENTHS / 10);
-        stderr = fopen("/dev/null", "we");
-        if (!stderr)
-                stderr = saved;
         for (unsigned i = 0; i < RECONNECT_TENTHS; i++) {
                 struct timespec ts = { 0, 100 * 1000 * 1000 };
-                if ((r = client_connect(path, c)) >= 0)
+                if ((r = client_connect_quiet(path, c)) >= 0)
                         break;
                 nanosleep(&ts, NULL);
-        }
-        if (stderr != saved) {
-                fclose(stderr);
-                stderr = saved;
         }
         return r;
 }
@@ -654,10 +747,13 @@ static int run(void) {
                 r = follow(&c, &f);
                 if (r < 0)
                         goto finish;
-                status = f.last ? exit_status_of(f.last) : 0;
+                status = arg_exit_code ? (f.failed > 0) : f.last ? exit_status_of(f.last) : 0;
         }
 finish:
         client_close(&c);
+        if (json_log && fclose(json_log) != 0 && r >= 0)
+                r = cli_error_errno(EIO, _("--json-log %s: cannot write: %s"), arg_json_log, strerror(errno));
+        json_log = NULL;
         follow_done(&f);
         client_tasks_free(tasks, n);
         return r < 0 ? r : status;

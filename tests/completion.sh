@@ -62,11 +62,14 @@ for p in $programs; do
 done
 
 # 2. the long options: exactly those of --usage (popt's, not --help's
-# table the completion reads), "=" after each that takes an argument
+# table the completion reads)
 for p in $programs; do
+    # the names: "=" is offered after an option whose argument is not
+    # optional (--poll[=DURATION] is offered as --poll), which --usage
+    # does not tell apart; br-run --ti below checks the "="
     LC_ALL=C "$p" --usage | tr -s ' \n' '\n\n' | tr -d '[]' | tr '|' '\n' \
-        | grep -E '^--[a-z]' | sed -E 's/=.*/=/' | sort -u > "$tmp/usage"
-    complete_line "$p --" | grep -E '^--' > "$tmp/offered"
+        | grep -E '^--[a-z]' | sed -E 's/=.*//' | sort -u > "$tmp/usage"
+    complete_line "$p --" | grep -E '^--' | sed 's/=$//' | sort -u > "$tmp/offered"
     if diff "$tmp/usage" "$tmp/offered" > "$tmp/diff"; then
         ok "$p --: the $(wc -l < "$tmp/usage") long options of --usage"
     else
@@ -79,6 +82,8 @@ got=$(complete_line "br-run -" | tr '\n' ' ')
 check "br-run -: short options too (-j -m -t -w in '$got')" \
     sh -c 'for o in -j -m -t -w; do echo " $1 " | grep -q -- " $o " || exit 1; done' sh "$got"
 check "br-run --ti: completes to --time-limit=" [ "$(complete_line "br-run --ti")" = "--time-limit=" ]
+check "br-stats --po: --poll (its argument is optional)" [ "$(complete_line "br-stats --po")" = "--poll" ]
+check "br-stats --js: --json" [ "$(complete_line "br-stats --js")" = "--json" ]
 
 # 3. option values
 check "br-list --state=: the four states" \

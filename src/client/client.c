@@ -27,26 +27,36 @@ const char *client_socket_path(const char *arg) {
         return BR_RUNDIR "/benchrunner.sock";
 }
 
-int client_connect(const char *path, Client *ret) {
+int client_connect_quiet(const char *path, Client *ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd;
 
         if (strlen(path) >= sizeof sa.sun_path)
-                return cli_error_errno(ENAMETOOLONG, _("socket path too long: %s"), path);
+                return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return cli_error_errno(errno, _("cannot create a socket: %s"), strerror(errno));
+                return -errno;
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
                 int e = errno;
                 (void) close(fd);
-                if (e == ENOENT || e == ECONNREFUSED)
-                        return cli_error_errno(e, _("benchrunner is not running (no daemon at %s); start it with "
-                                                    "br-start"), path);
-                return cli_error_errno(e, _("cannot connect to %s: %s"), path, strerror(e));
+                return -e;
         }
         ret->fd = fd;
         linebuf_init(&ret->in, PROTO_REPLY_LINE_MAX);
+        return 0;
+}
+
+int client_connect(const char *path, Client *ret) {
+        int r = client_connect_quiet(path, ret);
+
+        if (r == -ENAMETOOLONG)
+                return cli_error_errno(-r, _("socket path too long: %s"), path);
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                return cli_error_errno(-r, _("benchrunner is not running (no daemon at %s); start it with "
+                                             "br-start"), path);
+        if (r < 0)
+                return cli_error_errno(-r, _("cannot connect to %s: %s"), path, strerror(-r));
         return 0;
 }
 

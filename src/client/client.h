@@ -22,6 +22,10 @@ const char *client_socket_path(const char *arg);
 /* Connects; on failure prints one line on stderr naming the socket.  Every
  * line on stderr here is cli_error()'s: "PROG: ...". */
 int client_connect(const char *path, Client *ret);
+
+/* The same without a word: a negative errno (-ENOENT, -ECONNREFUSED: no
+ * daemon there). */
+int client_connect_quiet(const char *path, Client *ret);
 void client_close(Client *c);
 
 /* Sends one formatted line (with its '\n'). */
