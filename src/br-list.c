@@ -1,10 +1,13 @@
-/* br-list.c: lists benchrunner's tasks as a table or as JSON lines: by
- * default the unfinished ones and the last 20 finished. */
+/* br-list.c: lists benchrunner's tasks as a table, JSON lines or CSV: by
+ * default the 20 newest, newest first, in one request; filters by state,
+ * reason, name, user and time go to the daemon, which answers them from
+ * the database's indexes. */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <langinfo.h>
 #include <popt.h>
 #include <pwd.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include "client.h"
@@ -21,11 +25,17 @@
 #include "cli.h"
 #include "util.h"
 
-#define DEFAULT_SHOWN 20     /* queued and finished tasks without --limit */
+#define DEFAULT_SHOWN 20     /* tasks without --limit or --all */
 #define NAME_WIDTH_MAX 32
 
 static int arg_all;
 static unsigned arg_state_mask;
+static unsigned arg_reason_mask;
+static char *arg_name;
+static char *arg_since;
+static char *arg_until;
+static int arg_reverse;
+static int arg_csv;
 static char *arg_user;
 static int arg_mine;
 static char *arg_limit;
@@ -37,19 +47,35 @@ static int arg_version;
 static bool arg_has_uid;
 static uid_t arg_uid;
 static unsigned arg_n;   /* --limit, 0 for none */
+static uint64_t arg_since_usec, arg_until_usec;
 
-enum { OPT_STATE = 1 };
+enum { OPT_STATE = 1, OPT_REASON };
 
 static const struct poptOption options[] = {
-        { "all", 'a', POPT_ARG_NONE, &arg_all, 0, N_("list every task, the whole history"), NULL },
+        { "all", 'a', POPT_ARG_NONE, &arg_all, 0, N_("list every task that matches, not only the newest 20"), NULL },
         { "state", 's', POPT_ARG_STRING, NULL, OPT_STATE,
           N_("list the tasks in STATE: queued, running, cleanup or finished (repeatable, or a comma-separated list)"),
           N_("STATE") },
+        { "reason", 'r', POPT_ARG_STRING, NULL, OPT_REASON,
+          N_("list the tasks whose command ended so: exited, signaled, oom, time-limit, cancelled, "
+             "failed-to-start or interrupted (repeatable, or a comma-separated list)"),
+          N_("REASON") },
+        { "name", 0, POPT_ARG_STRING, &arg_name, 0,
+          N_("only the tasks whose name matches PATTERN (*, ? and [...] as in the shell; task-ID for those "
+             "without a name)"),
+          N_("PATTERN") },
         { "user", 'u', POPT_ARG_STRING, &arg_user, 0, N_("only the tasks of this user"), N_("NAME|UID") },
         { "mine", 0, POPT_ARG_NONE, &arg_mine, 0, N_("only my tasks"), NULL },
-        { "limit", 'n', POPT_ARG_STRING, &arg_limit, 0,
-          N_("show the first N queued and the last N finished tasks (default: 20); with --all or --state, the last N tasks"), N_("N") },
+        { "since", 0, POPT_ARG_STRING, &arg_since, 0,
+          N_("only the tasks queued since WHEN: a duration ago (2h, 3d) or a local time (2024-05-01 14:00)"),
+          N_("WHEN") },
+        { "until", 0, POPT_ARG_STRING, &arg_until, 0, N_("only the tasks queued before WHEN, as --since"),
+          N_("WHEN") },
+        { "limit", 'n', POPT_ARG_STRING, &arg_limit, 0, N_("show the newest N tasks that match (default: 20)"),
+          N_("N") },
+        { "reverse", 0, POPT_ARG_NONE, &arg_reverse, 0, N_("oldest first"), NULL },
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print one JSON object per task and line"), NULL },
+        { "csv", 0, POPT_ARG_NONE, &arg_csv, 0, N_("print CSV: a header line, then one line per task"), NULL },
         { "ids", 'q', POPT_ARG_NONE, &arg_ids, 0, N_("print only the tasks' ids, one per line"), NULL },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
@@ -71,6 +97,52 @@ static int add_states(const char *list) {
         if (!arg_state_mask)
                 return cli_error(_("--state: no state given"));
         return 0;
+}
+
+static int add_reasons(const char *list) {
+        _cleanup_(freep) char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                TaskReason rs = task_reason_from_string(w);
+                if (rs <= TASK_REASON_NONE)
+                        return cli_error(_("--reason: unknown reason %s (use exited, signaled, oom, time-limit, "
+                                           "cancelled, failed-to-start or interrupted)"), w);
+                arg_reason_mask |= 1u << rs;
+        }
+        if (!arg_reason_mask)
+                return cli_error(_("--reason: no reason given"));
+        return 0;
+}
+
+/* WHEN of --since and --until: a duration before now, or a local time
+ * "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (a "T" for
+ * the blank too), as microseconds since the epoch. */
+static int parse_when(const char *opt, const char *s, uint64_t *ret) {
+        static const char * const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+                                                "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+        uint64_t now = now_usec(CLOCK_REALTIME), d;
+
+        if (parse_duration(s, &d) >= 0) {
+                *ret = d < now ? now - d : 1;
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                struct tm tm = { .tm_isdst = -1 };
+                const char *end = strptime(s, formats[i], &tm);
+                time_t t;
+
+                if (!end || *end)
+                        continue;
+                t = mktime(&tm);
+                if (t == (time_t) -1 || t < 0)
+                        break;
+                *ret = (uint64_t) t * USEC_PER_SEC;
+                return 0;
+        }
+        return cli_error(_("%s: neither a duration ago (2h, 3d) nor a local time (2024-05-01 14:00): %s"), opt, s);
 }
 
 static int parse_user(const char *s, uid_t *ret) {
@@ -136,62 +208,13 @@ static int list_pages(Client *c, const ProtoRequest *base, bool newest_first, un
         return 0;
 }
 
-/* The last n tasks that base selects, appended in ascending id order. */
-static int list_last(Client *c, const ProtoRequest *base, unsigned n, Task ***tasks, size_t *ntasks) {
-        size_t first = *ntasks;
-        bool more;
-        int r;
-
-        r = list_pages(c, base, true, n, tasks, ntasks, &more);
-        if (r < 0)
-                return r;
-        for (size_t i = first, j = *ntasks; i + 1 < j; i++, j--) {
-                Task *t = (*tasks)[i];
-                (*tasks)[i] = (*tasks)[j - 1];
-                (*tasks)[j - 1] = t;
+/* tasks[0..n) the other way round. */
+static void reverse(Task **tasks, size_t n) {
+        for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+                Task *t = tasks[i];
+                tasks[i] = tasks[j - 1];
+                tasks[j - 1] = t;
         }
-        return 0;
-}
-
-/* How many tasks are queued, from the daemon's counters. */
-static int count_queued(Client *c, unsigned *ret) {
-        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
-        ProtoRequest req = { .op = PROTO_OP_STATS };
-        int r;
-
-        r = client_call(c, &req, &m);
-        if (r < 0)
-                return r;
-        *ret = m->stats.queued;
-        return 0;
-}
-
-static int cmp_id(const void *a, const void *b) {
-        const Task *x = *(Task * const *) a, *y = *(Task * const *) b;
-        return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* Sorted by id; a task seen twice (it finished between two requests) once,
- * as it was last seen. */
-static void sort_unique(Task **tasks, size_t *n) {
-        size_t k = 0;
-
-        if (*n < 2)
-                return;
-        qsort(tasks, *n, sizeof(Task *), cmp_id);
-        for (size_t i = 0; i < *n; i++) {
-                if (k > 0 && tasks[k - 1]->id == tasks[i]->id) {
-                        /* the finished one wins: the later state */
-                        if (tasks[i]->state > tasks[k - 1]->state) {
-                                task_free(tasks[k - 1]);
-                                tasks[k - 1] = tasks[i];
-                        } else
-                                task_free(tasks[i]);
-                        continue;
-                }
-                tasks[k++] = tasks[i];
-        }
-        *n = k;
 }
 
 /* ---- the table ---- */
@@ -381,6 +404,90 @@ static int print_json(Task * const *tasks, size_t n) {
         return 0;
 }
 
+/* ---- CSV ---- */
+
+static bool csv_escape;   /* stdout is a terminal */
+
+/* A text field: quoted when it holds a comma, a quote or a line break
+ * (RFC 4180); one starting with = + - @ or a tab gets a leading ' so that a
+ * spreadsheet shows another user's task name rather than running it as a
+ * formula; control characters escaped when the output is a terminal. */
+static void csv_text(const char *s) {
+        _cleanup_(freep) char *e = NULL;
+        bool quote;
+
+        if (!s)
+                return;
+        if (csv_escape && escape_text(s, escape_flags, &e) >= 0)
+                s = e;
+        quote = strpbrk(s, ",\"\r\n") || strchr("=+-@\t", s[0]) != NULL;
+        if (!quote) {
+                fputs(s, stdout);
+                return;
+        }
+        putchar('"');
+        if (strchr("=+-@\t", s[0]) && s[0])
+                putchar('\'');
+        for (; *s; s++) {
+                if (*s == '"')
+                        putchar('"');
+                putchar(*s);
+        }
+        putchar('"');
+}
+
+static void csv_u64(bool known, uint64_t v) {
+        if (known)
+                printf("%" PRIu64, v);
+}
+
+static int print_csv(Task * const *tasks, size_t n) {
+        csv_escape = isatty(STDOUT_FILENO);
+        escape_flags = escape_flags_for_locale();
+        puts("id,name,user,uid,state,threads,cpus,memory_bytes,time_limit_us,queued_at_us,reason,exit_code,"
+             "signal,started_at_us,finished_at_us,wall_us,cpu_user_us,cpu_system_us,peak_memory_bytes,"
+             "cleanup_reason,cleanup_exit_code");
+        for (size_t i = 0; i < n; i++) {
+                const Task *t = tasks[i];
+                const TaskResult *r = &t->main, *c = &t->cleanup;
+                bool ended = r->reason != TASK_REASON_NONE;
+
+                printf("%" PRId64 ",", t->id);
+                csv_text(t->name);
+                putchar(',');
+                csv_text(t->user);
+                printf(",%u,%s,%u,", (unsigned) t->uid, task_state_to_string(t->state) ?: "", t->threads);
+                csv_text(t->cpus);
+                printf(",%" PRIu64 ",", t->memory_bytes);
+                csv_u64(t->time_limit_usec, t->time_limit_usec);
+                putchar(',');
+                csv_u64(t->queued_usec, t->queued_usec);
+                printf(",%s,", ended ? task_reason_to_string(r->reason) ?: "" : "");
+                if (r->has_exit_code)
+                        printf("%d", r->exit_code);
+                putchar(',');
+                if (r->has_signal)
+                        printf("%d", r->signal);
+                putchar(',');
+                csv_u64(r->started_usec, r->started_usec);
+                putchar(',');
+                csv_u64(r->finished_usec, r->finished_usec);
+                putchar(',');
+                csv_u64(ended && r->started_usec, r->wall_usec);
+                putchar(',');
+                csv_u64(r->has_cpu, r->cpu_user_usec);
+                putchar(',');
+                csv_u64(r->has_cpu, r->cpu_system_usec);
+                putchar(',');
+                csv_u64(r->has_peak_memory, r->peak_memory_bytes);
+                printf(",%s,", c->reason != TASK_REASON_NONE ? task_reason_to_string(c->reason) ?: "" : "");
+                if (c->has_exit_code)
+                        printf("%d", c->exit_code);
+                putchar('\n');
+        }
+        return 0;
+}
+
 static int print_ids(Task * const *tasks, size_t n) {
         for (size_t i = 0; i < n; i++)
                 printf("%" PRId64 "\n", tasks[i]->id);
@@ -388,51 +495,43 @@ static int print_ids(Task * const *tasks, size_t n) {
 }
 
 static int run(void) {
-        ProtoRequest req = { .op = PROTO_OP_LIST, .has_uid = arg_has_uid, .uid = arg_uid };
-        unsigned limit = arg_n;
+        ProtoRequest req = {
+                .op = PROTO_OP_LIST,
+                .has_uid = arg_has_uid,
+                .uid = arg_uid,
+                .state_mask = arg_state_mask,
+                .reason_mask = arg_reason_mask,
+                .name_glob = arg_name,
+                .since_usec = arg_since_usec,
+                .until_usec = arg_until_usec,
+        };
+        unsigned n_wanted = arg_all ? UINT_MAX : arg_n ? arg_n : DEFAULT_SHOWN;
         Client c = { .fd = -1 };
         Task **tasks = NULL;
         size_t n = 0;
-        bool more_queued = false;
-        unsigned queued = 0;
+        bool more = false;
         int r;
 
         r = client_connect(client_socket_path(arg_socket), &c);
         if (r < 0)
                 return r;
-        if (arg_all || arg_state_mask) {
-                req.state_mask = arg_state_mask;
-                if (limit)
-                        r = list_last(&c, &req, limit, &tasks, &n);
-                else
-                        r = client_list(&c, &req, &tasks, &n);
-        } else {
-                /* running ones: no more than the CPUs; queued and
-                 * finished ones: the first and the last N */
-                req.state_mask = 1u << TASK_RUNNING | 1u << TASK_CLEANUP;
-                r = client_list(&c, &req, &tasks, &n);
-                if (r >= 0) {
-                        req.state_mask = 1u << TASK_QUEUED;
-                        r = list_pages(&c, &req, false, limit ? limit : DEFAULT_SHOWN, &tasks, &n, &more_queued);
-                }
-                if (r >= 0 && more_queued)
-                        r = count_queued(&c, &queued);
-                if (r >= 0) {
-                        req.state_mask = 1u << TASK_FINISHED;
-                        r = list_last(&c, &req, limit ? limit : DEFAULT_SHOWN, &tasks, &n);
-                }
-        }
+        /* the newest first: one request for up to PROTO_LIST_LIMIT_MAX,
+         * each further page going on below the last id */
+        r = list_pages(&c, &req, true, n_wanted, &tasks, &n, &more);
         client_close(&c);
         if (r == -ENOMEM)
                 (void) cli_error(_("out of memory"));
         if (r >= 0) {
-                sort_unique(tasks, &n);
-                r = arg_json ? print_json(tasks, n) : arg_ids ? print_ids(tasks, n) : print_table(tasks, n);
+                if (arg_reverse)
+                        reverse(tasks, n);
+                r = arg_json  ? print_json(tasks, n)
+                  : arg_csv   ? print_csv(tasks, n)
+                  : arg_ids   ? print_ids(tasks, n)
+                              : print_table(tasks, n);
                 if (r < 0)
                         (void) cli_error(_("out of memory"));
-                else if (more_queued)
-                        cli_info(_("the first %u of %u queued tasks shown; --state=queued --limit=N shows more"),
-                                 limit ? limit : DEFAULT_SHOWN, queued);
+                else if (more && !arg_all && !arg_ids && !arg_json && !arg_csv)
+                        cli_info(_("the newest %u shown; --limit=N or --all shows more"), n_wanted);
         }
         client_tasks_free(tasks, n);
         if (r >= 0 && (fflush(stdout) != 0 || ferror(stdout)))
@@ -441,7 +540,7 @@ static int run(void) {
 }
 
 static int on_option(int val, const char *arg) {
-        return val == OPT_STATE ? add_states(arg) : 0;
+        return val == OPT_STATE ? add_states(arg) : val == OPT_REASON ? add_reasons(arg) : 0;
 }
 
 static int check(const char **args) {
@@ -451,8 +550,14 @@ static int check(const char **args) {
         (void) args;   /* none: .usage is NULL */
         if (arg_user && arg_mine)
                 return cli_error(_("give either --user or --mine, not both"));
-        if (arg_json && arg_ids)
-                return cli_error(_("give either --json or --ids, not both"));
+        if (arg_json + arg_ids + arg_csv > 1)
+                return cli_error(_("give one of --json, --csv and --ids"));
+        if (arg_all && arg_limit)
+                return cli_error(_("give either --all or --limit, not both"));
+        if (arg_since && (r = parse_when("--since", arg_since, &arg_since_usec)) < 0)
+                return r;
+        if (arg_until && (r = parse_when("--until", arg_until, &arg_until_usec)) < 0)
+                return r;
         if (arg_user) {
                 r = parse_user(arg_user, &arg_uid);
                 if (r < 0)

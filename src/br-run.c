@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ static int arg_wait;
 static int arg_json;
 static int arg_whole_cores;
 static int arg_requeue;
+static int arg_in_submit_dir;
 static char *arg_batch;
 static int arg_group_offset;
 static int arg_exit_code;
@@ -71,6 +73,10 @@ static const struct poptOption options[] = {
           N_("if a reboot interrupts the task, queue it again as a new attempt"), NULL },
         { "whole-cores", 0, POPT_ARG_NONE, &arg_whole_cores, 0,
           N_("reserve whole cores but run one thread per core"), NULL },
+        { "in-submit-dir", 0, POPT_ARG_NONE, &arg_in_submit_dir, 0,
+          N_("run the task in this directory instead of a fresh one (which it still gets, as "
+             "$BENCHRUNNER_WORKDIR); for batch lines too"),
+          NULL },
         { "wait", 'w', POPT_ARG_NONE, &arg_wait, 0, N_("follow the task to its end and exit with its status"), NULL },
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print the daemon's answers and events as JSON lines"), NULL },
         { "batch", 'b', POPT_ARG_STRING, &arg_batch, 0,
@@ -187,6 +193,7 @@ static int task_from_args(const char **rest, Task **ret) {
         t->priority = arg_priority;
         t->whole_cores = arg_whole_cores;
         t->requeue = arg_requeue;
+        t->in_submit_dir = arg_in_submit_dir;
         if (arg_name && !(t->name = strdup(arg_name)))
                 return -ENOMEM;
         r = strv_copy(rest, &t->argv);
@@ -241,6 +248,42 @@ static void warn_private_tmp(Task * const *tasks, size_t n) {
                                    "directory outside /tmp"), what);
                         return;
                 }
+        }
+}
+
+/* An argument that names a file or directory here by a relative path:
+ * the task runs in a fresh directory, where it names nothing (or another
+ * thing).  Options (-x) and absolute paths are not; "-o=out" is not looked
+ * into. */
+static bool names_file_here(const char *dir, const char *arg) {
+        _cleanup_(freep) char *p = NULL;
+        struct stat st;
+
+        if (!arg[0] || arg[0] == '/' || arg[0] == '-' || !dir)
+                return false;
+        if (asprintf(&p, "%s/%s", dir, arg) < 0)
+                return false;
+        return stat(p, &st) == 0;
+}
+
+/* Said once per run, before anything is submitted, for the first task
+ * that would miss its files: the seed's fresh directory stays the default,
+ * so a script that worked keeps working, and one that would fail is told
+ * why before it runs. */
+static void warn_relative_paths(Task * const *tasks, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const Task *t = tasks[i];
+
+                if (t->in_submit_dir)
+                        continue;
+                for (size_t k = 1; t->argv[k]; k++)
+                        if (names_file_here(t->submit_dir, t->argv[k])) {
+                                cli_info(_("warning: %s is relative to %s, but the task runs in a fresh directory "
+                                           "of its own where it is not; give its absolute path, or "
+                                           "--in-submit-dir to run the task here"),
+                                         t->argv[k], t->submit_dir);
+                                return;
+                        }
         }
 }
 
@@ -313,6 +356,8 @@ static int task_from_line(const char *line, const char *path, size_t lineno, con
         r = merge_env(t);
         if (r < 0)
                 return r;
+        if (arg_in_submit_dir)
+                t->in_submit_dir = true;
         r = batch_task_check(t, &err);
         if (r == -EINVAL)
                 return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
@@ -734,6 +779,7 @@ static int run(void) {
         int r, status = 0;
 
         warn_private_tmp(tasks, n);
+        warn_relative_paths(tasks, n);
         r = follow_init(&f, n);
         if (r < 0)
                 goto finish;

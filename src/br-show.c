@@ -168,6 +168,8 @@ static int print_task(const Task *t) {
                 field(_("User:"), _("uid %u, gid %u"), (unsigned) t->uid, (unsigned) t->gid);
         field_quoted(_("Command:"), cmd);
         field(_("Submitted from:"), "%s", t->submit_dir ?: "-");
+        field(_("Runs in:"), "%s", t->in_submit_dir ? _("the directory it was submitted from (--in-submit-dir)")
+                                                    : _("a fresh directory of its own"));
         if (t->env && t->env[0]) {
                 for (size_t i = 0; t->env[i]; i++) {
                         _cleanup_(freep) char *e = NULL;

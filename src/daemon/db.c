@@ -166,6 +166,13 @@ static const char schema_v3[] =
         "        WHERE state = 'finished' AND output_dir IS NOT NULL AND output_removed_at_us IS NULL;\n"
         "CREATE INDEX tasks_finished_uid ON tasks (uid, id) WHERE state = 'finished';\n";
 
+/* 4: in_submit_dir, a task that runs in its submit directory rather than
+ * in a fresh one (br-run --in-submit-dir); the index serves br-list's
+ * time range (--since, --until) over a long history. */
+static const char schema_v4[] =
+        "ALTER TABLE tasks ADD COLUMN in_submit_dir INTEGER NOT NULL DEFAULT 0 CHECK (in_submit_dir IN (0, 1));\n"
+        "CREATE INDEX tasks_queued_at ON tasks (queued_at_us);\n";
+
 static const struct Migration {
         int version;
         const char *sql;
@@ -173,6 +180,7 @@ static const struct Migration {
         { 1, schema_v1 },
         { 2, schema_v2 },
         { 3, schema_v3 },
+        { 4, schema_v4 },
 };
 _Static_assert(ELEMENTSOF(migrations) == DB_SCHEMA_VERSION,
                "one migration step per schema version, 1, 2, ...");
@@ -184,7 +192,8 @@ _Static_assert(DB_APPLICATION_ID == 1112692046, "application_id in schema_v1");
 #define COLUMNS_SUBMITTED                                                      \
         "name, uid, gid, user, argv, env, submit_dir, cleanup_argv, threads, " \
         "memory_bytes, time_limit_us, cleanup_time_limit_us, priority_group, " \
-        "priority, whole_cores, queued_at_us, submit_token, requeue, attempt, retry_of"
+        "priority, whole_cores, queued_at_us, submit_token, requeue, attempt, retry_of, " \
+        "in_submit_dir"
 #define COLUMNS_RESULT(p)                                                      \
         p "reason, " p "exit_code, " p "signal, " p "started_at_us, "          \
         p "finished_at_us, " p "wall_us, " p "cpu_user_us, " p "cpu_system_us, " \
@@ -204,13 +213,19 @@ typedef enum Stmt {
         STMT_GET,
         STMT_COUNT,
         STMT_BY_TOKEN,
-        STMT_LIST,              /* + 8 variants, see list_sql() */
-        _STMT_MAX = STMT_LIST + 8,
+        STMT_LIST,              /* + 128 variants, see stmt_sql(), prepared when first used */
+        _STMT_MAX = STMT_LIST + 128,
 } Stmt;
 
 #define LIST_BY_STATE    1
 #define LIST_BY_UID      2
 #define LIST_NEWEST      4
+#define LIST_BY_REASON   8
+#define LIST_BY_NAME     16
+#define LIST_SINCE       32
+#define LIST_UNTIL       64
+#define LIST_REASON_SLOTS 7     /* = _TASK_REASON_MAX - 1 */
+_Static_assert(LIST_REASON_SLOTS == _TASK_REASON_MAX - 1, "one IN slot per reason");
 #define LIST_STATE_SLOTS 4      /* = _TASK_STATE_MAX */
 _Static_assert(LIST_STATE_SLOTS == _TASK_STATE_MAX, "one IN slot per state");
 
@@ -366,16 +381,21 @@ static char *stmt_sql(Stmt id) {
                               " WHERE state IN ('queued', 'running', 'cleanup')"
                               " GROUP BY state");
         default:
-                /* ?1 after, ?2 before, ?3..?6 states, ?7 uid, ?8 limit.
+                /* ?1 after, ?2 before, ?3..?6 states, ?7 uid, ?8 limit,
+                 * ?9..?15 reasons, ?16 name pattern, ?17 since, ?18 until.
                  * Only the filters asked for are in the text, so that the
                  * planner sees plain index lookups. */
                 k = id - STMT_LIST;
                 if (asprintf(&sql,
                              "SELECT id, " COLUMNS_SUBMITTED ", " COLUMNS_MUTABLE
-                             " FROM tasks WHERE id > ?1 AND id < ?2%s%s"
+                             " FROM tasks WHERE id > ?1 AND id < ?2%s%s%s%s%s%s"
                              " ORDER BY id %s LIMIT ?8",
                              k & LIST_BY_STATE ? " AND state IN (?3, ?4, ?5, ?6)" : "",
                              k & LIST_BY_UID ? " AND uid = ?7" : "",
+                             k & LIST_BY_REASON ? " AND reason IN (?9, ?10, ?11, ?12, ?13, ?14, ?15)" : "",
+                             k & LIST_BY_NAME ? " AND coalesce(name, 'task-' || id) GLOB ?16" : "",
+                             k & LIST_SINCE ? " AND queued_at_us >= ?17" : "",
+                             k & LIST_UNTIL ? " AND queued_at_us < ?18" : "",
                              k & LIST_NEWEST ? "DESC" : "ASC") < 0)
                         return NULL;
                 return sql;
@@ -660,6 +680,7 @@ static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
         t->requeue = read_int(&rd, 0, 1);
         t->attempt = (unsigned) read_int(&rd, 1, UINT_MAX);
         t->retry_of = read_int(&rd, 0, INT64_MAX);
+        t->in_submit_dir = read_int(&rd, 0, 1);
 
         state = read_text(&rd);
         t->state = task_state_from_string(state);
@@ -1040,6 +1061,7 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         bind_int(&b, t->requeue);
         bind_int(&b, t->attempt ? t->attempt : 1);
         bind_u64_if(&b, t->retry_of > 0, (uint64_t) t->retry_of);
+        bind_int(&b, t->in_submit_dir);
         bind_mutable(&b, t);
         r = bind_done(db, &b, "Failed to bind task");
         if (r < 0)
@@ -1230,12 +1252,25 @@ int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n) {
         if (f->after_id < 0 || f->before_id < 0)
                 return fail(db, -EINVAL, "Invalid id range");
 
+        if (f->reasons >= (1u << _TASK_REASON_MAX) || (f->reasons & 1u))
+                return fail(db, -EINVAL, "Invalid reason filter 0x%x", f->reasons);
+        if (f->since_usec > INT64_MAX || f->until_usec > INT64_MAX)
+                return fail(db, -EINVAL, "Invalid time range");
+
         if (f->states)
                 k |= LIST_BY_STATE;
         if (f->has_uid)
                 k |= LIST_BY_UID;
         if (f->newest_first)
                 k |= LIST_NEWEST;
+        if (f->reasons)
+                k |= LIST_BY_REASON;
+        if (f->name_glob)
+                k |= LIST_BY_NAME;
+        if (f->since_usec)
+                k |= LIST_SINCE;
+        if (f->until_usec)
+                k |= LIST_UNTIL;
         r = stmt_get(db, (Stmt) (STMT_LIST + k), &s);
         if (r < 0)
                 return r;
@@ -1252,6 +1287,16 @@ int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n) {
         if (rc == SQLITE_OK)
                 rc = sqlite3_bind_int64(s, 8, f->limit == 0 || f->limit > INT64_MAX
                                                       ? -1 : (int64_t) f->limit);
+        slot = 9;
+        for (int rs = TASK_REASON_NONE + 1; rc == SQLITE_OK && rs < _TASK_REASON_MAX; rs++)
+                if (f->reasons & (1u << rs))
+                        rc = sqlite3_bind_text(s, slot++, task_reason_to_string(rs), -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK && f->name_glob)
+                rc = sqlite3_bind_text(s, 16, f->name_glob, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK && f->since_usec)
+                rc = sqlite3_bind_int64(s, 17, (int64_t) f->since_usec);
+        if (rc == SQLITE_OK && f->until_usec)
+                rc = sqlite3_bind_int64(s, 18, (int64_t) f->until_usec);
         if (rc != SQLITE_OK)
                 return fail_sqlite(db, rc, "Failed to bind filter");
 

@@ -23,7 +23,7 @@
 /* The schema version this code writes and reads.  A database with a newer
  * version is refused with -EPROTONOSUPPORT; an older one is migrated step by
  * step when opened for writing. */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 typedef struct Db Db;
 
@@ -97,6 +97,10 @@ typedef struct DbFilter {
         int64_t before_id;      /* only id < before_id; 0 = no bound */
         bool newest_first;      /* order by id descending (default ascending) */
         size_t limit;           /* at most this many; 0 = no limit */
+        unsigned reasons;       /* 1u << TaskReason of the main command; 0 = any */
+        const char *name_glob;  /* sqlite GLOB over the name ("task-ID" without one); NULL = any */
+        uint64_t since_usec;    /* queued at or after; 0 = no bound */
+        uint64_t until_usec;    /* queued before; 0 = no bound */
 } DbFilter;
 
 /* Tasks matching f (NULL = all), ordered by id.  *ret is a newly allocated

@@ -536,7 +536,7 @@ static const char *status_word(const TaskResult *r, char *buf, size_t len) {
         return buf;
 }
 
-static char **task_env(const Task *t, bool cleanup) {
+static char **task_env(const Task *t, const char *workdir, bool cleanup) {
         _cleanup_(strv_freep) char **env = NULL;
         char namebuf[64], status[64];
         size_t n = 0;
@@ -545,7 +545,8 @@ static char **task_env(const Task *t, bool cleanup) {
             strv_push_printf(&env, &n, "BENCHRUNNER_NAME=%s", task_display_name(t, namebuf, sizeof namebuf)) < 0 ||
             strv_push_printf(&env, &n, "BENCHRUNNER_CPUS=%s", t->cpus ? t->cpus : "") < 0 ||
             strv_push_printf(&env, &n, "BENCHRUNNER_THREADS=%u", t->threads) < 0 ||
-            strv_push_printf(&env, &n, "BENCHRUNNER_SUBMIT_DIR=%s", t->submit_dir) < 0)
+            strv_push_printf(&env, &n, "BENCHRUNNER_SUBMIT_DIR=%s", t->submit_dir) < 0 ||
+            strv_push_printf(&env, &n, "BENCHRUNNER_WORKDIR=%s", workdir) < 0)
                 return NULL;
         if (cleanup &&
             (strv_push_printf(&env, &n, "BENCHRUNNER_CLEANUP=1") < 0 ||
@@ -636,7 +637,10 @@ static int start_unit(Live *l, bool cleanup) {
         r = cpuset_parse(t->cpus, &cpus);
         if (r < 0)
                 return r;
-        env = task_env(t, cleanup);
+        workdir = taskdir_path(m->work_dir, t->id);
+        if (!workdir)
+                return -ENOMEM;
+        env = task_env(t, workdir, cleanup);
         name = unit_name(t->id, cleanup);
         if (!env)
                 return -ENOMEM;
@@ -647,8 +651,7 @@ static int start_unit(Live *l, bool cleanup) {
                 return log_error_errno(r, "Task %" PRId64 ": failed to write its environment file: %m", t->id);
         if (asprintf(&env_file, "%s/env/%" PRId64, m->state_dir, t->id) < 0)
                 return -ENOMEM;
-        workdir = taskdir_path(m->work_dir, t->id);
-        if (!env || !name || !workdir || asprintf(&out, "%s/stdout", t->output_dir) < 0 ||
+        if (!name || asprintf(&out, "%s/stdout", t->output_dir) < 0 ||
             asprintf(&err, "%s/stderr", t->output_dir) < 0)
                 return -ENOMEM;
 
@@ -658,7 +661,10 @@ static int start_unit(Live *l, bool cleanup) {
                 .env_file = env_file,
                 .uid = t->uid,
                 .gid = t->gid,
-                .workdir = workdir,
+                /* --in-submit-dir: where the user's relative paths point;
+                 * systemd enters it as the user, so it is theirs to enter,
+                 * and a directory that is gone fails the start */
+                .workdir = t->in_submit_dir ? t->submit_dir : workdir,
                 .stdout_path = out,
                 .stderr_path = err,
                 .cpus = &cpus,
@@ -729,6 +735,7 @@ static void queue_attempt(Manager *m, const Task *t) {
         n->priority = t->priority;
         n->whole_cores = t->whole_cores;
         n->requeue = t->requeue;
+        n->in_submit_dir = t->in_submit_dir;
         n->attempt = (t->attempt ? t->attempt : 1) + 1;
         n->retry_of = t->retry_of ? t->retry_of : t->id;
         n->state = TASK_QUEUED;
@@ -1347,6 +1354,10 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
                 .before_id = req->before_id,
                 .newest_first = req->newest_first,
                 .limit = req->limit ? req->limit : PROTO_LIST_LIMIT_MAX,
+                .reasons = req->reason_mask,
+                .name_glob = req->name_glob,
+                .since_usec = req->since_usec,
+                .until_usec = req->until_usec,
         };
         trim_later(m);
         return db_list_tasks(m->db, &f, ret, ret_n);

@@ -38,11 +38,12 @@ static const char * const event_names[_PROTO_EVENT_MAX] = {
 };
 
 /* The fields each request may carry besides "v", "op" and "tag". */
-static const char * const op_fields[_PROTO_OP_MAX][7] = {
+static const char * const op_fields[_PROTO_OP_MAX][12] = {
         [PROTO_OP_PING] = { NULL },
         [PROTO_OP_SUBMIT] = { "tasks", "token", "follow", NULL },
         [PROTO_OP_STATS] = { "follow", NULL },
-        [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", "before_id", "newest_first", NULL },
+        [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", "before_id", "newest_first", "reasons", "name",
+                            "since_us", "until_us", NULL },
         [PROTO_OP_SHOW] = { "id", NULL },
         [PROTO_OP_CANCEL] = { "ids", NULL },
 };
@@ -50,7 +51,7 @@ static const char * const op_fields[_PROTO_OP_MAX][7] = {
 static const char * const spec_fields[] = {
         "argv", "cwd", "env", "name", "threads", "memory", "time_limit_us",
         "cleanup", "cleanup_time_limit_us", "group", "priority", "whole_cores",
-        "requeue", NULL,
+        "requeue", "in_submit_dir", NULL,
 };
 
 DEFINE_STRING_TABLE_LOOKUP(proto_op, ProtoOp, op_names)
@@ -324,7 +325,8 @@ static int spec_fields_from_json(json_object *o, const char *where, bool spec, T
             (r = opt_int(o, "group", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &group, e)) < 0 ||
             (r = opt_int(o, "priority", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &priority, e)) < 0 ||
             (r = opt_bool(o, "whole_cores", where, &t->whole_cores, e)) < 0 ||
-            (r = opt_bool(o, "requeue", where, &t->requeue, e)) < 0)
+            (r = opt_bool(o, "requeue", where, &t->requeue, e)) < 0 ||
+            (r = opt_bool(o, "in_submit_dir", where, &t->in_submit_dir, e)) < 0)
                 return r;
         if (t->env && !t->env[0]) {
                 strv_free(t->env);
@@ -403,7 +405,8 @@ json_object *proto_spec_to_json(const Task *t) {
             json_add_i64(o, "group", t->group) < 0 ||
             json_add_i64(o, "priority", t->priority) < 0 ||
             json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
-            (t->requeue && json_add_bool(o, "requeue", true) < 0))
+            (t->requeue && json_add_bool(o, "requeue", true) < 0) ||
+            (t->in_submit_dir && json_add_bool(o, "in_submit_dir", true) < 0))
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -486,6 +489,7 @@ json_object *proto_task_to_json(const Task *t, bool hide_env) {
             json_add_i64(o, "priority", t->priority) < 0 ||
             json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
             json_add_bool(o, "requeue", t->requeue) < 0 ||
+            json_add_bool(o, "in_submit_dir", t->in_submit_dir) < 0 ||
             json_add_u64(o, "attempt", t->attempt ? t->attempt : 1) < 0 ||
             json_add_u64_or_null(o, "retry_of", (uint64_t) t->retry_of) < 0 ||
             json_add_u64_or_null(o, "queued_at_us", t->queued_usec) < 0 ||
@@ -670,6 +674,7 @@ ProtoRequest *proto_request_free(ProtoRequest *req) {
         free(req->tasks);
         free(req->ids);
         free(req->token);
+        free(req->name_glob);
         free(req);
         return NULL;
 }
@@ -793,7 +798,43 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
         if (r < 0)
                 return r;
         r = opt_bool(o, "newest_first", "", &req->newest_first, e);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return r;
+        if ((v = json_field(o, "reasons"))) {
+                size_t n;
+
+                if (!json_object_is_type(v, json_type_array))
+                        return json_fail(e, -EINVAL, "reasons: must be an array of strings");
+                n = json_object_array_length(v);
+                if (n == 0)
+                        return json_fail(e, -EINVAL, "reasons: must not be empty (omit it for any reason)");
+                for (size_t i = 0; i < n; i++) {
+                        json_object *s = json_object_array_get_idx(v, i);
+                        TaskReason rs;
+
+                        if (!json_object_is_type(s, json_type_string))
+                                return json_fail(e, -EINVAL, "reasons[%zu]: must be a string", i);
+                        rs = task_reason_from_string(json_object_get_string(s));
+                        if (rs <= TASK_REASON_NONE)
+                                return json_fail(e, -EINVAL, "reasons[%zu]: unknown reason %s", i,
+                                                 JSON_QUOTE(json_object_get_string(s)));
+                        req->reason_mask |= 1u << rs;
+                }
+        }
+        r = opt_string(o, "name", "", &req->name_glob, e);
+        if (r < 0)
+                return r;
+        if (req->name_glob && (!req->name_glob[0] || strlen(req->name_glob) > PROTO_GLOB_MAX))
+                return json_fail(e, -EINVAL, "name: must be a pattern of 1 to %u bytes", PROTO_GLOB_MAX);
+        r = opt_int(o, "since_us", "", 0, INT64_MAX, &x, e);
+        if (r < 0)
+                return r;
+        req->since_usec = r > 0 ? (uint64_t) x : 0;
+        r = opt_int(o, "until_us", "", 0, INT64_MAX, &x, e);
+        if (r < 0)
+                return r;
+        req->until_usec = r > 0 ? (uint64_t) x : 0;
+        return 0;
 }
 
 static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
@@ -997,8 +1038,22 @@ static json_object *request_to_json(const ProtoRequest *req) {
                     (req->limit && json_add_u64(o, "limit", req->limit) < 0) ||
                     (req->after_id && json_add_i64(o, "after_id", req->after_id) < 0) ||
                     (req->before_id && json_add_i64(o, "before_id", req->before_id) < 0) ||
-                    (req->newest_first && json_add_bool(o, "newest_first", true) < 0))
+                    (req->newest_first && json_add_bool(o, "newest_first", true) < 0) ||
+                    (req->name_glob && json_add_str(o, "name", req->name_glob) < 0) ||
+                    (req->since_usec && json_add_u64(o, "since_us", req->since_usec) < 0) ||
+                    (req->until_usec && json_add_u64(o, "until_us", req->until_usec) < 0))
                         return NULL;
+                if (req->reason_mask) {
+                        a = json_object_new_array();
+                        if (!a)
+                                return NULL;
+                        for (int rs = TASK_REASON_NONE + 1; rs < _TASK_REASON_MAX; rs++)
+                                if ((req->reason_mask & (1u << rs)) &&
+                                    json_array_add(a, json_object_new_string(task_reason_to_string((TaskReason) rs))) < 0)
+                                        return NULL;
+                        if (json_add(o, "reasons", TAKE_PTR(a)) < 0)
+                                return NULL;
+                }
                 break;
         case PROTO_OP_SHOW:
                 if (json_add_i64(o, "id", req->id) < 0)

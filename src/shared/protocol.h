@@ -18,7 +18,8 @@
  * Bump PROTOCOL_VERSION when any of these change: an op, a field's name, type
  * or meaning, an event, a limit that a message valid before would now break
  * (docs/protocol.md keeps the history: 2 added list's before_id and
- * newest_first, and submit's token).
+ * newest_first, and submit's token; 3 list's reasons, name, since_us and
+ * until_us, and the spec's in_submit_dir).
  * Adding a field to replies or events is compatible (clients ignore fields
  * they do not know); adding one to requests is not (the daemon rejects
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
@@ -39,7 +40,7 @@
  * include path.  Owned references are released with proto_json_unref(). */
 struct json_object;
 
-#define PROTOCOL_VERSION 2
+#define PROTOCOL_VERSION 3
 
 /* Longest request line a client may send, not counting the '\n'.  Longer is
  * an error and the daemon closes the connection. */
@@ -51,6 +52,7 @@ struct json_object;
 #define PROTO_TOKEN_MAX       64       /* bytes of a submit token: [A-Za-z0-9._-] */
 #define PROTO_IDS_MAX         10000    /* ids per cancel request */
 #define PROTO_LIST_LIMIT_MAX  1000     /* tasks per list reply */
+#define PROTO_GLOB_MAX        256      /* bytes of list's name pattern */
 #define PROTO_TAG_MAX         1024     /* bytes of a serialized tag */
 #define PROTO_JSON_DEPTH_MAX  32       /* nesting of objects and arrays */
 /* Objects and arrays in one request, counted before json-c builds them
@@ -140,6 +142,11 @@ typedef struct ProtoRequest {
         int64_t after_id;          /* only tasks with a larger id; 0 = from the first */
         int64_t before_id;         /* only tasks with a smaller id; 0 = no bound */
         bool newest_first;         /* descending id order (page on with before_id) */
+        unsigned reason_mask;      /* 1u << TaskReason of the main command for each wanted; 0 = any */
+        char *name_glob;           /* only names matching this GLOB (sqlite's, case-sensitive);
+                                    * NULL = any.  A task without a name matches as "task-ID" */
+        uint64_t since_usec;       /* only tasks queued at or after; 0 = no bound */
+        uint64_t until_usec;       /* only tasks queued before; 0 = no bound */
 } ProtoRequest;
 
 /* Frees a request that proto_parse_request() returned (with its tasks and

@@ -94,6 +94,7 @@ typedef struct Task {
         int priority;
         bool whole_cores;
         bool requeue;            /* interrupted (by a reboot): queue a new attempt */
+        bool in_submit_dir;      /* runs in submit_dir, not in a fresh directory */
 
         /* attempts: 1, 2, ...; retry_of the first attempt's id, 0 for a first */
         unsigned attempt;

@@ -3,8 +3,9 @@
 # states of a running and two queued tasks in the table and as JSON lines, one
 # task in full, cancelling a queued task (it never starts) and a running one
 # (its cleanup command still runs), refusals with one line and exit 1,
-# --all-mine, the queue shown up to -n tasks, and lists longer than one
-# reply page.
+# --all-mine, the newest -n tasks first, the daemon's filters (name
+# pattern, reason, time range), CSV that sqlite3 reads back, and lists
+# longer than one reply page.
 . "$(dirname "$0")/../lib.sh"
 require_systemd
 br_daemon_start --cpus=1 --memory=1G || exit 1
@@ -47,22 +48,38 @@ check "task $a: sleeper, root, running" [ "$(cell 2 "$a" "$T_TMP/list") $(cell 3
 check "task $a shows its CPU" [ "$(cell 6 "$a" "$T_TMP/list")" = "$(row cpus "$a")" ]
 check "task $b: queued" [ "$(cell 4 "$b" "$T_TMP/list")" = queued ]
 check "task $c: queued" [ "$(cell 4 "$c" "$T_TMP/list")" = queued ]
-# without options the queue is shown up to -n tasks, the rest counted
+check "br-list: the newest first" [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/list" | tr '\n' ' ')" = "$c $b $a " ]
+check "br-list --reverse: the oldest first" \
+    [ "$(br br-list --reverse | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" = "$a $b $c " ]
+# the newest -n tasks, and a line when there are more
 br br-list -n 1 > "$T_TMP/list1" 2> "$T_TMP/list1.err"; rc=$?
 cat "$T_TMP/list1" "$T_TMP/list1.err"
-check "br-list -n 1: the running task and the first queued one" \
-    [ "$rc $(awk 'NR > 1 { print $1 }' "$T_TMP/list1" | tr '\n' ' ')" = "0 $a $b " ]
-check "br-list -n 1: stderr counts the queued tasks" grep -q "the first 1 of 2 queued tasks shown" "$T_TMP/list1.err"
-check "br-list (20 each) says nothing on stderr with 2 queued" [ ! -s "$T_TMP/list.err" ]
+check "br-list -n 1: the newest one" [ "$rc $(awk 'NR > 1 { print $1 }' "$T_TMP/list1" | tr '\n' ' ')" = "0 $c " ]
+check "br-list -n 1: stderr says there are more" grep -q "the newest 1 shown; --limit=N or --all shows more" "$T_TMP/list1.err"
+check "br-list (20) says nothing on stderr with 3 tasks" [ ! -s "$T_TMP/list.err" ]
 br br-list -s queued > "$T_TMP/queued"
-check "br-list -s queued shows only $b and $c" [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/queued" | tr '\n' ' ')" = "$b $c " ]
+check "br-list -s queued shows only $c and $b" [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/queued" | tr '\n' ' ')" = "$c $b " ]
 br br-list -s running,cleanup --mine > "$T_TMP/running"
 check "br-list -s running,cleanup --mine shows only $a" [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/running")" = "$a" ]
 br br-list -q -s queued > "$T_TMP/ids"; rc=$?
-check "br-list -q -s queued prints only the ids $b and $c" [ "$rc $(tr '\n' ' ' < "$T_TMP/ids")" = "0 $b $c " ]
+check "br-list -q -s queued prints only the ids $c and $b" [ "$rc $(tr '\n' ' ' < "$T_TMP/ids")" = "0 $c $b " ]
 br br-list -q --json > /dev/null 2> "$T_TMP/ids.err"; rc=$?
 check "br-list -q --json is refused (exit 2)" [ "$rc" = 2 ]
-check "br-list -q --json says why" grep -q "either --json or --ids" "$T_TMP/ids.err"
+check "br-list -q --json says why" grep -q "give one of --json, --csv and --ids" "$T_TMP/ids.err"
+# filters the daemon answers: name patterns, time ranges
+check "br-list --name 'queued-*': $c $b" [ "$(br br-list -q --name 'queued-*' | tr '\n' ' ')" = "$c $b " ]
+check "br-list --name 'sleep?r': $a" [ "$(br br-list -q --name 'sleep?r' | tr '\n' ' ')" = "$a " ]
+check "br-list --name 'Sleeper' (case matters): none" [ -z "$(br br-list -q --name Sleeper)" ]
+check "br-list --since 1h: all three" [ "$(br br-list -q --since 1h | tr '\n' ' ')" = "$c $b $a " ]
+check "br-list --until 1h: none" [ -z "$(br br-list -q --until 1h)" ]
+check "br-list --since tomorrow's date: none" [ -z "$(br br-list -q --since "$(date -d tomorrow +%F)")" ]
+check "br-list --until tomorrow's date: all three" \
+    [ "$(br br-list -q --until "$(date -d tomorrow +%F)" | tr '\n' ' ')" = "$c $b $a " ]
+out=$(br br-list --since soon 2>&1); rc=$?
+check "br-list --since soon: refused, exit 2: $out" \
+    eval '[ "$rc" = 2 ] && [ "$out" = "br-list: --since: neither a duration ago (2h, 3d) nor a local time (2024-05-01 14:00): soon" ]'
+out=$(br br-list --reason crashed 2>&1); rc=$?
+check "br-list --reason crashed: refused, exit 2" eval '[ "$rc" = 2 ] && printf "%s" "$out" | grep -q "unknown reason crashed"' 
 # bash completion of task ids (data/bash-completion, br-list -q)
 comp_ids() {
     sd env BENCHRUNNER_SOCKET="$BR_SOCK" PATH="$abs_top_builddir:/usr/bin:/bin" bash --norc --noprofile -c '
@@ -84,7 +101,15 @@ check "br-list --json prints one line per task" [ "$(wc -l < "$T_TMP/list.json")
 check "br-list --json lines are valid JSON" json_ok "$T_TMP/list.json"
 check "br-list --json: ids and states" \
     [ "$(json_sql "$T_TMP/list.json" "json_extract(value, '\$.id') || ':' || json_extract(value, '\$.state')" | tr '\n' ' ')" \
-      = "$a:running $b:queued $c:queued " ]
+      = "$c:queued $b:queued $a:running " ]
+br br-list --csv > "$T_TMP/list.csv"; rc=$?
+cat "$T_TMP/list.csv"
+check "br-list --csv: exit 0, a header and three lines" [ "$rc $(wc -l < "$T_TMP/list.csv")" = "0 4" ]
+check "br-list --csv: the header" \
+    [ "$(head -n 1 "$T_TMP/list.csv" | cut -d, -f1-8)" = "id,name,user,uid,state,threads,cpus,memory_bytes" ]
+check "br-list --csv: sqlite3 reads it back: $c's name, state and memory" \
+    [ "$(sqlite3 :memory: ".import --csv $T_TMP/list.csv t" "select name || ',' || state || ',' || memory_bytes from t where id = $c")" \
+      = "queued-c,queued,268435456" ]
 
 # 2. br-show: one task in full
 br br-show "$a" > "$T_TMP/show-a" 2>&1; rc=$?
@@ -181,7 +206,10 @@ br br-list > "$T_TMP/list2"
 cat "$T_TMP/list2"
 check "br-list: all three finished and cancelled" \
     [ "$(awk 'NR > 1 { print $1 ":" $4 ":" $7 }' "$T_TMP/list2" | tr '\n' ' ')" \
-      = "$a:finished:cancelled $b:finished:cancelled $c:finished:cancelled " ]
+      = "$c:finished:cancelled $b:finished:cancelled $a:finished:cancelled " ]
+check "br-list --reason cancelled: all three" [ "$(br br-list -q --reason cancelled | tr '\n' ' ')" = "$c $b $a " ]
+check "br-list --reason exited,oom: none" [ -z "$(br br-list -q --reason exited,oom)" ]
+check "br-list --csv: $a's reason" [ "$(br br-list --csv --name sleeper | awk -F, 'NR == 2 { print $11 }')" = cancelled ]
 out=$(br br-cancel -a 2>&1); rc=$?
 check "br-cancel -a with nothing left: exit 0 ($out)" [ "$rc" = 0 ]
 
@@ -193,13 +221,19 @@ first=$(head -n 1 "$T_TMP/bulk.ids"); last=$(tail -n 1 "$T_TMP/bulk.ids")
 check "1100 tasks submitted ($first..$last)" [ "$(wc -l < "$T_TMP/bulk.ids")" = 1100 ]
 br br-list -s queued,running,cleanup --json > "$T_TMP/bulk.json"
 n=$(wc -l < "$T_TMP/bulk.json")
-check "br-list -s queued,running,cleanup pages through all 1100 ($n)" [ "$n" = 1100 ]
+check "br-list -s queued,running,cleanup: the newest 20 ($n)" [ "$n" = 20 ]
+br br-list -a -s queued,running,cleanup --json > "$T_TMP/bulk.json"
+n=$(wc -l < "$T_TMP/bulk.json")
+check "br-list -a -s queued,running,cleanup pages through all 1100 ($n)" [ "$n" = 1100 ]
 check "br-list --json of 1100: valid JSON" json_ok "$T_TMP/bulk.json"
-check "br-list --json of 1100: the ids submitted" \
-    [ "$(json_sql "$T_TMP/bulk.json" "json_extract(value, '\$.id')")" = "$(cat "$T_TMP/bulk.ids")" ]
-br br-list -a -n 5 > "$T_TMP/last5"
-check "br-list -a -n 5: the last five ids" \
-    [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/last5" | tr '\n' ' ')" = "$(tail -n 5 "$T_TMP/bulk.ids" | tr '\n' ' ')" ]
+check "br-list -a --reverse --json of 1100: the ids submitted" \
+    [ "$(br br-list -a --reverse -s queued,running,cleanup --json > "$T_TMP/bulk-r.json" && json_ok "$T_TMP/bulk-r.json" &&
+         json_sql "$T_TMP/bulk-r.json" "json_extract(value, '\$.id')")" = "$(cat "$T_TMP/bulk.ids")" ]
+br br-list -n 5 > "$T_TMP/last5"
+check "br-list -n 5: the last five ids, newest first" \
+    [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/last5" | tr '\n' ' ')" = "$(tail -n 5 "$T_TMP/bulk.ids" | tac | tr '\n' ' ')" ]
+check "br-list -a -n 5: refused" fails br br-list -a -n 5
+check "br-list --name 'bulk-10?' -a: ten" [ "$(br br-list -q -a --name 'bulk-10?' | wc -l)" = 10 ]
 out=$(br br-cancel --all-mine 2> "$T_TMP/bulk.err"); rc=$?
 cat "$T_TMP/bulk.err"
 check "br-cancel --all-mine of 1100: exit 0" [ "$rc" = 0 ]
@@ -211,17 +245,17 @@ br br-list -a --json > "$T_TMP/all.json"
 check "br-list -a: every task (1103)" [ "$(wc -l < "$T_TMP/all.json")" = 1103 ]
 check "br-list -a --json: valid JSON" json_ok "$T_TMP/all.json"
 br br-list > "$T_TMP/default"
-check "br-list: nothing unfinished, so the last 20 finished" \
-    [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/default" | tr '\n' ' ')" = "$(tail -n 20 "$T_TMP/bulk.ids" | tr '\n' ' ')" ]
-br br-list -s finished -n 3 > "$T_TMP/last3"
-check "br-list -s finished -n 3: the last three" \
+check "br-list: the newest 20" \
+    [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/default" | tr '\n' ' ')" = "$(tail -n 20 "$T_TMP/bulk.ids" | tac | tr '\n' ' ')" ]
+br br-list -s finished -n 3 --reverse > "$T_TMP/last3"
+check "br-list -s finished -n 3 --reverse: the last three, oldest first" \
     [ "$(awk 'NR > 1 { print $1 }' "$T_TMP/last3" | tr '\n' ' ')" = "$(tail -n 3 "$T_TMP/bulk.ids" | tr '\n' ' ')" ]
 br br-list -n 1500 --json > "$T_TMP/last1500"
 check "br-list -n 1500 (more than a page): all 1103" [ "$(wc -l < "$T_TMP/last1500")" = 1103 ]
-br br-list -a -n 1050 --json > "$T_TMP/last1050"
-check "br-list -a -n 1050 (more than a page): valid JSON" json_ok "$T_TMP/last1050"
-check "br-list -a -n 1050: the newest 1050, in id order" \
+br br-list -n 1050 --json > "$T_TMP/last1050"
+check "br-list -n 1050 (more than a page): valid JSON" json_ok "$T_TMP/last1050"
+check "br-list -n 1050: the newest 1050, newest first" \
     [ "$(json_sql "$T_TMP/last1050" "json_extract(value, '\$.id')")" = \
-      "$(json_sql "$T_TMP/all.json" "json_extract(value, '\$.id')" | tail -n 1050)" ]
+      "$(json_sql "$T_TMP/all.json" "json_extract(value, '\$.id')" | head -n 1050)" ]
 
 finish

@@ -97,6 +97,7 @@ static Task *full_task(void) {
         t->group = -3;
         t->priority = 5;
         t->whole_cores = true;
+        t->in_submit_dir = true;
         t->state = TASK_FINISHED;
         t->queued_usec = UINT64_C(1700000000123456);
         t->cpus = xstrdup("2-3,18-19");
@@ -171,6 +172,7 @@ static void check_task_eq(const Task *a, const Task *b) {
         CHECK_EQ_U64((int64_t) a->group, (int64_t) b->group);
         CHECK_EQ_U64((int64_t) a->priority, (int64_t) b->priority);
         CHECK_EQ_U64(a->whole_cores, b->whole_cores);
+        CHECK_EQ_U64(a->in_submit_dir, b->in_submit_dir);
         CHECK_EQ_U64(a->state, b->state);
         CHECK_EQ_U64(a->queued_usec, b->queued_usec);
         CHECK_STREQ_NULL(a->cpus, b->cpus);
@@ -558,6 +560,67 @@ static void test_update_and_filters(void) {
 
         f = (DbFilter) { .states = 1u << 7 };
         CHECK(db_list_tasks(db, &f, &l, &n) == -EINVAL);
+
+        /* by the main command's reason: c ended by OOM, fin exited */
+        f = (DbFilter) { .after_id = q->id - 1, .reasons = 1u << TASK_REASON_EXITED };
+        CHECK_OK(db_list_tasks(db, &f, &l, &n));
+        CHECK(n == 1 && l[0]->id == fin->id);
+        db_tasks_free(l, n);
+        f = (DbFilter) { .after_id = q->id - 1, .reasons = 1u << TASK_REASON_EXITED | 1u << TASK_REASON_OOM,
+                         .newest_first = true };
+        CHECK_OK(db_list_tasks(db, &f, &l, &n));
+        CHECK(n == 2 && l[0]->id == fin->id && l[1]->id == c->id);
+        db_tasks_free(l, n);
+        f = (DbFilter) { .after_id = q->id - 1, .reasons = 1u << TASK_REASON_INTERRUPTED };
+        CHECK_OK(db_list_tasks(db, &f, &l, &n));
+        CHECK(n == 0);
+        f = (DbFilter) { .reasons = 1u << TASK_REASON_NONE };
+        CHECK(db_list_tasks(db, &f, &l, &n) == -EINVAL);
+
+        /* by name: a GLOB, case-sensitive; "task-ID" for a task without one */
+        f = (DbFilter) { .after_id = q->id - 1, .name_glob = "[qr]" };
+        CHECK_OK(db_list_tasks(db, &f, &l, &n));
+        CHECK(n == 2 && l[0]->id == q->id && l[1]->id == r->id);
+        db_tasks_free(l, n);
+        f = (DbFilter) { .after_id = q->id - 1, .name_glob = "F" };
+        CHECK_OK(db_list_tasks(db, &f, &l, &n));
+        CHECK(n == 0);
+        {
+                _cleanup_(task_freep) Task *anon = simple_task("x", 3002);
+                char glob[64];
+
+                free(anon->name);
+                anon->name = NULL;
+                CHECK_OK(db_insert_tasks(db, &anon, 1));
+                snprintf(glob, sizeof glob, "task-%" PRId64, anon->id);
+                f = (DbFilter) { .name_glob = glob };
+                CHECK_OK(db_list_tasks(db, &f, &l, &n));
+                CHECK(n == 1 && l[0]->id == anon->id);
+                db_tasks_free(l, n);
+                f = (DbFilter) { .name_glob = "task-*", .after_id = q->id - 1 };
+                CHECK_OK(db_list_tasks(db, &f, &l, &n));
+                CHECK(n == 1 && l[0]->id == anon->id);
+                db_tasks_free(l, n);
+        }
+
+        /* by the time it was queued */
+        {
+                uint64_t t0 = fin->queued_usec ? fin->queued_usec : q->queued_usec;
+
+                CHECK(t0 > 0);
+                f = (DbFilter) { .after_id = q->id - 1, .since_usec = t0 + 3600 * USEC_PER_SEC };
+                CHECK_OK(db_list_tasks(db, &f, &l, &n));
+                CHECK(n == 0);
+                f = (DbFilter) { .after_id = q->id - 1, .until_usec = t0 + 3600 * USEC_PER_SEC,
+                                 .since_usec = t0 - 3600 * USEC_PER_SEC, .states = DB_STATE_MASK(TASK_QUEUED) |
+                                 DB_STATE_MASK(TASK_RUNNING) | DB_STATE_MASK(TASK_CLEANUP) | DB_STATE_MASK(TASK_FINISHED) };
+                CHECK_OK(db_list_tasks(db, &f, &l, &n));
+                CHECK_EQ_U64(n, 5);
+                db_tasks_free(l, n);
+                f = (DbFilter) { .after_id = q->id - 1, .until_usec = t0 - 3600 * USEC_PER_SEC };
+                CHECK_OK(db_list_tasks(db, &f, &l, &n));
+                CHECK(n == 0);
+        }
 
         /* what the daemon picks up after a restart */
         CHECK_OK(db_load_unfinished(db, &l, &n));
