@@ -84,7 +84,8 @@ static const struct poptOption options[] = {
         { "remove-time-limit", 0, POPT_ARG_STRING, &arg_remove_time_limit, 0,
           N_("kill the removal of a task's working directory after this long (default: 1m)"), N_("DURATION") },
         { "output-cap", 0, POPT_ARG_STRING, &arg_output_cap, 0,
-          N_("keep at most this much of each task's stdout and stderr (default: 64M)"), N_("SIZE") },
+          N_("keep at most this much of each of a task's stdout and stderr, and of its cleanup command's "
+               "(default: 64M)"), N_("SIZE") },
         { "keep-output", 0, POPT_ARG_STRING, &arg_keep_output, 0,
           N_("remove finished tasks' output older than DURATION, or the oldest while all of it passes "
                "SIZE, or both (\"30d,20G\"), or \"forever\" (default: 30d)"), N_("DURATION|SIZE") },

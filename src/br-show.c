@@ -233,6 +233,14 @@ static int print_task(const Task *t) {
                         return -ENOMEM;
                 field(_("Standard output:"), "%s", out);
                 field(_("Standard error:"), "%s", err);
+                if (t->cleanup_argv) {
+                        _cleanup_(freep) char *cout = NULL, *cerr = NULL;
+                        if (asprintf(&cout, "%s/cleanup-stdout", t->output_dir) < 0 ||
+                            asprintf(&cerr, "%s/cleanup-stderr", t->output_dir) < 0)
+                                return -ENOMEM;
+                        field(_("Cleanup stdout:"), "%s", cout);
+                        field(_("Cleanup stderr:"), "%s", cerr);
+                }
                 field(_("Truncated:"), "%s",
                       t->output_truncated ? _("yes, it reached the size cap and was cut") : _("no"));
                 if (t->has_output_bytes) {

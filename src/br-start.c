@@ -74,7 +74,8 @@ static const struct poptOption options[] = {
         { "cleanup-time-limit", 0, POPT_ARG_STRING, &arg_cleanup_time_limit, 0,
           N_("the daemon's time limit of cleanup commands that give none (default: 10m)"), N_("DURATION") },
         { "output-cap", 0, POPT_ARG_STRING, &arg_output_cap, 0,
-          N_("the daemon keeps at most this much of each task's stdout and stderr (default: 64M, 0: all)"),
+          N_("the daemon keeps at most this much of each of a task's stdout and stderr, and of its "
+               "cleanup command's (default: 64M, 0: all)"),
           N_("SIZE") },
         { "max-queued", 0, POPT_ARG_STRING, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
           N_("N") },

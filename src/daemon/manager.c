@@ -412,7 +412,7 @@ static uint64_t cap_output_at(Manager *m, Task *t, uint64_t cap) {
         return bytes;
 }
 
-/* What both streams hold now. */
+/* What all its streams hold now. */
 static uint64_t cap_output(Manager *m, Task *t) {
         return cap_output_at(m, t, m->config.output_cap_bytes);
 }
@@ -433,9 +433,10 @@ static void log_retention(const RetentionReport *rep, const char *why) {
 
 /* Each user's output, kept and running, within --max-user-output: their
  * oldest kept output goes first; when their running tasks alone hold more,
- * those are cut to an equal share each. */
+ * those are cut, each stream they may have (TASKDIR_STREAMS) to an equal
+ * share. */
 static void limit_user_output(Manager *m) {
-        struct { uid_t uid; uint64_t bytes; unsigned tasks; } users[64];
+        struct { uid_t uid; uint64_t bytes; unsigned streams; } users[64];
         size_t n = 0;
         uint64_t now = now_usec(CLOCK_REALTIME);
 
@@ -455,7 +456,7 @@ static void limit_user_output(Manager *m) {
                         users[n++] = (typeof(users[0])) { .uid = t->uid };
                 }
                 users[i].bytes += bytes;
-                users[i].tasks++;
+                users[i].streams += TASKDIR_STREAMS(t->cleanup_argv != NULL);
         }
         if (!m->retention || m->config.retention.max_user_output == 0)
                 return;
@@ -472,7 +473,7 @@ static void limit_user_output(Manager *m) {
                 for (Live *l = m->live; l; l = l->next)
                         if (l->task->uid == users[i].uid &&
                             (l->task->state == TASK_RUNNING || l->task->state == TASK_CLEANUP))
-                                (void) cap_output_at(m, l->task, room / (2 * users[i].tasks) ?: 1);
+                                (void) cap_output_at(m, l->task, room / users[i].streams ?: 1);
         }
 }
 
@@ -626,6 +627,13 @@ static char *unit_name(int64_t id, bool cleanup) {
         return n;
 }
 
+static void warn_by_group(Manager *m, bool by_group) {
+        if (by_group && !m->acl_warned) {
+                log_warning("%s has no ACLs: output files are readable by their user's group", m->output_dir);
+                m->acl_warned = true;
+        }
+}
+
 static int start_unit(Live *l, bool cleanup) {
         Manager *m = l->manager;
         Task *t = l->task;
@@ -651,9 +659,22 @@ static int start_unit(Live *l, bool cleanup) {
                 return log_error_errno(r, "Task %" PRId64 ": failed to write its environment file: %m", t->id);
         if (asprintf(&env_file, "%s/env/%" PRId64, m->state_dir, t->id) < 0)
                 return -ENOMEM;
-        if (!name || asprintf(&out, "%s/stdout", t->output_dir) < 0 ||
-            asprintf(&err, "%s/stderr", t->output_dir) < 0)
+        /* the cleanup command's output apart from the main command's, so
+         * that each can be read as it was (br-log --cleanup) */
+        if (!name || asprintf(&out, "%s/%sstdout", t->output_dir, cleanup ? "cleanup-" : "") < 0 ||
+            asprintf(&err, "%s/%sstderr", t->output_dir, cleanup ? "cleanup-" : "") < 0)
                 return -ENOMEM;
+        if (cleanup) {
+                bool by_group;
+
+                /* made by us, like stdout and stderr: PID 1 would make
+                 * a missing one with its own umask, readable by all */
+                r = taskdir_prepare_cleanup(m->output_fd, t->id, t->uid, t->gid, &by_group);
+                if (r < 0)
+                        return log_error_errno(r, "Task %" PRId64 ": failed to make its cleanup output files: %m",
+                                               t->id);
+                warn_by_group(m, by_group);
+        }
 
         UnitSpec spec = {
                 .name = name,
@@ -908,11 +929,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
                         t->output_dir = mfree_str(t->output_dir);
                         goto fail;
                 }
-                if (by_group && !m->acl_warned) {
-                        log_warning("%s has no ACLs: output files are readable by their user's group",
-                                    m->output_dir);
-                        m->acl_warned = true;
-                }
+                warn_by_group(m, by_group);
         }
         l->prepared = true;
 

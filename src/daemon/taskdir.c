@@ -21,7 +21,10 @@
 #include "taskdir.h"
 #include "util.h"
 
-static const char * const streams[] = { "stdout", "stderr" };
+/* The main command's streams, then the cleanup command's (made when it
+ * starts: taskdir_prepare_cleanup()); capped and removed alike. */
+static const char * const streams[] = { "stdout", "stderr", "cleanup-stdout", "cleanup-stderr" };
+#define MAIN_STREAMS 2
 
 char *taskdir_path(const char *dir, int64_t id) {
         char *p;
@@ -116,7 +119,7 @@ int taskdir_prepare(int work_fd, int output_fd, int64_t id, uid_t uid, gid_t gid
                 r = -errno;
                 goto fail_output;
         }
-        for (size_t i = 0; i < ELEMENTSOF(streams); i++) {
+        for (size_t i = 0; i < MAIN_STREAMS; i++) {
                 r = make_stream(ofd, streams[i], uid, gid, ret_by_group);
                 if (r < 0)
                         goto fail_output;
@@ -124,12 +127,55 @@ int taskdir_prepare(int work_fd, int output_fd, int64_t id, uid_t uid, gid_t gid
         return 0;
 
 fail_output:
-        for (size_t i = 0; i < ELEMENTSOF(streams); i++)
+        for (size_t i = 0; i < MAIN_STREAMS; i++)
                 if (ofd >= 0)
                         (void) unlinkat(ofd, streams[i], 0);
         (void) unlinkat(output_fd, name, AT_REMOVEDIR);
 fail_work:
         (void) unlinkat(work_fd, name, AT_REMOVEDIR);
+        return r;
+}
+
+int taskdir_prepare_cleanup(int output_fd, int64_t id, uid_t uid, gid_t gid, bool *ret_by_group) {
+        _cleanup_(closep) int ofd = -1;
+        bool made[ELEMENTSOF(streams)] = {};
+        char name[32];
+        int r = 0;
+
+        *ret_by_group = false;
+        (void) snprintf(name, sizeof name, "%" PRId64, id);
+        ofd = openat(output_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (ofd < 0)
+                return -errno;
+        for (size_t i = MAIN_STREAMS; i < ELEMENTSOF(streams); i++) {
+                struct stat st;
+
+                r = make_stream(ofd, streams[i], uid, gid, ret_by_group);
+                if (r >= 0) {
+                        made[i] = true;
+                        continue;
+                }
+                if (r != -EEXIST) {
+                        /* not there before (O_EXCL): made here, if at all */
+                        (void) unlinkat(ofd, streams[i], 0);
+                        break;
+                }
+                /* an earlier start's (the daemon restarted before the
+                 * cleanup command's start was recorded): appended to */
+                if (fstatat(ofd, streams[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+                        r = -EEXIST;
+                        break;
+                }
+                r = 0;
+        }
+        if (r < 0)
+                for (size_t i = MAIN_STREAMS; i < ELEMENTSOF(streams); i++)
+                        if (made[i])
+                                (void) unlinkat(ofd, streams[i], 0);
         return r;
 }
 

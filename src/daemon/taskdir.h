@@ -1,8 +1,9 @@
 /* taskdir.h: a task's files on disk.  Each task has a private working
  * directory, STATE/work/ID, that belongs to its user, and an output
- * directory, STATE/output/ID, that stays root's, holding stdout and stderr,
- * which the user may read and only root may write.  Never logs: functions return negative errno
- * values. */
+ * directory, STATE/output/ID, that stays root's, holding stdout and stderr
+ * (and, for a task with a cleanup command, cleanup-stdout and
+ * cleanup-stderr), which the user may read and only root may write.  Never
+ * logs: functions return negative errno values. */
 #pragma once
 
 #include <dirent.h>
@@ -28,6 +29,19 @@ int taskdir_open_dir(int parent_fd, const char *name, mode_t mode);
  * *ret_by_group says so.  Either directory already there is -EEXIST (it is
  * not this task's: never taken over); on any failure nothing made stays. */
 int taskdir_prepare(int work_fd, int output_fd, int64_t id, uid_t uid, gid_t gid, bool *ret_by_group);
+
+/* Makes output_fd/ID's cleanup-stdout and cleanup-stderr, as
+ * taskdir_prepare() makes stdout and stderr, for the cleanup command,
+ * just before it starts: its output is kept apart from the main
+ * command's.  Regular files of root's there already (a cleanup command
+ * started again after a restart) stay and are appended to; on any failure
+ * nothing made here stays.  -ENOENT without the output directory. */
+int taskdir_prepare_cleanup(int output_fd, int64_t id, uid_t uid, gid_t gid, bool *ret_by_group);
+
+/* How many streams taskdir_cap_output() caps, at most, for a task with or
+ * without a cleanup command: a user's share of the output room is divided
+ * by it. */
+#define TASKDIR_STREAMS(has_cleanup) ((has_cleanup) ? 4u : 2u)
 
 /* Removes output_fd/ID and its streams; 0 when it is not there. */
 int taskdir_remove_output(int output_fd, int64_t id);
@@ -74,9 +88,10 @@ int taskdir_remove_start(const char *workdir, uid_t uid, gid_t gid, pid_t *ret_p
  * point: -EBUSY).  -ENOTEMPTY when the user's removal left something. */
 int taskdir_remove_top(const char *workdir);
 
-/* Cuts output_dir's stdout and stderr to their first cap bytes (0: no
- * cap), counting the blocks they hold, not only their size.  *ret_cut (may
- * be NULL) says whether it cut one, *ret_bytes (may be NULL) what both
+/* Cuts each of output_dir's streams (stdout, stderr, cleanup-stdout,
+ * cleanup-stderr: those there) to its first cap bytes (0: no cap),
+ * counting the blocks they hold, not only their size.  *ret_cut (may be
+ * NULL) says whether it cut one, *ret_bytes (may be NULL) what all of them
  * hold now.  0 for a NULL or missing output_dir. */
 int taskdir_cap_output(const char *output_dir, uint64_t cap, bool *ret_cut, uint64_t *ret_bytes);
 

@@ -105,11 +105,11 @@ typedef struct Task {
         uint64_t queued_usec;    /* CLOCK_REALTIME */
         char *cpus;              /* CPU list as "2-3,18-19", NULL until placed */
         char *unit;              /* transient unit name, NULL until started */
-        char *output_dir;        /* where stdout/stderr are kept */
+        char *output_dir;        /* where stdout/stderr (and cleanup-stdout/-stderr) are kept */
         char *submit_token;      /* the client's name for the submit request, or NULL */
         bool output_truncated;
         bool has_output_bytes;
-        uint64_t output_bytes;   /* what stdout and stderr hold on disk at the end
+        uint64_t output_bytes;   /* what its output files hold on disk at the end
                                   * (allocated bytes) */
         uint64_t output_removed_usec;  /* when retention removed the output; 0: kept */
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # hostile-privacy.sh: what a user may see and write is theirs alone (issue
 # 11, points 1, 2 and 4), each seen by an ordinary user.
-# (1) Output files: the owner reads them, another user does not, and nobody
+# (1) Output files (the cleanup command's too): the owner reads them, another user does not, and nobody
 #     but root writes them: an append after the task ended and a
 #     fallocate -n (keep size) while it runs both fail, and the blocks a stream holds
 #     stay under the cap.
@@ -29,11 +29,16 @@ state_of() { br_sql "select state || ' ' || coalesce(reason, '') from tasks wher
 wait_state() { local i; for i in $(seq 300); do [ "$(state_of "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1; }
 
 # ---- 1. output files ----
-id=$(submit brown -w -- sh -c 'echo out; echo err >&2')
+id=$(submit brown -w -c "sh -c 'echo cout; echo cerr >&2'" -- sh -c 'echo out; echo err >&2')
 out=$BR_STATE/output/$id
 check "the owner reads stdout" eval '[ "$(as_user brown cat "$out/stdout")" = out ]'
 check "the owner reads stderr" eval '[ "$(as_user brown cat "$out/stderr")" = err ]'
 check "another user cannot read it" fails as_user brother cat "$out/stdout"
+check "the owner reads the cleanup command's" \
+    eval '[ "$(as_user brown cat "$out/cleanup-stdout")/$(as_user brown cat "$out/cleanup-stderr")" = cout/cerr ]'
+check "... root's files, another user cannot read them" \
+    eval '[ "$(sd stat -c %U:%a "$out/cleanup-stdout" "$out/cleanup-stderr" | sort -u)" = root:640 ] &&
+          ! as_user brother cat "$out/cleanup-stdout" && ! as_user brother cat "$out/cleanup-stderr"'
 as_user brown sh -c "head -c 4194304 /dev/zero >> '$out/stdout'" 2>/dev/null; rc=$?
 size=$(sd stat -c %s "$out/stdout")
 echo "  append by the owner after the end: rc $rc, stdout now $size bytes"

@@ -15,9 +15,11 @@ run_case() {   # run_case NAME EXPECTED_STATUS br-run-args...
     local name=$1 status=$2; shift 2
     local id
     id=$(br br-run -w -c "$clean" "$@" 2>/dev/null)
-    echo "  $name: task $id: $(sd cat "$BR_STATE/output/$id/stdout" | tr '\n' ' ')"
+    echo "  $name: task $id: $(sd cat "$BR_STATE/output/$id/stdout" | tr '\n' ' ')|$(sd cat "$BR_STATE/output/$id/cleanup-stdout" | tr '\n' ' ')"
     check "$name: cleanup ran with BENCHRUNNER_CLEANUP=1 and status '$status'" \
-        sd grep -qx "cleanup=1 status=$status file=$name" "$BR_STATE/output/$id/stdout"
+        sd grep -qx "cleanup=1 status=$status file=$name" "$BR_STATE/output/$id/cleanup-stdout"
+    check "$name: its output apart from the main command's" \
+        fails sd grep -q "^cleanup=" "$BR_STATE/output/$id/stdout"
     check "$name: cleanup outcome stored (exited 0)" [ "$(row "cleanup_reason||cleanup_exit_code" "$id")" = exited0 ]
     check "$name: cleanup measurements stored" \
         [ "$(row "cleanup_wall_us > 0 and cleanup_started_at_us >= finished_at_us" "$id")" = 1 ]
@@ -37,7 +39,7 @@ echo "{\"v\":3,\"op\":\"cancel\",\"ids\":[$id]}" | sd "$abs_top_builddir/tests/h
 for _ in $(seq 150); do [ "$(row state "$id")" = finished ] && break; sleep 0.1; done
 check "cancel: reason cancelled although it exited 0 on SIGTERM" [ "$(row "reason||','||exit_code" "$id")" = "cancelled,0" ]
 check "cancel: the cleanup still ran, with status 'cancelled'" \
-    sd grep -qx "cleanup=1 status=cancelled file=cancel" "$BR_STATE/output/$id/stdout"
+    sd grep -qx "cleanup=1 status=cancelled file=cancel" "$BR_STATE/output/$id/cleanup-stdout"
 
 # 6. /tmp is private to each task and gone after it.
 a=$(br br-run -w -- sh -c 'echo secret > /tmp/br-private-marker; ls /tmp' 2>/dev/null)

@@ -174,9 +174,10 @@ check "br-cancel $a (running): one line" [ "$out" = "cancelled task $a" ]
 check "$a finishes" wait_state "$a" finished
 check "$a: reason cancelled, cleanup exited 0" \
     [ "$(row "reason || ',' || cleanup_reason || ',' || cleanup_exit_code" "$a")" = cancelled,exited,0 ]
-sd cat "$BR_STATE/output/$a/stdout" > "$T_TMP/out-a"
+sd cat "$BR_STATE/output/$a/cleanup-stdout" > "$T_TMP/out-a"
 cat "$T_TMP/out-a"
 check "the cleanup command ran with BENCHRUNNER_STATUS=cancelled" grep -qx "cleanup status=cancelled" "$T_TMP/out-a"
+check "its output is apart from the main command's" [ "$(sd cat "$BR_STATE/output/$a/stdout")" = started ]
 check "and wrote its file" sd test -e "$F/cleanup-a"
 br br-show "$a" > "$T_TMP/show-a2"
 check "br-show $a: main cancelled, cleanup exited 0" \

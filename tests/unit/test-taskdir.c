@@ -88,6 +88,7 @@ static char access_as(const char *path, uid_t uid, gid_t gid) {
 static void test_prepare_remove(const char *top) {
         _cleanup_(freep) char *workdir = join(top, "work"), *outdir = join(top, "out"), *work = join(workdir, "7"),
                 *out = join(outdir, "7"), *so = join(out, "stdout"), *se = join(out, "stderr"),
+                *sco = join(out, "cleanup-stdout"), *sce = join(out, "cleanup-stderr"),
                 *inner = join(work, "sub"), *file = join(inner, "f"), *link = join(inner, "to-root"),
                 *rootfile = join(top, "root-file"), *rdir = join(work, "roots"), *rfile = join(rdir, "f"),
                 *planted = join(workdir, "8"), *planted_out = join(outdir, "9"), *groupw = join(top, "gw"),
@@ -119,6 +120,23 @@ static void test_prepare_remove(const char *top) {
                 CHECK(access_as(so, 65533, 65533) == '-');
         else
                 fprintf(stderr, "no ACLs on %s: output readable through the group\n", top);
+        /* the cleanup command's pair is made when it starts, not before,
+         * and alike: root's, the user reads */
+        CHECK(access(sco, F_OK) < 0 && access(sce, F_OK) < 0);
+        CHECK(taskdir_prepare_cleanup(out_fd, 7, uid, gid, &by_group) == 0);
+        CHECK(stat(sco, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && st.st_size == 0);
+        CHECK(stat(sce, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0);
+        CHECK(access_as(sco, uid, gid) == 'r');
+        CHECK(access_as(sce, uid, gid) == 'r');
+        if (!by_group)
+                CHECK(access_as(sce, 65533, 65533) == '-');
+        /* started again (a restart): what is there stays, appended to */
+        write_bytes(sco, 3);
+        CHECK(taskdir_prepare_cleanup(out_fd, 7, uid, gid, &by_group) == 0);
+        CHECK(size_of(sco) == 3);
+        CHECK(truncate(sco, 0) == 0);
+        /* no output directory: nothing made */
+        CHECK(taskdir_prepare_cleanup(out_fd, 6, uid, gid, &by_group) == -ENOENT);
         /* again: what exists is not taken over */
         CHECK(taskdir_prepare(work_fd, out_fd, 7, 65533, 65533, &by_group) == -EEXIST);
         CHECK(stat(work, &st) == 0 && st.st_uid == uid);
@@ -188,7 +206,8 @@ static bool cap(const char *out, uint64_t bytes, uint64_t *held) {
 }
 
 static void test_cap_output(const char *top) {
-        _cleanup_(freep) char *out = join(top, "cap"), *so = join(out, "stdout"), *se = join(out, "stderr");
+        _cleanup_(freep) char *out = join(top, "cap"), *so = join(out, "stdout"), *se = join(out, "stderr"),
+                *sco = join(out, "cleanup-stdout"), *sce = join(out, "cleanup-stderr");
         uint64_t held = 1;
         struct stat st;
 
@@ -204,6 +223,15 @@ static void test_cap_output(const char *top) {
         CHECK_EQ_U64(size_of(so), 100);
         CHECK_EQ_U64(size_of(se), 1000);
         CHECK(!cap(out, 1000, NULL));                 /* nothing more to cut */
+        /* the cleanup command's streams: counted and cut alike */
+        write_bytes(sco, 3000);
+        write_bytes(sce, 10);
+        CHECK(!cap(out, 0, &held));
+        CHECK(held >= 100 + 1000 + 3000 + 10);
+        CHECK(cap(out, 1000, &held));
+        CHECK_EQ_U64(size_of(sco), 1000);
+        CHECK_EQ_U64(size_of(sce), 10);
+        CHECK(unlink(sco) == 0 && unlink(sce) == 0);
 
         /* blocks allocated past the end count (fallocate -k): freed, the
          * size kept */
