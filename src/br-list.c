@@ -319,7 +319,8 @@ static int row_of(const Task *t, uint64_t now, char **row) {
         /* escaped before it is cut: the cut counts what is shown */
         row[COL_NAME] = shown ? truncate_text(shown, NAME_WIDTH_MAX) : NULL;
         row[COL_USER] = t->user ? escaped(t->user) : cell("%u", (unsigned) t->uid);
-        row[COL_STATE] = strdup(task_state_to_string(t->state) ?: "?");
+        /* held: queued, and says so */
+        row[COL_STATE] = strdup(t->state == TASK_QUEUED && t->held ? "held" : task_state_to_string(t->state) ?: "?");
         row[COL_THREADS] = cell("%u", t->threads);
         row[COL_CPUS] = escaped(t->cpus ?: "-");
         row[COL_REASON] = strdup(res->reason != TASK_REASON_NONE ? task_reason_to_string(res->reason) ?: "?" : "-");

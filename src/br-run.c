@@ -34,6 +34,7 @@ static int arg_json;
 static int arg_whole_cores;
 static int arg_requeue;
 static int arg_in_submit_dir;
+static int arg_hold;
 static char *arg_batch;
 static int arg_group_offset;
 static int arg_exit_code;
@@ -69,6 +70,8 @@ static const struct poptOption options[] = {
         { "env", 'e', POPT_ARG_STRING, NULL, OPT_ENV,
           N_("set VAR in the task's environment, to VALUE or to its value here (repeatable)"),
           N_("VAR[=VALUE]") },
+        { "hold", 0, POPT_ARG_NONE, &arg_hold, 0,
+          N_("submit the task held: it does not start until br-release releases it; for batch lines too"), NULL },
         { "requeue", 0, POPT_ARG_NONE, &arg_requeue, 0,
           N_("if a reboot interrupts the task, queue it again as a new attempt"), NULL },
         { "whole-cores", 0, POPT_ARG_NONE, &arg_whole_cores, 0,
@@ -194,6 +197,7 @@ static int task_from_args(const char **rest, Task **ret) {
         t->whole_cores = arg_whole_cores;
         t->requeue = arg_requeue;
         t->in_submit_dir = arg_in_submit_dir;
+        t->held = arg_hold;
         if (arg_name && !(t->name = strdup(arg_name)))
                 return -ENOMEM;
         r = strv_copy(rest, &t->argv);
@@ -358,6 +362,8 @@ static int task_from_line(const char *line, const char *path, size_t lineno, con
                 return r;
         if (arg_in_submit_dir)
                 t->in_submit_dir = true;
+        if (arg_hold)
+                t->held = true;
         r = batch_task_check(t, &err);
         if (r == -EINVAL)
                 return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));

@@ -161,7 +161,10 @@ static int print_task(const Task *t) {
                 return -ENOMEM;
 
         printf(_("Task %" PRId64 ": %s\n"), t->id, shown);
-        field(_("State:"), "%s", task_state_to_string(t->state) ?: "?");
+        if (t->state == TASK_QUEUED && t->held)
+                field(_("State:"), "%s", _("queued, held (br-release starts it again)"));
+        else
+                field(_("State:"), "%s", task_state_to_string(t->state) ?: "?");
         if (t->user)
                 field(_("User:"), _("%s (uid %u, gid %u)"), t->user, (unsigned) t->uid, (unsigned) t->gid);
         else

@@ -54,6 +54,8 @@ static int arg_version;
  * time, before popt is given the table. */
 static char help_daemon[1024];
 
+static int arg_drain, arg_no_drain;
+
 static const struct poptOption options[] = {
         { "threads", 'j', POPT_ARG_INT, &arg_threads, 0,
           N_("CPU threads given to benchrunner, whole cores first (default: all but the core of CPU 0)"), N_("N") },
@@ -80,6 +82,10 @@ static const struct poptOption options[] = {
         { "max-queued", 0, POPT_ARG_STRING, &arg_max_queued, 0, N_("queued tasks per user (default: 100000)"),
           N_("N") },
         { "verbose", 'v', POPT_ARG_NONE, &arg_verbose, 0, N_("the daemon logs debugging messages"), NULL },
+        { "drain", 0, POPT_ARG_NONE, &arg_drain, 0,
+          N_("tell the running daemon to start nothing new (its running tasks go on), and exit"), NULL },
+        { "no-drain", 0, POPT_ARG_NONE, &arg_no_drain, 0,
+          N_("tell the running daemon to start queued tasks again, and exit"), NULL },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
 };
@@ -495,6 +501,29 @@ static int start_installed(const char *socket_path) {
         return 0;
 }
 
+/* --drain, --no-drain: a request to the running daemon, nothing started. */
+static int drain(const char *socket_path, bool on) {
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        ProtoRequest req = { .op = PROTO_OP_DRAIN, .on = on };
+        Client c = { .fd = -1 };
+        int r;
+
+        r = client_connect(socket_path, &c);
+        if (r < 0)
+                return r;
+        r = client_call(&c, &req, &m);
+        client_close(&c);
+        if (r < 0)
+                return r;
+        if (on)
+                printf(_("benchrunner is draining: %" PRIu64 " running tasks go on, %" PRIu64
+                         " queued ones wait (br-start --no-drain starts them again)\n"),
+                       m->stats.running + m->stats.cleanup, m->stats.queued);
+        else
+                printf(_("benchrunner starts queued tasks again (%" PRIu64 " queued)\n"), m->stats.queued);
+        return 0;
+}
+
 static int run(void) {
         const char *sysfs = arg_sysfs_root ? arg_sysfs_root : "/sys";
         const char *socket_path = client_socket_path(arg_socket);
@@ -507,6 +536,11 @@ static int run(void) {
         CpuSet cpus;
         int r;
 
+        if (arg_drain || arg_no_drain) {
+                if (arg_drain && arg_no_drain)
+                        return cli_error(_("give either --drain or --no-drain, not both"));
+                return drain(socket_path, arg_drain);
+        }
         r = pick_cpus(sysfs, &cpus);
         if (r < 0)
                 return r;

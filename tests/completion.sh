@@ -10,7 +10,7 @@ set -u
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${abs_top_builddir:=$abs_top_srcdir}"
 script=$abs_top_srcdir/data/bash-completion/benchrunner
-programs="benchrunnerd br-run br-start br-stats br-list br-show br-cancel br-log"
+programs="benchrunnerd br-run br-start br-stats br-list br-show br-cancel br-log br-release"
 export PATH="$abs_top_builddir:$PATH"
 for p in $programs; do
     [ -x "$abs_top_builddir/$p" ] || { echo "SKIP: $abs_top_builddir/$p is not built"; exit 77; }
@@ -89,6 +89,7 @@ check "br-stats --js: --json" [ "$(complete_line "br-stats --js")" = "--json" ]
 check "br-list --state=: the four states" \
     [ "$(complete_line "br-list --state=" | tr '\n' ' ')" = "cleanup finished queued running " ]
 check "br-list -s queued,ru: the list's last element" [ "$(complete_line "br-list -s queued,ru")" = "queued,running" ]
+check "br-list --reason oom,ti: reasons" [ "$(complete_line "br-list --reason oom,ti")" = "oom,time-limit" ]
 check "br-list --state=fin (= not a word break)" [ "$(complete_line "br-list --state=fin" nobreak)" = "--state=finished" ]
 mkdir "$tmp/dir" && : > "$tmp/dir/tasks.jsonl" && : > "$tmp/dir/other"
 check "br-run --batch=DIR/t: files" [ "$(complete_line "br-run --batch=$tmp/dir/t")" = "$tmp/dir/tasks.jsonl" ]

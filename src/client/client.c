@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "client.h"
 #include "escape.h"
+#include "strv.h"
 #include "util.h"
 
 const char *client_socket_path(const char *arg) {
@@ -283,5 +285,78 @@ int client_print_json(struct json_object *o) {
         if (!j || escape_json(j, &s) < 0)
                 return -ENOMEM;
         puts(s);
+        return 0;
+}
+
+/* ---- requests on task ids (cancel, hold, release) ---- */
+
+static void print_done(ProtoOp op, int64_t id) {
+        switch (op) {
+        case PROTO_OP_HOLD:
+                printf(_("held task %" PRId64 "\n"), id);
+                break;
+        case PROTO_OP_RELEASE:
+                printf(_("released task %" PRId64 "\n"), id);
+                break;
+        default:
+                printf(_("cancelled task %" PRId64 "\n"), id);
+        }
+}
+
+int client_ids_request(Client *c, ProtoOp op, const int64_t *ids, size_t n) {
+        size_t failed = 0;
+
+        for (size_t done = 0; done < n;) {
+                _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                size_t k = n - done < PROTO_IDS_MAX ? n - done : PROTO_IDS_MAX;
+                ProtoRequest req = { .op = op, .ids = (int64_t *) ids + done, .n_ids = k };
+                int r;
+
+                r = client_call(c, &req, &m);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < m->n_results; i++) {
+                        const ProtoCancelResult *res = &m->results[i];
+                        if (res->error) {
+                                (void) cli_error("%s", res->error);
+                                failed++;
+                        } else
+                                print_done(op, res->id);
+                }
+                if (m->n_results != k) {
+                        (void) cli_error(_("the daemon answered for %zu of %zu tasks"), m->n_results, k);
+                        failed += k > m->n_results ? k - m->n_results : 0;
+                }
+                fflush(stdout);
+                done += k;
+        }
+        return failed > 0 ? -EREMOTEIO : 0;
+}
+
+static int cmp_int64(const void *a, const void *b) {
+        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+int client_parse_ids(const char * const *args, int64_t **ret, size_t *ret_n) {
+        _cleanup_(freep) int64_t *ids = NULL;
+        size_t n = 0, k = 1;
+
+        ids = calloc(strv_length((char * const *) args) + 1, sizeof(int64_t));
+        if (!ids)
+                return cli_error_errno(ENOMEM, _("out of memory"));
+        for (size_t i = 0; args[i]; i++) {
+                uint64_t id;
+
+                if (parse_uint(args[i], 1, INT64_MAX, &id) < 0)
+                        return cli_error(_("not a task id: %s"), args[i]);
+                ids[n++] = (int64_t) id;
+        }
+        qsort(ids, n, sizeof(int64_t), cmp_int64);
+        for (size_t i = 1; i < n; i++)
+                if (ids[i] != ids[k - 1])
+                        ids[k++] = ids[i];
+        *ret_n = n > 0 ? k : 0;
+        *ret = TAKE_PTR(ids);
         return 0;
 }

@@ -60,3 +60,14 @@ struct json_object;
  * written as \u escapes (escape_json()): the same JSON, safe on a
  * terminal. -ENOMEM. */
 int client_print_json(struct json_object *o);
+
+/* A cancel, hold or release request for ids, PROTO_IDS_MAX to a request:
+ * for each task "cancelled task ID" (held, released) on stdout, or the
+ * daemon's reason on stderr.  0 when every one was done, -EREMOTEIO when some were refused
+ * (each said), or another negative errno when the daemon could not be
+ * asked. */
+int client_ids_request(Client *c, ProtoOp op, const int64_t *ids, size_t n);
+
+/* Task ids from the command line, sorted, each once; a word that is not an
+ * id is a usage error (said). */
+int client_parse_ids(const char * const *args, int64_t **ret, size_t *ret_n);

@@ -167,10 +167,12 @@ static const char schema_v3[] =
         "CREATE INDEX tasks_finished_uid ON tasks (uid, id) WHERE state = 'finished';\n";
 
 /* 4: in_submit_dir, a task that runs in its submit directory rather than
- * in a fresh one (br-run --in-submit-dir); the index serves br-list's
- * time range (--since, --until) over a long history. */
+ * in a fresh one (br-run --in-submit-dir); held, a queued task that does
+ * not start until released (br-cancel --hold, br-release); the index
+ * serves br-list's time range (--since, --until) over a long history. */
 static const char schema_v4[] =
         "ALTER TABLE tasks ADD COLUMN in_submit_dir INTEGER NOT NULL DEFAULT 0 CHECK (in_submit_dir IN (0, 1));\n"
+        "ALTER TABLE tasks ADD COLUMN held INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1));\n"
         "CREATE INDEX tasks_queued_at ON tasks (queued_at_us);\n";
 
 static const struct Migration {
@@ -201,7 +203,7 @@ _Static_assert(DB_APPLICATION_ID == 1112692046, "application_id in schema_v1");
 /* What db_update_task() writes. */
 #define COLUMNS_MUTABLE                                                        \
         "state, cpus, unit, output_dir, output_truncated, output_bytes, "      \
-        "output_removed_at_us, "                                               \
+        "output_removed_at_us, held, "                                         \
         COLUMNS_RESULT("") ", " COLUMNS_RESULT("cleanup_")
 
 typedef enum Stmt {
@@ -518,6 +520,7 @@ static void bind_mutable(Binder *b, const Task *t) {
         bind_int(b, t->output_truncated);
         bind_u64_if(b, t->has_output_bytes, t->output_bytes);
         bind_u64_if(b, t->output_removed_usec != 0, t->output_removed_usec);
+        bind_int(b, t->held);
         bind_result(b, &t->main);
         bind_result(b, &t->cleanup);
 }
@@ -692,6 +695,7 @@ static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
         t->output_truncated = read_int(&rd, 0, 1);
         t->output_bytes = read_u64_if(&rd, &t->has_output_bytes);
         t->output_removed_usec = read_u64(&rd);
+        t->held = read_int(&rd, 0, 1);
         read_result(&rd, &t->main);
         read_result(&rd, &t->cleanup);
 
@@ -1354,7 +1358,7 @@ int db_load_queued(Db *db, SchedTask **ret, size_t *ret_n) {
         r = prepare(db, "SELECT id, memory_bytes, coalesce(time_limit_us, 0), coalesce(cleanup_time_limit_us, 0), "
                         "priority_group, priority, threads, uid, whole_cores, coalesce(cleanup_argv, '[]') <> '[]', "
                         "length(argv) + coalesce(length(cleanup_argv), 0) + coalesce(length(env), 0) + "
-                        "coalesce(length(name), 0) + coalesce(length(submit_dir), 0) "
+                        "coalesce(length(name), 0) + coalesce(length(submit_dir), 0), held "
                         "FROM tasks WHERE state = 'queued' ORDER BY id", &s);
         if (r < 0)
                 return r;
@@ -1381,6 +1385,7 @@ int db_load_queued(Db *db, SchedTask **ret, size_t *ret_n) {
                         .whole_cores = sqlite3_column_int64(s, 8) != 0,
                         .has_cleanup = sqlite3_column_int64(s, 9) != 0,
                         .cost = cost < 0 ? 0 : cost > UINT32_MAX ? UINT32_MAX : (uint32_t) cost,
+                        .held = sqlite3_column_int64(s, 11) != 0,
                 };
         }
         if (rc != SQLITE_DONE)

@@ -93,6 +93,9 @@ struct Manager {
         bool system_known;        /* system_busy is what the slices have */
         sd_event_source *system_return;  /* gives freed CPUs back (system_cpus_update()) */
         bool system_warned;
+        SchedTask *held;          /* held tasks' records, by id: counted in their shares, not queued */
+        size_t n_held, n_held_allocated;
+        bool draining;            /* start nothing new (STATE/draining, kept across restarts) */
 };
 
 /* The rest of the system (system.slice, user.slice, init.scope) runs on
@@ -283,9 +286,63 @@ static uint32_t task_cost(const Task *t) {
         return b > UINT32_MAX ? UINT32_MAX : (uint32_t) b;
 }
 
-/* Into the queue, and counted. */
+/* ---- held tasks: counted as queued, never given to the scheduler ---- */
+
+static size_t held_index(const Manager *m, int64_t id, bool *ret_found) {
+        size_t lo = 0, hi = m->n_held;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (m->held[mid].id == id) {
+                        *ret_found = true;
+                        return mid;
+                }
+                if (m->held[mid].id < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *ret_found = false;
+        return lo;
+}
+
+static int held_add(Manager *m, const SchedTask *st) {
+        bool found;
+        size_t i = held_index(m, st->id, &found);
+
+        if (found)
+                return -EEXIST;
+        if (m->n_held == m->n_held_allocated) {
+                size_t a = m->n_held_allocated ? 2 * m->n_held_allocated : 64;
+                SchedTask *v = reallocarray(m->held, a, sizeof *v);
+                if (!v)
+                        return -ENOMEM;
+                m->held = v;
+                m->n_held_allocated = a;
+        }
+        memmove(m->held + i + 1, m->held + i, (m->n_held - i) * sizeof *m->held);
+        m->held[i] = *st;
+        m->held[i].held = true;
+        m->n_held++;
+        return 0;
+}
+
+/* Takes id's record out of the held ones into *ret; -ENOENT if not held. */
+static int held_take(Manager *m, int64_t id, SchedTask *ret) {
+        bool found;
+        size_t i = held_index(m, id, &found);
+
+        if (!found)
+                return -ENOENT;
+        *ret = m->held[i];
+        memmove(m->held + i, m->held + i + 1, (m->n_held - i - 1) * sizeof *m->held);
+        m->n_held--;
+        return 0;
+}
+
+/* Into the queue (or, held, among the held), and counted. */
 static int queue_record(Manager *m, const SchedTask *st) {
-        int r = sched_enqueue(m->sched, st);
+        int r = st->held ? held_add(m, st) : sched_enqueue(m->sched, st);
         if (r >= 0)
                 share_count(m, st->uid, st->cost, +1);
         return r;
@@ -1017,7 +1074,7 @@ void manager_dispatch(Manager *m) {
         CpuSet cpus;
         unsigned started = 0;
 
-        if (m->shutting_down || m->recovering)
+        if (m->shutting_down || m->recovering || m->draining)
                 return;
         if (m->dispatching) {
                 m->dispatch_again = true;
@@ -1264,12 +1321,15 @@ static int cancel_queued(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                 return -EPERM;
         }
         key = sched_task(t, 0);
-        r = sched_dequeue(m->sched, &key, &st);
+        r = held_take(m, id, &st);
+        if (r == -ENOENT)
+                r = sched_dequeue(m->sched, &key, &st);
         if (r < 0) {
                 (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
                 return r;
         }
         share_count(m, st.uid, st.cost, -1);
+        t->held = false;
         t->main.reason = TASK_REASON_CANCELLED;
         t->main.finished_usec = now_usec(CLOCK_REALTIME);
         t->state = TASK_FINISHED;
@@ -1334,6 +1394,117 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
         }
 }
 
+int manager_hold(Manager *m, uid_t uid, int64_t id, bool hold, char **ret_error) {
+        _cleanup_(task_freep) Task *t = NULL;
+        SchedTask key, st;
+        int r;
+
+        if (live_find(m, id)) {
+                (void) asprintf(ret_error, "task %" PRId64 " has started: only queued tasks are %s", id,
+                                hold ? "held" : "released");
+                return -EBUSY;
+        }
+        r = db_get_task(m->db, id, &t);
+        if (r == -ENOENT) {
+                (void) asprintf(ret_error, "no task %" PRId64, id);
+                return r;
+        }
+        if (r < 0) {
+                (void) asprintf(ret_error, "could not read task %" PRId64 ": %s", id, db_last_error(m->db));
+                return r;
+        }
+        if (uid != 0 && uid != t->uid) {
+                (void) asprintf(ret_error, "task %" PRId64 " belongs to another user", id);
+                return -EPERM;
+        }
+        if (t->state != TASK_QUEUED) {
+                (void) asprintf(ret_error, "task %" PRId64 " is %s: only queued tasks are %s", id,
+                                task_state_to_string(t->state), hold ? "held" : "released");
+                return -EALREADY;
+        }
+        if (t->held == hold)
+                return 0;
+        key = sched_task(t, 0);
+        if (hold) {
+                r = sched_dequeue(m->sched, &key, &st);
+                if (r >= 0) {
+                        r = held_add(m, &st);
+                        if (r < 0)
+                                (void) sched_enqueue(m->sched, &st);
+                }
+        } else {
+                r = held_take(m, id, &st);
+                if (r >= 0) {
+                        st.held = false;
+                        r = sched_enqueue(m->sched, &st);
+                        if (r < 0)
+                                (void) held_add(m, &st);
+                }
+        }
+        if (r < 0) {
+                (void) asprintf(ret_error, "task %" PRId64 " could not be %s: %s", id, hold ? "held" : "released",
+                                strerror(-r));
+                return r;
+        }
+        t->held = hold;
+        if (db_update_task(m->db, t) < 0) {
+                /* what the queue does is what the database says: put back */
+                if (hold) {
+                        (void) held_take(m, id, &st);
+                        st.held = false;
+                        (void) sched_enqueue(m->sched, &st);
+                } else {
+                        (void) sched_dequeue(m->sched, &key, &st);
+                        (void) held_add(m, &st);
+                }
+                (void) asprintf(ret_error, "could not store task %" PRId64 ": %s", id, db_last_error(m->db));
+                return -EIO;
+        }
+        log_info("Task %" PRId64 " %s on request of uid " UID_FMT, id, hold ? "held" : "released", uid);
+        announce(m, PROTO_EVENT_QUEUED, t);
+        if (!hold)
+                (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* STATE/draining: there while the daemon drains, so that a restart (or a
+ * reboot) keeps what the administrator asked for. */
+static int drain_file(Manager *m, bool on) {
+        if (on) {
+                int fd = openat(m->state_fd, "draining", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return -errno;
+                (void) close(fd);
+                return 0;
+        }
+        if (unlinkat(m->state_fd, "draining", 0) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int manager_drain(Manager *m, uid_t uid, bool on, char **ret_error) {
+        int r;
+
+        if (uid != 0 && uid != m->config.owner) {
+                (void) asprintf(ret_error, "only root and the user who started benchrunner may drain it");
+                return -EPERM;
+        }
+        if (m->draining == on)
+                return 0;
+        r = drain_file(m, on);
+        if (r < 0) {
+                (void) asprintf(ret_error, "could not record the drain in the state directory: %s", strerror(-r));
+                return r;
+        }
+        m->draining = on;
+        log_info("%s on request of uid " UID_FMT, on ? "Draining: running tasks go on, nothing new starts"
+                                                       : "No longer draining: queued tasks start again", uid);
+        announce(m, PROTO_EVENT_STATS, NULL);
+        if (!on)
+                (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 void manager_stats(Manager *m, ProtoStats *ret) {
         CpuSet busy;
         uint64_t mem = 0;
@@ -1347,6 +1518,8 @@ void manager_stats(Manager *m, ProtoStats *ret) {
                 .threads_total = m->n_cpus,
                 .memory_used = mem,
                 .memory_total = m->config.memory_bytes,
+                .held = m->n_held,
+                .draining = m->draining,
         };
 }
 
@@ -1794,6 +1967,10 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         r = open_state_dirs(m);
         if (r < 0)
                 return r;
+        m->draining = faccessat(m->state_fd, "draining", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        if (m->draining)
+                log_info("Draining (%s/draining is there): queued tasks wait until it is turned off",
+                         config->state_dir);
 
         r = db_open(m->db_path, DB_CREATE, &m->db);
         if (r < 0)
@@ -1912,6 +2089,7 @@ Manager *manager_free(Manager *m) {
         closep(&m->work_fd);
         closep(&m->output_fd);
         closep(&m->env_fd);
+        free(m->held);
         free(m);
         return NULL;
 }

@@ -69,6 +69,17 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
  * why not. */
 int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error);
 
+/* Holds (hold) or releases a queued task on behalf of uid (root may for
+ * any): a held task keeps its place in the history and its share of the
+ * user's queue, but does not start until it is released.  Holding a held
+ * task, or releasing one that is not, is no error.  *ret_error says why
+ * not. */
+int manager_hold(Manager *m, uid_t uid, int64_t id, bool hold, char **ret_error);
+
+/* Drain (on): the running tasks go on, nothing new starts, until it is
+ * turned off; kept across restarts.  Root and the daemon's owner only. */
+int manager_drain(Manager *m, uid_t uid, bool on, char **ret_error);
+
 void manager_stats(Manager *m, ProtoStats *ret);
 
 /* The task as it is now: the live one if it is not finished, else from the

@@ -29,6 +29,7 @@ typedef struct SchedTask {
         uint32_t cost;
         bool whole_cores;
         bool has_cleanup;
+        bool held;              /* the caller's: a held task is not given to the scheduler */
 } SchedTask;
 
 /* A task's scheduling record. */
@@ -45,6 +46,7 @@ static inline SchedTask sched_task(const Task *t, uint32_t cost) {
                 .cost = cost,
                 .whole_cores = t->whole_cores,
                 .has_cleanup = t->cleanup_argv && t->cleanup_argv[0],
+                .held = t->held,
         };
 }
 

@@ -450,6 +450,40 @@ static void handle_cancel(Conn *c, ProtoRequest *req) {
         free(errors);
 }
 
+/* hold and release: a result per id, as cancel's. */
+static void handle_hold(Conn *c, ProtoRequest *req, bool hold) {
+        _cleanup_(freep) ProtoCancelResult *res = calloc(req->n_ids, sizeof(ProtoCancelResult));
+        char **errors = calloc(req->n_ids, sizeof(char *));
+
+        if (!res || !errors) {
+                free(errors);
+                conn_send(c, proto_reply_error(req->tag, "out of memory"), LINE_REPLY);
+                return;
+        }
+        for (size_t i = 0; i < req->n_ids; i++) {
+                res[i].id = req->ids[i];
+                if (manager_hold(c->server->manager, c->uid, req->ids[i], hold, &errors[i]) < 0 && !errors[i])
+                        errors[i] = strdup(hold ? "could not hold" : "could not release");
+                res[i].error = errors[i];
+        }
+        conn_send(c, proto_reply_cancel(req->tag, res, req->n_ids), LINE_REPLY);
+        for (size_t i = 0; i < req->n_ids; i++)
+                free(errors[i]);
+        free(errors);
+}
+
+static void handle_drain(Conn *c, ProtoRequest *req) {
+        _cleanup_(freep) char *error = NULL;
+        ProtoStats st;
+
+        if (manager_drain(c->server->manager, c->uid, req->on, &error) < 0) {
+                conn_send(c, proto_reply_error(req->tag, "%s", error ? error : "could not drain"), LINE_REPLY);
+                return;
+        }
+        manager_stats(c->server->manager, &st);
+        conn_send(c, proto_reply_stats(req->tag, &st), LINE_REPLY);
+}
+
 static void handle_line(Conn *c, const char *line, size_t len) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
         _cleanup_(proto_json_unrefp) struct json_object *tag = NULL;
@@ -485,6 +519,13 @@ static void handle_line(Conn *c, const char *line, size_t len) {
                 break;
         case PROTO_OP_CANCEL:
                 handle_cancel(c, req);
+                break;
+        case PROTO_OP_HOLD:
+        case PROTO_OP_RELEASE:
+                handle_hold(c, req, req->op == PROTO_OP_HOLD);
+                break;
+        case PROTO_OP_DRAIN:
+                handle_drain(c, req);
                 break;
         default:
                 conn_send(c, proto_reply_error(req->tag, "unknown request"), LINE_REPLY);
@@ -739,7 +780,8 @@ static void stats_changed(Server *s, const ProtoStats *st) {
 void server_announce(void *userdata, ProtoEvent e, const Task *t, const ProtoStats *stats) {
         Server *s = userdata;
 
-        task_event(s, e, t);
+        if (t)
+                task_event(s, e, t);
         stats_changed(s, stats);
 }
 

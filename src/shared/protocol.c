@@ -27,6 +27,9 @@ static const char * const op_names[_PROTO_OP_MAX] = {
         [PROTO_OP_LIST] = "list",
         [PROTO_OP_SHOW] = "show",
         [PROTO_OP_CANCEL] = "cancel",
+        [PROTO_OP_HOLD] = "hold",
+        [PROTO_OP_RELEASE] = "release",
+        [PROTO_OP_DRAIN] = "drain",
 };
 
 static const char * const event_names[_PROTO_EVENT_MAX] = {
@@ -46,12 +49,15 @@ static const char * const op_fields[_PROTO_OP_MAX][12] = {
                             "since_us", "until_us", NULL },
         [PROTO_OP_SHOW] = { "id", NULL },
         [PROTO_OP_CANCEL] = { "ids", NULL },
+        [PROTO_OP_HOLD] = { "ids", NULL },
+        [PROTO_OP_RELEASE] = { "ids", NULL },
+        [PROTO_OP_DRAIN] = { "on", NULL },
 };
 
 static const char * const spec_fields[] = {
         "argv", "cwd", "env", "name", "threads", "memory", "time_limit_us",
         "cleanup", "cleanup_time_limit_us", "group", "priority", "whole_cores",
-        "requeue", "in_submit_dir", NULL,
+        "requeue", "in_submit_dir", "held", NULL,
 };
 
 DEFINE_STRING_TABLE_LOOKUP(proto_op, ProtoOp, op_names)
@@ -326,7 +332,8 @@ static int spec_fields_from_json(json_object *o, const char *where, bool spec, T
             (r = opt_int(o, "priority", where, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, &priority, e)) < 0 ||
             (r = opt_bool(o, "whole_cores", where, &t->whole_cores, e)) < 0 ||
             (r = opt_bool(o, "requeue", where, &t->requeue, e)) < 0 ||
-            (r = opt_bool(o, "in_submit_dir", where, &t->in_submit_dir, e)) < 0)
+            (r = opt_bool(o, "in_submit_dir", where, &t->in_submit_dir, e)) < 0 ||
+            (r = opt_bool(o, "held", where, &t->held, e)) < 0)
                 return r;
         if (t->env && !t->env[0]) {
                 strv_free(t->env);
@@ -406,7 +413,8 @@ json_object *proto_spec_to_json(const Task *t) {
             json_add_i64(o, "priority", t->priority) < 0 ||
             json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
             (t->requeue && json_add_bool(o, "requeue", true) < 0) ||
-            (t->in_submit_dir && json_add_bool(o, "in_submit_dir", true) < 0))
+            (t->in_submit_dir && json_add_bool(o, "in_submit_dir", true) < 0) ||
+            (t->held && json_add_bool(o, "held", true) < 0))
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -490,6 +498,7 @@ json_object *proto_task_to_json(const Task *t, bool hide_env) {
             json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
             json_add_bool(o, "requeue", t->requeue) < 0 ||
             json_add_bool(o, "in_submit_dir", t->in_submit_dir) < 0 ||
+            json_add_bool(o, "held", t->held) < 0 ||
             json_add_u64(o, "attempt", t->attempt ? t->attempt : 1) < 0 ||
             json_add_u64_or_null(o, "retry_of", (uint64_t) t->retry_of) < 0 ||
             json_add_u64_or_null(o, "queued_at_us", t->queued_usec) < 0 ||
@@ -946,7 +955,14 @@ static int parse_op_fields(json_object *o, ProtoRequest *req, char **e) {
                         return json_fail(e, -EINVAL, "id: missing");
                 return json_get_int(v, "id", 1, INT64_MAX, &req->id, e);
         case PROTO_OP_CANCEL:
+        case PROTO_OP_HOLD:
+        case PROTO_OP_RELEASE:
                 return parse_cancel(o, req, e);
+        case PROTO_OP_DRAIN:
+                v = json_field(o, "on");
+                if (!v)
+                        return json_fail(e, -EINVAL, "on: missing");
+                return json_get_bool(v, "on", &req->on, e);
         default:
                 return -EINVAL;
         }
@@ -1059,7 +1075,13 @@ static json_object *request_to_json(const ProtoRequest *req) {
                 if (json_add_i64(o, "id", req->id) < 0)
                         return NULL;
                 break;
+        case PROTO_OP_DRAIN:
+                if (json_add_bool(o, "on", req->on) < 0)
+                        return NULL;
+                break;
         case PROTO_OP_CANCEL:
+        case PROTO_OP_HOLD:
+        case PROTO_OP_RELEASE:
                 a = json_object_new_array();
                 if (!a)
                         return NULL;
@@ -1085,9 +1107,10 @@ int proto_request_format(const ProtoRequest *req, char **ret) {
                 return -EINVAL;
         if (req->op == PROTO_OP_SUBMIT && req->n_tasks > PROTO_SUBMIT_MAX)
                 return -E2BIG;
-        if (req->op == PROTO_OP_CANCEL && (req->n_ids == 0 || !req->ids))
+        bool with_ids = req->op == PROTO_OP_CANCEL || req->op == PROTO_OP_HOLD || req->op == PROTO_OP_RELEASE;
+        if (with_ids && (req->n_ids == 0 || !req->ids))
                 return -EINVAL;
-        if (req->op == PROTO_OP_CANCEL && req->n_ids > PROTO_IDS_MAX)
+        if (with_ids && req->n_ids > PROTO_IDS_MAX)
                 return -E2BIG;
 
         o = request_to_json(req);
@@ -1215,7 +1238,9 @@ static int add_stats(json_object *o, const ProtoStats *s) {
             json_add_u64(o, "threads_busy", s->threads_busy) < 0 ||
             json_add_u64(o, "threads_total", s->threads_total) < 0 ||
             json_add_u64(o, "memory_used", s->memory_used) < 0 ||
-            json_add_u64(o, "memory_total", s->memory_total) < 0)
+            json_add_u64(o, "memory_total", s->memory_total) < 0 ||
+            json_add_u64(o, "held", s->held) < 0 ||
+            json_add_bool(o, "draining", s->draining != 0) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -1335,6 +1360,7 @@ ProtoMessage *proto_message_free(ProtoMessage *m) {
 
 static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
         ProtoStats s = {};
+        json_object *v;
         const struct {
                 const char *key;
                 uint64_t *value;
@@ -1350,15 +1376,32 @@ static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                json_object *v = json_field(o, fields[i].key);
                 int64_t x;
 
+                v = json_field(o, fields[i].key);
                 if (!v)
                         return json_fail(e, -EINVAL, _("%s: missing"), fields[i].key);
                 r = json_get_int(v, fields[i].key, 0, INT64_MAX, &x, e);
                 if (r < 0)
                         return r;
                 *fields[i].value = (uint64_t) x;
+        }
+        /* added in protocol 3 */
+        v = json_field(o, "held");
+        if (v) {
+                int64_t x;
+                r = json_get_int(v, "held", 0, INT64_MAX, &x, e);
+                if (r < 0)
+                        return r;
+                s.held = (uint64_t) x;
+        }
+        v = json_field(o, "draining");
+        if (v) {
+                bool b;
+                r = json_get_bool(v, "draining", &b, e);
+                if (r < 0)
+                        return r;
+                s.draining = b;
         }
         *ret = s;
         return 0;

@@ -10,7 +10,8 @@
  *     | <-----------------------------------------------------------  |
  *
  * SOCK_STREAM unix socket; one JSON object per line, '\n'-terminated; every
- * message carries "v".  Requests: ping, submit, stats, list, show, cancel.
+ * message carries "v".  Requests: ping, submit, stats, list, show, cancel,
+ * hold, release, drain.
  * Replies come in request order; events (follow) may come between replies,
  * never before the reply that started them.  docs/protocol.md is the full
  * description for people writing clients in other languages.
@@ -19,7 +20,7 @@
  * or meaning, an event, a limit that a message valid before would now break
  * (docs/protocol.md keeps the history: 2 added list's before_id and
  * newest_first, and submit's token; 3 list's reasons, name, since_us and
- * until_us, and the spec's in_submit_dir).
+ * until_us, the spec's in_submit_dir, the ops hold, release and drain).
  * Adding a field to replies or events is compatible (clients ignore fields
  * they do not know); adding one to requests is not (the daemon rejects
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
@@ -72,6 +73,9 @@ typedef enum ProtoOp {
         PROTO_OP_LIST,
         PROTO_OP_SHOW,
         PROTO_OP_CANCEL,
+        PROTO_OP_HOLD,          /* ids: held ones stay queued, but do not start */
+        PROTO_OP_RELEASE,       /* ids: held ones may start again */
+        PROTO_OP_DRAIN,         /* on: start nothing new (root and the owner) */
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -1,
 } ProtoOp;
@@ -105,6 +109,8 @@ typedef struct ProtoStats {
         uint64_t threads_total;
         uint64_t memory_used;    /* bytes */
         uint64_t memory_total;
+        uint64_t held;           /* queued tasks that are held (not in queued) */
+        uint64_t draining;       /* 1: nothing new starts (a uint64_t: no padding, stats are memcmp()ed) */
 } ProtoStats;
 
 /* One line of a cancel reply; error NULL means cancelled. */
@@ -129,10 +135,11 @@ typedef struct ProtoRequest {
         Task **tasks;
         size_t n_tasks;
 
-        int64_t *ids;              /* cancel */
+        int64_t *ids;              /* cancel, hold, release */
         size_t n_ids;
 
         int64_t id;                /* show */
+        bool on;                   /* drain */
 
         /* list */
         unsigned state_mask;       /* 1u << TaskState for each state wanted; 0 = all */

@@ -95,6 +95,7 @@ typedef struct Task {
         bool whole_cores;
         bool requeue;            /* interrupted (by a reboot): queue a new attempt */
         bool in_submit_dir;      /* runs in submit_dir, not in a fresh directory */
+        bool held;               /* queued, but not started until released */
 
         /* attempts: 1, 2, ...; retry_of the first attempt's id, 0 for a first */
         unsigned attempt;

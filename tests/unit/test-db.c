@@ -98,6 +98,7 @@ static Task *full_task(void) {
         t->priority = 5;
         t->whole_cores = true;
         t->in_submit_dir = true;
+        t->held = true;
         t->state = TASK_FINISHED;
         t->queued_usec = UINT64_C(1700000000123456);
         t->cpus = xstrdup("2-3,18-19");
@@ -173,6 +174,7 @@ static void check_task_eq(const Task *a, const Task *b) {
         CHECK_EQ_U64((int64_t) a->priority, (int64_t) b->priority);
         CHECK_EQ_U64(a->whole_cores, b->whole_cores);
         CHECK_EQ_U64(a->in_submit_dir, b->in_submit_dir);
+        CHECK_EQ_U64(a->held, b->held);
         CHECK_EQ_U64(a->state, b->state);
         CHECK_EQ_U64(a->queued_usec, b->queued_usec);
         CHECK_STREQ_NULL(a->cpus, b->cpus);

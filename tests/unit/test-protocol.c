@@ -671,6 +671,11 @@ static void test_rejections(void) {
         check_rejects("{\"v\":3,\"op\":\"show\",\"id\":1,\"newest_first\":true}", -EINVAL,
                       "unknown field \"newest_first\"");
         check_rejects("{\"v\":3,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
+        check_rejects("{\"v\":3,\"op\":\"hold\"}", -EINVAL, "ids: missing");
+        check_rejects("{\"v\":3,\"op\":\"release\",\"ids\":[0]}", -EINVAL, "ids[0]: must be between 1");
+        check_rejects("{\"v\":3,\"op\":\"drain\"}", -EINVAL, "on: missing");
+        check_rejects("{\"v\":3,\"op\":\"drain\",\"on\":1}", -EINVAL, "on: must be true or false");
+        check_rejects("{\"v\":3,\"op\":\"drain\",\"on\":true,\"ids\":[1]}", -EINVAL, "unknown field \"ids\"");
         check_rejects("{\"v\":3,\"op\":\"list\",\"reasons\":[]}", -EINVAL, "reasons: must not be empty");
         check_rejects("{\"v\":3,\"op\":\"list\",\"reasons\":\"oom\"}", -EINVAL, "reasons: must be an array");
         check_rejects("{\"v\":3,\"op\":\"list\",\"reasons\":[\"crashed\"]}", -EINVAL,
@@ -872,6 +877,30 @@ static void test_other_requests(void) {
 
         req = parse_ok("{\"v\":3,\"op\":\"list\",\"uid\":0}");
         CHECK(req && req->has_uid && req->uid == 0);
+        proto_request_free(TAKE_PTR(req));
+
+        /* hold and release take ids as cancel does; drain takes on */
+        req = parse_ok("{\"v\":3,\"op\":\"hold\",\"ids\":[4,5]}");
+        CHECK(req && req->op == PROTO_OP_HOLD && req->n_ids == 2 && req->ids[1] == 5);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":3,\"op\":\"hold\",\"ids\":[4,5]}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        req = parse_ok("{\"v\":3,\"op\":\"release\",\"ids\":[9]}");
+        CHECK(req && req->op == PROTO_OP_RELEASE && req->n_ids == 1 && req->ids[0] == 9);
+        proto_request_free(TAKE_PTR(req));
+        req = parse_ok("{\"v\":3,\"op\":\"drain\",\"on\":true}");
+        CHECK(req && req->op == PROTO_OP_DRAIN && req->on);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":3,\"op\":\"drain\",\"on\":true}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        req = parse_ok("{\"v\":3,\"op\":\"drain\",\"on\":false}");
+        CHECK(req && req->op == PROTO_OP_DRAIN && !req->on);
         proto_request_free(TAKE_PTR(req));
 
         req = parse_ok("{\"v\":3,\"op\":\"stats\",\"follow\":true}");
@@ -1123,9 +1152,26 @@ static void test_replies(void) {
 
         line = proto_reply_stats(NULL, &s);
         CHECK_STREQ(line, "{\"v\":3,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
-                          "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368}\n");
+                          "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368,"
+                          "\"held\":0,\"draining\":false}\n");
         m = line ? message_ok(line) : NULL;
         CHECK(m && m->has_stats && !m->is_event && memcmp(&m->stats, &s, sizeof s) == 0);
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+        /* held and draining: protocol 3; a reply without them reads as 0 */
+        s.held = 7;
+        s.draining = 1;
+        line = proto_reply_stats(NULL, &s);
+        CHECK(line && strstr(line, "\"held\":7,\"draining\":true}"));
+        m = line ? message_ok(line) : NULL;
+        CHECK(m && m->has_stats && m->stats.held == 7 && m->stats.draining == 1);
+        proto_message_free(TAKE_PTR(m));
+        free(TAKE_PTR(line));
+        m = message_ok("{\"v\":3,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
+                       "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368}\n");
+        CHECK(m && m->has_stats && m->stats.held == 0 && m->stats.draining == 0);
+        s.held = 0;
+        s.draining = 0;
         proto_message_free(TAKE_PTR(m));
         free(TAKE_PTR(line));
 
