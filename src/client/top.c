@@ -234,8 +234,8 @@ static void add_cpus(Lines *ls, const TopView *v) {
                                          cpuset_count(&system))
                                   : NULL);
         }
-        add_line(ls, text("%s", _("(each core's threads side by side; ID: the task on it, (ID): kept idle for "
-                                  "it, free: benchrunner's and idle, sys: the system's)")));
+        add_line(ls, text("%s", _("(a core's threads side by side; ID: the task on it, (ID): kept idle for it, "
+                                  "free: unused, sys: the system's)")));
 
         for (unsigned k = 0; k < n_cores; k++) {
                 unsigned n;

@@ -104,8 +104,8 @@ static void test_machine(void) {
                 "queue by group: group 1: 100, group 0: 20",
                 "",
                 "CPUs: 8 online, 6 benchrunner's (1-3,5-7), 2 the system's",
-                "(each core's threads side by side; ID: the task on it, (ID): kept idle for it, free: "
-                "benchrunner's and idle, sys: the system's)",
+                "(a core's threads side by side; ID: the task on it, (ID): kept idle for it, free: unused, "
+                "sys: the system's)",
                 "  0 sys   4 sys  | 1 12    5 12   | 2 13    6 (13) | 3 free  7 free",
                 "",
                 "ID  NAME                USER   STATE    CPUS  ELAPSED  LIMIT  MEMORY  PEAK",
@@ -123,8 +123,8 @@ static void test_machine(void) {
                 "queue by group: group 1: 100, group 0: 20",
                 "",
                 "CPUs: 8 online, 6 benchrunner's (1-3,5-7), 2 the system's",
-                "(each core's threads side by side; ID: the task on it, (ID): kept idle for it, free: "
-                "benchrunner's and idle, sys: the system's)",
+                "(a core's threads side by side; ID: the task on it, (ID): kept idle for it, free: unused, "
+                "sys: the system's)",
                 "  0 sys   4 sys  | 1 12    5 12",
                 "  2 13    6 (13) | 3 free  7 free",
                 "",
@@ -155,8 +155,8 @@ static void test_machine(void) {
                 "queue by group: group 1: 99, lower groups: 20",
                 "",
                 "CPUs: 8 online, 6 benchrunner's (1-3,5-7), 2 the system's",
-                "(each core's threads side by side; ID: the task on it, (ID): kept idle for it, free: "
-                "benchrunner's and idle, sys: the system's)",
+                "(a core's threads side by side; ID: the task on it, (ID): kept idle for it, free: unused, "
+                "sys: the system's)",
                 "  0 sys   4 sys  | 1 free  5 free | 2 13    6 (13) | 3 14    7 free",
                 "",
                 "ID  NAME                              USER       STATE    CPUS     ELAPSED  LIMIT  MEMORY  PEAK",
@@ -184,8 +184,8 @@ static void test_old_daemon(void) {
                 "threads: 0/3 busy, memory: 0B/1.0G given to tasks",
                 "",
                 "CPUs: 4 online",
-                "(each core's threads side by side; ID: the task on it, (ID): kept idle for it, free: "
-                "benchrunner's and idle, sys: the system's)",
+                "(a core's threads side by side; ID: the task on it, (ID): kept idle for it, free: unused, "
+                "sys: the system's)",
                 "socket 0:",
                 "  0 ? | 1 ?",
                 "socket 1:",
@@ -203,8 +203,8 @@ static void test_old_daemon(void) {
                 "queue by group: empty",
                 "",
                 "CPUs: 4 online",
-                "(each core's threads side by side; ID: the task on it, (ID): kept idle for it, free: "
-                "benchrunner's and idle, sys: the system's)",
+                "(a core's threads side by side; ID: the task on it, (ID): kept idle for it, free: unused, "
+                "sys: the system's)",
                 "socket 0:",
                 "  0 ? | 1 ?",
                 "socket 1:",
