@@ -8,7 +8,8 @@ BR_PKGS_BUILD=(gcc make autoconf automake autopoint gettext pkg-config
                libsystemd-dev libsqlite3-dev libpopt-dev libjson-c-dev sqlite3)
 # tools/fuzz (and tools/test, which runs it): clang and libFuzzer
 BR_PKGS_FUZZ=(clang libfuzzer-14-dev)
-BR_PKGS_CONTAINER=(systemd systemd-container dbus util-linux procps)
+# tmux: tests/integration/br-top.sh reads br-top's screen through it
+BR_PKGS_CONTAINER=(systemd systemd-container dbus util-linux procps tmux)
 BR_PKGS_VM=(qemu-system-x86 busybox-static kmod xz-utils)
 # tools/package: the Debian package's build and lintian
 BR_PKGS_DEB=(dpkg-dev debhelper lintian fakeroot bash-completion)

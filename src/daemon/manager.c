@@ -1506,6 +1506,8 @@ int manager_drain(Manager *m, uid_t uid, bool on, char **ret_error) {
 }
 
 void manager_stats(Manager *m, ProtoStats *ret) {
+        int32_t groups[PROTO_STATS_GROUPS_MAX];
+        uint64_t counts[PROTO_STATS_GROUPS_MAX];
         CpuSet busy;
         uint64_t mem = 0;
 
@@ -1520,7 +1522,14 @@ void manager_stats(Manager *m, ProtoStats *ret) {
                 .memory_total = m->config.memory_bytes,
                 .held = m->n_held,
                 .draining = m->draining,
+                .cpus = m->config.cpus,
+                .has_groups = true,
         };
+        /* from the queue in memory, never the database: this runs at every event */
+        ret->n_groups = sched_queued_by_group(m->sched, groups, counts, PROTO_STATS_GROUPS_MAX,
+                                              &ret->queued_other_groups);
+        for (size_t i = 0; i < ret->n_groups; i++)
+                ret->groups[i] = (ProtoGroupCount) { groups[i], counts[i] };
 }
 
 int manager_get_task(Manager *m, int64_t id, Task **ret, bool *ret_owned) {

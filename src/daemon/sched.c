@@ -619,6 +619,40 @@ unsigned sched_n_queued(const Sched *s) {
         return (unsigned) s->n_queue;
 }
 
+size_t sched_queued_by_group(const Sched *s, int32_t *ret_groups, uint64_t *ret_counts, size_t max,
+                             uint64_t *ret_rest) {
+        size_t n = 0;
+        uint64_t rest = 0;
+
+        for (size_t ci = 0; ci < s->n_chunks; ci++) {
+                const Chunk *c = s->chunks[ci];
+                size_t si = 0;
+
+                while (si < c->n) {
+                        int32_t g = c->t[si].group;
+                        size_t end = si + 1;
+
+                        /* the rest of the chunk at once when it ends in the same group */
+                        if (c->t[c->n - 1].group == g)
+                                end = c->n;
+                        else
+                                while (end < c->n && c->t[end].group == g)
+                                        end++;
+                        if (n > 0 && ret_groups[n - 1] == g)
+                                ret_counts[n - 1] += end - si;
+                        else if (n < max) {
+                                ret_groups[n] = g;
+                                ret_counts[n++] = end - si;
+                        } else
+                                rest += end - si;
+                        si = end;
+                }
+        }
+        if (ret_rest)
+                *ret_rest = rest;
+        return n;
+}
+
 unsigned sched_n_running(const Sched *s) {
         return (unsigned) s->n_running;
 }

@@ -100,6 +100,13 @@ void sched_set_cleanup_time_limit(Sched *s, uint64_t usec);
 int sched_reservation(const Sched *s, uint64_t now_usec, SchedTask *ret_head, uint64_t *ret_start_usec);
 
 unsigned sched_n_queued(const Sched *s);
+/* The queue's length per priority group, highest group first: the first
+ * max groups into ret_groups[] and ret_counts[] (returns how many), the
+ * tasks of every lower group summed in *ret_rest.  The queue is sorted by
+ * group first, so this counts whole chunks and looks into only those
+ * where a group ends: cheap enough for every stats event. */
+size_t sched_queued_by_group(const Sched *s, int32_t *ret_groups, uint64_t *ret_counts, size_t max,
+                             uint64_t *ret_rest);
 unsigned sched_n_running(const Sched *s);
 /* CPUs held by running tasks (including whole_cores tasks' idle siblings)
  * and the memory they have been given.  Either pointer may be NULL. */

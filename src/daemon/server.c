@@ -768,7 +768,7 @@ static void task_event(Server *s, ProtoEvent e, const Task *t) {
 }
 
 static void stats_changed(Server *s, const ProtoStats *st) {
-        if (s->have_last_stats && memcmp(st, &s->last_stats, sizeof *st) == 0)
+        if (s->have_last_stats && proto_stats_equal(st, &s->last_stats))
                 return;
         s->last_stats = *st;
         s->have_last_stats = true;

@@ -1231,7 +1231,43 @@ char *proto_reply_submit(json_object *tag, const int64_t *ids, size_t n) {
         return json_line(TAKE_PTR(o));
 }
 
+bool proto_stats_equal(const ProtoStats *a, const ProtoStats *b) {
+        if (a->running != b->running || a->cleanup != b->cleanup || a->queued != b->queued ||
+            a->threads_busy != b->threads_busy || a->threads_total != b->threads_total ||
+            a->memory_used != b->memory_used || a->memory_total != b->memory_total ||
+            a->held != b->held || a->draining != b->draining ||
+            !cpuset_equal(&a->cpus, &b->cpus) || a->has_groups != b->has_groups ||
+            a->n_groups != b->n_groups || a->queued_other_groups != b->queued_other_groups)
+                return false;
+        for (size_t i = 0; i < a->n_groups && i < PROTO_STATS_GROUPS_MAX; i++)
+                if (a->groups[i].group != b->groups[i].group || a->groups[i].queued != b->groups[i].queued)
+                        return false;
+        return true;
+}
+
+static int add_groups(json_object *o, const ProtoStats *s) {
+        _cleanup_(json_putp) json_object *a = json_object_new_array();
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_groups && i < PROTO_STATS_GROUPS_MAX; i++) {
+                _cleanup_(json_putp) json_object *g = json_object_new_object();
+
+                if (!g ||
+                    json_add_i64(g, "group", s->groups[i].group) < 0 ||
+                    json_add_u64(g, "queued", s->groups[i].queued) < 0 ||
+                    json_array_add(a, TAKE_PTR(g)) < 0)
+                        return -ENOMEM;
+        }
+        if (json_add(o, "queued_by_group", TAKE_PTR(a)) < 0 ||
+            json_add_u64(o, "queued_other_groups", s->queued_other_groups) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int add_stats(json_object *o, const ProtoStats *s) {
+        _cleanup_(freep) char *cpus = NULL;
+
         if (json_add_u64(o, "running", s->running) < 0 ||
             json_add_u64(o, "cleanup", s->cleanup) < 0 ||
             json_add_u64(o, "queued", s->queued) < 0 ||
@@ -1241,6 +1277,13 @@ static int add_stats(json_object *o, const ProtoStats *s) {
             json_add_u64(o, "memory_total", s->memory_total) < 0 ||
             json_add_u64(o, "held", s->held) < 0 ||
             json_add_bool(o, "draining", s->draining != 0) < 0)
+                return -ENOMEM;
+        if (!cpuset_empty(&s->cpus)) {
+                cpus = cpuset_format(&s->cpus);
+                if (!cpus || json_add_str(o, "cpus", cpus) < 0)
+                        return -ENOMEM;
+        }
+        if (s->has_groups && add_groups(o, s) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -1358,6 +1401,55 @@ ProtoMessage *proto_message_free(ProtoMessage *m) {
         return NULL;
 }
 
+/* The fields a daemon of version 3 may leave out: cpus, queued_by_group,
+ * queued_other_groups.  A newer daemon listing more groups than we keep
+ * has the rest summed, as it would have done itself. */
+static int stats_extra_from_json(json_object *o, ProtoStats *s, char **e) {
+        _cleanup_(freep) char *cpus = NULL;
+        json_object *a;
+        int64_t x = 0;
+        int r;
+
+        r = opt_string(o, "cpus", "", &cpus, e);
+        if (r < 0)
+                return r;
+        if (cpus && cpuset_parse(cpus, &s->cpus) < 0)
+                return json_fail(e, -EINVAL, _("cpus: not a CPU list: %s"), JSON_QUOTE(cpus));
+        a = json_field(o, "queued_by_group");
+        if (!a)
+                return 0;
+        if (!json_object_is_type(a, json_type_array))
+                return json_fail(e, -EINVAL, _("queued_by_group: must be an array"));
+        r = opt_int(o, "queued_other_groups", "", 0, INT64_MAX, &x, e);
+        if (r < 0)
+                return r;
+        s->queued_other_groups = (uint64_t) x;
+        for (size_t i = 0, n = json_object_array_length(a); i < n; i++) {
+                json_object *g = json_object_array_get_idx(a, i), *v;
+                const char *where = JSON_LABEL_AT("", "queued_by_group", i);
+                int64_t group, queued;
+
+                if (!json_object_is_type(g, json_type_object))
+                        return json_fail(e, -EINVAL, _("%s: must be an object"), where);
+                if (!(v = json_field(g, "group")))
+                        return json_fail(e, -EINVAL, _("%s: missing"), JSON_LABEL(where, "group"));
+                r = json_get_int(v, JSON_LABEL(where, "group"), INT64_MIN, INT64_MAX, &group, e);
+                if (r < 0)
+                        return r;
+                if (!(v = json_field(g, "queued")))
+                        return json_fail(e, -EINVAL, _("%s: missing"), JSON_LABEL(where, "queued"));
+                r = json_get_int(v, JSON_LABEL(where, "queued"), 0, INT64_MAX, &queued, e);
+                if (r < 0)
+                        return r;
+                if (s->n_groups < PROTO_STATS_GROUPS_MAX)
+                        s->groups[s->n_groups++] = (ProtoGroupCount) { group, (uint64_t) queued };
+                else
+                        s->queued_other_groups += (uint64_t) queued;
+        }
+        s->has_groups = true;
+        return 0;
+}
+
 static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
         ProtoStats s = {};
         json_object *v;
@@ -1403,6 +1495,9 @@ static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
                         return r;
                 s.draining = b;
         }
+        r = stats_extra_from_json(o, &s, e);
+        if (r < 0)
+                return r;
         *ret = s;
         return 0;
 }

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cpuset.h"
 #include "task.h"
 
 /* json-c's object, declared so that users of this header need not json-c's
@@ -100,7 +101,18 @@ static inline void proto_json_unrefp(struct json_object **o) {
         proto_json_unref(*o);
 }
 
-/* The counters of a stats reply or event. */
+/* Groups a stats message lists by name, highest first; the tasks of lower
+ * groups are summed.  Users choose groups, so without a bound one stats
+ * event per change could carry a million of them. */
+#define PROTO_STATS_GROUPS_MAX 64
+
+typedef struct ProtoGroupCount {
+        int64_t group;
+        uint64_t queued;
+} ProtoGroupCount;
+
+/* The counters of a stats reply or event.  Compare two with
+ * proto_stats_equal(), not memcmp(): the struct has padding. */
 typedef struct ProtoStats {
         uint64_t running;        /* main command running */
         uint64_t cleanup;        /* cleanup command running */
@@ -110,8 +122,17 @@ typedef struct ProtoStats {
         uint64_t memory_used;    /* bytes */
         uint64_t memory_total;
         uint64_t held;           /* queued tasks that are held (not in queued) */
-        uint64_t draining;       /* 1: nothing new starts (a uint64_t: no padding, stats are memcmp()ed) */
+        uint64_t draining;       /* 1: nothing new starts */
+        /* Added in version 3 without a bump (fields of replies); a daemon
+         * from before sends neither: cpus stays empty, has_groups false. */
+        CpuSet cpus;             /* the CPU threads given to benchrunner */
+        bool has_groups;
+        size_t n_groups;         /* queued_by_group: groups[0..n_groups), highest first */
+        ProtoGroupCount groups[PROTO_STATS_GROUPS_MAX];
+        uint64_t queued_other_groups;  /* queued in groups below the listed ones */
 } ProtoStats;
+
+bool proto_stats_equal(const ProtoStats *a, const ProtoStats *b);
 
 /* One line of a cancel reply; error NULL means cancelled. */
 typedef struct ProtoCancelResult {

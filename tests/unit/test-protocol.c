@@ -1155,7 +1155,8 @@ static void test_replies(void) {
                           "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368,"
                           "\"held\":0,\"draining\":false}\n");
         m = line ? message_ok(line) : NULL;
-        CHECK(m && m->has_stats && !m->is_event && memcmp(&m->stats, &s, sizeof s) == 0);
+        CHECK(m && m->has_stats && !m->is_event && proto_stats_equal(&m->stats, &s));
+        CHECK(m && cpuset_empty(&m->stats.cpus) && !m->stats.has_groups);
         proto_message_free(TAKE_PTR(m));
         free(TAKE_PTR(line));
         /* held and draining: protocol 3; a reply without them reads as 0 */
@@ -1178,9 +1179,73 @@ static void test_replies(void) {
         line = proto_event_stats(&s);
         m = line ? message_ok(line) : NULL;
         CHECK(m && m->is_event && m->event == PROTO_EVENT_STATS && m->has_stats);
-        CHECK(m && memcmp(&m->stats, &s, sizeof s) == 0);
+        CHECK(m && proto_stats_equal(&m->stats, &s));
         proto_message_free(TAKE_PTR(m));
         free(TAKE_PTR(line));
+
+        /* the daemon's CPUs and the queue by group (br-top's) */
+        {
+                ProtoStats g = s, back;
+
+                CHECK(cpuset_parse("2-7", &g.cpus) == 0);
+                g.has_groups = true;
+                g.n_groups = 2;
+                g.groups[0] = (ProtoGroupCount) { 5, 2000 };
+                g.groups[1] = (ProtoGroupCount) { -3, 499 };
+                g.queued_other_groups = 1;
+                line = proto_event_stats(&g);
+                CHECK_STREQ(line, "{\"v\":3,\"event\":\"stats\",\"running\":3,\"cleanup\":1,\"queued\":2500,"
+                                  "\"threads_busy\":8,\"threads_total\":16,\"memory_used\":8589934592,"
+                                  "\"memory_total\":34359738368,\"held\":0,\"draining\":false,\"cpus\":\"2-7\","
+                                  "\"queued_by_group\":"
+                                  "[{\"group\":5,\"queued\":2000},{\"group\":-3,\"queued\":499}],"
+                                  "\"queued_other_groups\":1}\n");
+                m = line ? message_ok(line) : NULL;
+                CHECK(m && m->has_stats && proto_stats_equal(&m->stats, &g));
+                CHECK(!proto_stats_equal(&s, &g));
+                back = g;
+                back.groups[1].queued++;
+                CHECK(!proto_stats_equal(&back, &g));
+                proto_message_free(TAKE_PTR(m));
+                free(TAKE_PTR(line));
+
+                /* more groups than we keep: the rest summed */
+                _cleanup_(freep) char *many = strdup("{\"v\":3,\"event\":\"stats\",\"running\":0,\"cleanup\":0,"
+                                                     "\"queued\":70,\"threads_busy\":0,\"threads_total\":1,"
+                                                     "\"memory_used\":0,\"memory_total\":1,\"queued_by_group\":[");
+                for (int i = 0; many && i < 70; i++) {
+                        char *n = NULL;
+                        CHECK(asprintf(&n, "%s%s{\"group\":%d,\"queued\":1}", many, i ? "," : "", 100 - i) > 0);
+                        free(many);
+                        many = n;
+                }
+                char *n = NULL;
+                CHECK(asprintf(&n, "%s],\"queued_other_groups\":3}\n", many) > 0);
+                free(many);
+                many = n;
+                m = many ? message_ok(many) : NULL;
+                CHECK(m && m->stats.has_groups && m->stats.n_groups == PROTO_STATS_GROUPS_MAX);
+                CHECK(m && m->stats.groups[63].group == 37 && m->stats.queued_other_groups == 3 + 70 - 64);
+                proto_message_free(TAKE_PTR(m));
+
+                /* a bad list of groups or CPUs is a bad message */
+                const char *bad[] = {
+                        "\"cpus\":\"x\"",
+                        "\"queued_by_group\":{}",
+                        "\"queued_by_group\":[1]",
+                        "\"queued_by_group\":[{\"queued\":1}]",
+                        "\"queued_by_group\":[{\"group\":1,\"queued\":-1}]",
+                };
+                for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                        _cleanup_(freep) char *l = NULL, *error = NULL;
+                        ProtoMessage *x = NULL;
+                        CHECK(asprintf(&l, "{\"v\":3,\"event\":\"stats\",\"running\":0,\"cleanup\":0,\"queued\":0,"
+                                           "\"threads_busy\":0,\"threads_total\":1,\"memory_used\":0,"
+                                           "\"memory_total\":1,%s}", bad[i]) > 0);
+                        CHECK(l && proto_parse_message(l, strlen(l), &x, &error) < 0);
+                        proto_message_free(x);
+                }
+        }
 
         {
                 const ProtoCancelResult results[] = {

@@ -573,7 +573,47 @@ static void test_queue_long(void) {
         CHECK_EQ_U64(sched_n_queued(s), 0);
 }
 
+/* The queue's length per group, as stats events carry it: whole chunks
+ * and chunks where groups change, the bound and the sum of the rest. */
+static void test_queued_by_group(void) {
+        _cleanup_(topology_freep) Topology *topo = machine(1, 1, FAKE_SMT_NONE);
+        _cleanup_(sched_freep) Sched *s = NULL;
+        int32_t groups[8];
+        uint64_t counts[8], rest = 99;
+        enum { N = 3000 };
+
+        CHECK(sched_new(topo, topology_online(topo), GiB, &s) == 0);
+        CHECK_EQ_U64(sched_queued_by_group(s, groups, counts, 8, &rest), 0);
+        CHECK_EQ_U64(rest, 0);
+        /* group i % 10 - 5 for i < N: 300 each; ids interleaved so chunks mix */
+        for (int i = 0; i < N; i++) {
+                SchedTask t = { .id = i + 1, .threads = 1, .memory_bytes = 1, .group = i % 10 - 5,
+                                .priority = i % 7 };
+                CHECK(sched_enqueue(s, &t) == 0);
+        }
+        CHECK_EQ_U64(sched_queued_by_group(s, groups, counts, 8, &rest), 8);
+        for (int i = 0; i < 8; i++) {
+                CHECK_EQ_U64((uint64_t) (int64_t) groups[i], (uint64_t) (int64_t) (4 - i));
+                CHECK_EQ_U64(counts[i], N / 10);
+        }
+        CHECK_EQ_U64(rest, 2 * N / 10);
+        CHECK_EQ_U64(sched_queued_by_group(s, groups, counts, 0, &rest), 0);
+        CHECK_EQ_U64(rest, N);
+        /* one task of a new top group; the head starts */
+        SchedTask top = { .id = N + 1, .threads = 1, .memory_bytes = 1, .group = 1000 }, got;
+        CHECK(sched_enqueue(s, &top) == 0);
+        CHECK(sched_next(s, 0, &got, NULL) == 1 && got.id == N + 1);
+        CHECK_EQ_U64(sched_queued_by_group(s, groups, counts, 8, &rest), 8);
+        CHECK(groups[0] == 4 && counts[0] == N / 10);
+        CHECK(sched_next(s, 0, &got, NULL) == 0);      /* the one CPU is busy */
+        sched_release(s, N + 1);
+        CHECK(sched_next(s, 0, &got, NULL) == 1 && got.group == 4);
+        CHECK_EQ_U64(sched_queued_by_group(s, groups, counts, 8, &rest), 8);
+        CHECK(groups[0] == 4 && counts[0] == N / 10 - 1);
+}
+
 int main(void) {
+        test_queued_by_group();
         test_queue_long();
         test_mixed();
         test_backfill();
