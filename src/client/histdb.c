@@ -681,10 +681,13 @@ int histdb_open_announced(const char *path, const char *no_daemon_at, HistDb **r
         now = now_usec(CLOCK_REALTIME);
         mtime = histdb_mtime_usec(h);
         d = now > mtime ? now - mtime : 0;
-        if (d >= USEC_PER_SEC)
-                d -= d % USEC_PER_SEC;   /* "3m12s", not "3m12.345s" */
         (void) format_local(when, sizeof when, mtime);
-        (void) format_duration(age, sizeof age, d);
+        /* whole seconds from a second on: "5s", not "5.02s" (from a
+         * minute on format_duration() shows whole seconds itself) */
+        if (d >= USEC_PER_SEC && d < 60 * USEC_PER_SEC)
+                (void) snprintf(age, sizeof age, "%" PRIu64 "s", d / USEC_PER_SEC);
+        else
+                (void) format_duration(age, sizeof age, d);
         if (no_daemon_at)
                 cli_info(_("benchrunner is not running (no daemon at %s): read from its history copy %s of %s "
                            "(%s ago), which may be older than the daemon's data"), no_daemon_at, path, when, age);
