@@ -1,7 +1,8 @@
 /* br-list.c: lists benchrunner's tasks as a table, JSON lines or CSV: by
  * default the 20 newest, newest first, in one request; filters by state,
  * reason, name, user and time go to the daemon, which answers them from
- * the database's indexes. */
+ * the database's indexes.  Without a daemon (or with --offline) the same
+ * filters go to the history copy (histdb.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include "client.h"
 #include "escape.h"
+#include "histdb.h"
 #include "protocol.h"
 #include "task.h"
 #include "cli.h"
@@ -42,6 +44,8 @@ static char *arg_limit;
 static int arg_json;
 static int arg_ids;
 static char *arg_socket;
+static int arg_offline;
+static char *arg_history;
 static int arg_version;
 /* what check() made of them, for run() */
 static bool arg_has_uid;
@@ -78,6 +82,10 @@ static const struct poptOption options[] = {
         { "csv", 0, POPT_ARG_NONE, &arg_csv, 0, N_("print CSV: a header line, then one line per task"), NULL },
         { "ids", 'q', POPT_ARG_NONE, &arg_ids, 0, N_("print only the tasks' ids, one per line"), NULL },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
+        { "offline", 0, POPT_ARG_NONE, &arg_offline, 0,
+          N_("read the history copy of the database, not the daemon, as when the daemon is not running"), NULL },
+        { "history", 0, POPT_ARG_STRING, &arg_history, 0,
+          N_("the history copy read without the daemon"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
 };
@@ -206,6 +214,25 @@ static int list_pages(Client *c, const ProtoRequest *base, bool newest_first, un
                         req.after_id = last;
         }
         return 0;
+}
+
+/* The same from the history copy, in one query; no_daemon_at: the socket
+ * nobody answered at (NULL for --offline). */
+static int list_offline(const ProtoRequest *base, unsigned n, const char *no_daemon_at, Task ***tasks,
+                        size_t *ntasks, bool *ret_more) {
+        _cleanup_(histdb_closep) HistDb *h = NULL;
+        const char *path = histdb_path(arg_history);
+        ProtoRequest req = *base;
+        int r;
+
+        r = histdb_open_announced(path, no_daemon_at, &h);
+        if (r < 0)
+                return r;
+        req.newest_first = true;
+        r = histdb_list(h, &req, n == UINT_MAX ? 0 : n, tasks, ntasks, ret_more);
+        if (r < 0 && r != -ENOMEM)   /* said by run() */
+                return cli_error_errno(r, _("cannot read the history copy %s: %s"), path, histdb_last_error(h));
+        return r;
 }
 
 /* tasks[0..n) the other way round. */
@@ -510,16 +537,24 @@ static int run(void) {
         Client c = { .fd = -1 };
         Task **tasks = NULL;
         size_t n = 0;
+        const char *socket = client_socket_path(arg_socket);
         bool more = false;
-        int r;
+        int r = 0;
 
-        r = client_connect(client_socket_path(arg_socket), &c);
-        if (r < 0)
-                return r;
-        /* the newest first: one request for up to PROTO_LIST_LIMIT_MAX,
-         * each further page going on below the last id */
-        r = list_pages(&c, &req, true, n_wanted, &tasks, &n, &more);
-        client_close(&c);
+        if (!arg_offline) {
+                r = client_connect_quiet(socket, &c);
+                if (r < 0 && !client_no_daemon(r))
+                        return client_connect_error(socket, r);
+        }
+        if (arg_offline || r < 0)
+                r = list_offline(&req, n_wanted, arg_offline ? NULL : socket, &tasks, &n, &more);
+        else {
+                /* the newest first: one request for up to
+                 * PROTO_LIST_LIMIT_MAX, each further page going on below
+                 * the last id */
+                r = list_pages(&c, &req, true, n_wanted, &tasks, &n, &more);
+                client_close(&c);
+        }
         if (r == -ENOMEM)
                 (void) cli_error(_("out of memory"));
         if (r >= 0) {

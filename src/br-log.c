@@ -1,7 +1,8 @@
 /* br-log.c: prints a task's output, its command's or its cleanup
  * command's, stdout or stderr, and follows it while the task runs.  The
- * daemon says where the files are (show); br-log reads them itself, as its
- * user, whom their ACL lets read them: the daemon never sends output. */
+ * daemon says where the files are (show), or without a daemon the history
+ * copy (histdb.h); br-log reads them itself, as its user, whom their ACL
+ * lets read them: the daemon never sends output. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "histdb.h"
 #include "protocol.h"
 #include "task.h"
 #include "cli.h"
@@ -24,6 +26,8 @@ static int arg_stderr;
 static int arg_cleanup;
 static int arg_follow;
 static char *arg_socket;
+static int arg_offline;
+static char *arg_history;
 static int arg_version;
 static int64_t arg_id;   /* check() for run() */
 
@@ -35,6 +39,10 @@ static const struct poptOption options[] = {
         { "follow", 'f', POPT_ARG_NONE, &arg_follow, 0,
           N_("print the output as it grows, until the task has finished"), NULL },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
+        { "offline", 0, POPT_ARG_NONE, &arg_offline, 0,
+          N_("read the history copy of the database, not the daemon, as when the daemon is not running"), NULL },
+        { "history", 0, POPT_ARG_STRING, &arg_history, 0,
+          N_("the history copy read without the daemon"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
 };
@@ -199,17 +207,41 @@ static int copy_out(int fd, const char *path) {
         }
 }
 
+/* The task from the history copy (the daemon is not running, or
+ * --offline): said when it fails. */
+static int show_offline(const char *no_daemon_at, HistDb **h, Task **ret) {
+        int r;
+
+        r = histdb_open_announced(histdb_path(arg_history), no_daemon_at, h);
+        if (r < 0)
+                return r;
+        r = histdb_get(*h, arg_id, ret);
+        if (r == -ENOENT)
+                return cli_error_errno(r, "%s", histdb_last_error(*h));
+        if (r < 0)
+                return cli_error_errno(r, _("cannot read the history copy %s: %s"), histdb_path(arg_history),
+                                       histdb_last_error(*h));
+        return 0;
+}
+
 static int run(void) {
+        _cleanup_(histdb_closep) HistDb *h = NULL;
         _cleanup_(task_freep) Task *t = NULL;
         _cleanup_(freep) char *path = NULL;
         _cleanup_(closep) int fd = -1;
+        const char *socket = client_socket_path(arg_socket);
         Client c = { .fd = -1 };
-        int r;
+        int r = 0;
 
-        r = client_connect(client_socket_path(arg_socket), &c);
-        if (r < 0)
-                return r;
-        r = show(&c, false, &t);
+        if (!arg_offline) {
+                r = client_connect_quiet(socket, &c);
+                if (r < 0 && !client_no_daemon(r))
+                        return client_connect_error(socket, r);
+        }
+        if (arg_offline || r < 0)
+                r = show_offline(arg_offline ? NULL : socket, &h, &t);
+        else
+                r = show(&c, false, &t);
         for (unsigned looks = 1; r >= 0; looks++) {
                 r = refuse(t);
                 if (r < 0)
@@ -230,6 +262,14 @@ static int run(void) {
                 if (!arg_follow || t->state == TASK_FINISHED) {
                         if (fd < 0)
                                 r = no_output(t);
+                        break;
+                }
+                if (h) {
+                        /* only the daemon knows when it ends: what the
+                         * file holds now is printed, and that is all */
+                        r = cli_error_errno(ENOTCONN, _("task %" PRId64 " cannot be followed without the daemon "
+                                                        "(the history copy has it %s)"),
+                                            t->id, task_state_to_string(t->state) ?: "?");
                         break;
                 }
                 (void) poll(NULL, 0, POLL_MS);

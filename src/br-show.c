@@ -1,5 +1,6 @@
 /* br-show.c: shows benchrunner tasks in full: what was asked for, where and
- * when they ran, how both commands ended and where their output is. */
+ * when they ran, how both commands ended and where their output is; from
+ * the daemon, or from the history copy without it (histdb.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 
 #include "client.h"
 #include "escape.h"
+#include "histdb.h"
 #include "protocol.h"
 #include "task.h"
 #include "cli.h"
@@ -22,12 +24,18 @@
 
 static int arg_json;
 static char *arg_socket;
+static int arg_offline;
+static char *arg_history;
 static int arg_version;
 static const char **arg_ids;   /* the arguments, checked */
 
 static const struct poptOption options[] = {
         { "json", 0, POPT_ARG_NONE, &arg_json, 0, N_("print one JSON object per task and line"), NULL },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
+        { "offline", 0, POPT_ARG_NONE, &arg_offline, 0,
+          N_("read the history copy of the database, not the daemon, as when the daemon is not running"), NULL },
+        { "history", 0, POPT_ARG_STRING, &arg_history, 0,
+          N_("the history copy read without the daemon"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
 };
@@ -260,41 +268,70 @@ static int print_task(const Task *t) {
         return 0;
 }
 
+/* Task id from the daemon (c) or, with h, from the history copy: 0, or
+ * < 0 when said; -EREMOTEIO / -ENOENT: that task only (go on with the
+ * next). */
+static int get_task(Client *c, HistDb *h, int64_t id, ProtoMessage **m, Task **ret) {
+        ProtoRequest req = { .op = PROTO_OP_SHOW, .id = id };
+        int r;
+
+        if (h) {
+                r = histdb_get(h, id, ret);
+                if (r == -ENOENT)
+                        return cli_error_errno(r, "%s", histdb_last_error(h));
+                if (r < 0)
+                        return cli_error_errno(r, _("cannot read the history copy %s: %s"), histdb_path(arg_history),
+                                               histdb_last_error(h));
+                return 0;
+        }
+        r = client_call(c, &req, m);
+        if (r < 0)
+                return r;   /* the daemon's word is on stderr */
+        if (!(*m)->task)
+                return cli_error_errno(EREMOTEIO, _("the daemon sent no task for %" PRId64), id);
+        *ret = TAKE_PTR((*m)->task);
+        return 0;
+}
+
 static int run(void) {
+        _cleanup_(histdb_closep) HistDb *h = NULL;
+        const char *socket = client_socket_path(arg_socket);
         Client c = { .fd = -1 };
-        int r, ret = 0;
+        int r = 0, ret = 0;
 
         escape_flags = escape_flags_for_locale();
-        r = client_connect(client_socket_path(arg_socket), &c);
-        if (r < 0)
-                return r;
+        if (!arg_offline) {
+                r = client_connect_quiet(socket, &c);
+                if (r < 0 && !client_no_daemon(r))
+                        return client_connect_error(socket, r);
+        }
+        if (arg_offline || r < 0) {
+                r = histdb_open_announced(histdb_path(arg_history), arg_offline ? NULL : socket, &h);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; arg_ids[i]; i++) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+                _cleanup_(task_freep) Task *t = NULL;
                 uint64_t id;
-                ProtoRequest req = { .op = PROTO_OP_SHOW };
 
                 (void) parse_uint(arg_ids[i], 1, INT64_MAX, &id);   /* checked in check() */
-                req.id = (int64_t) id;
-                r = client_call(&c, &req, &m);
-                if (r == -EREMOTEIO) {
-                        ret = r;   /* the daemon's word is on stderr: go on with the next */
+                r = get_task(&c, h, (int64_t) id, &m, &t);
+                if (r == -EREMOTEIO || r == -ENOENT) {
+                        ret = r;   /* said: go on with the next */
                         continue;
                 }
                 if (r < 0) {
                         ret = r;
                         break;
                 }
-                if (!m->task) {
-                        ret = cli_error_errno(EBADMSG, _("the daemon sent no task for %" PRId64), req.id);
-                        continue;
-                }
                 if (arg_json) {
-                        _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(m->task, false);
+                        _cleanup_(proto_json_unrefp) struct json_object *o = proto_task_to_json(t, false);
                         r = o ? client_print_json(o) : -ENOMEM;
                 } else {
                         if (i > 0)
                                 putchar('\n');
-                        r = print_task(m->task);
+                        r = print_task(t);
                 }
                 if (r < 0) {
                         ret = cli_error_errno(r, _("out of memory"));

@@ -49,9 +49,15 @@ int client_connect_quiet(const char *path, Client *ret) {
         return 0;
 }
 
-int client_connect(const char *path, Client *ret) {
-        int r = client_connect_quiet(path, ret);
+bool client_no_daemon(int r) {
+        return r == -ENOENT || r == -ECONNREFUSED;
+}
 
+int client_connect(const char *path, Client *ret) {
+        return client_connect_error(path, client_connect_quiet(path, ret));
+}
+
+int client_connect_error(const char *path, int r) {
         if (r == -ENAMETOOLONG)
                 return cli_error_errno(-r, _("socket path too long: %s"), path);
         if (r == -ENOENT || r == -ECONNREFUSED)

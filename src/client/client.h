@@ -26,6 +26,13 @@ int client_connect(const char *path, Client *ret);
 /* The same without a word: a negative errno (-ENOENT, -ECONNREFUSED: no
  * daemon there). */
 int client_connect_quiet(const char *path, Client *ret);
+/* Whether client_connect_quiet()'s r says that no daemon is there
+ * (-ENOENT, -ECONNREFUSED): where br-list, br-show and br-log read the
+ * history copy instead (histdb.h). */
+bool client_no_daemon(int r);
+/* client_connect()'s line on stderr for client_connect_quiet()'s r, and r
+ * back (0 for 0). */
+int client_connect_error(const char *path, int r);
 void client_close(Client *c);
 
 /* Sends one formatted line (with its '\n'). */
