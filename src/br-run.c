@@ -463,6 +463,10 @@ static void print_json_line(const char *prefix, struct json_object *o) {
 typedef struct Follow {
         int64_t *ids;           /* ids[0..n_known), in submit order */
         bool *finished;
+        bool *started;
+        size_t n_started;
+        bool progress;          /* draw the progress line (a batch, -w, stderr a terminal) */
+        uint64_t first_start_usec, last_draw_usec;
         size_t n, n_known;
         size_t left;            /* tasks not finished yet */
         size_t failed;          /* finished ones that did not exit 0 */
@@ -473,6 +477,7 @@ typedef struct Follow {
 static void follow_done(Follow *f) {
         free(f->ids);
         free(f->finished);
+        free(f->started);
         task_free(f->last);
 }
 
@@ -538,6 +543,38 @@ static void log_event(struct json_object *ev) {
         }
 }
 
+/* The progress line: what was submitted, what waits, runs and is done,
+ * and when the rest should be done at the pace so far.  Drawn over itself
+ * at most 10 times a second; final draws it whatever the time and ends
+ * the line. */
+#define PROGRESS_INTERVAL_USEC (100 * USEC_PER_MSEC)
+
+static void progress_draw(Follow *f, bool final) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        size_t done = f->n - f->left, running = f->n_started > done ? f->n_started - done : 0;
+        size_t queued = f->n_known > f->n_started ? f->n_known - f->n_started : 0;
+        char eta[FORMAT_DURATION_MAX] = "";
+
+        if (!f->progress || (!final && f->last_draw_usec && now - f->last_draw_usec < PROGRESS_INTERVAL_USEC))
+                return;
+        f->last_draw_usec = now;
+        if (done > 0 && f->left > 0 && now > f->first_start_usec) {
+                /* the finished tasks' mean time, over as many as run at once */
+                double per_task = (double) (now - f->first_start_usec) / (double) done;
+                (void) format_duration(eta, sizeof eta, (uint64_t) (per_task * (double) f->left));
+        }
+        fprintf(stderr, "\r\033[K");
+        fprintf(stderr, _("br-run: submitted %zu/%zu, queued %zu, running %zu, done %zu/%zu"), f->n_known, f->n,
+                queued, running, done, f->n);
+        if (f->failed)
+                fprintf(stderr, _(" (%zu failed)"), f->failed);
+        if (eta[0])
+                fprintf(stderr, _(", ETA %s"), eta);
+        if (final)
+                fputc('\n', stderr);
+        fflush(stderr);
+}
+
 static void follow_event(Follow *f, ProtoMessage *m) {
         ssize_t i;
 
@@ -556,18 +593,33 @@ static void follow_event(Follow *f, ProtoMessage *m) {
                                 log_event(ev);
                 }
         }
-        if (m->task->state != TASK_FINISHED)
+        i = follow_index(f, m->task->id);
+        if (i >= 0 && !f->started[i] && m->task->main.started_usec) {
+                f->started[i] = true;
+                if (f->n_started++ == 0)
+                        f->first_start_usec = now_usec(CLOCK_MONOTONIC);
+        }
+        if (m->task->state != TASK_FINISHED) {
+                progress_draw(f, false);
                 return;
+        }
         /* Counted once: when the daemon replays the events of a task that
          * had finished by the time it was submitted, each carries the
          * finished state. */
-        i = follow_index(f, m->task->id);
         if (i < 0 || f->finished[i])
                 return;
+        if (!f->started[i]) {
+                /* never started (cancelled in the queue): counted so, to
+                 * keep running = started - done */
+                f->started[i] = true;
+                if (f->n_started++ == 0)
+                        f->first_start_usec = now_usec(CLOCK_MONOTONIC);
+        }
         f->finished[i] = true;
         f->left--;
         if (m->task->main.reason != TASK_REASON_EXITED || m->task->main.exit_code != 0)
                 f->failed++;
+        progress_draw(f, f->left == 0);
         task_free(f->last);
         f->last = TAKE_PTR(m->task);
         if (!arg_json && f->n == 1) {
@@ -590,6 +642,8 @@ static int follow(Client *c, Follow *f) {
                 _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
                 int r = client_receive(c, &m);
                 if (r < 0) {
+                        if (f->progress && f->last_draw_usec)
+                                fputc('\n', stderr);
                         (void) cli_error(_("lost the daemon while waiting: %s"),
                                          r == -ECONNRESET ? _("connection closed") : strerror(-r));
                         return r;
@@ -634,7 +688,10 @@ static int follow_init(Follow *f, size_t n) {
         *f = (Follow) { .sorted = true, .n = n, .left = n };
         f->ids = calloc(n, sizeof(int64_t));
         f->finished = calloc(n, sizeof(bool));
-        return f->ids && f->finished ? 0 : -ENOMEM;
+        f->started = calloc(n, sizeof(bool));
+        /* a batch followed on a terminal; --json's lines are for programs */
+        f->progress = n > 1 && arg_wait && !arg_json && isatty(STDERR_FILENO);
+        return f->ids && f->finished && f->started ? 0 : -ENOMEM;
 }
 
 /* The ids a submit reply gave (at most max of them), one per line, or as
@@ -758,8 +815,11 @@ static int submit_some(Client *c, Follow *f, Task * const *tasks, size_t n, size
                 return cli_error_errno(EREMOTEIO, "%s", m->error ? m->error : _("submit refused"));
         }
         follow_add_ids(f, m->ids, m->n_ids);
+        if (f->progress && f->last_draw_usec)
+                fprintf(stderr, "\r\033[K");   /* the ids go where the line was */
         print_ids(m, n - done);
         fflush(stdout);
+        progress_draw(f, false);
         return 0;
 }
 
