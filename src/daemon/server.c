@@ -429,29 +429,20 @@ static void handle_list(Conn *c, ProtoRequest *req) {
         free(tasks);
 }
 
-static void handle_cancel(Conn *c, ProtoRequest *req) {
-        _cleanup_(freep) ProtoCancelResult *res = calloc(req->n_ids, sizeof(ProtoCancelResult));
-        char **errors = calloc(req->n_ids, sizeof(char *));
-
-        if (!res || !errors) {
-                free(errors);
-                conn_send(c, proto_reply_error(req->tag, "out of memory"), LINE_REPLY);
-                return;
+/* cancel, hold and release: the manager's answer for each id, in one
+ * reply. */
+static int ids_op(Manager *m, ProtoOp op, uid_t uid, int64_t id, char **ret_error) {
+        switch (op) {
+        case PROTO_OP_HOLD:
+                return manager_hold(m, uid, id, true, ret_error);
+        case PROTO_OP_RELEASE:
+                return manager_hold(m, uid, id, false, ret_error);
+        default:
+                return manager_cancel(m, uid, id, ret_error);
         }
-        for (size_t i = 0; i < req->n_ids; i++) {
-                res[i].id = req->ids[i];
-                if (manager_cancel(c->server->manager, c->uid, req->ids[i], &errors[i]) < 0 && !errors[i])
-                        errors[i] = strdup("could not cancel");
-                res[i].error = errors[i];
-        }
-        conn_send(c, proto_reply_cancel(req->tag, res, req->n_ids), LINE_REPLY);
-        for (size_t i = 0; i < req->n_ids; i++)
-                free(errors[i]);
-        free(errors);
 }
 
-/* hold and release: a result per id, as cancel's. */
-static void handle_hold(Conn *c, ProtoRequest *req, bool hold) {
+static void handle_ids(Conn *c, ProtoRequest *req) {
         _cleanup_(freep) ProtoCancelResult *res = calloc(req->n_ids, sizeof(ProtoCancelResult));
         char **errors = calloc(req->n_ids, sizeof(char *));
 
@@ -462,8 +453,10 @@ static void handle_hold(Conn *c, ProtoRequest *req, bool hold) {
         }
         for (size_t i = 0; i < req->n_ids; i++) {
                 res[i].id = req->ids[i];
-                if (manager_hold(c->server->manager, c->uid, req->ids[i], hold, &errors[i]) < 0 && !errors[i])
-                        errors[i] = strdup(hold ? "could not hold" : "could not release");
+                if (ids_op(c->server->manager, req->op, c->uid, req->ids[i], &errors[i]) < 0 && !errors[i])
+                        errors[i] = strdup(req->op == PROTO_OP_HOLD      ? "could not hold"
+                                           : req->op == PROTO_OP_RELEASE ? "could not release"
+                                                                         : "could not cancel");
                 res[i].error = errors[i];
         }
         conn_send(c, proto_reply_cancel(req->tag, res, req->n_ids), LINE_REPLY);
@@ -518,11 +511,9 @@ static void handle_line(Conn *c, const char *line, size_t len) {
                 handle_show(c, req);
                 break;
         case PROTO_OP_CANCEL:
-                handle_cancel(c, req);
-                break;
         case PROTO_OP_HOLD:
         case PROTO_OP_RELEASE:
-                handle_hold(c, req, req->op == PROTO_OP_HOLD);
+                handle_ids(c, req);
                 break;
         case PROTO_OP_DRAIN:
                 handle_drain(c, req);
