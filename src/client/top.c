@@ -107,8 +107,13 @@ static char *append(char *s, const char *fmt, ...) {
 static void add_counters(Lines *ls, const ProtoStats *s) {
         char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
 
-        add_line(ls, text(_("tasks: %" PRIu64 " running, %" PRIu64 " cleaning up, %" PRIu64 " queued"),
-                          s->running, s->cleanup, s->queued));
+        char *l0 = text(_("tasks: %" PRIu64 " running, %" PRIu64 " cleaning up, %" PRIu64 " queued"), s->running,
+                        s->cleanup, s->queued);
+        if (s->held)
+                l0 = append(l0, _(", %" PRIu64 " held"), s->held);
+        if (s->draining)
+                l0 = append(l0, "%s", _(" (draining: nothing new starts)"));
+        add_line(ls, l0);
         add_line(ls, text(_("threads: %" PRIu64 "/%" PRIu64 " busy, memory: %s/%s given to tasks"), s->threads_busy,
                           s->threads_total, format_size(a, sizeof a, s->memory_used),
                           format_size(b, sizeof b, s->memory_total)));

@@ -214,6 +214,27 @@ static void test_old_daemon(void) {
                 NULL,
         };
         check_screen(&v, empty);
+
+        /* held tasks and a draining daemon say so in the first line */
+        st.held = 2;
+        st.draining = 1;
+        const char * const drained[] = {
+                "tasks: 0 running, 0 cleaning up, 0 queued, 2 held (draining: nothing new starts)",
+                "threads: 0/3 busy, memory: 0B/1.0G given to tasks",
+                "queue by group: empty",
+                "",
+                "CPUs: 4 online",
+                "(a core's threads side by side; ID: the task on it, (ID): kept idle for it, free: unused, "
+                "sys: the system's)",
+                "socket 0:",
+                "  0 ? | 1 ?",
+                "socket 1:",
+                "  2 ? | 3 ?",
+                "",
+                "no task is running",
+                NULL,
+        };
+        check_screen(&v, drained);
 }
 
 int main(void) {
