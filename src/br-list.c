@@ -125,48 +125,6 @@ static int add_reasons(const char *list) {
         return 0;
 }
 
-/* WHEN of --since and --until: a duration before now, or a local time
- * "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (a "T" for
- * the blank too), as microseconds since the epoch. */
-static int parse_when(const char *opt, const char *s, uint64_t *ret) {
-        static const char * const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
-                                                "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
-        uint64_t now = now_usec(CLOCK_REALTIME), d;
-
-        if (parse_duration(s, &d) >= 0) {
-                *ret = d < now ? now - d : 1;
-                return 0;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
-                struct tm tm = { .tm_isdst = -1 };
-                const char *end = strptime(s, formats[i], &tm);
-                time_t t;
-
-                if (!end || *end)
-                        continue;
-                t = mktime(&tm);
-                if (t == (time_t) -1 || t < 0)
-                        break;
-                *ret = (uint64_t) t * USEC_PER_SEC;
-                return 0;
-        }
-        return cli_error(_("%s: neither a duration ago (2h, 3d) nor a local time (2024-05-01 14:00): %s"), opt, s);
-}
-
-static int parse_user(const char *s, uid_t *ret) {
-        struct passwd *pw;
-        uint64_t v;
-
-        if (parse_uint(s, 0, UINT32_MAX - 1, &v) >= 0) {
-                *ret = (uid_t) v;
-                return 0;
-        }
-        pw = getpwnam(s);
-        if (!pw)
-                return cli_error(_("--user: no such user: %s"), s);
-        *ret = pw->pw_uid;
-        return 0;
-}
 
 /* ---- asking the daemon ---- */
 
@@ -590,12 +548,12 @@ static int check(const char **args) {
                 return cli_error(_("give one of --json, --csv and --ids"));
         if (arg_all && arg_limit)
                 return cli_error(_("give either --all or --limit, not both"));
-        if (arg_since && (r = parse_when("--since", arg_since, &arg_since_usec)) < 0)
+        if (arg_since && (r = client_parse_when("--since", arg_since, &arg_since_usec)) < 0)
                 return r;
-        if (arg_until && (r = parse_when("--until", arg_until, &arg_until_usec)) < 0)
+        if (arg_until && (r = client_parse_when("--until", arg_until, &arg_until_usec)) < 0)
                 return r;
         if (arg_user) {
-                r = parse_user(arg_user, &arg_uid);
+                r = client_parse_user(arg_user, &arg_uid);
                 if (r < 0)
                         return r;
                 arg_has_uid = true;

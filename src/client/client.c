@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 #include <json-c/json.h>
@@ -364,5 +366,47 @@ int client_parse_ids(const char * const *args, int64_t **ret, size_t *ret_n) {
                         ids[k++] = ids[i];
         *ret_n = n > 0 ? k : 0;
         *ret = TAKE_PTR(ids);
+        return 0;
+}
+
+/* ---- options the listing programs share ---- */
+
+int client_parse_when(const char *opt, const char *s, uint64_t *ret) {
+        static const char * const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+                                                "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+        uint64_t now = now_usec(CLOCK_REALTIME), d;
+
+        if (parse_duration(s, &d) >= 0) {
+                *ret = d < now ? now - d : 1;
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                struct tm tm = { .tm_isdst = -1 };
+                const char *end = strptime(s, formats[i], &tm);
+                time_t t;
+
+                if (!end || *end)
+                        continue;
+                t = mktime(&tm);
+                if (t == (time_t) -1 || t < 0)
+                        break;
+                *ret = (uint64_t) t * USEC_PER_SEC;
+                return 0;
+        }
+        return cli_error(_("%s: neither a duration ago (2h, 3d) nor a local time (2024-05-01 14:00): %s"), opt, s);
+}
+
+int client_parse_user(const char *s, uid_t *ret) {
+        struct passwd *pw;
+        uint64_t v;
+
+        if (parse_uint(s, 0, UINT32_MAX - 1, &v) >= 0) {
+                *ret = (uid_t) v;
+                return 0;
+        }
+        pw = getpwnam(s);
+        if (!pw)
+                return cli_error(_("--user: no such user: %s"), s);
+        *ret = pw->pw_uid;
         return 0;
 }

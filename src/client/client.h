@@ -78,3 +78,12 @@ int client_ids_request(Client *c, ProtoOp op, const int64_t *ids, size_t n);
 /* Task ids from the command line, sorted, each once; a word that is not an
  * id is a usage error (said). */
 int client_parse_ids(const char * const *args, int64_t **ret, size_t *ret_n);
+
+/* WHEN of --since and --until: a duration before now ("2h", "3d"), or a
+ * local time "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (a
+ * "T" for the blank too), as microseconds since the epoch; opt names the
+ * option in the message of a bad one (a usage error, said). */
+int client_parse_when(const char *opt, const char *s, uint64_t *ret);
+
+/* --user: a user name or a uid (a usage error, said, for neither). */
+int client_parse_user(const char *s, uid_t *ret);
