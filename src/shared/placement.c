@@ -1,9 +1,11 @@
 /* placement.c: choosing CPU threads for a task on an SMT machine.
  *
- * Cores are taken in the topology's order (socket, L3 domain, lowest CPU),
- * which makes every L3 domain and every socket a contiguous range of core
- * indexes, a "scope".  A placement is tried in each L3 domain, then in each
- * socket, then on the whole machine; the first level where it fits anywhere
+ * Cores are taken in the topology's order (socket, NUMA node, L3 domain,
+ * lowest CPU), which makes every L3 domain, node and socket a contiguous
+ * range of core indexes, a "scope".  A placement is tried in each L3
+ * domain, then in each NUMA node (a task's memory is bound to its CPUs'
+ * nodes: one node keeps it all local), then in each socket, then on the
+ * whole machine; the first level where it fits anywhere
  * wins, and within the level the scope that (1) breaks the fewest whole
  * cores (an odd task's half core pairs with another task's half core where
  * possible) and (2) has the fewest whole free cores (best fit, so that
@@ -199,6 +201,17 @@ static bool try_scope(const Topology *t, const CpuSet *free, unsigned lo, unsign
         return true;
 }
 
+static bool same_scope(const Topology *t, unsigned level, unsigned a, unsigned b) {
+        switch (level) {
+        case 0:
+                return topology_core_l3(t, a) == topology_core_l3(t, b);
+        case 1:
+                return topology_core_node(t, a) == topology_core_node(t, b);
+        default:
+                return topology_core_package(t, a) == topology_core_package(t, b);
+        }
+}
+
 int placement_find(const Topology *t, const CpuSet *free, unsigned threads, bool whole_cores,
                    CpuSet *ret_cpus, CpuSet *ret_reserved) {
         unsigned ncores = topology_n_cores(t);
@@ -220,8 +233,8 @@ int placement_find(const Topology *t, const CpuSet *free, unsigned threads, bool
         if (!runs)
                 return -ENOMEM;
 
-        /* level 0: L3 domains, 1: sockets, 2: the machine */
-        for (unsigned level = 0; level < 3; level++) {
+        /* level 0: L3 domains, 1: NUMA nodes, 2: sockets, 3: the machine */
+        for (unsigned level = 0; level < 4; level++) {
                 Pick best = {};
                 unsigned best_whole = 0;
                 bool found = false;
@@ -231,12 +244,10 @@ int placement_find(const Topology *t, const CpuSet *free, unsigned threads, bool
                         Pick pick;
                         unsigned whole;
 
-                        if (level == 2)
+                        if (level == 3)
                                 hi = ncores;
                         else
-                                while (hi < ncores &&
-                                       (level == 0 ? topology_core_l3(t, hi) == topology_core_l3(t, lo)
-                                                   : topology_core_package(t, hi) == topology_core_package(t, lo)))
+                                while (hi < ncores && same_scope(t, level, lo, hi))
                                         hi++;
 
                         if (try_scope(t, free, lo, hi, &need, runs, &pick, &whole) &&

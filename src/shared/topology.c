@@ -3,6 +3,7 @@
  * thread_siblings_list groups. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,12 +18,14 @@ typedef struct TopologyCore {
         unsigned first;   /* index of its first CPU in core_cpus[] */
         unsigned n;       /* online CPUs */
         unsigned package; /* dense socket index */
+        unsigned node;    /* dense NUMA node index */
         unsigned l3;      /* dense L3 domain index */
 } TopologyCore;
 
 struct Topology {
         CpuSet online;
-        unsigned n_cores, n_packages, n_l3;
+        unsigned n_cores, n_packages, n_nodes, n_l3;
+        unsigned *node_ids;       /* the kernel's number of each dense node */
         TopologyCore *cores;
         unsigned *core_cpus;
         int core_of[CPUSET_MAX];
@@ -33,6 +36,7 @@ typedef struct CpuInfo {
         unsigned cpu;
         unsigned core_key;    /* lowest online sibling (or CPU sharing package+core_id) */
         long package_id;
+        long node_id;         /* the kernel's NUMA node (0 without devices/system/node) */
         long l3_key;          /* lowest online CPU sharing its L3, or -1 */
 } CpuInfo;
 
@@ -112,9 +116,11 @@ static void cpu_info_load(const char *cpudir, const CpuSet *online, unsigned cpu
 static int cpu_info_cmp(const void *a, const void *b) {
         const CpuInfo *x = a, *y = b;
 
-        /* socket, then L3 domain, then core (by its lowest CPU), then CPU */
+        /* socket, NUMA node, L3 domain, core (by its lowest CPU), CPU */
         if (x->package_id != y->package_id)
                 return x->package_id < y->package_id ? -1 : 1;
+        if (x->node_id != y->node_id)
+                return x->node_id < y->node_id ? -1 : 1;
         if (x->l3_key != y->l3_key)
                 return x->l3_key < y->l3_key ? -1 : 1;
         if (x->core_key != y->core_key)
@@ -134,7 +140,8 @@ static int topology_build(const CpuSet *online, CpuInfo *info, unsigned n, Topol
                 t->core_of[c] = -1;
         t->cores = calloc(n ? n : 1, sizeof *t->cores);
         t->core_cpus = calloc(n ? n : 1, sizeof *t->core_cpus);
-        if (!t->cores || !t->core_cpus)
+        t->node_ids = calloc(n ? n : 1, sizeof *t->node_ids);
+        if (!t->cores || !t->core_cpus || !t->node_ids)
                 return -ENOMEM;
 
         /* A CPU without a sibling list was keyed by CPUSET_MAX+core_id: give
@@ -159,6 +166,7 @@ static int topology_build(const CpuSet *online, CpuInfo *info, unsigned n, Topol
                 for (unsigned j = 0; j < n; j++)
                         if (info[j].cpu == info[i].core_key) {
                                 info[i].package_id = info[j].package_id;
+                                info[i].node_id = info[j].node_id;
                                 info[i].l3_key = info[j].l3_key;
                         }
         /* Without an L3, a CPU shares its package's domain: key -2-package. */
@@ -171,18 +179,23 @@ static int topology_build(const CpuSet *online, CpuInfo *info, unsigned n, Topol
         for (unsigned i = 0; i < n; i++) {
                 bool new_core = i == 0 || info[i].core_key != info[i - 1].core_key ||
                         info[i].package_id != info[i - 1].package_id;
-                bool new_l3 = i == 0 || info[i].l3_key != info[i - 1].l3_key ||
-                        info[i].package_id != info[i - 1].package_id;
                 bool new_pkg = i == 0 || info[i].package_id != info[i - 1].package_id;
+                bool new_node = new_pkg || info[i].node_id != info[i - 1].node_id;
+                bool new_l3 = new_node || info[i].l3_key != info[i - 1].l3_key;
 
                 if (new_pkg && i > 0)
                         t->n_packages++;
+                if (new_node && i > 0)
+                        t->n_nodes++;
+                if (new_node)
+                        t->node_ids[t->n_nodes] = (unsigned) info[i].node_id;
                 if (new_l3 && i > 0)
                         t->n_l3++;
                 if (new_core) {
                         t->cores[t->n_cores++] = (TopologyCore) {
                                 .first = i,
                                 .package = t->n_packages,
+                                .node = t->n_nodes,
                                 .l3 = t->n_l3,
                         };
                 }
@@ -192,10 +205,39 @@ static int topology_build(const CpuSet *online, CpuInfo *info, unsigned n, Topol
         }
         if (n > 0) {
                 t->n_packages++;
+                t->n_nodes++;
                 t->n_l3++;
         }
         *ret = TAKE_PTR(t);
         return 0;
+}
+
+/* devices/system/node/nodeN/cpulist: the node of each CPU; CPUs no node
+ * lists (or a machine without the directory) stay in node 0. */
+static void load_nodes(const char *sysfs_root, CpuInfo *info, unsigned n) {
+        char dir[4096], path[4096 + 300];
+        struct dirent *de;
+        DIR *d;
+
+        snprintf(dir, sizeof dir, "%s/devices/system/node", sysfs_root);
+        d = opendir(dir);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                unsigned node;
+                char end;
+                CpuSet cpus;
+
+                if (sscanf(de->d_name, "node%u%c", &node, &end) != 1 || node > 65535)
+                        continue;
+                snprintf(path, sizeof path, "%s/%s/cpulist", dir, de->d_name);
+                if (read_cpuset(path, &cpus) < 0)
+                        continue;
+                for (unsigned i = 0; i < n; i++)
+                        if (cpuset_has(&cpus, info[i].cpu))
+                                info[i].node_id = node;
+        }
+        closedir(d);
 }
 
 int topology_load(const char *sysfs_root, Topology **ret) {
@@ -223,6 +265,7 @@ int topology_load(const char *sysfs_root, Topology **ret) {
         for (unsigned c = 0, end = cpuset_end(&online); c < end; c++)
                 if (cpuset_has(&online, c))
                         cpu_info_load(cpudir, &online, c, &info[n++]);
+        load_nodes(sysfs_root, info, n);
 
         return topology_build(&online, info, n, ret);
 }
@@ -248,6 +291,7 @@ Topology *topology_free(Topology *t) {
                 return NULL;
         free(t->cores);
         free(t->core_cpus);
+        free(t->node_ids);
         free(t);
         return NULL;
 }
@@ -283,6 +327,25 @@ unsigned topology_core_package(const Topology *t, unsigned core) {
 
 unsigned topology_core_l3(const Topology *t, unsigned core) {
         return t->cores[core].l3;
+}
+
+unsigned topology_n_nodes(const Topology *t) {
+        return t->n_nodes;
+}
+
+unsigned topology_core_node(const Topology *t, unsigned core) {
+        return t->cores[core].node;
+}
+
+unsigned topology_node_id(const Topology *t, unsigned node) {
+        return t->node_ids[node];
+}
+
+void topology_nodes_of(const Topology *t, const CpuSet *cpus, CpuSet *ret) {
+        cpuset_zero(ret);
+        for (unsigned c = 0, end = cpuset_end(cpus); c < end; c++)
+                if (cpuset_has(cpus, c) && t->core_of[c] >= 0)
+                        cpuset_add(ret, t->node_ids[t->cores[t->core_of[c]].node]);
 }
 
 static void add_core(const Topology *t, unsigned core, CpuSet *s) {

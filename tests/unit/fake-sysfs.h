@@ -125,6 +125,22 @@ static inline char *fake_sysfs_new(unsigned sockets, unsigned cores, FakeSmt smt
         return root;
 }
 
+/* NUMA nodes for a tree of fake_sysfs_new(): lists[i] is the cpulist of
+ * node ids[i] (n of them). */
+static inline int fake_sysfs_nodes(const char *root, const unsigned *ids, const char * const *lists, unsigned n) {
+        char rel[128];
+        int r;
+
+        for (unsigned i = 0; i < n; i++) {
+                snprintf(rel, sizeof rel, "devices/system/node/node%u/cpulist", ids[i]);
+                r = fake_sysfs_write(root, rel, lists[i]);
+                if (r < 0)
+                        return r;
+        }
+        /* what the kernel has there besides the nodes */
+        return fake_sysfs_write(root, "devices/system/node/online", "0");
+}
+
 static inline int fake_sysfs_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         return remove(path);
 }

@@ -188,6 +188,63 @@ static void test_l3_domains(void) {
         check_list(&r, "4-5,12-13");
 }
 
+/* A machine's topology with NUMA nodes: ids and cpulists (no SMT). */
+static Topology *load_with_nodes(unsigned sockets, unsigned cores, unsigned l3_cores, const unsigned *ids,
+                                 const char * const *lists, unsigned n) {
+        char *root = fake_sysfs_new(sockets, cores, FAKE_SMT_NONE, l3_cores, NULL);
+        Topology *t = NULL;
+
+        if (!root || fake_sysfs_nodes(root, ids, lists, n) < 0 || topology_load(root, &t) < 0)
+                abort();
+        fake_sysfs_free(root);
+        return t;
+}
+
+static void test_numa(void) {
+        /* one socket of 8 cores, an L3 per 2 cores, two NUMA nodes (2 and
+         * 5, as the kernel may number them) of 4 cores */
+        static const unsigned ids[] = { 5, 2 };
+        static const char * const lists[] = { "4-7", "0-3" };
+        _cleanup_(topology_freep) Topology *t = load_with_nodes(1, 8, 2, ids, lists, 2);
+        CpuSet free = *topology_online(t), r, nodes, busy;
+
+        CHECK_EQ_U64(topology_n_nodes(t), 2);
+        CHECK_EQ_U64(topology_n_packages(t), 1);
+        CHECK_EQ_U64(topology_node_id(t, topology_core_node(t, (unsigned) topology_core_of(t, 1))), 2);
+        CHECK_EQ_U64(topology_node_id(t, topology_core_node(t, (unsigned) topology_core_of(t, 6))), 5);
+        CHECK_OK(cpuset_parse("3-4", &busy));
+        topology_nodes_of(t, &busy, &nodes);
+        check_list(&nodes, "2,5");
+        CHECK_EQ_U64(topology_n_l3(t), 4);
+
+        /* CPU 0 busy: 4 threads fit in no L3, and in node 5 only, though
+         * CPUs 1-4 are a run of free ones */
+        cpuset_del(&free, 0);
+        CHECK(place(t, &free, 4, false, &r));
+        check_list(&r, "4-7");
+        topology_nodes_of(t, &r, &nodes);
+        check_list(&nodes, "5");
+        /* 5 threads fit in no node: the socket */
+        free = *topology_online(t);
+        CHECK(place(t, &free, 5, false, &r));
+        CHECK_EQ_U64(cpuset_count(&r), 5);
+
+        /* an L3 over the whole socket is split by the nodes: each of its
+         * parts stays within one node */
+        {
+                _cleanup_(topology_freep) Topology *big = load_with_nodes(1, 8, 0, ids, lists, 2);
+                CHECK_EQ_U64(topology_n_l3(big), 2);
+        }
+
+        /* no node directory: one node, number 0 */
+        {
+                _cleanup_(topology_freep) Topology *one = fake_sysfs_load(1, 4, FAKE_SMT_NONE, 0, NULL);
+                CHECK_EQ_U64(topology_n_nodes(one), 1);
+                topology_nodes_of(one, topology_online(one), &nodes);
+                check_list(&nodes, "0");
+        }
+}
+
 static void test_offline(void) {
         /* 8 cores, siblings k,k+8; core 3 entirely offline, CPU 5 offline
          * (core 5 is left with CPU 13 alone) */
@@ -263,6 +320,7 @@ int main(void) {
         test_smt_adjacent();
         test_two_sockets();
         test_l3_domains();
+        test_numa();
         test_offline();
         test_no_smt();
         test_partial_given();
