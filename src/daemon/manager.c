@@ -696,12 +696,18 @@ static int start_unit(Live *l, bool cleanup) {
         Task *t = l->task;
         _cleanup_(strv_freep) char **env = NULL;
         _cleanup_(freep) char *name = NULL, *workdir = NULL, *out = NULL, *err = NULL, *env_file = NULL;
-        CpuSet cpus;
+        CpuSet cpus, nodes;
+        bool numa;
         int r;
 
         r = cpuset_parse(t->cpus, &cpus);
         if (r < 0)
                 return r;
+        /* on a machine of several NUMA nodes the task's memory is bound to
+         * the nodes of its CPUs (placement keeps them to one where it can) */
+        numa = topology_n_nodes(m->topology) > 1;
+        if (numa)
+                topology_nodes_of(m->topology, &cpus, &nodes);
         workdir = taskdir_path(m->work_dir, t->id);
         if (!workdir)
                 return -ENOMEM;
@@ -746,6 +752,7 @@ static int start_unit(Live *l, bool cleanup) {
                 .stdout_path = out,
                 .stderr_path = err,
                 .cpus = &cpus,
+                .numa_nodes = numa ? &nodes : NULL,
                 .memory_bytes = t->memory_bytes,
                 .runtime_max_usec = cleanup ? t->cleanup_time_limit_usec : t->time_limit_usec,
                 .oom_score_adjust = -500,

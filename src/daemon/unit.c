@@ -439,6 +439,15 @@ static int transient_exec_set_properties(sd_bus_message *msg, const UnitSpec *sp
                 if (r < 0)
                         return r;
         }
+        if (spec->numa_nodes && !cpuset_empty(spec->numa_nodes)) {
+                /* the task's memory where its CPUs are (MPOL_BIND, 2) */
+                r = sd_bus_message_append(msg, "(sv)", "NUMAPolicy", "i", 2);
+                if (r < 0)
+                        return r;
+                r = append_cpus(msg, "NUMAMask", spec->numa_nodes);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 

@@ -97,6 +97,8 @@ typedef struct UnitSpec {
         const char *stdout_path;
         const char *stderr_path;
         const CpuSet *cpus;         /* CPUAffinity= and AllowedCPUs=; NULL: none */
+        const CpuSet *numa_nodes;   /* NUMAPolicy=bind, NUMAMask= these nodes (the
+                                     * kernel's numbers); NULL or empty: the default */
         uint64_t memory_bytes;      /* MemoryMax=, MemorySwapMax=0; 0: none */
         uint64_t runtime_max_usec;  /* RuntimeMaxSec=; 0: none */
         int oom_score_adjust;       /* OOMScoreAdjust=, -1000..1000 */
