@@ -118,12 +118,63 @@ static bool read_cpuacct(const char *group, CgroupUsage *u) {
         return true;
 }
 
+int cgroup_parse_pressure(const char *text, CgroupPressure *ret) {
+        CgroupPressure p = {};
+        bool any = false;
+
+        for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                bool some = strncmp(line, "some ", 5) == 0, full = strncmp(line, "full ", 5) == 0;
+                const char *end = strchr(line, '\n'), *t;
+                size_t len = end ? (size_t) (end - line) : strlen(line);
+                char *e;
+                unsigned long long v;
+
+                if (!some && !full)
+                        continue;
+                t = memmem(line, len, " total=", 7);
+                if (!t)
+                        continue;
+                errno = 0;
+                v = strtoull(t + 7, &e, 10);
+                if (errno || e == t + 7)
+                        continue;
+                if (some) {
+                        p.has_some = true;
+                        p.some_usec = v;
+                } else {
+                        p.has_full = true;
+                        p.full_usec = v;
+                }
+                any = true;
+        }
+        *ret = p;
+        return any ? 0 : -ENODATA;
+}
+
+static void read_pressure(const char *group, CgroupUsage *u) {
+        static const char * const files[_CGROUP_PRESSURE_MAX] = {
+                [CGROUP_PRESSURE_CPU] = "cpu.pressure",
+                [CGROUP_PRESSURE_MEMORY] = "memory.pressure",
+                [CGROUP_PRESSURE_IO] = "io.pressure",
+        };
+        char path[PATH_MAX], buf[1024];
+
+        for (int k = 0; k < _CGROUP_PRESSURE_MAX; k++)
+                if (cgroup_path("", group, files[k], path, sizeof path) >= 0 &&
+                    read_small_file(path, buf, sizeof buf) >= 0)
+                        (void) cgroup_parse_pressure(buf, &u->pressure[k]);
+}
+
 void cgroup_read_usage(bool unified, const char *group, CgroupUsage *ret) {
         CgroupUsage u = {};
         uint64_t v;
 
         if (unified) {
                 (void) read_cpu_stat("", group, &u);
+                if (read_keyed_u64("", group, "cpu.stat", "nr_throttled", &u.nr_throttled) >= 0 &&
+                    read_keyed_u64("", group, "cpu.stat", "throttled_usec", &u.throttled_usec) >= 0)
+                        u.has_throttled = true;
+                read_pressure(group, &u);
                 if (read_u64("", group, "memory.peak", &v) >= 0) {
                         u.has_peak_memory = true;
                         u.peak_memory_bytes = v;

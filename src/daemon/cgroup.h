@@ -30,6 +30,18 @@ bool cgroup_has_memory_peak(void);
 /* The path of file of group in hierarchy.  -ENAMETOOLONG if it does not fit. */
 int cgroup_path(const char *hierarchy, const char *group, const char *file, char *buf, size_t len);
 
+enum {
+        CGROUP_PRESSURE_CPU,
+        CGROUP_PRESSURE_MEMORY,
+        CGROUP_PRESSURE_IO,
+        _CGROUP_PRESSURE_MAX,
+};
+
+typedef struct CgroupPressure {
+        bool has_some, has_full;
+        uint64_t some_usec, full_usec;
+} CgroupPressure;
+
 /* What a group used, read once its processes are gone. */
 typedef struct CgroupUsage {
         bool has_cpu;
@@ -39,9 +51,22 @@ typedef struct CgroupUsage {
         uint64_t peak_memory_bytes;
         uint64_t oom_kills;          /* v2: memory.events oom_kill */
         uint64_t failcnt;            /* v1: memory.failcnt, times the limit was hit */
+        /* v2 pressure (PSI) over the group's life, microseconds stalled:
+         * [CGROUP_PRESSURE_CPU], _MEMORY, _IO; "some" and "full" each known
+         * or not (a kernel without PSI, or before cpu's "full": 5.13) */
+        CgroupPressure pressure[_CGROUP_PRESSURE_MAX];
+        /* v2 cpu.stat nr_throttled, throttled_usec (with the cpu controller) */
+        bool has_throttled;
+        uint64_t nr_throttled;
+        uint64_t throttled_usec;
 } CgroupUsage;
 
-/* Reads what it can: on v2 cpu.stat, memory.peak and memory.events; on v1
+/* "some avg10=0.00 avg60=0.00 avg300=0.00 total=123\nfull ... total=45":
+ * the totals.  0 when at least one line was read. */
+int cgroup_parse_pressure(const char *text, CgroupPressure *ret);
+
+/* Reads what it can: on v2 cpu.stat (and its throttling), memory.peak,
+ * memory.events and the pressure files; on v1
  * cpu.stat of the "unified" hierarchy, else cpuacct, and memory's
  * max_usage_in_bytes and failcnt.  What cannot be read stays 0 / false. */
 void cgroup_read_usage(bool unified, const char *group, CgroupUsage *ret);
