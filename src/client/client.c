@@ -410,9 +410,14 @@ static int one_size(const char *opt, const char *word, void *userdata) {
 static int one_id(const char *opt, const char *word, void *userdata) {
         uint64_t v;
 
+        ListBuf *b = userdata;
+
         if (parse_uint(word, 1, INT64_MAX, &v) < 0)
                 return cli_error(_("%s: not a task id: %s"), opt, word);
-        return list_push(userdata, opt, (int64_t) v);
+        for (size_t i = 0; i < b->n; i++)
+                if (b->v[i] == (int64_t) v)
+                        return cli_error(_("%s: task %s is named twice"), opt, word);
+        return list_push(b, opt, (int64_t) v);
 }
 
 static int parse_list(const char *opt, const char *list, size_t max, bool ids, int64_t **ret, size_t *ret_n) {
