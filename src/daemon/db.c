@@ -182,7 +182,11 @@ static const char schema_v4[] =
         "ALTER TABLE tasks ADD COLUMN retry_oom_bytes TEXT;\n"
         "ALTER TABLE tasks ADD COLUMN next_attempt INTEGER;\n"
         "ALTER TABLE tasks ADD COLUMN after_ids TEXT;\n"
-        "ALTER TABLE tasks ADD COLUMN after_ok INTEGER NOT NULL DEFAULT 0 CHECK (after_ok IN (0, 1));\n";
+        "ALTER TABLE tasks ADD COLUMN after_ok INTEGER NOT NULL DEFAULT 0 CHECK (after_ok IN (0, 1));\n"
+        /* what a daemon that died between an oom and its next attempt
+         * left: found at the next start without a scan */
+        "CREATE INDEX tasks_oom_unretried ON tasks (id)\n"
+        "        WHERE reason = 'oom' AND retry_oom_bytes IS NOT NULL AND next_attempt IS NULL;\n";
 
 static const struct Migration {
         int version;
@@ -1295,6 +1299,36 @@ int db_get_end(Db *db, int64_t id, DbEnd *ret) {
         };
         if (ret->reason < 0)
                 return fail(db, -EBADMSG, "Task %" PRIi64 ": invalid reason", id);
+        return 0;
+}
+
+int db_oom_unretried(Db *db, int64_t **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(freep) int64_t *v = NULL;
+        size_t n = 0, a = 0;
+        int r, rc;
+
+        if (!db || !ret || !ret_n)
+                return -EINVAL;
+        r = prepare(db, "SELECT id FROM tasks WHERE reason = 'oom' AND retry_oom_bytes IS NOT NULL "
+                        "AND next_attempt IS NULL AND state = 'finished' ORDER BY id", &s);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (n == a) {
+                        size_t na = a ? 2 * a : 16;
+                        int64_t *nv = reallocarray(v, na, sizeof *nv);
+                        if (!nv)
+                                return fail(db, -ENOMEM, "out of memory");
+                        v = nv;
+                        a = na;
+                }
+                v[n++] = sqlite3_column_int64(s, 0);
+        }
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to read the tasks that ran out of memory");
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
         return 0;
 }
 

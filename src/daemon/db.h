@@ -105,6 +105,11 @@ typedef struct DbWaiting {
 int db_load_waiting(Db *db, DbWaiting **ret, size_t *ret_n);
 void db_waiting_free(DbWaiting *w, size_t n);
 
+/* The finished tasks that ran out of memory with a --retry-oom ladder left
+ * and no next attempt (a daemon stopped in between), ascending; *ret is
+ * malloc'd (NULL when none). */
+int db_oom_unretried(Db *db, int64_t **ret, size_t *ret_n);
+
 /* The ids (ascending) of uid's tasks stored with this submit token; *ret
  * NULL and *ret_n 0 when there are none. */
 int db_find_submission(Db *db, uid_t uid, const char *token, int64_t **ret, size_t *ret_n);

@@ -2200,6 +2200,32 @@ static void fail_unrunnable(Manager *m, const SchedTask *st, int error) {
         (void) db_update_task(m->db, t);
 }
 
+/* Tasks that ran out of memory with a ladder left, whose next attempt a
+ * daemon that stopped right after storing their end did not queue (the
+ * attempt and the link to it are stored together, so none has it twice).
+ * The attempts are queued here, not read back with the queued tasks
+ * loaded before. */
+static void queue_lost_attempts(Manager *m) {
+        _cleanup_(freep) int64_t *ids = NULL;
+        size_t n = 0;
+        int r = db_oom_unretried(m->db, &ids, &n);
+
+        if (r < 0) {
+                log_error_errno(r, "Failed to look for tasks that ran out of memory: %s", db_last_error(m->db));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(task_freep) Task *t = NULL, *next = NULL;
+
+                if (db_get_task(m->db, ids[i], &t) < 0)
+                        continue;
+                next = queue_attempt(m, t);
+                if (!next)
+                        continue;
+                announce(m, PROTO_EVENT_QUEUED, next);
+        }
+}
+
 int manager_recover(Manager *m) {
         DbFilter running_filter = { .states = DB_STATE_MASK(TASK_RUNNING) | DB_STATE_MASK(TASK_CLEANUP) };
         _cleanup_(freep) SchedTask *queued = NULL;
@@ -2228,6 +2254,9 @@ int manager_recover(Manager *m) {
                 return log_error_errno(r, "Failed to load the dependencies of queued tasks: %s", db_last_error(m->db));
         }
         m->recovering = true;
+        /* before the waiting tasks are placed: who waits for such a task
+         * waits for its attempt */
+        queue_lost_attempts(m);
         for (size_t i = 0, j = 0; i < n_queued; i++) {
                 queued[i].cost += sizeof(Task) + sizeof(Live);
                 /* both in id order; a dependency that ended while the

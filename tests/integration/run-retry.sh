@@ -96,6 +96,19 @@ bt=$(me br-run -x -b - < "$T_TMP/b.jsonl" 2>/dev/null); rc=$?
 check "a batch line with retry_oom [\"40M\"]: retried with 40M" \
     [ "$(row "memory_bytes/$M" "$(row next_attempt "$bt")")" = 40 ]
 
+# a daemon that stopped between an oom and its next attempt (made so: the
+# attempt's row removed, the link with it): the next start queues it
+br_daemon_stop
+br_sql "delete from tasks where id=$q; update tasks set next_attempt=null where id=$p"
+sd systemctl reset-failed "$BR_UNIT" 2>/dev/null
+br_daemon_start --cpus=1 --memory=1G --owner="$uid" --group=brrt2 || exit 1
+q2=$(row next_attempt "$p")
+got=$([ -n "$q2" ] && row "attempt||','||retry_of||','||(memory_bytes/$M)" "$q2")
+check "after the restart, the lost attempt of $p is queued again ($q2: $got)" \
+    eval '[ -n "$q2" ] && [ "$q2" -gt "$q" ] && [ "$got" = "2,$p,48" ]'
+check "and logged" eval 'br_daemon_log | grep -q "Task $p ran out of memory (32.0M): queued again as task $q2 with 48.0M"'
+wait_state "$q2" finished
+
 # the ladder is checked
 out=$(me br-run -m 64M --retry-oom 32M -- true 2>&1); rc=$?
 check "a step below -m: usage error: $out" eval '[ "$rc" = 2 ] && printf "%s" "$out" | grep -q "more than --memory"'
