@@ -36,15 +36,23 @@ check "a retry of the retry is attempt 3 of the first, keeping its 128M" \
     [ "$(row "attempt||','||retry_of||','||memory_bytes" "$c")" = "3,$a,$((128 * M))" ]
 check "br-show $c says so" eval 'me br-show "$c" | grep -q "Attempt: *3, of task $a"'
 
-# only the owner: the daemon refuses another user (whose view has no env)
+# only the owner: br-retry refuses another user's task (whose environment
+# values that user does not see), and so does the daemon (a batch line may
+# name the task it retries)
 out=$(other br-retry "$a" 2>&1); rc=$?
-check "another user's br-retry: exit 1, the daemon's word: $out" \
+check "another user's br-retry: exit 1, one line: $out" \
+    eval '[ "$rc" = 1 ] && [ "$out" = "br-retry: task $a belongs to another user: only its owner and root may retry it" ]'
+out=$(printf '{"argv":["/bin/true"],"retry_of":%s}\n' "$a" | other br-run -b - 2>&1); rc=$?
+check "the daemon refuses another user's retry_of: $out" \
     eval '[ "$rc" = 1 ] && printf "%s" "$out" | grep -q "task $a belongs to another user: only its owner and root may retry it"'
+rb=$(printf '{"argv":["/bin/true"],"retry_of":%s}\n' "$a" | me br-run -b - 2>/dev/null)
+check "its owner's batch line with retry_of $a: attempt 2 of $a (one more than its own)" [ "$(row "attempt||','||retry_of" "$rb")" = "2,$a" ]
+wait_state "$rb" finished
 e=$(me br-run -w -e SECRET=s3 -- true 2>/dev/null)
 out=$(other br-retry "$e" 2>&1); rc=$?
 check "a task with env values hidden from that user: refused the same: $out" \
     eval '[ "$rc" = 1 ] && [ "$out" = "br-retry: task $e belongs to another user: only its owner and root may retry it" ]'
-check "nothing was stored for the refused retries" [ "$(br_sql "select count(*) from tasks where retry_of=$e or id > $e")" = 0 ]
+check "nothing was stored for the refused retry" [ "$(br_sql "select count(*) from tasks where retry_of=$e or id > $e")" = 0 ]
 r=$(me br-run -- sleep 30)
 wait_state "$r" running
 out=$(me br-retry "$r" 2>&1); rc=$?
