@@ -62,7 +62,7 @@ static const struct poptOption options[] = {
           N_("STATE") },
         { "reason", 'r', POPT_ARG_STRING, NULL, OPT_REASON,
           N_("list the tasks whose command ended so: exited, signaled, oom, time-limit, cancelled, "
-             "failed-to-start or interrupted (repeatable, or a comma-separated list)"),
+             "failed-to-start, interrupted or dependency-failed (repeatable, or a comma-separated list)"),
           N_("REASON") },
         { "name", 0, POPT_ARG_STRING, &arg_name, 0,
           N_("only the tasks whose name matches PATTERN (*, ? and [...] as in the shell; task-ID for those "
@@ -117,7 +117,7 @@ static int add_reasons(const char *list) {
                 TaskReason rs = task_reason_from_string(w);
                 if (rs <= TASK_REASON_NONE)
                         return cli_error(_("--reason: unknown reason %s (use exited, signaled, oom, time-limit, "
-                                           "cancelled, failed-to-start or interrupted)"), w);
+                                           "cancelled, failed-to-start, interrupted or dependency-failed)"), w);
                 arg_reason_mask |= 1u << rs;
         }
         if (!arg_reason_mask)
@@ -304,8 +304,10 @@ static int row_of(const Task *t, uint64_t now, char **row) {
         /* escaped before it is cut: the cut counts what is shown */
         row[COL_NAME] = shown ? truncate_text(shown, NAME_WIDTH_MAX) : NULL;
         row[COL_USER] = t->user ? escaped(t->user) : cell("%u", (unsigned) t->uid);
-        /* held: queued, and says so */
-        row[COL_STATE] = strdup(t->state == TASK_QUEUED && t->held ? "held" : task_state_to_string(t->state) ?: "?");
+        /* held, waiting (for its dependencies): queued, and says so */
+        row[COL_STATE] = strdup(t->state == TASK_QUEUED && t->held      ? "held"
+                                : t->state == TASK_QUEUED && t->waiting ? "waiting"
+                                                                         : task_state_to_string(t->state) ?: "?");
         row[COL_THREADS] = cell("%u", t->threads);
         row[COL_CPUS] = escaped(t->cpus ?: "-");
         row[COL_REASON] = strdup(res->reason != TASK_REASON_NONE ? task_reason_to_string(res->reason) ?: "?" : "-");

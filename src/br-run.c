@@ -35,6 +35,9 @@ static int arg_whole_cores;
 static int arg_requeue;
 static int arg_in_submit_dir;
 static int arg_hold;
+static char *arg_retry_oom;
+static char *arg_after;
+static char *arg_after_ok;
 static char *arg_batch;
 static int arg_group_offset;
 static int arg_exit_code;
@@ -72,6 +75,16 @@ static const struct poptOption options[] = {
           N_("VAR[=VALUE]") },
         { "hold", 0, POPT_ARG_NONE, &arg_hold, 0,
           N_("submit the task held: it does not start until br-release releases it; for batch lines too"), NULL },
+        { "retry-oom", 0, POPT_ARG_STRING, &arg_retry_oom, 0,
+          N_("if the task runs out of memory, queue it again with the next of these memory sizes, as 2G,4G,8G; "
+             "for batch lines too"),
+          N_("SIZE[,SIZE...]") },
+        { "after", 0, POPT_ARG_STRING, &arg_after, 0,
+          N_("start the task only after these tasks finished; for batch lines too"), N_("ID[,ID...]") },
+        { "after-ok", 0, POPT_ARG_STRING, &arg_after_ok, 0,
+          N_("as --after, but only if they all exited 0: else the task ends as dependency-failed without "
+             "running"),
+          N_("ID[,ID...]") },
         { "requeue", 0, POPT_ARG_NONE, &arg_requeue, 0,
           N_("if a reboot interrupts the task, queue it again as a new attempt"), NULL },
         { "whole-cores", 0, POPT_ARG_NONE, &arg_whole_cores, 0,
@@ -156,6 +169,52 @@ static int merge_env(Task *t) {
         return 0;
 }
 
+/* --retry-oom, --after and --after-ok, parsed once in check(). */
+static uint64_t *retry_oom;
+static size_t n_retry_oom;
+static int64_t *after;
+static size_t n_after;
+
+static int parse_lists(void) {
+        int r;
+
+        if (arg_after && arg_after_ok)
+                return cli_error(_("give either --after or --after-ok, not both"));
+        if (arg_retry_oom) {
+                r = client_parse_sizes("--retry-oom", arg_retry_oom, TASK_RETRY_OOM_MAX, &retry_oom, &n_retry_oom);
+                if (r < 0)
+                        return r;
+        }
+        if (arg_after || arg_after_ok) {
+                r = client_parse_id_list(arg_after ? "--after" : "--after-ok", arg_after ?: arg_after_ok,
+                                         TASK_AFTER_MAX, &after, &n_after);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The command line's --retry-oom, --after and --after-ok for a task that
+ * gives none of its own. */
+static int apply_lists(Task *t) {
+        if (n_retry_oom > 0 && t->n_retry_oom == 0) {
+                t->retry_oom = reallocarray(NULL, n_retry_oom, sizeof(uint64_t));
+                if (!t->retry_oom)
+                        return -ENOMEM;
+                memcpy(t->retry_oom, retry_oom, n_retry_oom * sizeof(uint64_t));
+                t->n_retry_oom = n_retry_oom;
+        }
+        if (n_after > 0 && t->n_after == 0) {
+                t->after = reallocarray(NULL, n_after, sizeof(int64_t));
+                if (!t->after)
+                        return -ENOMEM;
+                memcpy(t->after, after, n_after * sizeof(int64_t));
+                t->n_after = n_after;
+                t->after_ok = arg_after_ok != NULL;
+        }
+        return 0;
+}
+
 /* The task from the command line. */
 static int task_from_args(const char **rest, Task **ret) {
         _cleanup_(task_freep) Task *t = task_new();
@@ -198,6 +257,14 @@ static int task_from_args(const char **rest, Task **ret) {
         t->requeue = arg_requeue;
         t->in_submit_dir = arg_in_submit_dir;
         t->held = arg_hold;
+        r = apply_lists(t);
+        if (r < 0)
+                return r;
+        if (t->n_retry_oom > 0 && t->memory_bytes > 0 && t->retry_oom[0] <= t->memory_bytes)
+                return cli_error(_("--retry-oom: the first size must be more than --memory"));
+        for (size_t i = 1; i < t->n_retry_oom; i++)
+                if (t->retry_oom[i] <= t->retry_oom[i - 1])
+                        return cli_error(_("--retry-oom: each size must be more than the one before"));
         if (arg_name && !(t->name = strdup(arg_name)))
                 return -ENOMEM;
         r = strv_copy(rest, &t->argv);
@@ -364,6 +431,9 @@ static int task_from_line(const char *line, const char *path, size_t lineno, con
                 t->in_submit_dir = true;
         if (arg_hold)
                 t->held = true;
+        r = apply_lists(t);
+        if (r < 0)
+                return r;
         r = batch_task_check(t, &err);
         if (r == -EINVAL)
                 return cli_error("%s:%zu: %s", path, lineno, err ? err : _("bad task definition"));
@@ -427,28 +497,6 @@ static int tasks_from_batch(const char *path, Task ***ret, size_t *ret_n) {
         *ret = tasks;
         *ret_n = n;
         return 0;
-}
-
-/* br-run -w exits with the task's status: its exit code; 128+N for signal N;
- * 124 for the time limit (as timeout(1)); 137 for OOM (the kernel's SIGKILL);
- * 130 when cancelled; 127 when it could not start; 125 when interrupted. */
-static int exit_status_of(const Task *t) {
-        switch (t->main.reason) {
-        case TASK_REASON_EXITED:
-                return t->main.exit_code;
-        case TASK_REASON_SIGNALED:
-                return 128 + t->main.signal;
-        case TASK_REASON_TIME_LIMIT:
-                return 124;
-        case TASK_REASON_OOM:
-                return 137;
-        case TASK_REASON_CANCELLED:
-                return 130;
-        case TASK_REASON_FAILED_TO_START:
-                return 127;
-        default:
-                return 125;
-        }
 }
 
 static void print_json_line(const char *prefix, struct json_object *o) {
@@ -608,6 +656,24 @@ static void follow_event(Follow *f, ProtoMessage *m) {
          * finished state. */
         if (i < 0 || f->finished[i])
                 return;
+        if (m->task->next_attempt > 0) {
+                /* the daemon queued its next attempt (and follows that one
+                 * for us): the task ends when its last attempt ends */
+                int64_t next = m->task->next_attempt;
+
+                client_say_next_attempt(m->task);
+                f->ids[i] = next;
+                if (((size_t) i > 0 && f->ids[i - 1] >= next) ||
+                    ((size_t) i + 1 < f->n_known && f->ids[i + 1] <= next))
+                        f->sorted = false;
+                /* its next attempt waits in the queue */
+                if (f->started[i]) {
+                        f->started[i] = false;
+                        f->n_started--;
+                }
+                progress_draw(f, false);
+                return;
+        }
         if (!f->started[i]) {
                 /* never started (cancelled in the queue): counted so, to
                  * keep running = started - done */
@@ -622,18 +688,8 @@ static void follow_event(Follow *f, ProtoMessage *m) {
         progress_draw(f, f->left == 0);
         task_free(f->last);
         f->last = TAKE_PTR(m->task);
-        if (!arg_json && f->n == 1) {
-                char st[64], w[FORMAT_DURATION_MAX];
-                const TaskResult *res = &f->last->main;
-                if (res->reason == TASK_REASON_EXITED)
-                        snprintf(st, sizeof st, _("exited %d"), res->exit_code);
-                else if (res->reason == TASK_REASON_SIGNALED)
-                        snprintf(st, sizeof st, _("killed by signal %d"), res->signal);
-                else
-                        snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
-                cli_info(_("task %" PRId64 " %s after %s on CPUs %s"), f->last->id, st,
-                         format_duration(w, sizeof w, res->wall_usec), f->last->cpus ? f->last->cpus : "-");
-        }
+        if (!arg_json && f->n == 1)
+                client_say_end(f->last);
 }
 
 /* Waits for the tasks not finished yet. */
@@ -660,6 +716,9 @@ static int check(const char **args) {
 
         if (arg_exit_code || arg_json_log)
                 arg_wait = 1;
+        r = parse_lists();
+        if (r < 0)
+                return r;
         if (arg_json_log) {
                 json_log = fopen(arg_json_log, "ae");
                 if (!json_log)
@@ -859,7 +918,7 @@ static int run(void) {
                 r = follow(&c, &f);
                 if (r < 0)
                         goto finish;
-                status = arg_exit_code ? (f.failed > 0) : f.last ? exit_status_of(f.last) : 0;
+                status = arg_exit_code ? (f.failed > 0) : f.last ? client_exit_status(f.last) : 0;
         }
 finish:
         client_close(&c);

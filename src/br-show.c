@@ -112,6 +112,7 @@ static const char *describe_reason(const TaskResult *r, char *buf, size_t len) {
                 [TASK_REASON_CANCELLED] = N_("cancelled"),
                 [TASK_REASON_FAILED_TO_START] = N_("could not be started (failed-to-start)"),
                 [TASK_REASON_INTERRUPTED] = N_("lost by the daemon, its end unknown (interrupted)"),
+                [TASK_REASON_DEPENDENCY_FAILED] = N_("not run: a task it waited for did not exit 0 (dependency-failed)"),
         };
         char sig[32];
 
@@ -157,6 +158,41 @@ static void print_result(const TaskResult *r, bool running) {
                       r->peak_memory_bytes);
 }
 
+/* "12, 13" and "2.0G, 4.0G" */
+static char *ids_text(const int64_t *v, size_t n) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%" PRId64, i ? ", " : "", v[i]);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+static char *sizes_text(const uint64_t *v, size_t n) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                char a[FORMAT_SIZE_MAX];
+                fprintf(f, "%s%s", i ? ", " : "", format_size(a, sizeof a, v[i]));
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 static int print_task(const Task *t) {
         _cleanup_(freep) char *cmd = quote_argv(t->argv, true), *cleanup = NULL;
         char name[64], a[FORMAT_SIZE_MAX > FORMAT_DURATION_MAX ? FORMAT_SIZE_MAX : FORMAT_DURATION_MAX];
@@ -169,8 +205,12 @@ static int print_task(const Task *t) {
                 return -ENOMEM;
 
         printf(_("Task %" PRId64 ": %s\n"), t->id, shown);
-        if (t->state == TASK_QUEUED && t->held)
+        if (t->state == TASK_QUEUED && t->held && t->waiting)
+                field(_("State:"), "%s", _("queued, held and waiting for the tasks it runs after"));
+        else if (t->state == TASK_QUEUED && t->held)
                 field(_("State:"), "%s", _("queued, held (br-release starts it again)"));
+        else if (t->state == TASK_QUEUED && t->waiting)
+                field(_("State:"), "%s", _("queued, waiting for the tasks it runs after"));
         else
                 field(_("State:"), "%s", task_state_to_string(t->state) ?: "?");
         if (t->user)
@@ -212,7 +252,18 @@ static int print_task(const Task *t) {
                 field(_("Time limit:"), "%s", _("none"));
         field(_("Group, priority:"), "%d, %d", t->group, t->priority);
         if (t->retry_of)
-                field(_("Attempt:"), _("%u, of task %" PRId64 " (interrupted)"), t->attempt, t->retry_of);
+                field(_("Attempt:"), _("%u, of task %" PRId64), t->attempt, t->retry_of);
+        if (t->next_attempt)
+                field(_("Next attempt:"), _("task %" PRId64), t->next_attempt);
+        if (t->n_retry_oom) {
+                _cleanup_(freep) char *l = sizes_text(t->retry_oom, t->n_retry_oom);
+                field(_("If out of memory:"), _("queued again with %s"), l ?: "?");
+        }
+        if (t->n_after) {
+                _cleanup_(freep) char *l = ids_text(t->after, t->n_after);
+                field(t->state == TASK_QUEUED && t->waiting ? _("Waits for:") : _("Runs after:"),
+                      t->after_ok ? _("%s, only if they all exit 0") : "%s", l ?: "?");
+        }
         if (t->requeue)
                 field(_("If interrupted:"), "%s", _("queued again as a new attempt"));
         field(_("CPUs:"), "%s", t->cpus ?: _("not placed yet"));

@@ -54,6 +54,7 @@ static void print_stats(const ProtoStats *s) {
                 json_object_object_add(o, "memory_used", json_object_new_int64((int64_t) s->memory_used));
                 json_object_object_add(o, "memory_total", json_object_new_int64((int64_t) s->memory_total));
                 json_object_object_add(o, "held", json_object_new_int64((int64_t) s->held));
+                json_object_object_add(o, "waiting", json_object_new_int64((int64_t) s->waiting));
                 json_object_object_add(o, "draining", json_object_new_boolean(s->draining != 0));
                 puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
                 json_object_put(o);
@@ -68,6 +69,8 @@ static void print_stats(const ProtoStats *s) {
                         printf(_(", cleaning up %" PRIu64), s->cleanup);
                 if (s->held)
                         printf(_(", held %" PRIu64), s->held);
+                if (s->waiting)
+                        printf(_(", waiting %" PRIu64), s->waiting);
                 printf(_(" (threads %" PRIu64 "/%" PRIu64 ", memory %s/%s)"), s->threads_busy, s->threads_total,
                        format_size(a, sizeof a, s->memory_used), format_size(b, sizeof b, s->memory_total));
                 if (s->draining)

@@ -70,6 +70,31 @@ static int normalize_memory(json_object *o, char **e) {
         return set_u64(o, "memory", bytes);
 }
 
+/* "retry_oom": ["2G", "4G"] as the command line's --retry-oom takes its
+ * sizes; numbers stay bytes. */
+static int normalize_retry_oom(json_object *o, char **e) {
+        json_object *a = json_field(o, "retry_oom");
+
+        if (!a || !json_object_is_type(a, json_type_array))
+                return 0;   /* the protocol's parser says what is wrong */
+        for (size_t i = 0, n = json_object_array_length(a); i < n; i++) {
+                json_object *v = json_object_array_get_idx(a, i), *b;
+                uint64_t bytes;
+
+                if (!v || !json_object_is_type(v, json_type_string))
+                        continue;
+                if (parse_size(json_object_get_string(v), &bytes) < 0 || bytes == 0 || bytes > INT64_MAX)
+                        return json_fail(e, -EINVAL, _("retry_oom[%zu]: not a size: %s (use 512M, 2G, ...)"), i,
+                                         JSON_QUOTE(json_object_get_string(v)));
+                b = json_object_new_int64((int64_t) bytes);
+                if (!b || json_object_array_put_idx(a, i, b) < 0) {
+                        json_object_put(b);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 /* A duration in key: a string as the command line takes it ("15m", "90"),
  * or a number of seconds (zero_is_none: 0 means no limit, the field goes),
  * into the protocol's field us in microseconds. */
@@ -170,6 +195,7 @@ static int normalize(json_object *o, char **e) {
 
         if ((r = normalize_seed(o, e)) < 0 ||
             (r = normalize_memory(o, e)) < 0 ||
+            (r = normalize_retry_oom(o, e)) < 0 ||
             (r = normalize_duration(o, "time_limit", "time_limit_us", false, e)) < 0 ||
             (r = normalize_duration(o, "cleanup_time_limit", "cleanup_time_limit_us", false, e)) < 0)
                 return r;

@@ -410,3 +410,127 @@ int client_parse_user(const char *s, uid_t *ret) {
         *ret = pw->pw_uid;
         return 0;
 }
+
+/* Splits a comma-separated list of the option opt (for its messages) into
+ * words, each given to one(). */
+static int split_list(const char *opt, const char *list, int (*one)(const char *opt, const char *word, void *userdata),
+                      void *userdata) {
+        _cleanup_(freep) char *copy = strdup(list);
+        char *save = NULL;
+        int r;
+
+        if (!copy)
+                return cli_error_errno(ENOMEM, _("out of memory"));
+        if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
+                return cli_error(_("%s: an empty item in %s"), opt, list);
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                r = one(opt, w, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+typedef struct ListBuf {
+        int64_t *v;
+        size_t n, max;
+} ListBuf;
+
+static int list_push(ListBuf *b, const char *opt, int64_t x) {
+        if (b->n == b->max)
+                return cli_error(_("%s: at most %zu items"), opt, b->max);
+        b->v[b->n++] = x;
+        return 0;
+}
+
+static int one_size(const char *opt, const char *word, void *userdata) {
+        uint64_t v;
+
+        if (parse_size(word, &v) < 0 || v == 0 || v > INT64_MAX)
+                return cli_error(_("%s: not a size: %s (use 512M, 2G, ...)"), opt, word);
+        return list_push(userdata, opt, (int64_t) v);
+}
+
+static int one_id(const char *opt, const char *word, void *userdata) {
+        uint64_t v;
+
+        ListBuf *b = userdata;
+
+        if (parse_uint(word, 1, INT64_MAX, &v) < 0)
+                return cli_error(_("%s: not a task id: %s"), opt, word);
+        for (size_t i = 0; i < b->n; i++)
+                if (b->v[i] == (int64_t) v)
+                        return cli_error(_("%s: task %s is named twice"), opt, word);
+        return list_push(b, opt, (int64_t) v);
+}
+
+static int parse_list(const char *opt, const char *list, size_t max, bool ids, int64_t **ret, size_t *ret_n) {
+        ListBuf b = { .v = calloc(max, sizeof(int64_t)), .max = max };
+        int r;
+
+        if (!b.v)
+                return cli_error_errno(ENOMEM, _("out of memory"));
+        r = split_list(opt, list, ids ? one_id : one_size, &b);
+        if (r < 0) {
+                free(b.v);
+                return r;
+        }
+        *ret = b.v;
+        *ret_n = b.n;
+        return 0;
+}
+
+int client_parse_sizes(const char *opt, const char *list, size_t max, uint64_t **ret, size_t *ret_n) {
+        return parse_list(opt, list, max, false, (int64_t **) ret, ret_n);
+}
+
+int client_parse_id_list(const char *opt, const char *list, size_t max, int64_t **ret, size_t *ret_n) {
+        return parse_list(opt, list, max, true, ret, ret_n);
+}
+
+int client_exit_status(const Task *t) {
+        switch (t->main.reason) {
+        case TASK_REASON_EXITED:
+                return t->main.exit_code;
+        case TASK_REASON_SIGNALED:
+                return 128 + t->main.signal;
+        case TASK_REASON_TIME_LIMIT:
+                return 124;
+        case TASK_REASON_OOM:
+                return 137;
+        case TASK_REASON_CANCELLED:
+                return 130;
+        case TASK_REASON_FAILED_TO_START:
+                return 127;
+        case TASK_REASON_DEPENDENCY_FAILED:
+                return 126;
+        default:
+                return 125;
+        }
+}
+
+void client_say_end(const Task *t) {
+        char st[64], w[FORMAT_DURATION_MAX];
+        const TaskResult *res = &t->main;
+
+        if (res->reason == TASK_REASON_EXITED)
+                snprintf(st, sizeof st, _("exited %d"), res->exit_code);
+        else if (res->reason == TASK_REASON_SIGNALED)
+                snprintf(st, sizeof st, _("killed by signal %d"), res->signal);
+        else
+                snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
+        cli_info(_("task %" PRId64 " %s after %s on CPUs %s"), t->id, st, format_duration(w, sizeof w, res->wall_usec),
+                 t->cpus ? t->cpus : "-");
+}
+
+void client_say_next_attempt(const Task *t) {
+        char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
+
+        if (t->main.reason == TASK_REASON_OOM && t->n_retry_oom > 0)
+                cli_info(_("task %" PRId64 " ran out of memory (%s): retried as task %" PRId64 " with %s"), t->id,
+                         format_size(a, sizeof a, t->memory_bytes), t->next_attempt,
+                         format_size(b, sizeof b, t->retry_oom[0]));
+        else
+                cli_info(_("task %" PRId64 " ended (%s): retried as task %" PRId64), t->id,
+                         task_reason_to_string(t->main.reason), t->next_attempt);
+}

@@ -87,3 +87,20 @@ int client_parse_when(const char *opt, const char *s, uint64_t *ret);
 
 /* --user: a user name or a uid (a usage error, said, for neither). */
 int client_parse_user(const char *s, uid_t *ret);
+
+/* A comma-separated list given to the option opt: sizes ("2G,4G") or task
+ * ids ("12,13"), at most max of them, into a malloc'd array.  A bad one is
+ * a usage error (said). */
+int client_parse_sizes(const char *opt, const char *list, size_t max, uint64_t **ret, size_t *ret_n);
+int client_parse_id_list(const char *opt, const char *list, size_t max, int64_t **ret, size_t *ret_n);
+
+/* br-run -w and br-retry -w exit with the task's status: its exit code;
+ * 128+N for signal N; 124 for the time limit (as timeout(1)); 137 for OOM
+ * (the kernel's SIGKILL); 130 when cancelled; 127 when it could not start;
+ * 126 when a dependency failed (--after-ok); 125 when interrupted. */
+int client_exit_status(const Task *t);
+/* One line on stderr: "task 12 exited 0 after 1.2s on CPUs 3". */
+void client_say_end(const Task *t);
+/* One line on stderr for a task that ended with a next attempt queued:
+ * "task 12 ran out of memory (2.0G): retried as task 13 with 4.0G". */
+void client_say_next_attempt(const Task *t);

@@ -70,6 +70,9 @@ static const struct Column {
         { "attempt", 2, "1" },
         { "retry_of", 2, "NULL" },
         { "in_submit_dir", 4, "0" },
+        { "retry_oom_bytes", 4, "NULL" },
+        { "after_ids", 4, "NULL" },
+        { "after_ok", 4, "0" },
         { "state", 1, NULL },
         { "cpus", 1, NULL },
         { "unit", 1, NULL },
@@ -78,6 +81,7 @@ static const struct Column {
         { "output_bytes", 3, "NULL" },
         { "output_removed_at_us", 3, "NULL" },
         { "held", 4, "0" },
+        { "next_attempt", 4, "NULL" },
 #define RESULT_COLUMNS(p)                                                              \
         { p "reason", 1, NULL }, { p "exit_code", 1, NULL }, { p "signal", 1, NULL },  \
         { p "started_at_us", 1, NULL }, { p "finished_at_us", 1, NULL },               \
@@ -410,6 +414,22 @@ static char **read_strv(Reader *rd) {
         return l;
 }
 
+/* A JSON array of integers in [min, max] (NULL: none). */
+static int64_t *read_ints(Reader *rd, int64_t min, int64_t max, size_t max_n, size_t *ret_n) {
+        _cleanup_(freep) char *text = NULL;
+        int64_t *v = NULL;
+        int r;
+
+        *ret_n = 0;
+        text = read_text(rd);
+        if (!text)
+                return NULL;
+        r = json_ints_from_text(text, min, max, max_n, &v, ret_n);
+        if (r < 0)
+                read_fail(rd, rd->i - 1, r);
+        return v;
+}
+
 static TaskReason read_reason(Reader *rd) {
         _cleanup_(freep) char *s = read_text(rd);
         TaskReason reason;
@@ -481,6 +501,9 @@ static int task_from_row(HistDb *h, sqlite3_stmt *s, Task **ret) {
         t->attempt = (unsigned) read_int(&rd, 1, UINT_MAX);
         t->retry_of = read_int(&rd, 0, INT64_MAX);
         t->in_submit_dir = read_int(&rd, 0, 1);
+        t->retry_oom = (uint64_t *) read_ints(&rd, 1, INT64_MAX, TASK_RETRY_OOM_MAX, &t->n_retry_oom);
+        t->after = read_ints(&rd, 1, INT64_MAX, TASK_AFTER_MAX, &t->n_after);
+        t->after_ok = read_int(&rd, 0, 1);
 
         state = read_text(&rd);
         t->state = task_state_from_string(state);
@@ -493,6 +516,7 @@ static int task_from_row(HistDb *h, sqlite3_stmt *s, Task **ret) {
         t->output_bytes = read_u64_if(&rd, &t->has_output_bytes);
         t->output_removed_usec = read_u64(&rd);
         t->held = read_int(&rd, 0, 1);
+        t->next_attempt = read_int(&rd, 0, INT64_MAX);
         read_result(&rd, &t->main);
         read_result(&rd, &t->cleanup);
 
@@ -539,7 +563,7 @@ int histdb_get(HistDb *h, int64_t id, Task **ret) {
 }
 
 /* The list query: ?1 after, ?2 before, ?3..?6 states, ?7 uid, ?8 limit,
- * ?9..?15 reasons, ?16 name pattern, ?17 since, ?18 until, as the
+ * ?9..?16 reasons, ?17 name pattern, ?18 since, ?19 until, as the
  * daemon's (db.c), only the filters asked for in the text. */
 static char *list_sql(HistDb *h, const ProtoRequest *req) {
         char *sql;
@@ -547,10 +571,10 @@ static char *list_sql(HistDb *h, const ProtoRequest *req) {
         if (asprintf(&sql, "%s WHERE id > ?1 AND id < ?2%s%s%s%s%s%s ORDER BY id %s LIMIT ?8", h->select,
                      req->state_mask ? " AND state IN (?3, ?4, ?5, ?6)" : "",
                      req->has_uid ? " AND uid = ?7" : "",
-                     req->reason_mask ? " AND reason IN (?9, ?10, ?11, ?12, ?13, ?14, ?15)" : "",
-                     req->name_glob ? " AND coalesce(name, 'task-' || id) GLOB ?16" : "",
-                     req->since_usec ? " AND queued_at_us >= ?17" : "",
-                     req->until_usec ? " AND queued_at_us < ?18" : "",
+                     req->reason_mask ? " AND reason IN (?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)" : "",
+                     req->name_glob ? " AND coalesce(name, 'task-' || id) GLOB ?17" : "",
+                     req->since_usec ? " AND queued_at_us >= ?18" : "",
+                     req->until_usec ? " AND queued_at_us < ?19" : "",
                      req->newest_first ? "DESC" : "ASC") < 0)
                 return NULL;
         return sql;
@@ -590,11 +614,11 @@ static int bind_list(sqlite3_stmt *s, const ProtoRequest *req, size_t limit) {
         if (req->has_uid)
                 bind_i64(s, 7, req->uid, &rc);
         if (req->name_glob)
-                bind_str(s, 16, req->name_glob, &rc);
+                bind_str(s, 17, req->name_glob, &rc);
         if (req->since_usec)
-                bind_i64(s, 17, clamp_i64(req->since_usec), &rc);
+                bind_i64(s, 18, clamp_i64(req->since_usec), &rc);
         if (req->until_usec)
-                bind_i64(s, 18, clamp_i64(req->until_usec), &rc);
+                bind_i64(s, 19, clamp_i64(req->until_usec), &rc);
         return rc;
 }
 

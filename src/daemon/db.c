@@ -169,11 +169,24 @@ static const char schema_v3[] =
 /* 4: in_submit_dir, a task that runs in its submit directory rather than
  * in a fresh one (br-run --in-submit-dir); held, a queued task that does
  * not start until released (br-cancel --hold, br-release); the index
- * serves br-list's time range (--since, --until) over a long history. */
+ * serves br-list's time range (--since, --until) over a long history.
+ * retry_oom_bytes: the memory sizes (a JSON array of bytes) of the
+ * attempts queued after an oom (br-run --retry-oom); next_attempt: the
+ * attempt the daemon queued after this one ended (oom, interrupted);
+ * after_ids and after_ok: the tasks (a JSON array of ids) this one waits
+ * for, and whether they must have exited 0 (br-run --after, --after-ok). */
 static const char schema_v4[] =
         "ALTER TABLE tasks ADD COLUMN in_submit_dir INTEGER NOT NULL DEFAULT 0 CHECK (in_submit_dir IN (0, 1));\n"
         "ALTER TABLE tasks ADD COLUMN held INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1));\n"
-        "CREATE INDEX tasks_queued_at ON tasks (queued_at_us);\n";
+        "CREATE INDEX tasks_queued_at ON tasks (queued_at_us);\n"
+        "ALTER TABLE tasks ADD COLUMN retry_oom_bytes TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN next_attempt INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN after_ids TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN after_ok INTEGER NOT NULL DEFAULT 0 CHECK (after_ok IN (0, 1));\n"
+        /* what a daemon that died between an oom and its next attempt
+         * left: found at the next start without a scan */
+        "CREATE INDEX tasks_oom_unretried ON tasks (id)\n"
+        "        WHERE reason = 'oom' AND retry_oom_bytes IS NOT NULL AND next_attempt IS NULL;\n";
 
 static const struct Migration {
         int version;
@@ -195,7 +208,7 @@ _Static_assert(DB_APPLICATION_ID == 1112692046, "application_id in schema_v1");
         "name, uid, gid, user, argv, env, submit_dir, cleanup_argv, threads, " \
         "memory_bytes, time_limit_us, cleanup_time_limit_us, priority_group, " \
         "priority, whole_cores, queued_at_us, submit_token, requeue, attempt, retry_of, " \
-        "in_submit_dir"
+        "in_submit_dir, retry_oom_bytes, after_ids, after_ok"
 #define COLUMNS_RESULT(p)                                                      \
         p "reason, " p "exit_code, " p "signal, " p "started_at_us, "          \
         p "finished_at_us, " p "wall_us, " p "cpu_user_us, " p "cpu_system_us, " \
@@ -203,7 +216,7 @@ _Static_assert(DB_APPLICATION_ID == 1112692046, "application_id in schema_v1");
 /* What db_update_task() writes. */
 #define COLUMNS_MUTABLE                                                        \
         "state, cpus, unit, output_dir, output_truncated, output_bytes, "      \
-        "output_removed_at_us, held, "                                         \
+        "output_removed_at_us, held, next_attempt, "                           \
         COLUMNS_RESULT("") ", " COLUMNS_RESULT("cleanup_")
 
 typedef enum Stmt {
@@ -215,6 +228,7 @@ typedef enum Stmt {
         STMT_GET,
         STMT_COUNT,
         STMT_BY_TOKEN,
+        STMT_END,
         STMT_LIST,              /* + 128 variants, see stmt_sql(), prepared when first used */
         _STMT_MAX = STMT_LIST + 128,
 } Stmt;
@@ -226,7 +240,7 @@ typedef enum Stmt {
 #define LIST_BY_NAME     16
 #define LIST_SINCE       32
 #define LIST_UNTIL       64
-#define LIST_REASON_SLOTS 7     /* = _TASK_REASON_MAX - 1 */
+#define LIST_REASON_SLOTS 8     /* = _TASK_REASON_MAX - 1 */
 _Static_assert(LIST_REASON_SLOTS == _TASK_REASON_MAX - 1, "one IN slot per reason");
 #define LIST_STATE_SLOTS 4      /* = _TASK_STATE_MAX */
 _Static_assert(LIST_STATE_SLOTS == _TASK_STATE_MAX, "one IN slot per state");
@@ -378,13 +392,15 @@ static char *stmt_sql(Stmt id) {
                               " FROM tasks WHERE id = ?");
         case STMT_BY_TOKEN:
                 return strdup("SELECT id FROM tasks WHERE uid = ? AND submit_token = ? ORDER BY id");
+        case STMT_END:
+                return strdup("SELECT state, reason, exit_code, coalesce(next_attempt, 0), uid FROM tasks WHERE id = ?");
         case STMT_COUNT:
                 return strdup("SELECT state, count(*) FROM tasks"
                               " WHERE state IN ('queued', 'running', 'cleanup')"
                               " GROUP BY state");
         default:
                 /* ?1 after, ?2 before, ?3..?6 states, ?7 uid, ?8 limit,
-                 * ?9..?15 reasons, ?16 name pattern, ?17 since, ?18 until.
+                 * ?9..?16 reasons, ?17 name pattern, ?18 since, ?19 until.
                  * Only the filters asked for are in the text, so that the
                  * planner sees plain index lookups. */
                 k = id - STMT_LIST;
@@ -394,10 +410,10 @@ static char *stmt_sql(Stmt id) {
                              " ORDER BY id %s LIMIT ?8",
                              k & LIST_BY_STATE ? " AND state IN (?3, ?4, ?5, ?6)" : "",
                              k & LIST_BY_UID ? " AND uid = ?7" : "",
-                             k & LIST_BY_REASON ? " AND reason IN (?9, ?10, ?11, ?12, ?13, ?14, ?15)" : "",
-                             k & LIST_BY_NAME ? " AND coalesce(name, 'task-' || id) GLOB ?16" : "",
-                             k & LIST_SINCE ? " AND queued_at_us >= ?17" : "",
-                             k & LIST_UNTIL ? " AND queued_at_us < ?18" : "",
+                             k & LIST_BY_REASON ? " AND reason IN (?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)" : "",
+                             k & LIST_BY_NAME ? " AND coalesce(name, 'task-' || id) GLOB ?17" : "",
+                             k & LIST_SINCE ? " AND queued_at_us >= ?18" : "",
+                             k & LIST_UNTIL ? " AND queued_at_us < ?19" : "",
                              k & LIST_NEWEST ? "DESC" : "ASC") < 0)
                         return NULL;
                 return sql;
@@ -521,6 +537,7 @@ static void bind_mutable(Binder *b, const Task *t) {
         bind_u64_if(b, t->has_output_bytes, t->output_bytes);
         bind_u64_if(b, t->output_removed_usec != 0, t->output_removed_usec);
         bind_int(b, t->held);
+        bind_u64_if(b, t->next_attempt > 0, (uint64_t) t->next_attempt);
         bind_result(b, &t->main);
         bind_result(b, &t->cleanup);
 }
@@ -623,6 +640,22 @@ static char **read_strv(Reader *rd) {
         return l;
 }
 
+/* A JSON array of integers in [min, max] (NULL: none). */
+static int64_t *read_ints(Reader *rd, int64_t min, int64_t max, size_t max_n, size_t *ret_n) {
+        _cleanup_(freep) char *text = NULL;
+        int64_t *v = NULL;
+        int r;
+
+        *ret_n = 0;
+        text = read_text(rd);
+        if (!text)
+                return NULL;
+        r = json_ints_from_text(text, min, max, max_n, &v, ret_n);
+        if (r < 0)
+                read_fail(rd, rd->i - 1, r);
+        return v;
+}
+
 static TaskReason read_reason(Reader *rd) {
         _cleanup_(freep) char *s = read_text(rd);
         TaskReason reason;
@@ -684,6 +717,9 @@ static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
         t->attempt = (unsigned) read_int(&rd, 1, UINT_MAX);
         t->retry_of = read_int(&rd, 0, INT64_MAX);
         t->in_submit_dir = read_int(&rd, 0, 1);
+        t->retry_oom = (uint64_t *) read_ints(&rd, 1, INT64_MAX, TASK_RETRY_OOM_MAX, &t->n_retry_oom);
+        t->after = read_ints(&rd, 1, INT64_MAX, TASK_AFTER_MAX, &t->n_after);
+        t->after_ok = read_int(&rd, 0, 1);
 
         state = read_text(&rd);
         t->state = task_state_from_string(state);
@@ -696,6 +732,7 @@ static int task_from_row(Db *db, sqlite3_stmt *s, Task **ret) {
         t->output_bytes = read_u64_if(&rd, &t->has_output_bytes);
         t->output_removed_usec = read_u64(&rd);
         t->held = read_int(&rd, 0, 1);
+        t->next_attempt = read_int(&rd, 0, INT64_MAX);
         read_result(&rd, &t->main);
         read_result(&rd, &t->cleanup);
 
@@ -740,6 +777,14 @@ static int check_mutable(Db *db, const Task *t) {
 static int check_new(Db *db, const Task *t) {
         if (!t)
                 return fail(db, -EINVAL, "no task");
+        if (t->n_retry_oom > TASK_RETRY_OOM_MAX || t->n_after > TASK_AFTER_MAX)
+                return fail(db, -EINVAL, "Task has too many retry steps or dependencies");
+        for (size_t i = 0; i < t->n_retry_oom; i++)
+                if (t->retry_oom[i] == 0 || t->retry_oom[i] > INT64_MAX)
+                        return fail(db, -ERANGE, "Task retry step out of range");
+        for (size_t i = 0; i < t->n_after; i++)
+                if (t->after[i] < 1)
+                        return fail(db, -EINVAL, "Task depends on an invalid id");
         if (!t->argv || !t->argv[0])
                 return fail(db, -EINVAL, "Task has no command");
         if (t->cleanup_argv && !t->cleanup_argv[0])
@@ -1019,9 +1064,12 @@ Db *db_close(Db *db) {
 
 /* ---- tasks ---- */
 
+static int prepare(Db *db, const char *sql, sqlite3_stmt **ret);
+static int update_one(Db *db, const Task *t);
+
 static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         _cleanup_(freep) char *command = NULL, *cleanup_command = NULL, *argv = NULL,
-                *env = NULL, *cleanup_argv = NULL;
+                *env = NULL, *cleanup_argv = NULL, *retry_oom = NULL, *after = NULL;
         _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
         Binder b = {};
         int r, rc;
@@ -1035,6 +1083,10 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
                 r = json_strv_to_text(t->env, &env);
         if (r >= 0 && t->cleanup_argv)
                 r = json_strv_to_text(t->cleanup_argv, &cleanup_argv);
+        if (r >= 0)
+                r = json_ints_to_text((const int64_t *) t->retry_oom, t->n_retry_oom, &retry_oom);
+        if (r >= 0)
+                r = json_ints_to_text(t->after, t->n_after, &after);
         if (r < 0)
                 return fail(db, r, "Failed to encode task: %s", strerror(-r));
 
@@ -1066,6 +1118,9 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         bind_int(&b, t->attempt ? t->attempt : 1);
         bind_u64_if(&b, t->retry_of > 0, (uint64_t) t->retry_of);
         bind_int(&b, t->in_submit_dir);
+        bind_text(&b, retry_oom);
+        bind_text(&b, after);
+        bind_int(&b, t->after_ok);
         bind_mutable(&b, t);
         r = bind_done(db, &b, "Failed to bind task");
         if (r < 0)
@@ -1176,6 +1231,158 @@ int db_update_tasks(Db *db, Task * const *tasks, size_t n) {
 fail:
         tx_rollback(db);
         return r;
+}
+
+int db_insert_attempt(Db *db, Task *next, Task *prev) {
+        int64_t id;
+        int r;
+
+        if (!db || !next || !prev)
+                return -EINVAL;
+        if (db->readonly)
+                return fail(db, -EROFS, "Database is open read-only");
+        r = check_new(db, next);
+        if (r < 0)
+                return r;
+        r = tx_begin(db);
+        if (r < 0)
+                return r;
+        r = insert_one(db, next, now_usec(CLOCK_REALTIME), &id);
+        if (r < 0)
+                goto fail;
+        prev->next_attempt = id;
+        r = update_one(db, prev);
+        if (r >= 0)
+                r = tx_commit(db);
+        if (r < 0) {
+                prev->next_attempt = 0;
+                goto fail;
+        }
+        next->id = id;
+        if (next->queued_usec == 0)
+                next->queued_usec = now_usec(CLOCK_REALTIME);
+        return 0;
+fail:
+        tx_rollback(db);
+        return r;
+}
+
+int db_get_end(Db *db, int64_t id, DbEnd *ret) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        TaskState state;
+        int r, rc;
+
+        if (!db || !ret)
+                return -EINVAL;
+        r = stmt_get(db, STMT_END, &s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_int64(s, 1, id);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to bind id");
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return fail(db, -ENOENT, "No task %" PRIi64, id);
+        if (rc != SQLITE_ROW)
+                return fail_sqlite(db, rc, "Failed to read task");
+        state = task_state_from_string((const char *) sqlite3_column_text(s, 0));
+        if (state < 0)
+                return fail(db, -EBADMSG, "Task %" PRIi64 ": invalid state", id);
+        *ret = (DbEnd) {
+                .state = state,
+                .reason = sqlite3_column_type(s, 1) == SQLITE_NULL ? TASK_REASON_NONE
+                          : task_reason_from_string((const char *) sqlite3_column_text(s, 1)),
+                .has_exit_code = sqlite3_column_type(s, 2) != SQLITE_NULL,
+                .exit_code = sqlite3_column_int(s, 2),
+                .next_attempt = sqlite3_column_int64(s, 3),
+                .uid = (uid_t) sqlite3_column_int64(s, 4),
+        };
+        if (ret->reason < 0)
+                return fail(db, -EBADMSG, "Task %" PRIi64 ": invalid reason", id);
+        return 0;
+}
+
+int db_oom_unretried(Db *db, int64_t **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(freep) int64_t *v = NULL;
+        size_t n = 0, a = 0;
+        int r, rc;
+
+        if (!db || !ret || !ret_n)
+                return -EINVAL;
+        r = prepare(db, "SELECT id FROM tasks WHERE reason = 'oom' AND retry_oom_bytes IS NOT NULL "
+                        "AND next_attempt IS NULL AND state = 'finished' ORDER BY id", &s);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (n == a) {
+                        size_t na = a ? 2 * a : 16;
+                        int64_t *nv = reallocarray(v, na, sizeof *nv);
+                        if (!nv)
+                                return fail(db, -ENOMEM, "out of memory");
+                        v = nv;
+                        a = na;
+                }
+                v[n++] = sqlite3_column_int64(s, 0);
+        }
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to read the tasks that ran out of memory");
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
+void db_waiting_free(DbWaiting *w, size_t n) {
+        for (size_t i = 0; w && i < n; i++)
+                free(w[i].after);
+        free(w);
+}
+
+int db_load_waiting(Db *db, DbWaiting **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        DbWaiting *v = NULL;
+        size_t n = 0, a = 0;
+        int r, rc;
+
+        if (!db || !ret || !ret_n)
+                return -EINVAL;
+        r = prepare(db, "SELECT id, after_ids, after_ok FROM tasks "
+                        "WHERE state = 'queued' AND after_ids IS NOT NULL ORDER BY id", &s);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                const char *text = (const char *) sqlite3_column_text(s, 1);
+
+                if (n == a) {
+                        size_t na = a ? 2 * a : 64;
+                        DbWaiting *nv = reallocarray(v, na, sizeof *nv);
+                        if (!nv) {
+                                db_waiting_free(v, n);
+                                return fail(db, -ENOMEM, "out of memory");
+                        }
+                        v = nv;
+                        a = na;
+                }
+                v[n] = (DbWaiting) {
+                        .id = sqlite3_column_int64(s, 0),
+                        .after_ok = sqlite3_column_int64(s, 2) != 0,
+                };
+                r = text ? json_ints_from_text(text, 1, INT64_MAX, TASK_AFTER_MAX, &v[n].after, &v[n].n_after)
+                         : -EBADMSG;
+                if (r < 0) {
+                        int64_t id = v[n].id;
+                        db_waiting_free(v, n);
+                        return fail(db, r, "Task %" PRIi64 ": invalid value in column after_ids", id);
+                }
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                db_waiting_free(v, n);
+                return fail_sqlite(db, rc, "Failed to read the waiting tasks");
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
 }
 
 int db_update_task(Db *db, const Task *t) {
@@ -1296,11 +1503,11 @@ int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n) {
                 if (f->reasons & (1u << rs))
                         rc = sqlite3_bind_text(s, slot++, task_reason_to_string(rs), -1, SQLITE_STATIC);
         if (rc == SQLITE_OK && f->name_glob)
-                rc = sqlite3_bind_text(s, 16, f->name_glob, -1, SQLITE_STATIC);
+                rc = sqlite3_bind_text(s, 17, f->name_glob, -1, SQLITE_STATIC);
         if (rc == SQLITE_OK && f->since_usec)
-                rc = sqlite3_bind_int64(s, 17, (int64_t) f->since_usec);
+                rc = sqlite3_bind_int64(s, 18, (int64_t) f->since_usec);
         if (rc == SQLITE_OK && f->until_usec)
-                rc = sqlite3_bind_int64(s, 18, (int64_t) f->until_usec);
+                rc = sqlite3_bind_int64(s, 19, (int64_t) f->until_usec);
         if (rc != SQLITE_OK)
                 return fail_sqlite(db, rc, "Failed to bind filter");
 
@@ -1344,8 +1551,6 @@ int db_load_unfinished(Db *db, Task ***ret, size_t *ret_n) {
 
         return db_list_tasks(db, &f, ret, ret_n);
 }
-
-static int prepare(Db *db, const char *sql, sqlite3_stmt **ret);
 
 int db_load_queued(Db *db, SchedTask **ret, size_t *ret_n) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;

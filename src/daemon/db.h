@@ -76,6 +76,40 @@ int db_insert_tasks(Db *db, Task **tasks, size_t n);
 int db_update_task(Db *db, const Task *t);
 int db_update_tasks(Db *db, Task * const *tasks, size_t n);
 
+/* The next attempt of prev, in one transaction: inserts next (as
+ * db_insert_tasks() does: its id set on success) and records its id as
+ * prev's next_attempt (prev's other mutable fields written as they are).
+ * On failure neither is written and prev->next_attempt is 0. */
+int db_insert_attempt(Db *db, Task *next, Task *prev);
+
+/* How a task stands, without reading all of it: for dependencies. */
+typedef struct DbEnd {
+        TaskState state;
+        TaskReason reason;        /* the main command's; NONE until it ended */
+        bool has_exit_code;
+        int exit_code;
+        int64_t next_attempt;     /* 0: none */
+        uid_t uid;
+} DbEnd;
+/* -ENOENT if there is no task id. */
+int db_get_end(Db *db, int64_t id, DbEnd *ret);
+
+/* The queued tasks with dependencies (after_ids), oldest first: what a
+ * restart needs to keep them waiting.  Free with db_waiting_free(). */
+typedef struct DbWaiting {
+        int64_t id;
+        int64_t *after;
+        size_t n_after;
+        bool after_ok;
+} DbWaiting;
+int db_load_waiting(Db *db, DbWaiting **ret, size_t *ret_n);
+void db_waiting_free(DbWaiting *w, size_t n);
+
+/* The finished tasks that ran out of memory with a --retry-oom ladder left
+ * and no next attempt (a daemon stopped in between), ascending; *ret is
+ * malloc'd (NULL when none). */
+int db_oom_unretried(Db *db, int64_t **ret, size_t *ret_n);
+
 /* The ids (ascending) of uid's tasks stored with this submit token; *ret
  * NULL and *ret_n 0 when there are none. */
 int db_find_submission(Db *db, uid_t uid, const char *token, int64_t **ret, size_t *ret_n);

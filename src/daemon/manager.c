@@ -95,6 +95,14 @@ struct Manager {
         bool system_warned;
         SchedTask *held;          /* held tasks' records, by id: counted in their shares, not queued */
         size_t n_held, n_held_allocated;
+        IdMap waiters;            /* task id -> Waiter: queued, waiting for dependencies (not in the queue) */
+        IdMap dependents;         /* dependency id -> Dependents: the waiters that wait for it */
+        struct Wake {             /* finished tasks whose dependents are still to be told */
+                int64_t id, next;
+                bool ok;
+        } *wakes;
+        size_t n_wakes, n_wakes_allocated;
+        bool waking;
         bool draining;            /* start nothing new (STATE/draining, kept across restarts) */
 };
 
@@ -340,16 +348,157 @@ static int held_take(Manager *m, int64_t id, SchedTask *ret) {
         return 0;
 }
 
+/* Into the queue (or, held, among the held); its share is counted. */
+static int queue_place(Manager *m, const SchedTask *st) {
+        return st->held ? held_add(m, st) : sched_enqueue(m->sched, st);
+}
+
 /* Into the queue (or, held, among the held), and counted. */
 static int queue_record(Manager *m, const SchedTask *st) {
-        int r = st->held ? held_add(m, st) : sched_enqueue(m->sched, st);
+        int r = queue_place(m, st);
         if (r >= 0)
                 share_count(m, st->uid, st->cost, +1);
         return r;
 }
 
+/* ---- dependencies: waiting tasks, counted as queued, never given to the
+ * scheduler until every task they wait for finished ----
+ *
+ * A waiter is known by its id (waiters) and listed under each task it
+ * waits for (dependents), so that a task that finishes tells its own
+ * dependents only.  A cancelled waiter leaves its ids in the lists of the
+ * others: they are skipped when those finish. */
+typedef struct Waiter {
+        SchedTask st;
+        unsigned left;            /* dependencies not finished */
+        bool after_ok;
+} Waiter;
+
+typedef struct Dependents {
+        size_t n, allocated;
+        int64_t ids[];
+} Dependents;
+
+/* Attempts followed from a dependency to the one that counts, at most:
+ * more than any chain of attempts gets (MAX_ATTEMPTS, TASK_RETRY_OOM_MAX). */
+#define DEP_CHAIN_MAX 64
+
+static int dependents_add(Manager *m, int64_t dep, int64_t id) {
+        Dependents *d = idmap_get(&m->dependents, dep);
+
+        if (!d || d->n == d->allocated) {
+                size_t a = d ? 2 * d->allocated : 4;
+                Dependents *nd;
+
+                /* the map makes its room first (with d, where it is): so
+                 * that putting nd in place below cannot fail */
+                if (d && idmap_put(&m->dependents, dep, d) < 0)
+                        return -ENOMEM;
+                nd = realloc(d, sizeof *nd + a * sizeof(int64_t));
+                if (!nd)
+                        return -ENOMEM;
+                if (!d)
+                        nd->n = 0;
+                nd->allocated = a;
+                if (idmap_put(&m->dependents, dep, nd) < 0) {
+                        free(nd);   /* a new one: d was NULL */
+                        return -ENOMEM;
+                }
+                d = nd;
+        }
+        d->ids[d->n++] = id;
+        return 0;
+}
+
+static bool end_ok(TaskReason reason, bool has_exit_code, int exit_code) {
+        return reason == TASK_REASON_EXITED && has_exit_code && exit_code == 0;
+}
+
+/* Where dependency id stands, following the attempts queued after it
+ * (an oom with a ladder, an interruption): 1 finished (*ret_ok: exited 0),
+ * 0 not yet (*ret_id: the attempt to wait for), or a negative errno
+ * (-ENOENT: no such task).  The database says: a task that ended is
+ * stored finished before its dependents are told (finish_stored()). */
+static int dep_resolve(Manager *m, int64_t id, int64_t *ret_id, bool *ret_ok) {
+        for (unsigned hop = 0; hop < DEP_CHAIN_MAX; hop++) {
+                DbEnd e;
+                int r = db_get_end(m->db, id, &e);
+
+                if (r < 0)
+                        return r;
+                if (e.state != TASK_FINISHED) {
+                        *ret_id = id;
+                        return 0;
+                }
+                if (e.next_attempt <= 0) {
+                        *ret_ok = end_ok(e.reason, e.has_exit_code, e.exit_code);
+                        return 1;
+                }
+                id = e.next_attempt;
+        }
+        *ret_ok = false;
+        return 1;
+}
+
+#define QUEUED_WAITING 1
+#define QUEUED_DEP_FAILED 2
+
+/* A task with dependencies enters the queue: among the waiters while one
+ * of them has not finished, else as queue_record() puts it.  Returns 0
+ * (queued), QUEUED_WAITING, QUEUED_DEP_FAILED (with after_ok, one did not
+ * exit 0: the caller ends the task, which is not counted), or a negative
+ * errno (nothing done). */
+static int queue_after(Manager *m, const SchedTask *st, const int64_t *after, size_t n, bool after_ok) {
+        int64_t pending[TASK_AFTER_MAX];
+        size_t n_pending = 0;
+        Waiter *w;
+        int r;
+
+        for (size_t i = 0; i < n && i < TASK_AFTER_MAX; i++) {
+                bool ok = false;
+                int64_t id;
+
+                r = dep_resolve(m, after[i], &id, &ok);
+                if (r == -ENOENT) {
+                        /* removed by the retention of old rows: it had finished, how is not known */
+                        r = 1;
+                        ok = false;
+                }
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        pending[n_pending++] = id;
+                else if (after_ok && !ok)
+                        return QUEUED_DEP_FAILED;
+        }
+        if (n_pending == 0)
+                return queue_record(m, st);
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (Waiter) { .st = *st, .left = (unsigned) n_pending, .after_ok = after_ok };
+        r = idmap_put(&m->waiters, st->id, w);
+        if (r < 0) {
+                free(w);
+                return r;
+        }
+        for (size_t i = 0; i < n_pending; i++) {
+                r = dependents_add(m, pending[i], st->id);
+                if (r < 0) {
+                        /* the lists that have it skip it: there is no waiter */
+                        free(idmap_remove(&m->waiters, st->id));
+                        return r;
+                }
+        }
+        share_count(m, st->uid, st->cost, +1);
+        return QUEUED_WAITING;
+}
+
 static int queue_task(Manager *m, const Task *t) {
         SchedTask st = sched_task(t, task_cost(t));
+
+        if (t->n_after > 0)
+                return queue_after(m, &st, t->after, t->n_after, t->after_ok);
         return queue_record(m, &st);
 }
 
@@ -782,24 +931,31 @@ static void start_cleanup(Live *l) {
         announce(m, PROTO_EVENT_FINISHED, t);
 }
 
-static void enqueue_stored(Manager *m, Task * const *tasks, size_t n, int64_t *ret_ids);
+static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids);
 
 /* Attempts of one task at most: a task that a reboot interrupts every time
  * stops coming back. */
 #define MAX_ATTEMPTS 5
 
-/* A task interrupted (its unit gone: a reboot) that asked for it, or every
- * one with --requeue-interrupted: queued again as a new row, the next
- * attempt of the first.  Called once the interrupted one is stored. */
-static void queue_attempt(Manager *m, const Task *t) {
+/* The next attempt of a task that ended, once it is stored: one that ran
+ * out of memory with steps of its --retry-oom ladder left gets the first
+ * of them (and the rest); one interrupted (its unit gone: a reboot) that
+ * asked for it, or every one with --requeue-interrupted, the same again.
+ * A new row, attempt + 1, retry_of the first attempt's id; t's
+ * next_attempt names it (both stored in one transaction).  Returns the new
+ * task, queued but not announced yet (the caller's), or NULL. */
+static Task *queue_attempt(Manager *m, Task *t) {
         _cleanup_(task_freep) Task *n = NULL;
+        bool oom = t->main.reason == TASK_REASON_OOM && t->n_retry_oom > 0;
         int64_t id;
 
-        if (t->main.reason != TASK_REASON_INTERRUPTED || !(t->requeue || m->config.requeue_interrupted))
-                return;
-        if (t->attempt >= MAX_ATTEMPTS) {
+        if (!oom && (t->main.reason != TASK_REASON_INTERRUPTED || !(t->requeue || m->config.requeue_interrupted)))
+                return NULL;
+        if (t->next_attempt > 0)
+                return NULL;   /* queued already (a second write of the same end) */
+        if (!oom && t->attempt >= MAX_ATTEMPTS) {
                 log_warning("Task %" PRId64 " was interrupted in its attempt %u: not queued again", t->id, t->attempt);
-                return;
+                return NULL;
         }
         n = task_new();
         if (!n || (t->name && !(n->name = strdup(t->name))) || (t->user && !(n->user = strdup(t->user))) ||
@@ -808,7 +964,7 @@ static void queue_attempt(Manager *m, const Task *t) {
             (t->cleanup_argv && strv_copy((const char * const *) t->cleanup_argv, &n->cleanup_argv) < 0) ||
             !(n->submit_dir = strdup(t->submit_dir))) {
                 log_oom();
-                return;
+                return NULL;
         }
         n->uid = t->uid;
         n->gid = t->gid;
@@ -821,19 +977,44 @@ static void queue_attempt(Manager *m, const Task *t) {
         n->whole_cores = t->whole_cores;
         n->requeue = t->requeue;
         n->in_submit_dir = t->in_submit_dir;
+        /* the dependencies were met: the next attempt does not wait again */
+        {
+                size_t skip = oom ? 1 : 0;
+
+                if (t->n_retry_oom > skip) {
+                        n->retry_oom = reallocarray(NULL, t->n_retry_oom - skip, sizeof(uint64_t));
+                        if (n->retry_oom)
+                                memcpy(n->retry_oom, t->retry_oom + skip, (t->n_retry_oom - skip) * sizeof(uint64_t));
+                        else {
+                                log_oom();
+                                return NULL;
+                        }
+                        n->n_retry_oom = t->n_retry_oom - skip;
+                }
+                if (oom)
+                        n->memory_bytes = t->retry_oom[0];
+        }
         n->attempt = (t->attempt ? t->attempt : 1) + 1;
         n->retry_of = t->retry_of ? t->retry_of : t->id;
         n->state = TASK_QUEUED;
-        if (reserve_ids(m, 1) < 0 || db_insert_tasks(m->db, &n, 1) < 0) {
+        if (reserve_ids(m, 1) < 0 || db_insert_attempt(m->db, n, t) < 0) {
                 log_error("Task %" PRId64 ": failed to queue attempt %u: %s", t->id, n->attempt, db_last_error(m->db));
-                return;
+                return NULL;
         }
         ids_given(m, &n, 1);
-        log_info("Task %" PRId64 " was interrupted: queued again as task %" PRId64 " (attempt %u)", t->id, n->id,
-                 n->attempt);
+        if (oom) {
+                char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
+                log_info("Task %" PRId64 " ran out of memory (%s): queued again as task %" PRId64 " with %s "
+                         "(attempt %u)", t->id, format_size(a, sizeof a, t->memory_bytes), n->id,
+                         format_size(b, sizeof b, n->memory_bytes), n->attempt);
+        } else
+                log_info("Task %" PRId64 " was interrupted: queued again as task %" PRId64 " (attempt %u)", t->id,
+                         n->id, n->attempt);
         enqueue_stored(m, &n, 1, &id);
-        announce(m, PROTO_EVENT_QUEUED, n);
+        return TAKE_PTR(n);
 }
+
+static void dependents_wake(Manager *m, const Task *t);
 
 /* The rest of a task's end, once the database holds it finished; l is
  * unlinked and freed.  Returns its unit, which systemd may forget now: the
@@ -844,10 +1025,17 @@ static Unit *finish_stored(Live *l) {
         Manager *m = l->manager;
         Task *t = l->task;
         Unit *u = TAKE_PTR(l->unit);
+        Task *next = queue_attempt(m, t);
 
-        queue_attempt(m, t);
         sched_release(m->sched, t->id);
+        /* its end first, naming the next attempt: a client that follows
+         * it follows that one from here on (server.c), and hears it queued */
         announce(m, l->had_cleanup ? PROTO_EVENT_CLEANUP_FINISHED : PROTO_EVENT_FINISHED, t);
+        if (next) {
+                announce(m, PROTO_EVENT_QUEUED, next);
+                task_free(next);
+        }
+        dependents_wake(m, t);
         live_free(l);
         return u;
 }
@@ -860,6 +1048,134 @@ static void park(Manager *m, Live *l) {
                 m->parked->prev = l;
         m->parked = l;
         l->unsaved = true;
+}
+
+/* A task that never ran ends as t->main.reason says (dependency-failed,
+ * cancelled): stored and announced, or parked until it can be stored.
+ * Takes t. */
+static void end_unstarted(Manager *m, Task *t) {
+        t->held = false;
+        t->main.finished_usec = now_usec(CLOCK_REALTIME);
+        t->state = TASK_FINISHED;
+        if (save(m, t) < 0) {
+                /* announced once stored (write_unsaved()) */
+                Live *l = calloc(1, sizeof *l);
+                if (!l) {
+                        log_oom();
+                        task_free(t);
+                        return;
+                }
+                l->manager = m;
+                l->task = t;
+                park(m, l);
+                return;
+        }
+        announce(m, PROTO_EVENT_FINISHED, t);
+        dependents_wake(m, t);
+        task_free(t);
+}
+
+/* A waiter, or a task about to wait, whose dependency dep did not exit 0
+ * (after_ok): it ends as dependency-failed without running.  Takes t. */
+static void fail_dependent(Manager *m, Task *t, int64_t dep) {
+        if (dep > 0)
+                log_info("Task %" PRId64 ": task %" PRId64 " did not exit 0: not run (dependency-failed)", t->id, dep);
+        else
+                log_info("Task %" PRId64 ": a task it waits for did not exit 0: not run (dependency-failed)", t->id);
+        t->main.reason = TASK_REASON_DEPENDENCY_FAILED;
+        end_unstarted(m, t);
+}
+
+static void fail_dependent_id(Manager *m, int64_t id, int64_t dep) {
+        Task *t = NULL;
+        int r = db_get_task(m->db, id, &t);
+
+        if (r < 0) {
+                /* it stays queued in the database: the next start sees it */
+                log_error_errno(r, "Task %" PRId64 ": failed to read it to record its dependency as failed: %s", id,
+                                db_last_error(m->db));
+                return;
+        }
+        fail_dependent(m, t, dep);
+}
+
+/* A waiter whose last dependency finished: queued, in the place its order
+ * gives it, and announced (no longer waiting). */
+static void waiter_ready(Manager *m, Waiter *w) {
+        _cleanup_(task_freep) Task *t = NULL;
+        int r = queue_place(m, &w->st);
+
+        if (r < 0) {
+                share_count(m, w->st.uid, w->st.cost, -1);
+                log_error_errno(r, "Task %" PRId64 ": its dependencies finished, but it could not be queued: "
+                                "it waits for the next start: %m", w->st.id);
+                return;
+        }
+        log_info("Task %" PRId64 ": the tasks it waits for finished: queued", w->st.id);
+        if (m->listener && db_get_task(m->db, w->st.id, &t) >= 0)
+                announce(m, PROTO_EVENT_QUEUED, t);
+        (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
+}
+
+/* t finished and is stored: the tasks that wait for it are told, those
+ * that wait for nothing else are queued, those with after_ok fail if t did
+ * not exit 0, and so on down the line (iteratively: a chain of 10 000 that
+ * fail one after another must not need a deep stack).  A task with a next
+ * attempt hands its dependents on to it. */
+static void dependents_wake(Manager *m, const Task *t) {
+        if (m->dependents.n == 0)
+                return;
+        if (m->n_wakes == m->n_wakes_allocated) {
+                size_t a = m->n_wakes_allocated ? 2 * m->n_wakes_allocated : 16;
+                struct Wake *v = reallocarray(m->wakes, a, sizeof *v);
+                if (!v) {
+                        log_oom();
+                        return;
+                }
+                m->wakes = v;
+                m->n_wakes_allocated = a;
+        }
+        m->wakes[m->n_wakes++] = (struct Wake) {
+                .id = t->id,
+                .next = t->next_attempt,
+                .ok = end_ok(t->main.reason, t->main.has_exit_code, t->main.exit_code),
+        };
+        if (m->waking)
+                return;
+        m->waking = true;
+        while (m->n_wakes > 0) {
+                struct Wake k = m->wakes[--m->n_wakes];
+                _cleanup_(freep) Dependents *d = idmap_remove(&m->dependents, k.id);
+
+                for (size_t i = 0; d && i < d->n; i++) {
+                        Waiter *w = idmap_get(&m->waiters, d->ids[i]);
+
+                        if (!w)
+                                continue;   /* cancelled meanwhile */
+                        if (k.next > 0) {
+                                if (dependents_add(m, k.next, d->ids[i]) < 0) {
+                                        log_oom();
+                                        k.next = 0;   /* then it counts as finished as it is */
+                                } else
+                                        continue;
+                        }
+                        if (w->after_ok && !k.ok) {
+                                (void) idmap_remove(&m->waiters, d->ids[i]);
+                                share_count(m, w->st.uid, w->st.cost, -1);
+                                free(w);
+                                fail_dependent_id(m, d->ids[i], k.id);
+                                continue;
+                        }
+                        if (w->left > 1) {
+                                w->left--;
+                                continue;
+                        }
+                        (void) idmap_remove(&m->waiters, d->ids[i]);
+                        waiter_ready(m, w);
+                        free(w);
+                }
+        }
+        m->waking = false;
 }
 
 static void on_removed(void *userdata, const RemoverReport *rep) {
@@ -1153,11 +1469,65 @@ bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_gro
         return false;
 }
 
-/* The user name recorded with a task; NULL when the system knows none. */
+/* A spec's retry_of names the task it retries (br-retry): a finished one
+ * of the submitter's (root: anybody's, whose environment it sees anyway).
+ * The new task becomes the next attempt of that one's first. */
+static int admit_retry(Manager *m, Task *t, uid_t uid, char **ret_why) {
+        _cleanup_(task_freep) Task *o = NULL;
+        int r;
+
+        if (t->retry_of <= 0)
+                return 0;
+        r = db_get_task(m->db, t->retry_of, &o);
+        if (r == -ENOENT) {
+                (void) asprintf(ret_why, "retry_of: no task %" PRId64, t->retry_of);
+                return r;
+        }
+        if (r < 0) {
+                (void) asprintf(ret_why, "could not read task %" PRId64 ": %s", t->retry_of, db_last_error(m->db));
+                return r;
+        }
+        if (uid != 0 && uid != o->uid) {
+                (void) asprintf(ret_why, "task %" PRId64 " belongs to another user: only its owner and root may "
+                                "retry it", o->id);
+                return -EPERM;
+        }
+        if (o->state != TASK_FINISHED) {
+                (void) asprintf(ret_why, "task %" PRId64 " is %s: only finished tasks are retried", o->id,
+                                task_state_to_string(o->state));
+                return -EBUSY;
+        }
+        t->attempt = (o->attempt ? o->attempt : 1) + 1;
+        t->retry_of = o->retry_of ? o->retry_of : o->id;
+        return 0;
+}
+
+/* Dependencies must be tasks there are (anybody's: waiting for another
+ * user's task tells nothing of it but when it ended); ids not given out
+ * yet cannot be named, so no cycle can be made. */
+static int admit_after(Manager *m, Task *t, char **ret_why) {
+        for (size_t i = 0; i < t->n_after; i++) {
+                DbEnd e;
+                int r = db_get_end(m->db, t->after[i], &e);
+
+                if (r == -ENOENT) {
+                        (void) asprintf(ret_why, "after: no task %" PRId64, t->after[i]);
+                        return r;
+                }
+                if (r < 0) {
+                        (void) asprintf(ret_why, "could not read task %" PRId64 ": %s", t->after[i],
+                                        db_last_error(m->db));
+                        return r;
+                }
+        }
+        return 0;
+}
+
 /* Fills in who submitted t and the daemon's defaults, and checks that it
  * can run here; *ret_why (may stay NULL) says why not. */
 static int admit(Manager *m, Task *t, uid_t uid, gid_t gid, const char *user, char **ret_why) {
         unsigned ncpus = m->n_cpus;
+        int r;
 
         t->uid = uid;
         t->gid = gid;
@@ -1173,17 +1543,46 @@ static int admit(Manager *m, Task *t, uid_t uid, gid_t gid, const char *user, ch
         if (t->cleanup_argv && t->cleanup_time_limit_usec == 0)
                 t->cleanup_time_limit_usec = m->config.cleanup_time_limit_usec;
         SchedTask st = sched_task(t, 0);
-        return sched_check(m->sched, &st, ret_why);
+        r = sched_check(m->sched, &st, ret_why);
+        if (r < 0)
+                return r;
+        /* every step of the ladder must fit here too: an attempt that
+         * could never run would fail only when its turn comes */
+        for (size_t i = 0; i < t->n_retry_oom; i++) {
+                _cleanup_(freep) char *why = NULL;
+                char a[FORMAT_SIZE_MAX], b[FORMAT_SIZE_MAX];
+
+                if (t->retry_oom[i] <= (i > 0 ? t->retry_oom[i - 1] : t->memory_bytes)) {
+                        (void) asprintf(ret_why, "retry_oom[%zu]: %s is not more than %s", i,
+                                        format_size(a, sizeof a, t->retry_oom[i]),
+                                        format_size(b, sizeof b, i > 0 ? t->retry_oom[i - 1] : t->memory_bytes));
+                        return -EINVAL;
+                }
+                st.memory_bytes = t->retry_oom[i];
+                r = sched_check(m->sched, &st, &why);
+                if (r < 0) {
+                        (void) asprintf(ret_why, "retry_oom[%zu]: %s", i, why ? why : "cannot run here");
+                        return r;
+                }
+        }
+        r = admit_retry(m, t, uid, ret_why);
+        if (r < 0)
+                return r;
+        return admit_after(m, t, ret_why);
 }
 
 /* Takes stored tasks into the queue (their scheduling records; the tasks
- * stay the caller's): from here on nothing may fail. */
-static void enqueue_stored(Manager *m, Task * const *tasks, size_t n, int64_t *ret_ids) {
+ * stay the caller's), or among the waiters: from here on nothing may fail.
+ * A task whose dependency failed already (after_ok) ends at once: it is
+ * taken (tasks[i] set to NULL). */
+static void enqueue_stored(Manager *m, Task **tasks, size_t n, int64_t *ret_ids) {
         for (size_t i = 0; i < n; i++) {
                 int r = queue_task(m, tasks[i]);
 
                 ret_ids[i] = tasks[i]->id;
-                if (r < 0)
+                if (r == QUEUED_DEP_FAILED)
+                        fail_dependent(m, TAKE_PTR(tasks[i]), 0);
+                else if (r < 0)
                         /* Stored but not scheduled: the next start picks it up. */
                         log_error_errno(r, "Task %" PRId64 " is stored, but could not be queued: it waits "
                                         "for the next start: %m", tasks[i]->id);
@@ -1296,6 +1695,9 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
         enqueue_stored(m, tasks, n, ret_ids);
         log_info("Queued %zu task(s) from uid " UID_FMT, n, uid);
         for (size_t i = 0; i < n; i++) {
+                if (!tasks[i])
+                        continue;   /* ended already (dependency-failed) */
+                tasks[i]->waiting = idmap_get(&m->waiters, tasks[i]->id) != NULL;
                 announce(m, PROTO_EVENT_QUEUED, tasks[i]);
                 tasks[i] = task_free(tasks[i]);
         }
@@ -1328,32 +1730,25 @@ static int cancel_queued(Manager *m, uid_t uid, int64_t id, char **ret_error) {
                 return -EPERM;
         }
         key = sched_task(t, 0);
-        r = held_take(m, id, &st);
-        if (r == -ENOENT)
-                r = sched_dequeue(m->sched, &key, &st);
+        Waiter *w = idmap_remove(&m->waiters, id);
+        if (w) {
+                /* its ids in the dependents' lists are skipped */
+                st = w->st;
+                free(w);
+                r = 0;
+        } else {
+                r = held_take(m, id, &st);
+                if (r == -ENOENT)
+                        r = sched_dequeue(m->sched, &key, &st);
+        }
         if (r < 0) {
                 (void) asprintf(ret_error, "task %" PRId64 " could not be taken off the queue", id);
                 return r;
         }
         share_count(m, st.uid, st.cost, -1);
-        t->held = false;
         t->main.reason = TASK_REASON_CANCELLED;
-        t->main.finished_usec = now_usec(CLOCK_REALTIME);
-        t->state = TASK_FINISHED;
         log_info("Task %" PRId64 " cancelled before it started", id);
-        if (save(m, t) < 0) {
-                /* announced once stored */
-                Live *l = calloc(1, sizeof *l);
-                if (!l) {
-                        (void) queue_record(m, &st);
-                        *ret_error = strdup("out of memory");
-                        return -ENOMEM;
-                }
-                l->manager = m;
-                l->task = TAKE_PTR(t);
-                park(m, l);
-        } else
-                announce(m, PROTO_EVENT_FINISHED, t);
+        end_unstarted(m, TAKE_PTR(t));
         /* once for a cancel of many ids, not once per id */
         (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
         return 0;
@@ -1431,6 +1826,21 @@ int manager_hold(Manager *m, uid_t uid, int64_t id, bool hold, char **ret_error)
         }
         if (t->held == hold)
                 return 0;
+        Waiter *w = idmap_get(&m->waiters, id);
+        if (w) {
+                /* waiting: held or not, it enters the queue when its dependencies finished */
+                w->st.held = t->held = hold;
+                if (db_update_task(m->db, t) < 0) {
+                        w->st.held = !hold;
+                        (void) asprintf(ret_error, "could not store task %" PRId64 ": %s", id, db_last_error(m->db));
+                        return -EIO;
+                }
+                log_info("Task %" PRId64 " %s on request of uid " UID_FMT " (it waits for its dependencies)", id,
+                         hold ? "held" : "released", uid);
+                t->waiting = true;
+                announce(m, PROTO_EVENT_QUEUED, t);
+                return 0;
+        }
         key = sched_task(t, 0);
         if (hold) {
                 r = sched_dequeue(m->sched, &key, &st);
@@ -1528,6 +1938,7 @@ void manager_stats(Manager *m, ProtoStats *ret) {
                 .memory_used = mem,
                 .memory_total = m->config.memory_bytes,
                 .held = m->n_held,
+                .waiting = m->waiters.n,
                 .draining = m->draining,
                 .cpus = m->config.cpus,
                 .has_groups = true,
@@ -1541,6 +1952,7 @@ void manager_stats(Manager *m, ProtoStats *ret) {
 
 int manager_get_task(Manager *m, int64_t id, Task **ret, bool *ret_owned) {
         Live *l = live_find(m, id);
+        int r;
 
         if (l) {
                 *ret = l->task;
@@ -1548,7 +1960,10 @@ int manager_get_task(Manager *m, int64_t id, Task **ret, bool *ret_owned) {
                 return 0;
         }
         *ret_owned = true;
-        return db_get_task(m->db, id, ret);
+        r = db_get_task(m->db, id, ret);
+        if (r >= 0)
+                (*ret)->waiting = idmap_get(&m->waiters, id) != NULL;
+        return r;
 }
 
 int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t *ret_n) {
@@ -1565,8 +1980,16 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
                 .since_usec = req->since_usec,
                 .until_usec = req->until_usec,
         };
+        int r;
+
         trim_later(m);
-        return db_list_tasks(m->db, &f, ret, ret_n);
+        r = db_list_tasks(m->db, &f, ret, ret_n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < *ret_n && m->waiters.n > 0; i++)
+                if ((*ret)[i]->state == TASK_QUEUED)
+                        (*ret)[i]->waiting = idmap_get(&m->waiters, (*ret)[i]->id) != NULL;
+        return 0;
 }
 
 /* ---- start-up and recovery ---- */
@@ -1784,12 +2207,39 @@ static void fail_unrunnable(Manager *m, const SchedTask *st, int error) {
         (void) db_update_task(m->db, t);
 }
 
+/* Tasks that ran out of memory with a ladder left, whose next attempt a
+ * daemon that stopped right after storing their end did not queue (the
+ * attempt and the link to it are stored together, so none has it twice).
+ * The attempts are queued here, not read back with the queued tasks
+ * loaded before. */
+static void queue_lost_attempts(Manager *m) {
+        _cleanup_(freep) int64_t *ids = NULL;
+        size_t n = 0;
+        int r = db_oom_unretried(m->db, &ids, &n);
+
+        if (r < 0) {
+                log_error_errno(r, "Failed to look for tasks that ran out of memory: %s", db_last_error(m->db));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(task_freep) Task *t = NULL, *next = NULL;
+
+                if (db_get_task(m->db, ids[i], &t) < 0)
+                        continue;
+                next = queue_attempt(m, t);
+                if (!next)
+                        continue;
+                announce(m, PROTO_EVENT_QUEUED, next);
+        }
+}
+
 int manager_recover(Manager *m) {
         DbFilter running_filter = { .states = DB_STATE_MASK(TASK_RUNNING) | DB_STATE_MASK(TASK_CLEANUP) };
         _cleanup_(freep) SchedTask *queued = NULL;
         _cleanup_(freep) Live **lives = NULL;
+        DbWaiting *waiting = NULL;
         Task **tasks = NULL;
-        size_t n = 0, n_queued = 0;
+        size_t n = 0, n_queued = 0, n_waiting = 0;
         unsigned queued_ok = 0, running = 0;
         int r;
 
@@ -1805,11 +2255,28 @@ int manager_recover(Manager *m) {
         /* First every task takes its place, then the running ones are
          * followed; only then may the scheduler start anything (a task it
          * started would otherwise be "recovered" too). */
+        r = db_load_waiting(m->db, &waiting, &n_waiting);
+        if (r < 0) {
+                db_tasks_free(tasks, n);
+                return log_error_errno(r, "Failed to load the dependencies of queued tasks: %s", db_last_error(m->db));
+        }
         m->recovering = true;
-        for (size_t i = 0; i < n_queued; i++) {
+        /* before the waiting tasks are placed: who waits for such a task
+         * waits for its attempt */
+        queue_lost_attempts(m);
+        for (size_t i = 0, j = 0; i < n_queued; i++) {
                 queued[i].cost += sizeof(Task) + sizeof(Live);
-                r = queue_record(m, &queued[i]);
-                if (r == -E2BIG)
+                /* both in id order; a dependency that ended while the
+                 * daemon was away is found ended in the database */
+                while (j < n_waiting && waiting[j].id < queued[i].id)
+                        j++;
+                if (j < n_waiting && waiting[j].id == queued[i].id)
+                        r = queue_after(m, &queued[i], waiting[j].after, waiting[j].n_after, waiting[j].after_ok);
+                else
+                        r = queue_record(m, &queued[i]);
+                if (r == QUEUED_DEP_FAILED)
+                        fail_dependent_id(m, queued[i].id, 0);
+                else if (r == -E2BIG)
                         fail_unrunnable(m, &queued[i], r);
                 else if (r < 0)
                         log_error_errno(r, "Task %" PRId64 " could not be queued: it waits for the next start: %m",
@@ -1819,6 +2286,7 @@ int manager_recover(Manager *m) {
         }
         clear_queued_leftovers(m, queued, n_queued);
         free(TAKE_PTR(queued));
+        db_waiting_free(TAKE_PTR(waiting), n_waiting);
         lives = calloc(n ? n : 1, sizeof(Live *));
         if (!lives) {
                 db_tasks_free(tasks, n);
@@ -2086,6 +2554,15 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->retry_timer);
         sd_event_source_disable_unref(m->dispatch_later);
         idmap_done(&m->live_by_id);
+        for (size_t i = 0; i < m->waiters.size; i++)
+                if (m->waiters.keys[i])
+                        free(m->waiters.values[i]);
+        idmap_done(&m->waiters);
+        for (size_t i = 0; i < m->dependents.size; i++)
+                if (m->dependents.keys[i])
+                        free(m->dependents.values[i]);
+        idmap_done(&m->dependents);
+        free(m->wakes);
         free(m->shares);
         if (remover_n_pending(m->remover) > 0)
                 log_info("Leaving %u working director%s to be removed without us", remover_n_pending(m->remover),

@@ -753,8 +753,15 @@ static void task_event(Server *s, ProtoEvent e, const Task *t) {
                 if (c->closing || c->dead || !conn_follows(c, t->id))
                         continue;
                 conn_send(c, proto_event_task(e, t), LINE_EVENT);
-                if (t->state == TASK_FINISHED)
+                if (t->state == TASK_FINISHED) {
                         conn_unfollow(c, t->id);
+                        /* its next attempt (an oom with a ladder left, an
+                         * interruption) is the same task to the client: it
+                         * hears of it from its queued event on, which the
+                         * manager announces right after this end */
+                        if (t->next_attempt > 0 && conn_follow(c, t->next_attempt) < 0)
+                                log_oom();
+                }
         }
 }
 

@@ -294,6 +294,52 @@ int json_strv_from_text(const char *text, char ***ret) {
         return r == -EINVAL ? -EBADMSG : r;
 }
 
+int json_ints_to_text(const int64_t *v, size_t n, char **ret) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%" PRIi64, i ? "," : "[", v[i]);
+        fputc(']', f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int json_ints_from_text(const char *text, int64_t min, int64_t max, size_t max_n, int64_t **ret, size_t *ret_n) {
+        _cleanup_(json_putp) json_object *a = json_tokener_parse(text);
+        _cleanup_(freep) int64_t *v = NULL;
+        size_t n;
+        int r;
+
+        if (!a || !json_object_is_type(a, json_type_array))
+                return -EBADMSG;
+        n = json_object_array_length(a);
+        if (n > max_n)
+                return -EBADMSG;
+        if (n > 0 && !(v = calloc(n, sizeof *v)))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = json_get_int(json_object_array_get_idx(a, i), "", min, max, &v[i], NULL);
+                if (r < 0)
+                        return r == -EINVAL ? -EBADMSG : r;
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
 int json_check_fields(json_object *o, const char * const *allowed, const char *where, char **e) {
         struct json_object_iterator i = json_object_iter_begin(o), end = json_object_iter_end(o);
 

@@ -73,6 +73,10 @@ int json_get_strv(struct json_object *v, const char *what, size_t max_n, char **
  * but an array of strings without NUL. */
 int json_strv_to_text(char * const *l, char **ret);
 int json_strv_from_text(const char *text, char ***ret);
+/* An array of integers as such a line ("[1,2]"; n 0: NULL), and back: at
+ * most max_n integers in [min, max], else -EBADMSG; *ret NULL for []. */
+int json_ints_to_text(const int64_t *v, size_t n, char **ret);
+int json_ints_from_text(const char *text, int64_t min, int64_t max, size_t max_n, int64_t **ret, size_t *ret_n);
 
 /* The text of o (owned by o) without a newline; NULL on ENOMEM. */
 const char *json_serialize(struct json_object *o, size_t *ret_len);

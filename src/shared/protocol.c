@@ -57,7 +57,7 @@ static const char * const op_fields[_PROTO_OP_MAX][12] = {
 static const char * const spec_fields[] = {
         "argv", "cwd", "env", "name", "threads", "memory", "time_limit_us",
         "cleanup", "cleanup_time_limit_us", "group", "priority", "whole_cores",
-        "requeue", "in_submit_dir", "held", NULL,
+        "requeue", "in_submit_dir", "held", "retry_of", "retry_oom", "after", "after_ok", NULL,
 };
 
 DEFINE_STRING_TABLE_LOOKUP(proto_op, ProtoOp, op_names)
@@ -216,6 +216,47 @@ static int validate_name(const char *name, const char *where, char **e) {
         return validate_utf8(name, JSON_LABEL(where, "name"), e);
 }
 
+/* retry_oom: each step larger than the one before, the first larger than
+ * the task's own memory (when it gives one: the daemon checks the default
+ * it fills in). */
+static int validate_retry_oom(const Task *t, const char *where, char **e) {
+        if (t->n_retry_oom > TASK_RETRY_OOM_MAX)
+                return json_fail(e, -EINVAL, _("%s: %zu steps, at most %d"), JSON_LABEL(where, "retry_oom"),
+                                 t->n_retry_oom, TASK_RETRY_OOM_MAX);
+        for (size_t i = 0; i < t->n_retry_oom; i++) {
+                uint64_t before = i > 0 ? t->retry_oom[i - 1] : t->memory_bytes;
+
+                if (t->retry_oom[i] > (uint64_t) INT64_MAX)
+                        return json_fail(e, -EINVAL, _("%s: too large"), JSON_LABEL_AT(where, "retry_oom", i));
+                if (t->retry_oom[i] <= before)
+                        return json_fail(e, -EINVAL,
+                                         i > 0 ? _("%s: %" PRIu64 " bytes, not more than the step before (%" PRIu64 ")")
+                                               : _("%s: %" PRIu64 " bytes, not more than the task's memory (%" PRIu64 ")"),
+                                         JSON_LABEL_AT(where, "retry_oom", i), t->retry_oom[i], before);
+        }
+        return 0;
+}
+
+/* after: task ids, each once; after_ok only with them. */
+static int validate_after(const Task *t, const char *where, char **e) {
+        if (t->n_after > TASK_AFTER_MAX)
+                return json_fail(e, -EINVAL, _("%s: %zu tasks, at most %d"), JSON_LABEL(where, "after"), t->n_after,
+                                 TASK_AFTER_MAX);
+        for (size_t i = 0; i < t->n_after; i++) {
+                if (t->after[i] < 1)
+                        return json_fail(e, -EINVAL, _("%s: not a task id: %" PRIi64),
+                                         JSON_LABEL_AT(where, "after", i), t->after[i]);
+                for (size_t k = 0; k < i; k++)
+                        if (t->after[k] == t->after[i])
+                                return json_fail(e, -EINVAL, _("%s: task %" PRIi64 " is named twice"),
+                                                 JSON_LABEL_AT(where, "after", i), t->after[i]);
+        }
+        if (t->after_ok && t->n_after == 0)
+                return json_fail(e, -EINVAL, _("%s: needs the tasks to wait for in after"),
+                                 JSON_LABEL(where, "after_ok"));
+        return 0;
+}
+
 static int validate_spec(const Task *t, const char *where, char **e) {
         size_t argv_bytes = 0, cleanup_bytes = 0, env_bytes = 0;
         int r;
@@ -259,7 +300,13 @@ static int validate_spec(const Task *t, const char *where, char **e) {
         r = validate_range(t->group, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, JSON_LABEL(where, "group"), e);
         if (r < 0)
                 return r;
-        return validate_range(t->priority, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, JSON_LABEL(where, "priority"), e);
+        r = validate_range(t->priority, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX, JSON_LABEL(where, "priority"), e);
+        if (r < 0)
+                return r;
+        r = validate_retry_oom(t, where, e);
+        if (r < 0)
+                return r;
+        return validate_after(t, where, e);
 }
 
 int proto_spec_validate(const Task *t, char **ret_error) {
@@ -309,6 +356,35 @@ static int opt_strv(json_object *o, const char *key, const char *where, size_t m
         return r < 0 ? r : 1;
 }
 
+/* An array of at most max_n integers in [min, max]: *ret (malloc'd, NULL
+ * for an empty one) and *ret_n. */
+static int opt_ints(json_object *o, const char *key, const char *where, size_t max_n, int64_t min, int64_t max,
+                    int64_t **ret, size_t *ret_n, char **e) {
+        json_object *v = json_field(o, key);
+        _cleanup_(freep) int64_t *a = NULL;
+        size_t n;
+        int r;
+
+        if (!v)
+                return 0;
+        if (!json_object_is_type(v, json_type_array))
+                return json_fail(e, -EINVAL, _("%s: must be an array of integers"), JSON_LABEL(where, key));
+        n = json_object_array_length(v);
+        if (n > max_n)
+                return json_fail(e, -EINVAL, _("%s: %zu elements, at most %zu"), JSON_LABEL(where, key), n, max_n);
+        if (n > 0 && !(a = calloc(n, sizeof *a)))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = json_get_int(json_object_array_get_idx(v, i), JSON_LABEL_AT(where, key, i), min, max, &a[i], e);
+                if (r < 0)
+                        return r;
+        }
+        free(*ret);
+        *ret = TAKE_PTR(a);
+        *ret_n = n;
+        return 1;
+}
+
 /* The fields a spec and a TASK share, read in this order (the first bad one
  * is reported).  A spec (from a client) must have positive time limits when
  * it has them; a TASK says "none" with null. */
@@ -333,7 +409,11 @@ static int spec_fields_from_json(json_object *o, const char *where, bool spec, T
             (r = opt_bool(o, "whole_cores", where, &t->whole_cores, e)) < 0 ||
             (r = opt_bool(o, "requeue", where, &t->requeue, e)) < 0 ||
             (r = opt_bool(o, "in_submit_dir", where, &t->in_submit_dir, e)) < 0 ||
-            (r = opt_bool(o, "held", where, &t->held, e)) < 0)
+            (r = opt_bool(o, "held", where, &t->held, e)) < 0 ||
+            (r = opt_ints(o, "retry_oom", where, TASK_RETRY_OOM_MAX, 1, INT64_MAX, (int64_t **) &t->retry_oom,
+                          &t->n_retry_oom, e)) < 0 ||
+            (r = opt_ints(o, "after", where, TASK_AFTER_MAX, 1, INT64_MAX, &t->after, &t->n_after, e)) < 0 ||
+            (r = opt_bool(o, "after_ok", where, &t->after_ok, e)) < 0)
                 return r;
         if (t->env && !t->env[0]) {
                 strv_free(t->env);
@@ -366,6 +446,11 @@ static int spec_parse(json_object *o, const char *where, Task **ret, char **e) {
         r = spec_fields_from_json(o, where, true, t, e);
         if (r < 0)
                 return r;
+        /* in a spec: the task this one retries (the daemon links it to the
+         * first attempt); in a TASK: that first attempt */
+        r = opt_int(o, "retry_of", where, 1, INT64_MAX, &t->retry_of, e);
+        if (r < 0)
+                return r;
         if (!t->argv)
                 return json_fail(e, -EINVAL, _("%s: missing (the command, argv[0] an absolute path)"),
                                  JSON_LABEL(where, "argv"));
@@ -395,6 +480,21 @@ static int spec_from_json(json_object *o, const char *where, Task **ret, char **
         return 0;
 }
 
+static json_object *json_new_i64s(const int64_t *v, size_t n) {
+        _cleanup_(json_putp) json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (json_array_add(a, json_object_new_int64(v[i])) < 0)
+                        return NULL;
+        return TAKE_PTR(a);
+}
+
+static json_object *json_new_u64s(const uint64_t *v, size_t n) {
+        return json_new_i64s((const int64_t *) v, n);   /* each at most INT64_MAX (validate_retry_oom()) */
+}
+
 json_object *proto_spec_to_json(const Task *t) {
         _cleanup_(json_putp) json_object *o = json_object_new_object();
 
@@ -414,7 +514,11 @@ json_object *proto_spec_to_json(const Task *t) {
             json_add_bool(o, "whole_cores", t->whole_cores) < 0 ||
             (t->requeue && json_add_bool(o, "requeue", true) < 0) ||
             (t->in_submit_dir && json_add_bool(o, "in_submit_dir", true) < 0) ||
-            (t->held && json_add_bool(o, "held", true) < 0))
+            (t->held && json_add_bool(o, "held", true) < 0) ||
+            (t->retry_of > 0 && json_add_i64(o, "retry_of", t->retry_of) < 0) ||
+            (t->n_retry_oom && json_add(o, "retry_oom", json_new_u64s(t->retry_oom, t->n_retry_oom)) < 0) ||
+            (t->n_after && json_add(o, "after", json_new_i64s(t->after, t->n_after)) < 0) ||
+            (t->after_ok && json_add_bool(o, "after_ok", true) < 0))
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -501,6 +605,11 @@ json_object *proto_task_to_json(const Task *t, bool hide_env) {
             json_add_bool(o, "held", t->held) < 0 ||
             json_add_u64(o, "attempt", t->attempt ? t->attempt : 1) < 0 ||
             json_add_u64_or_null(o, "retry_of", (uint64_t) t->retry_of) < 0 ||
+            json_add_u64_or_null(o, "next_attempt", (uint64_t) t->next_attempt) < 0 ||
+            json_add(o, "retry_oom", json_new_u64s(t->retry_oom, t->n_retry_oom)) < 0 ||
+            json_add(o, "after", json_new_i64s(t->after, t->n_after)) < 0 ||
+            json_add_bool(o, "after_ok", t->after_ok) < 0 ||
+            json_add_bool(o, "waiting", t->waiting) < 0 ||
             json_add_u64_or_null(o, "queued_at_us", t->queued_usec) < 0 ||
             json_add_str(o, "cpus", t->cpus) < 0 ||
             json_add_str(o, "unit", t->unit) < 0 ||
@@ -626,15 +735,20 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
         if (r < 0)
                 return r;
         {
-                uint64_t attempt = 0, retry_of = 0;
+                uint64_t attempt = 0, retry_of = 0, next = 0;
                 if ((r = get_u64_field(o, "attempt", where, &attempt, e)) < 0 ||
-                    (r = get_u64_field(o, "retry_of", where, &retry_of, e)) < 0)
+                    (r = get_u64_field(o, "retry_of", where, &retry_of, e)) < 0 ||
+                    (r = get_u64_field(o, "next_attempt", where, &next, e)) < 0)
                         return r;
-                if (attempt > UINT_MAX || retry_of > INT64_MAX)
+                if (attempt > UINT_MAX)
                         return json_fail(e, -EINVAL, _("%s: attempt or retry_of out of range"), where);
                 t->attempt = (unsigned) attempt;
                 t->retry_of = (int64_t) retry_of;
+                t->next_attempt = (int64_t) next;
         }
+        if ((v = json_field(o, "waiting")) &&
+            (r = json_get_bool(v, JSON_LABEL(where, "waiting"), &t->waiting, e)) < 0)
+                return r;
         if ((v = json_field(o, "cpus")) && (r = json_get_string(v, JSON_LABEL(where, "cpus"), &t->cpus, e)) < 0)
                 return r;
         if ((v = json_field(o, "unit")) && (r = json_get_string(v, JSON_LABEL(where, "unit"), &t->unit, e)) < 0)
@@ -1235,7 +1349,7 @@ bool proto_stats_equal(const ProtoStats *a, const ProtoStats *b) {
         if (a->running != b->running || a->cleanup != b->cleanup || a->queued != b->queued ||
             a->threads_busy != b->threads_busy || a->threads_total != b->threads_total ||
             a->memory_used != b->memory_used || a->memory_total != b->memory_total ||
-            a->held != b->held || a->draining != b->draining ||
+            a->held != b->held || a->waiting != b->waiting || a->draining != b->draining ||
             !cpuset_equal(&a->cpus, &b->cpus) || a->has_groups != b->has_groups ||
             a->n_groups != b->n_groups || a->queued_other_groups != b->queued_other_groups)
                 return false;
@@ -1276,6 +1390,7 @@ static int add_stats(json_object *o, const ProtoStats *s) {
             json_add_u64(o, "memory_used", s->memory_used) < 0 ||
             json_add_u64(o, "memory_total", s->memory_total) < 0 ||
             json_add_u64(o, "held", s->held) < 0 ||
+            json_add_u64(o, "waiting", s->waiting) < 0 ||
             json_add_bool(o, "draining", s->draining != 0) < 0)
                 return -ENOMEM;
         if (!cpuset_empty(&s->cpus)) {
@@ -1486,6 +1601,14 @@ static int stats_from_json(json_object *o, ProtoStats *ret, char **e) {
                 if (r < 0)
                         return r;
                 s.held = (uint64_t) x;
+        }
+        v = json_field(o, "waiting");
+        if (v) {
+                int64_t x;
+                r = json_get_int(v, "waiting", 0, INT64_MAX, &x, e);
+                if (r < 0)
+                        return r;
+                s.waiting = (uint64_t) x;
         }
         v = json_field(o, "draining");
         if (v) {

@@ -20,7 +20,9 @@
  * or meaning, an event, a limit that a message valid before would now break
  * (docs/protocol.md keeps the history: 2 added list's before_id and
  * newest_first, and submit's token; 3 list's reasons, name, since_us and
- * until_us, the spec's in_submit_dir, the ops hold, release and drain).
+ * until_us, the spec's in_submit_dir, held, retry_of, retry_oom, after and
+ * after_ok, the ops hold, release and drain, the reason
+ * dependency-failed).
  * Adding a field to replies or events is compatible (clients ignore fields
  * they do not know); adding one to requests is not (the daemon rejects
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
@@ -122,6 +124,7 @@ typedef struct ProtoStats {
         uint64_t memory_used;    /* bytes */
         uint64_t memory_total;
         uint64_t held;           /* queued tasks that are held (not in queued) */
+        uint64_t waiting;        /* queued tasks waiting for their dependencies (in neither) */
         uint64_t draining;       /* 1: nothing new starts */
         /* Added in version 3 without a bump (fields of replies); a daemon
          * from before sends neither: cpus stays empty, has_groups false. */

@@ -23,6 +23,7 @@ static const char * const reason_names[_TASK_REASON_MAX] = {
         [TASK_REASON_CANCELLED] = "cancelled",
         [TASK_REASON_FAILED_TO_START] = "failed-to-start",
         [TASK_REASON_INTERRUPTED] = "interrupted",
+        [TASK_REASON_DEPENDENCY_FAILED] = "dependency-failed",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(task_state, TaskState, state_names)
@@ -51,6 +52,8 @@ Task *task_free(Task *t) {
         free(t->cpus);
         free(t->unit);
         free(t->output_dir);
+        free(t->retry_oom);
+        free(t->after);
         free(t);
         return NULL;
 }

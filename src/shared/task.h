@@ -16,6 +16,8 @@
 #define TASK_THREADS_MAX      4096
 #define TASK_PRIORITY_MIN     (-1000000)
 #define TASK_PRIORITY_MAX     1000000
+#define TASK_RETRY_OOM_MAX    16          /* steps of a --retry-oom ladder */
+#define TASK_AFTER_MAX        64          /* dependencies of one task */
 /* A command stopped for its time limit (or a cancel) gets SIGTERM, and
  * SIGKILL this long after: the scheduler counts it in how long a task may
  * hold its CPUs, the unit module sets it as TimeoutStopSec=. */
@@ -40,6 +42,7 @@ typedef enum TaskReason {
         TASK_REASON_CANCELLED,
         TASK_REASON_FAILED_TO_START,
         TASK_REASON_INTERRUPTED,
+        TASK_REASON_DEPENDENCY_FAILED,  /* never ran: a dependency did not exit 0 (after_ok) */
         _TASK_REASON_MAX,
         _TASK_REASON_INVALID = -1,
 } TaskReason;
@@ -100,6 +103,20 @@ typedef struct Task {
         /* attempts: 1, 2, ...; retry_of the first attempt's id, 0 for a first */
         unsigned attempt;
         int64_t retry_of;
+        /* the attempt the daemon queued after this one ended (out of memory
+         * with a ladder left, or interrupted), 0 for none */
+        int64_t next_attempt;
+        /* memory sizes for the attempts after an oom, each larger than the
+         * one before and than memory_bytes; n_retry_oom 0: none */
+        uint64_t *retry_oom;
+        size_t n_retry_oom;
+
+        /* dependencies: starts only once every task in after[] finished
+         * (after_ok: and exited 0, else it ends as dependency-failed) */
+        int64_t *after;
+        size_t n_after;
+        bool after_ok;
+        bool waiting;            /* as the daemon reports it: queued, and a dependency has not finished */
 
         /* life */
         TaskState state;

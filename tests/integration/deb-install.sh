@@ -48,15 +48,15 @@ check "dpkg says it is installed" eval 'sd dpkg -s benchrunner | grep -q "^Statu
 files=$(sd sh -c 'dpkg -L benchrunner | while read -r f; do [ -d "$f" ] || echo "$f"; done')
 echo "  installed files:"; printf '    %s\n' $files
 for f in /usr/sbin/benchrunnerd /usr/bin/br-run /usr/bin/br-start /usr/bin/br-stats /usr/bin/br-list \
-         /usr/bin/br-show /usr/bin/br-cancel /usr/bin/br-log /usr/bin/br-release /usr/bin/br-top /usr/bin/br-summary /lib/systemd/system/benchrunnerd.service "$conf" \
+         /usr/bin/br-show /usr/bin/br-cancel /usr/bin/br-log /usr/bin/br-release /usr/bin/br-top /usr/bin/br-summary /usr/bin/br-retry /lib/systemd/system/benchrunnerd.service "$conf" \
          /usr/lib/tmpfiles.d/benchrunner.conf /usr/lib/sysusers.d/benchrunner.conf \
-         /usr/share/man/man1/br-run.1.gz /usr/share/man/man1/br-log.1.gz /usr/share/man/man1/br-release.1.gz /usr/share/man/man1/br-top.1.gz /usr/share/man/man5/benchrunnerd.conf.5.gz \
+         /usr/share/man/man1/br-run.1.gz /usr/share/man/man1/br-log.1.gz /usr/share/man/man1/br-release.1.gz /usr/share/man/man1/br-top.1.gz /usr/share/man/man1/br-retry.1.gz /usr/share/man/man5/benchrunnerd.conf.5.gz \
          /usr/share/man/man8/benchrunnerd.8.gz /usr/share/locale/de/LC_MESSAGES/benchrunner.mo \
          /usr/share/bash-completion/completions/br-run; do
     check "the package installed $f" eval 'printf "%s\n" $files | grep -qx "$f"'
 done
 comp=/usr/share/bash-completion/completions
-for p in benchrunnerd br-start br-stats br-list br-show br-cancel br-log br-release br-top br-summary; do
+for p in benchrunnerd br-start br-stats br-list br-show br-cancel br-log br-release br-top br-summary br-retry; do
     check "the package links the completion for $p" eval '[ "$(sd readlink "$comp/$p")" = br-run ]'
 done
 out=$(sd bash --norc -c "source $comp/br-run && complete -p br-run" 2>&1)

@@ -935,6 +935,103 @@ static void test_migrate_v1(void) {
         CHECK(g && g->submit_token && strcmp(g->submit_token, "tok-1") == 0);
 }
 
+/* Retry and dependencies: the ladder and the dependencies round-trip as
+ * JSON arrays; db_insert_attempt() stores the next attempt and the link
+ * to it together; db_get_end() and db_load_waiting() read what the
+ * daemon needs of them; the reason dependency-failed is stored and
+ * filtered on. */
+static void test_retry_and_after(void) {
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(task_freep) Task *a = simple_task("ladder", 1000), *b = simple_task("waits", 1001),
+                                   *n = simple_task("ladder", 1000), *got = NULL;
+        _cleanup_(freep) char *ladder = NULL, *deps = NULL;
+        DbWaiting *w = NULL;
+        size_t n_w = 0, k = 0;
+        Task **l = NULL;
+        DbEnd e;
+        char sql[256];
+
+        CHECK_OK(db_open(path, 0, &db));
+        a->retry_oom = calloc(2, sizeof(uint64_t));
+        a->retry_oom[0] = 2048;
+        a->retry_oom[1] = UINT64_C(8589934592);
+        a->n_retry_oom = 2;
+        CHECK_OK(db_insert_tasks(db, &a, 1));
+        b->after = calloc(2, sizeof(int64_t));
+        b->after[0] = a->id;
+        b->after[1] = 1;
+        b->n_after = 2;
+        b->after_ok = true;
+        CHECK_OK(db_insert_tasks(db, &b, 1));
+
+        snprintf(sql, sizeof sql, "SELECT retry_oom_bytes FROM tasks WHERE id = %" PRIi64, a->id);
+        ladder = raw_text(sql);
+        CHECK_STREQ(ladder, "[2048,8589934592]");
+        snprintf(sql, sizeof sql, "SELECT after_ids || after_ok FROM tasks WHERE id = %" PRIi64, b->id);
+        deps = raw_text(sql);
+        snprintf(sql, sizeof sql, "[%" PRIi64 ",1]1", a->id);
+        CHECK_STREQ(deps, sql);
+        snprintf(sql, sizeof sql, "SELECT (retry_oom_bytes IS NULL) + (after_ids IS NULL) + (next_attempt IS NULL)"
+                 " FROM tasks WHERE id = %" PRIi64, b->id);
+        CHECK_EQ_U64(raw_int(sql), 2);
+
+        CHECK_OK(db_get_task(db, a->id, &got));
+        CHECK(got && got->n_retry_oom == 2 && got->retry_oom[1] == UINT64_C(8589934592) && got->n_after == 0);
+        got = task_free(got);
+        CHECK_OK(db_get_task(db, b->id, &got));
+        CHECK(got && got->n_after == 2 && got->after[0] == a->id && got->after[1] == 1 && got->after_ok &&
+              got->n_retry_oom == 0 && got->next_attempt == 0);
+        got = task_free(got);
+
+        CHECK_OK(db_load_waiting(db, &w, &n_w));
+        for (size_t i = 0; i < n_w; i++)
+                if (w[i].id == b->id) {
+                        k++;
+                        CHECK(w[i].n_after == 2 && w[i].after[0] == a->id && w[i].after_ok);
+                }
+        CHECK_EQ_U64(k, 1);
+        db_waiting_free(w, n_w);
+
+        /* a ends out of memory; its next attempt and the link, together */
+        a->state = TASK_FINISHED;
+        a->main.reason = TASK_REASON_OOM;
+        a->main.has_signal = true;
+        a->main.signal = 9;
+        CHECK_OK(db_update_task(db, a));
+        CHECK_OK(db_get_end(db, a->id, &e));
+        CHECK(e.state == TASK_FINISHED && e.reason == TASK_REASON_OOM && !e.has_exit_code && e.next_attempt == 0 &&
+              e.uid == 1000);
+        n->attempt = 2;
+        n->retry_of = a->id;
+        n->memory_bytes = 2048;
+        CHECK_OK(db_insert_attempt(db, n, a));
+        CHECK(n->id > b->id && a->next_attempt == n->id);
+        CHECK_OK(db_get_end(db, a->id, &e));
+        CHECK_EQ_U64(e.next_attempt, n->id);
+        CHECK_OK(db_get_task(db, a->id, &got));
+        CHECK(got && got->next_attempt == n->id);
+        got = task_free(got);
+        CHECK(db_get_end(db, n->id + 100, &e) == -ENOENT);
+        /* a failed insert leaves prev as it was */
+        free(n->submit_dir);
+        n->submit_dir = NULL;
+        a->next_attempt = 0;
+        CHECK(db_insert_attempt(db, n, a) == -EINVAL && a->next_attempt == 0);
+
+        /* b ends without running */
+        b->state = TASK_FINISHED;
+        b->main.reason = TASK_REASON_DEPENDENCY_FAILED;
+        CHECK_OK(db_update_task(db, b));
+        DbFilter f = { .reasons = 1u << TASK_REASON_DEPENDENCY_FAILED };
+        CHECK_OK(db_list_tasks(db, &f, &l, &k));
+        CHECK(k == 1 && l && l[0]->id == b->id && l[0]->main.reason == TASK_REASON_DEPENDENCY_FAILED);
+        db_tasks_free(l, k);
+        CHECK_OK(db_load_waiting(db, &w, &n_w));
+        for (size_t i = 0; i < n_w; i++)
+                CHECK(w[i].id != b->id);
+        db_waiting_free(w, n_w);
+}
+
 int main(void) {
         const char *tmp = getenv("TMPDIR");
 
@@ -954,6 +1051,7 @@ int main(void) {
         test_invalid_and_rollback();
         test_many();
         test_update_and_filters();
+        test_retry_and_after();
         test_persistence_and_readers();
         test_unprivileged_reader();
         test_copy_hides_env();

@@ -1153,7 +1153,7 @@ static void test_replies(void) {
         line = proto_reply_stats(NULL, &s);
         CHECK_STREQ(line, "{\"v\":3,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
                           "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368,"
-                          "\"held\":0,\"draining\":false}\n");
+                          "\"held\":0,\"waiting\":0,\"draining\":false}\n");
         m = line ? message_ok(line) : NULL;
         CHECK(m && m->has_stats && !m->is_event && proto_stats_equal(&m->stats, &s));
         CHECK(m && cpuset_empty(&m->stats.cpus) && !m->stats.has_groups);
@@ -1163,7 +1163,7 @@ static void test_replies(void) {
         s.held = 7;
         s.draining = 1;
         line = proto_reply_stats(NULL, &s);
-        CHECK(line && strstr(line, "\"held\":7,\"draining\":true}"));
+        CHECK(line && strstr(line, "\"held\":7,\"waiting\":0,\"draining\":true}"));
         m = line ? message_ok(line) : NULL;
         CHECK(m && m->has_stats && m->stats.held == 7 && m->stats.draining == 1);
         proto_message_free(TAKE_PTR(m));
@@ -1196,7 +1196,7 @@ static void test_replies(void) {
                 line = proto_event_stats(&g);
                 CHECK_STREQ(line, "{\"v\":3,\"event\":\"stats\",\"running\":3,\"cleanup\":1,\"queued\":2500,"
                                   "\"threads_busy\":8,\"threads_total\":16,\"memory_used\":8589934592,"
-                                  "\"memory_total\":34359738368,\"held\":0,\"draining\":false,\"cpus\":\"2-7\","
+                                  "\"memory_total\":34359738368,\"held\":0,\"waiting\":0,\"draining\":false,\"cpus\":\"2-7\","
                                   "\"queued_by_group\":"
                                   "[{\"group\":5,\"queued\":2000},{\"group\":-3,\"queued\":499}],"
                                   "\"queued_other_groups\":1}\n");
@@ -1459,6 +1459,78 @@ static void test_spec_from_json(void) {
         CHECK(!t);
 }
 
+/* Retry and dependencies: the spec's retry_of, retry_oom, after and
+ * after_ok, parsed, checked and formatted back; the TASK's next_attempt and
+ * waiting; the reason dependency-failed. */
+static void test_retry_and_after(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
+        _cleanup_(freep) char *line = NULL, *error = NULL;
+        _cleanup_(task_freep) Task *back = NULL;
+        Task *t;
+
+        req = parse_ok("{\"v\":3,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"memory\":1024,"
+                       "\"retry_of\":7,\"retry_oom\":[2048,4096],\"after\":[3,5],\"after_ok\":true}]}");
+        t = req && req->n_tasks == 1 ? req->tasks[0] : NULL;
+        CHECK(t && t->retry_of == 7 && t->n_retry_oom == 2 && t->retry_oom[0] == 2048 && t->retry_oom[1] == 4096);
+        CHECK(t && t->n_after == 2 && t->after[0] == 3 && t->after[1] == 5 && t->after_ok);
+        if (t) {
+                _cleanup_(json_putp) json_object *o = proto_spec_to_json(t);
+                const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : "";
+                CHECK(strstr(s, "\"retry_of\":7,\"retry_oom\":[2048,4096],\"after\":[3,5],\"after_ok\":true"));
+        }
+
+        check_spec_rejected(SPEC_OK ",\"memory\":4096,\"retry_oom\":[4096]",
+                            "tasks[0].retry_oom[0]: 4096 bytes, not more than the task's memory (4096)");
+        check_spec_rejected(SPEC_OK ",\"retry_oom\":[4096,4096]",
+                            "tasks[0].retry_oom[1]: 4096 bytes, not more than the step before (4096)");
+        check_spec_rejected(SPEC_OK ",\"retry_oom\":[0]", "tasks[0].retry_oom[0]: must be between 1");
+        check_spec_rejected(SPEC_OK ",\"retry_oom\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]",
+                            "tasks[0].retry_oom: 17 elements, at most 16");
+        check_spec_rejected(SPEC_OK ",\"retry_oom\":\"2G\"", "tasks[0].retry_oom: must be an array of integers");
+        check_spec_rejected(SPEC_OK ",\"after\":[3,4,3]", "tasks[0].after[2]: task 3 is named twice");
+        check_spec_rejected(SPEC_OK ",\"after\":[0]", "tasks[0].after[0]: must be between 1");
+        check_spec_rejected(SPEC_OK ",\"after_ok\":true", "tasks[0].after_ok: needs the tasks to wait for in after");
+        check_spec_rejected(SPEC_OK ",\"retry_of\":0", "tasks[0].retry_of: must be between 1");
+        {
+                _cleanup_(freep) char *many = strdup("[1");
+                for (int i = 2; i <= TASK_AFTER_MAX + 1; i++) {
+                        char *n = strf("%s,%d", many, i);
+                        free(many);
+                        many = n;
+                }
+                _cleanup_(freep) char *spec = strf(SPEC_OK ",\"after\":%s]", many);
+                check_spec_rejected(spec, "tasks[0].after: 65 elements, at most 64");
+        }
+
+        /* a TASK: the fields and the reason read back */
+        t->id = 9;
+        t->state = TASK_FINISHED;
+        t->next_attempt = 12;
+        t->main.reason = TASK_REASON_DEPENDENCY_FAILED;
+        line = proto_event_task(PROTO_EVENT_FINISHED, t);
+        CHECK(line && strstr(line, "\"next_attempt\":12,\"retry_oom\":[2048,4096],\"after\":[3,5],"
+                                   "\"after_ok\":true,\"waiting\":false"));
+        CHECK(line && strstr(line, "\"reason\":\"dependency-failed\""));
+        CHECK(line && proto_parse_message(line, strlen(line) - 1, &m, &error) == 0);
+        back = m ? TAKE_PTR(m->task) : NULL;
+        CHECK(back && back->next_attempt == 12 && back->retry_of == 7 && back->n_retry_oom == 2 &&
+              back->retry_oom[1] == 4096 && back->n_after == 2 && back->after[1] == 5 && back->after_ok &&
+              !back->waiting && back->main.reason == TASK_REASON_DEPENDENCY_FAILED);
+        free(TAKE_PTR(line));
+        proto_message_free(TAKE_PTR(m));
+        t->state = TASK_QUEUED;
+        t->waiting = true;
+        t->next_attempt = 0;
+        t->n_retry_oom = 0;
+        line = proto_event_task(PROTO_EVENT_QUEUED, t);
+        CHECK(line && strstr(line, "\"next_attempt\":null,\"retry_oom\":[],"));
+        CHECK(line && strstr(line, "\"waiting\":true"));
+        CHECK(line && proto_parse_message(line, strlen(line) - 1, &m, &error) == 0);
+        CHECK(m && m->task && m->task->waiting && m->task->next_attempt == 0 && m->task->n_retry_oom == 0);
+        CHECK(task_reason_from_string("dependency-failed") == TASK_REASON_DEPENDENCY_FAILED);
+}
+
 /* A submit request's token: parsed, checked, formatted back. */
 static void test_submit_token(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
@@ -1506,6 +1578,7 @@ int main(void) {
         test_name_not_control();
         test_submit_batches();
         test_submit_token();
+        test_retry_and_after();
         test_rejections();
         test_error_echoes_tag();
         test_quotes_are_utf8();
