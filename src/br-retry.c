@@ -67,7 +67,6 @@ static int parse_int_option(const char *opt, const char *s, int *ret) {
  * --retry-oom ladder up to the new memory are dropped: the ladder climbs
  * from there. */
 static int apply_options(Task *t) {
-        uint64_t v;
         size_t k = 0;
         int r;
 
@@ -76,25 +75,9 @@ static int apply_options(Task *t) {
                         return cli_error(_("--threads must be between 1 and %d"), TASK_THREADS_MAX);
                 t->threads = (unsigned) arg_threads;
         }
-        if (arg_memory) {
-                r = parse_size(arg_memory, &v);
-                if (r < 0 || v == 0)
-                        return cli_error(_("--memory: not a size: %s (use 512M, 2G, ...)"), arg_memory);
-                t->memory_bytes = v;
-        }
-        if (arg_time_limit) {
-                r = parse_duration(arg_time_limit, &v);
-                if (r < 0 || v == 0)
-                        return cli_error(_("--time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
-                                         arg_time_limit);
-                t->time_limit_usec = v;
-        }
-        if (arg_cleanup_time_limit) {
-                r = parse_duration(arg_cleanup_time_limit, &v);
-                if (r < 0 || v == 0)
-                        return cli_error(_("--cleanup-time-limit: not a duration: %s"), arg_cleanup_time_limit);
-                t->cleanup_time_limit_usec = v;
-        }
+        r = client_set_limits(t, arg_memory, arg_time_limit, arg_cleanup_time_limit);
+        if (r < 0)
+                return r;
         if (arg_group && (r = parse_int_option("--group", arg_group, &t->group)) < 0)
                 return r;
         if (arg_priority && (r = parse_int_option("--priority", arg_priority, &t->priority)) < 0)

@@ -218,7 +218,6 @@ static int apply_lists(Task *t) {
 /* The task from the command line. */
 static int task_from_args(const char **rest, Task **ret) {
         _cleanup_(task_freep) Task *t = task_new();
-        uint64_t v;
         int r;
 
         if (!t)
@@ -230,25 +229,9 @@ static int task_from_args(const char **rest, Task **ret) {
         if (arg_threads < 1 || arg_threads > TASK_THREADS_MAX)
                 return cli_error(_("--threads must be between 1 and %d"), TASK_THREADS_MAX);
         t->threads = (unsigned) arg_threads;
-        if (arg_memory) {
-                r = parse_size(arg_memory, &v);
-                if (r < 0 || v == 0)
-                        return cli_error(_("--memory: not a size: %s (use 512M, 2G, ...)"), arg_memory);
-                t->memory_bytes = v;
-        }
-        if (arg_time_limit) {
-                r = parse_duration(arg_time_limit, &v);
-                if (r < 0 || v == 0)
-                        return cli_error(_("--time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"),
-                                         arg_time_limit);
-                t->time_limit_usec = v;
-        }
-        if (arg_cleanup_time_limit) {
-                r = parse_duration(arg_cleanup_time_limit, &v);
-                if (r < 0 || v == 0)
-                        return cli_error(_("--cleanup-time-limit: not a duration: %s"), arg_cleanup_time_limit);
-                t->cleanup_time_limit_usec = v;
-        }
+        r = client_set_limits(t, arg_memory, arg_time_limit, arg_cleanup_time_limit);
+        if (r < 0)
+                return r;
         if (!offset_group(arg_group, &t->group))
                 return cli_error(_("--group %d with --priority-group-offset %d is outside %d to %d"), arg_group,
                                  arg_group_offset, TASK_PRIORITY_MIN, TASK_PRIORITY_MAX);

@@ -534,3 +534,24 @@ void client_say_next_attempt(const Task *t) {
                 cli_info(_("task %" PRId64 " ended (%s): retried as task %" PRId64), t->id,
                          task_reason_to_string(t->main.reason), t->next_attempt);
 }
+
+int client_set_limits(Task *t, const char *memory, const char *time_limit, const char *cleanup_time_limit) {
+        uint64_t v;
+
+        if (memory) {
+                if (parse_size(memory, &v) < 0 || v == 0)
+                        return cli_error(_("--memory: not a size: %s (use 512M, 2G, ...)"), memory);
+                t->memory_bytes = v;
+        }
+        if (time_limit) {
+                if (parse_duration(time_limit, &v) < 0 || v == 0)
+                        return cli_error(_("--time-limit: not a duration: %s (use 90s, 15m, 2h, ...)"), time_limit);
+                t->time_limit_usec = v;
+        }
+        if (cleanup_time_limit) {
+                if (parse_duration(cleanup_time_limit, &v) < 0 || v == 0)
+                        return cli_error(_("--cleanup-time-limit: not a duration: %s"), cleanup_time_limit);
+                t->cleanup_time_limit_usec = v;
+        }
+        return 0;
+}

@@ -104,3 +104,7 @@ void client_say_end(const Task *t);
 /* One line on stderr for a task that ended with a next attempt queued:
  * "task 12 ran out of memory (2.0G): retried as task 13 with 4.0G". */
 void client_say_next_attempt(const Task *t);
+
+/* -m, -t and --cleanup-time-limit as br-run and br-retry take them (NULL:
+ * not given, the task's value stays): a bad one is a usage error (said). */
+int client_set_limits(Task *t, const char *memory, const char *time_limit, const char *cleanup_time_limit);

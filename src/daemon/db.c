@@ -1065,24 +1065,35 @@ fail:
         return r;
 }
 
-int db_get_end(Db *db, int64_t id, DbEnd *ret) {
-        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
-        TaskState state;
+/* Statement id with task id bound, stepped to its row: 0, or -ENOENT when
+ * there is no such task. */
+static int step_task(Db *db, Stmt which, int64_t id, sqlite3_stmt **s) {
         int r, rc;
 
-        if (!db || !ret)
-                return -EINVAL;
-        r = stmt_get(db, STMT_END, &s);
+        r = stmt_get(db, which, s);
         if (r < 0)
                 return r;
-        rc = sqlite3_bind_int64(s, 1, id);
+        rc = sqlite3_bind_int64(*s, 1, id);
         if (rc != SQLITE_OK)
                 return fail_sqlite(db, rc, "Failed to bind id");
-        rc = sqlite3_step(s);
+        rc = sqlite3_step(*s);
         if (rc == SQLITE_DONE)
                 return fail(db, -ENOENT, "No task %" PRIi64, id);
         if (rc != SQLITE_ROW)
                 return fail_sqlite(db, rc, "Failed to read task");
+        return 0;
+}
+
+int db_get_end(Db *db, int64_t id, DbEnd *ret) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        TaskState state;
+        int r;
+
+        if (!db || !ret)
+                return -EINVAL;
+        r = step_task(db, STMT_END, id, &s);
+        if (r < 0)
+                return r;
         state = task_state_from_string((const char *) sqlite3_column_text(s, 0));
         if (state < 0)
                 return fail(db, -EBADMSG, "Task %" PRIi64 ": invalid state", id);
@@ -1191,21 +1202,13 @@ int db_update_task(Db *db, const Task *t) {
 
 int db_get_task(Db *db, int64_t id, Task **ret) {
         _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
-        int r, rc;
+        int r;
 
         if (!db || !ret)
                 return -EINVAL;
-        r = stmt_get(db, STMT_GET, &s);
+        r = step_task(db, STMT_GET, id, &s);
         if (r < 0)
                 return r;
-        rc = sqlite3_bind_int64(s, 1, id);
-        if (rc != SQLITE_OK)
-                return fail_sqlite(db, rc, "Failed to bind id");
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return fail(db, -ENOENT, "No task %" PRIi64, id);
-        if (rc != SQLITE_ROW)
-                return fail_sqlite(db, rc, "Failed to read task");
         return task_from_row(db, s, ret);
 }
 
