@@ -34,6 +34,9 @@ static int arg_json;
 static int arg_whole_cores;
 static int arg_requeue;
 static int arg_in_submit_dir;
+static int arg_repeat = 1;
+static char *arg_series;
+static int arg_interleave;
 static int arg_hold;
 static char *arg_retry_oom;
 static char *arg_after;
@@ -73,6 +76,14 @@ static const struct poptOption options[] = {
         { "env", 'e', POPT_ARG_STRING, NULL, OPT_ENV,
           N_("set VAR in the task's environment, to VALUE or to its value here (repeatable)"),
           N_("VAR[=VALUE]") },
+        { "repeat", 'r', POPT_ARG_INT, &arg_repeat, 0,
+          N_("submit N runs of the task (of each batch line) as one series, for br-summary"), N_("N") },
+        { "series", 0, POPT_ARG_STRING, &arg_series, 0,
+          N_("the series' label (default: the task's name, else a fresh one)"), N_("LABEL") },
+        { "interleave", 0, POPT_ARG_NONE, &arg_interleave, 0,
+          N_("with --repeat and --batch: one run of each line, then the next round, so that drift shows as "
+             "variance rather than as a difference between lines"),
+          NULL },
         { "hold", 0, POPT_ARG_NONE, &arg_hold, 0,
           N_("submit the task held: it does not start until br-release releases it; for batch lines too"), NULL },
         { "retry-oom", 0, POPT_ARG_STRING, &arg_retry_oom, 0,
@@ -693,9 +704,80 @@ static int follow(Client *c, Follow *f) {
 }
 
 /* The tasks to submit, from the command line or the batch file. */
+#define REPEAT_MAX 10000
+
+/* A copy of a complete spec, through its JSON (every field the daemon
+ * takes). */
+static Task *spec_copy(const Task *t) {
+        _cleanup_(proto_json_unrefp) struct json_object *o = proto_spec_to_json(t);
+        Task *c = NULL;
+
+        if (!o || proto_spec_from_json(o, &c, NULL) < 0)
+                return NULL;
+        return c;
+}
+
+/* A series label nobody else has: "series-" and 16 random hex digits. */
+static char *fresh_series(void) {
+        uint8_t b[8];
+        char *s;
+
+        if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b || asprintf(&s, "series-%02x%02x%02x%02x%02x%02x%02x%02x",
+                                                                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]) < 0)
+                return NULL;
+        return s;
+}
+
+/* --repeat: each task arg_repeat times, each one's runs a series; with
+ * --interleave round by round, else each task's runs back to back. */
+static int repeat_tasks(void) {
+        size_t n = arg_n_tasks, total = n * (size_t) arg_repeat, k = 0;
+        Task **all;
+
+        if (arg_repeat == 1 && !arg_series)
+                return 0;
+        all = calloc(total, sizeof(Task *));
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                Task *t = arg_tasks[i];
+                if (!t->series && !(t->series = arg_series ? strdup(arg_series)
+                                                          : t->name ? strdup(t->name) : fresh_series()))
+                        goto oom;
+        }
+        for (size_t a = 0; a < (arg_interleave ? (size_t) arg_repeat : n); a++)
+                for (size_t b = 0; b < (arg_interleave ? n : (size_t) arg_repeat); b++) {
+                        size_t i = arg_interleave ? b : a, run = arg_interleave ? a : b;
+                        all[k] = run == 0 ? arg_tasks[i] : spec_copy(arg_tasks[i]);
+                        if (!all[k])
+                                goto oom;
+                        k++;
+                }
+        free(arg_tasks);
+        arg_tasks = all;
+        arg_n_tasks = total;
+        return 0;
+oom:
+        /* the originals stay in arg_tasks; only the copies go */
+        for (size_t j = 0; j < k; j++) {
+                bool original = false;
+                for (size_t i = 0; i < n; i++)
+                        original = original || all[j] == arg_tasks[i];
+                if (!original)
+                        task_free(all[j]);
+        }
+        free(all);
+        return -ENOMEM;
+}
+
 static int check(const char **args) {
         Task *t = NULL;
         int r;
+
+        if (arg_repeat < 1 || arg_repeat > REPEAT_MAX)
+                return cli_error(_("--repeat must be between 1 and %d"), REPEAT_MAX);
+        if (arg_interleave && (arg_repeat < 2 || !arg_batch))
+                return cli_error(_("--interleave goes with --repeat N and --batch"));
 
         if (arg_exit_code || arg_json_log)
                 arg_wait = 1;
@@ -711,7 +793,8 @@ static int check(const char **args) {
         if (arg_batch) {
                 if (args && args[0])
                         return cli_error(_("give either --batch or a command, not both"));
-                return tasks_from_batch(arg_batch, &arg_tasks, &arg_n_tasks);
+                r = tasks_from_batch(arg_batch, &arg_tasks, &arg_n_tasks);
+                return r < 0 ? r : repeat_tasks();
         }
         r = task_from_args(args, &t);
         if (r < 0)
@@ -723,7 +806,7 @@ static int check(const char **args) {
         }
         arg_tasks[0] = t;
         arg_n_tasks = 1;
-        return 0;
+        return repeat_tasks();
 }
 
 static int follow_init(Follow *f, size_t n) {

@@ -75,6 +75,24 @@ static void field_quoted(const char *l, const char *quoted) {
 }
 
 /* A further line of the value above. */
+/* A field under the one before, its label indented. */
+static void subfield(const char *l, const char *fmt, ...) _printf_(2, 3);
+static void subfield(const char *l, const char *fmt, ...) {
+        _cleanup_(freep) char *s = NULL, *indented = NULL;
+        va_list ap;
+        int r;
+
+        if (asprintf(&indented, "  %s", l) < 0)
+                return;
+        label(indented);
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r >= 0)
+                escape_fputs(s, escape_flags, stdout);
+        putchar('\n');
+}
+
 static void continued(const char *s) {
         printf("  %*s%s\n", LABEL_WIDTH, "", s);
 }
@@ -129,6 +147,81 @@ static const char *describe_reason(const TaskResult *r, char *buf, size_t len) {
 }
 
 /* How one command went; running: it runs now. */
+/* ---- what it ran in and beside ---- */
+
+static const char *known_str(struct json_object *o, const char *key, char *buf, size_t len) {
+        struct json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return _("unknown");
+        if (json_object_is_type(v, json_type_boolean))
+                return json_object_get_boolean(v) ? _("on") : _("off");
+        snprintf(buf, len, "%s", json_object_get_string(v));
+        return buf;
+}
+
+static void print_environment(const Task *t) {
+        _cleanup_(proto_json_unrefp) struct json_object *o = t->environment ? json_tokener_parse(t->environment) : NULL;
+        struct json_object *cpus = NULL;
+        char a[256], b[256], c[64], d[64];
+
+        if (t->environment_id <= 0) {
+                field(_("Environment:"), "%s", _("not recorded"));
+                return;
+        }
+        field(_("Environment:"), _("%" PRId64 " (in the environment view of the database)"), t->environment_id);
+        if (!o)
+                return;
+        subfield(_("CPU:"), "%s, microcode %s", known_str(o, "cpu_model", a, sizeof a),
+                   known_str(o, "microcode", b, sizeof b));
+        subfield(_("Kernel:"), "%s, systemd %s, cgroup v%s", known_str(o, "kernel", a, sizeof a),
+                   known_str(o, "systemd", b, sizeof b), known_str(o, "cgroup", c, sizeof c));
+        subfield(_("SMT, boost:"), "%s, %s", known_str(o, "smt", a, sizeof a), known_str(o, "boost", b, sizeof b));
+        subfield(_("THP, ASLR:"), "%s, %s", known_str(o, "transparent_hugepages", a, sizeof a),
+                   known_str(o, "aslr", b, sizeof b));
+        if (json_object_object_get_ex(o, "cpus", &cpus) && json_object_is_type(cpus, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(cpus); i++) {
+                        struct json_object *e = json_object_array_get_idx(cpus, i);
+                        char label_buf[32];
+
+                        snprintf(label_buf, sizeof label_buf, _("CPU %s:"), known_str(e, "cpu", d, sizeof d));
+                        subfield(label_buf, _("governor %s, %s-%s kHz"), known_str(e, "governor", a, sizeof a),
+                                   known_str(e, "min_khz", b, sizeof b), known_str(e, "max_khz", c, sizeof c));
+                }
+}
+
+static void print_record(const Task *t) {
+        static const char * const names[_TASK_PRESSURE_MAX] = { N_("CPU"), N_("memory"), N_("IO") };
+        char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
+        bool any_pressure = false;
+
+        printf("%s\n", _("Measured beside it:"));
+        print_environment(t);
+        if (t->warnings)
+                for (size_t i = 0; t->warnings[i]; i++)
+                        field(i == 0 ? _("Warnings:") : "", "%s", t->warnings[i]);
+        else if (t->main.started_usec)
+                field(_("Warnings:"), "%s", _("none"));
+        if (t->numa_nodes)
+                field(_("NUMA nodes:"), _("%s (its memory is bound to them)"), t->numa_nodes);
+        for (int k = 0; k < _TASK_PRESSURE_MAX; k++) {
+                const TaskPressure *p = &t->pressure[k];
+                if (!p->has_some && !p->has_full)
+                        continue;
+                any_pressure = true;
+                field(_("Pressure:"), _("%s: some %s, full %s"), _(names[k]),
+                      p->has_some ? format_duration(a, sizeof a, p->some_usec) : _("unknown"),
+                      p->has_full ? format_duration(b, sizeof b, p->full_usec) : _("unknown"));
+        }
+        if (!any_pressure && t->state == TASK_FINISHED && t->main.started_usec)
+                field(_("Pressure:"), "%s", _("unknown (cgroup v1, or a kernel without PSI)"));
+        if (t->has_throttled)
+                field(_("CPU throttled:"), _("%" PRIu64 " periods, %s"), t->nr_throttled,
+                      format_duration(a, sizeof a, t->throttled_usec));
+        if (t->has_beside)
+                field(_("Beside it ran:"), _("%" PRIu64 " other tasks"), t->tasks_beside);
+}
+
 static void print_result(const TaskResult *r, bool running) {
         char buf[128], t[64], a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
 
@@ -287,6 +380,8 @@ static int print_task(const Task *t) {
                 else
                         field(_("Result:"), "%s", _("not run yet"));
         }
+
+        print_record(t);
 
         printf("%s\n", _("Output:"));
         if (t->output_dir) {

@@ -1,4 +1,5 @@
-/* br-summary.c: the statistics of repeated runs, per task name: how many,
+/* br-summary.c: the statistics of repeated runs, per series (br-run
+ * --repeat) or else per task name: how many,
  * mean, standard deviation, median, minimum, maximum, coefficient of
  * variation and outliers of wall time, CPU time and peak memory (summary.h),
  * as a table or as JSON lines.  The tasks come from the daemon's list, with
@@ -27,6 +28,7 @@
 #include "util.h"
 
 static char *arg_name;
+static char *arg_series;
 static char *arg_user;
 static int arg_mine;
 static char *arg_since;
@@ -45,6 +47,8 @@ static uint64_t arg_since_usec, arg_until_usec;
 static const struct poptOption options[] = {
         { "name", 0, POPT_ARG_STRING, &arg_name, 0,
           N_("only the tasks whose name matches PATTERN (*, ? and [...] as in the shell)"), N_("PATTERN") },
+        { "series", 0, POPT_ARG_STRING, &arg_series, 0, N_("only the runs of this series (br-run --repeat)"),
+          N_("LABEL") },
         { "user", 'u', POPT_ARG_STRING, &arg_user, 0, N_("only the tasks of this user"), N_("NAME|UID") },
         { "mine", 0, POPT_ARG_NONE, &arg_mine, 0, N_("only my tasks"), NULL },
         { "since", 0, POPT_ARG_STRING, &arg_since, 0,
@@ -98,6 +102,9 @@ static bool counts(const Task *t) {
 static char *group_key(const Task *t) {
         char *s = NULL;
 
+        /* the runs of one br-run --repeat, else those of one name */
+        if (t->series)
+                return strdup(t->series);
         if (t->name)
                 return strdup(t->name);
         /* repeated runs of one command without a name: the command */
@@ -139,7 +146,7 @@ static int group_tasks(Task * const *tasks, size_t n, Group **ret, size_t *ret_n
                 _cleanup_(freep) char *key = NULL;
                 size_t k;
 
-                if (!counts(tasks[i]))
+                if (!counts(tasks[i]) || (arg_series && (!tasks[i]->series || strcmp(tasks[i]->series, arg_series) != 0)))
                         continue;
                 key = group_key(tasks[i]);
                 if (!key) {

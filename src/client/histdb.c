@@ -74,6 +74,7 @@ static const struct Column {
         { "retry_oom_bytes", 4, "NULL" },
         { "after_ids", 4, "NULL" },
         { "after_ok", 4, "0" },
+        { "series", 4, "NULL" },
         { "state", 1, NULL },
         { "cpus", 1, NULL },
         { "unit", 1, NULL },
@@ -91,6 +92,18 @@ static const struct Column {
         RESULT_COLUMNS(""),
         RESULT_COLUMNS("cleanup_"),
 #undef RESULT_COLUMNS
+        { "environment_id", 4, "NULL" },
+        { "warnings", 4, "NULL" },
+        { "numa_nodes", 4, "NULL" },
+        { "cpu_pressure_some_us", 4, "NULL" },
+        { "cpu_pressure_full_us", 4, "NULL" },
+        { "memory_pressure_some_us", 4, "NULL" },
+        { "memory_pressure_full_us", 4, "NULL" },
+        { "io_pressure_some_us", 4, "NULL" },
+        { "io_pressure_full_us", 4, "NULL" },
+        { "throttled_periods", 4, "NULL" },
+        { "throttled_us", 4, "NULL" },
+        { "tasks_beside", 4, "NULL" },
 };
 
 struct HistDb {

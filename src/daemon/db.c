@@ -187,7 +187,48 @@ static const char schema_v4[] =
         /* what a daemon that died between an oom and its next attempt
          * left: found at the next start without a scan */
         "CREATE INDEX tasks_oom_unretried ON tasks (id)\n"
-        "        WHERE reason = 'oom' AND retry_oom_bytes IS NOT NULL AND next_attempt IS NULL;\n";
+        "        WHERE reason = 'oom' AND retry_oom_bytes IS NOT NULL AND next_attempt IS NULL;\n"
+        /* what a task ran in and beside (docs/database.md): one row per
+         * distinct environment (machine.h's record as JSON), the task's
+         * warnings (a JSON array of lines), the NUMA nodes its memory was
+         * bound to, its group's pressure and CPU throttling (cgroup v2),
+         * how many other tasks ran while it did; NULL: not known */
+        "CREATE TABLE environments (\n"
+        "        id INTEGER PRIMARY KEY,\n"
+        "        record TEXT NOT NULL UNIQUE,\n"
+        "        first_seen_at_us INTEGER NOT NULL\n"
+        ");\n"
+        "CREATE VIEW environment AS SELECT id,\n"
+        "        json_extract(record, '$.cpu_model') AS cpu_model,\n"
+        "        json_extract(record, '$.microcode') AS microcode,\n"
+        "        json_extract(record, '$.kernel') AS kernel,\n"
+        "        json_extract(record, '$.systemd') AS systemd,\n"
+        "        json_extract(record, '$.benchrunner') AS benchrunner,\n"
+        "        json_extract(record, '$.cgroup') AS cgroup,\n"
+        "        json_extract(record, '$.smt') AS smt,\n"
+        "        json_extract(record, '$.boost') AS boost,\n"
+        "        json_extract(record, '$.transparent_hugepages') AS transparent_hugepages,\n"
+        "        json_extract(record, '$.aslr') AS aslr,\n"
+        "        json_extract(record, '$.memory_bytes') AS memory_bytes,\n"
+        "        json_extract(record, '$.swap_bytes') AS swap_bytes,\n"
+        "        json_extract(record, '$.cpus') AS cpus,\n"
+        "        first_seen_at_us\n"
+        "FROM environments;\n"
+        "ALTER TABLE tasks ADD COLUMN series TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN environment_id INTEGER REFERENCES environments (id);\n"
+        "ALTER TABLE tasks ADD COLUMN warnings TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN numa_nodes TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN cpu_pressure_some_us INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN cpu_pressure_full_us INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN memory_pressure_some_us INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN memory_pressure_full_us INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN io_pressure_some_us INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN io_pressure_full_us INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN throttled_periods INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN throttled_us INTEGER;\n"
+        "ALTER TABLE tasks ADD COLUMN tasks_beside INTEGER;\n"
+        "CREATE INDEX tasks_environment ON tasks (environment_id) WHERE environment_id IS NOT NULL;\n"
+        "CREATE INDEX tasks_series ON tasks (series) WHERE series IS NOT NULL;\n";
 
 static const struct Migration {
         int version;
@@ -217,6 +258,9 @@ typedef enum Stmt {
         STMT_COUNT,
         STMT_BY_TOKEN,
         STMT_END,
+        STMT_ENV_FIND,
+        STMT_ENV_INSERT,
+        STMT_ENV_GET,
         STMT_LIST,              /* + 128 variants, see stmt_sql(), prepared when first used */
         _STMT_MAX = STMT_LIST + 128,
 } Stmt;
@@ -380,6 +424,12 @@ static char *stmt_sql(Stmt id) {
                               " FROM tasks WHERE id = ?");
         case STMT_BY_TOKEN:
                 return strdup("SELECT id FROM tasks WHERE uid = ? AND submit_token = ? ORDER BY id");
+        case STMT_ENV_FIND:
+                return strdup("SELECT id FROM environments WHERE record = ?");
+        case STMT_ENV_INSERT:
+                return strdup("INSERT INTO environments (record, first_seen_at_us) VALUES (?, ?)");
+        case STMT_ENV_GET:
+                return strdup("SELECT record FROM environments WHERE id = ?");
         case STMT_END:
                 return strdup("SELECT state, reason, exit_code, coalesce(next_attempt, 0), uid FROM tasks WHERE id = ?");
         case STMT_COUNT:
@@ -528,6 +578,25 @@ static void bind_mutable(Binder *b, const Task *t) {
         bind_u64_if(b, t->next_attempt > 0, (uint64_t) t->next_attempt);
         bind_result(b, &t->main);
         bind_result(b, &t->cleanup);
+        /* the record */
+        bind_u64_if(b, t->environment_id > 0, (uint64_t) t->environment_id);
+        if (t->warnings && t->warnings[0]) {
+                _cleanup_(freep) char *w = NULL;
+                if (json_strv_to_text(t->warnings, &w) < 0) {
+                        b->rc = SQLITE_NOMEM;
+                        return;
+                }
+                bind_text(b, w);
+        } else
+                bind_text(b, NULL);
+        bind_text(b, t->numa_nodes);
+        for (int k = 0; k < _TASK_PRESSURE_MAX; k++) {
+                bind_u64_if(b, t->pressure[k].has_some, t->pressure[k].some_usec);
+                bind_u64_if(b, t->pressure[k].has_full, t->pressure[k].full_usec);
+        }
+        bind_u64_if(b, t->has_throttled, t->nr_throttled);
+        bind_u64_if(b, t->has_throttled, t->throttled_usec);
+        bind_u64_if(b, t->has_beside, t->tasks_beside);
 }
 
 static int bind_done(Db *db, Binder *b, const char *what) {
@@ -919,6 +988,7 @@ static int insert_one(Db *db, const Task *t, uint64_t now, int64_t *ret_id) {
         bind_text(&b, retry_oom);
         bind_text(&b, after);
         bind_int(&b, t->after_ok);
+        bind_text(&b, t->series);
         bind_mutable(&b, t);
         r = bind_done(db, &b, "Failed to bind task");
         if (r < 0)
@@ -1082,6 +1152,61 @@ static int step_task(Db *db, Stmt which, int64_t id, sqlite3_stmt **s) {
         if (rc != SQLITE_ROW)
                 return fail_sqlite(db, rc, "Failed to read task");
         return 0;
+}
+
+int db_environment(Db *db, const char *record, uint64_t now_usec, int64_t *ret) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        if (!db || !record || !ret)
+                return -EINVAL;
+        r = stmt_get(db, STMT_ENV_FIND, &s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to bind the environment");
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+                *ret = sqlite3_column_int64(s, 0);
+                return 0;
+        }
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to look up the environment");
+        stmt_resetp(&s);
+        r = stmt_get(db, STMT_ENV_INSERT, &s);
+        if (r < 0)
+                return r;
+        if ((rc = sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(s, 2, (int64_t) now_usec)) != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to bind the environment");
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+                return fail_sqlite(db, rc, "Failed to store the environment");
+        *ret = sqlite3_last_insert_rowid(db->sqlite);
+        return 1;
+}
+
+int db_get_environment(Db *db, int64_t id, char **ret) {
+        _cleanup_(stmt_resetp) sqlite3_stmt *s = NULL;
+        const char *v;
+        int r, rc;
+
+        if (!db || !ret)
+                return -EINVAL;
+        r = stmt_get(db, STMT_ENV_GET, &s);
+        if (r < 0)
+                return r;
+        if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK)
+                return fail_sqlite(db, rc, "Failed to bind id");
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return fail(db, -ENOENT, "No environment %" PRIi64, id);
+        if (rc != SQLITE_ROW)
+                return fail_sqlite(db, rc, "Failed to read the environment");
+        v = (const char *) sqlite3_column_text(s, 0);
+        *ret = v ? strdup(v) : NULL;
+        return *ret ? 0 : fail(db, -ENOMEM, "out of memory");
 }
 
 int db_get_end(Db *db, int64_t id, DbEnd *ret) {

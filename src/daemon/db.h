@@ -94,6 +94,13 @@ typedef struct DbEnd {
 /* -ENOENT if there is no task id. */
 int db_get_end(Db *db, int64_t id, DbEnd *ret);
 
+/* The id of the environments row holding record (machine_to_json()'s
+ * text), stored now if there is none: 1 if it was stored, 0 if it was
+ * there.  Outside a transaction it is one of its own. */
+int db_environment(Db *db, const char *record, uint64_t now_usec, int64_t *ret);
+/* The record of environments row id (malloc'd); -ENOENT for none. */
+int db_get_environment(Db *db, int64_t id, char **ret);
+
 /* The queued tasks with dependencies (after_ids), oldest first: what a
  * restart needs to keep them waiting.  Free with db_waiting_free(). */
 typedef struct DbWaiting {

@@ -305,8 +305,8 @@ static uint64_t grown(uint64_t a, uint64_t b) {
         return a != MACHINE_UNKNOWN && b != MACHINE_UNKNOWN && b > a ? b - a : 0;
 }
 
-int machine_warnings(const Machine *m, const MachineCounters *start, const MachineCounters *end, bool no_cpuset,
-                     char ***ret) {
+int machine_warnings(const Machine *m, const CpuSet *only, const MachineCounters *start, const MachineCounters *end,
+                     bool no_cpuset, char ***ret) {
         _cleanup_(strv_freep) char **w = NULL;
         size_t n = 0;
 
@@ -314,7 +314,8 @@ int machine_warnings(const Machine *m, const MachineCounters *start, const Machi
                                                      "others do") < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < m->n_cpus; i++)
-                if (m->cpus[i].governor && strcmp(m->cpus[i].governor, "performance") != 0) {
+                if ((!only || cpuset_has(only, m->cpus[i].cpu)) && m->cpus[i].governor &&
+                    strcmp(m->cpus[i].governor, "performance") != 0) {
                         if (strv_push_printf(&w, &n, "CPU %u runs the %s governor, not performance", m->cpus[i].cpu,
                                              m->cpus[i].governor) < 0)
                                 return -ENOMEM;
@@ -332,10 +333,15 @@ int machine_warnings(const Machine *m, const MachineCounters *start, const Machi
                 if (throttled && strv_push_printf(&w, &n, "thermal throttling on the task's CPUs during the task: "
                                                   "%" PRIu64 " events", throttled) < 0)
                         return -ENOMEM;
-                for (size_t i = 0; i < start->n_cpus && i < end->n_cpus && i < m->n_cpus; i++) {
-                        uint64_t a = start->cur_khz[i], b = end->cur_khz[i];
-                        uint64_t d = a > b ? a - b : b - a;
+                /* the counters hold the CPUs of only (or all of m's), ascending */
+                for (size_t i = 0, j = 0; i < m->n_cpus && j < start->n_cpus && j < end->n_cpus; i++) {
+                        uint64_t a, b, d;
 
+                        if (only && !cpuset_has(only, m->cpus[i].cpu))
+                                continue;
+                        a = start->cur_khz[j];
+                        b = end->cur_khz[j++];
+                        d = a > b ? a - b : b - a;
                         if (a == MACHINE_UNKNOWN || b == MACHINE_UNKNOWN || a == 0 ||
                             d * 1000 <= a * MACHINE_FREQ_CHANGE_PERMILLE)
                                 continue;

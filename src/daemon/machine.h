@@ -75,12 +75,13 @@ void machine_counters_done(MachineCounters *c);
  * to have changed (governors move it a little all the time). */
 #define MACHINE_FREQ_CHANGE_PERMILLE 50
 
-/* The warnings of a task that ran on m's CPUs, from the machine at its
- * start and the counters then and at its end (end may be NULL: not ended):
+/* The warnings of a task that ran on the CPUs only (of m's; NULL: all of
+ * them), from the machine at its start and the counters of those CPUs then
+ * and at its end (end may be NULL: not ended):
  * boost on; a governor other than "performance"; swap in or out during the
  * task; thermal throttling during it; a CPU's clock moved by more than
  * MACHINE_FREQ_CHANGE_PERMILLE; and, with no_cpuset, that the system could
  * not be kept off the task's CPUs (cgroup v1).  *ret: a NULL-terminated
  * strv of one-line texts, NULL for none.  -ENOMEM. */
-int machine_warnings(const Machine *m, const MachineCounters *start, const MachineCounters *end, bool no_cpuset,
-                     char ***ret);
+int machine_warnings(const Machine *m, const CpuSet *only, const MachineCounters *start, const MachineCounters *end,
+                     bool no_cpuset, char ***ret);

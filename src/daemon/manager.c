@@ -23,6 +23,7 @@
 #include "db.h"
 #include "idmap.h"
 #include "log.h"
+#include "machine.h"
 #include "manager.h"
 #include "remover.h"
 #include "retention.h"
@@ -44,6 +45,8 @@ typedef struct Live {
         bool unsaved;             /* the database does not hold the task as it is */
         bool had_cleanup;         /* finished after a cleanup command */
         bool prepared;            /* its working directory may exist */
+        MachineCounters counters; /* swap, throttling, clocks at its start */
+        bool has_counters;
         struct Live *prev, *next;
 } Live;
 
@@ -104,6 +107,12 @@ struct Manager {
         size_t n_wakes, n_wakes_allocated;
         bool waking;
         bool draining;            /* start nothing new (STATE/draining, kept across restarts) */
+        /* the environment tasks start in (machine.h): read before each start,
+         * stored as a row of its own when it changed */
+        Machine *machine;
+        char *machine_record;
+        int64_t environment_id;
+        char *systemd_version;
 };
 
 /* The rest of the system (system.slice, user.slice, init.scope) runs on
@@ -200,6 +209,8 @@ static void system_cpus_update(Manager *m) {
 }
 
 static void live_free(Live *l) {
+        if (l)
+                machine_counters_done(&l->counters);
         if (!l)
                 return;
         unit_free(l->unit);
@@ -783,6 +794,31 @@ static void fix_quick_exit(TaskResult *r) {
                 r->reason = TASK_REASON_SIGNALED;
 }
 
+/* What the main command's end adds to the record: its group's pressure
+ * and throttling, and the warnings (the machine at its start, the
+ * counters then and now). */
+static void record_end(Manager *m, Live *l) {
+        Task *t = l->task;
+        MachineCounters end = {};
+        CpuSet cpus;
+        char **w = NULL;
+
+        memcpy(t->pressure, t->main.pressure, sizeof t->pressure);
+        t->has_throttled = t->main.has_throttled;
+        t->nr_throttled = t->main.nr_throttled;
+        t->throttled_usec = t->main.throttled_usec;
+        if (!m->machine || !t->cpus || cpuset_parse(t->cpus, &cpus) < 0)
+                return;
+        if (l->has_counters && machine_counters_read(m->config.sysfs_root, "/proc", &cpus, &end) < 0)
+                return;
+        if (machine_warnings(m->machine, &cpus, l->has_counters ? &l->counters : NULL, l->has_counters ? &end : NULL,
+                             !unit_manager_is_unified(m->units), &w) >= 0) {
+                strv_free(t->warnings);
+                t->warnings = w;
+        }
+        machine_counters_done(&end);
+}
+
 static void main_done(void *userdata, const TaskResult *result) {
         Live *l = userdata;
         Manager *m = l->manager;
@@ -790,6 +826,7 @@ static void main_done(void *userdata, const TaskResult *result) {
 
         t->main = *result;
         fix_quick_exit(&t->main);
+        record_end(m, l);
         /* Stopped on request: cancelled, however the command took the
          * SIGTERM (its exit code or signal stays recorded). */
         if (l->cancel)
@@ -855,8 +892,11 @@ static int start_unit(Live *l, bool cleanup) {
         /* on a machine of several NUMA nodes the task's memory is bound to
          * the nodes of its CPUs (placement keeps them to one where it can) */
         numa = topology_n_nodes(m->topology) > 1;
-        if (numa)
+        if (numa) {
                 topology_nodes_of(m->topology, &cpus, &nodes);
+                free(t->numa_nodes);
+                t->numa_nodes = cpuset_format(&nodes);
+        }
         workdir = taskdir_path(m->work_dir, t->id);
         if (!workdir)
                 return -ENOMEM;
@@ -1260,6 +1300,59 @@ static bool startable(const Task *t) {
                utf8_valid(t->submit_dir, NULL);
 }
 
+/* ---- the environment a task starts in ---- */
+
+/* systemd's version, for the record: asked once. */
+static void read_systemd_version(Manager *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *v = NULL;
+
+        if (m->systemd_version || !m->bus)
+                return;
+        if (sd_bus_get_property_string(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", "Version", &error, &v) >= 0)
+                m->systemd_version = v;
+}
+
+/* Reads the machine (cheap: a few small files) and gives the row of its
+ * record, stored when it is new; 0 when it cannot be stored (the task
+ * then has no environment, said in the log). */
+static int64_t environment_now(Manager *m) {
+        _cleanup_(machine_freep) Machine *now = NULL;
+        _cleanup_(freep) char *record = NULL;
+        int64_t id;
+        int r;
+
+        r = machine_read(m->config.sysfs_root, "/proc", &m->config.cpus, &now);
+        if (r < 0)
+                return 0;
+        read_systemd_version(m);
+        now->systemd_version = m->systemd_version ? strdup(m->systemd_version) : NULL;
+        now->benchrunner_version = strdup(PACKAGE_VERSION);
+        now->cgroup_version = unit_manager_is_unified(m->units) ? 2 : 1;
+        record = machine_to_json(now);
+        if (!record)
+                return 0;
+        if (m->machine_record && strcmp(record, m->machine_record) == 0 && m->environment_id > 0) {
+                machine_free(m->machine);
+                m->machine = TAKE_PTR(now);
+                return m->environment_id;
+        }
+        r = db_environment(m->db, record, now_usec(CLOCK_REALTIME), &id);
+        if (r < 0) {
+                log_warning("Failed to store the environment: %s", db_last_error(m->db));
+                return 0;
+        }
+        if (r > 0)
+                log_info("Environment %" PRId64 ": %s", id, record);
+        free(m->machine_record);
+        m->machine_record = TAKE_PTR(record);
+        machine_free(m->machine);
+        m->machine = TAKE_PTR(now);
+        m->environment_id = id;
+        return id;
+}
+
 /* Start failures end the task at once, as failed-to-start. */
 static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         Task *t = l->task;
@@ -1279,6 +1372,16 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         t->output_dir = taskdir_path(m->output_dir, t->id);
         workdir = taskdir_path(m->work_dir, t->id);
         t->state = TASK_RUNNING;
+        t->environment_id = environment_now(m);
+        l->has_counters = machine_counters_read(m->config.sysfs_root, "/proc", cpus, &l->counters) >= 0;
+        /* those running now run beside it, and it beside each of them */
+        t->tasks_beside = 0;
+        t->has_beside = true;
+        for (Live *o = m->live; o; o = o->next)
+                if (o != l && o->task->state == TASK_RUNNING) {
+                        t->tasks_beside++;
+                        o->task->tasks_beside++;
+                }
         t->main.started_usec = now_usec(CLOCK_REALTIME);
         m->n_running++;
         if (!t->cpus || !name || !t->output_dir || !workdir) {
@@ -1950,19 +2053,29 @@ void manager_stats(Manager *m, ProtoStats *ret) {
                 ret->groups[i] = (ProtoGroupCount) { groups[i], counts[i] };
 }
 
+/* The environment's record, for show. */
+static void add_environment(Manager *m, Task *t) {
+        if (t->environment_id > 0 && !t->environment && db_get_environment(m->db, t->environment_id, &t->environment) < 0)
+                log_warning("Task %" PRId64 ": failed to read environment %" PRId64 ": %s", t->id, t->environment_id,
+                            db_last_error(m->db));
+}
+
 int manager_get_task(Manager *m, int64_t id, Task **ret, bool *ret_owned) {
         Live *l = live_find(m, id);
         int r;
 
         if (l) {
+                add_environment(m, l->task);
                 *ret = l->task;
                 *ret_owned = false;
                 return 0;
         }
         *ret_owned = true;
         r = db_get_task(m->db, id, ret);
-        if (r >= 0)
+        if (r >= 0) {
                 (*ret)->waiting = idmap_get(&m->waiters, id) != NULL;
+                add_environment(m, *ret);
+        }
         return r;
 }
 
@@ -2311,6 +2424,7 @@ int manager_recover(Manager *m) {
                         (void) recover_running(m, lives[i]);
                 }
         m->recovering = false;
+        (void) environment_now(m);   /* logged when it is new */
         remove_leftover_env(m);
         retention_round(m);
         if (queued_ok || running)
@@ -2583,6 +2697,9 @@ Manager *manager_free(Manager *m) {
         closep(&m->output_fd);
         closep(&m->env_fd);
         free(m->held);
+        machine_free(m->machine);
+        free(m->machine_record);
+        free(m->systemd_version);
         free(m);
         return NULL;
 }

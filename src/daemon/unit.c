@@ -1019,6 +1019,16 @@ static void unit_measure(Unit *u, const UnitProps *p, TaskResult *res) {
         res->cpu_system_usec = cg.cpu_system_usec;
         res->has_peak_memory = cg.has_peak_memory;
         res->peak_memory_bytes = cg.peak_memory_bytes;
+        for (int k = 0; k < _TASK_PRESSURE_MAX && k < _CGROUP_PRESSURE_MAX; k++)
+                res->pressure[k] = (TaskPressure) {
+                        .has_some = cg.pressure[k].has_some,
+                        .has_full = cg.pressure[k].has_full,
+                        .some_usec = cg.pressure[k].some_usec,
+                        .full_usec = cg.pressure[k].full_usec,
+                };
+        res->has_throttled = cg.has_throttled;
+        res->nr_throttled = cg.nr_throttled;
+        res->throttled_usec = cg.throttled_usec;
         if (u->manager->unified)
                 oom = oom || cg.oom_kills > 0;
         /* v1 without the event (the daemon was not running then): the main

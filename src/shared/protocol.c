@@ -57,7 +57,7 @@ static const char * const op_fields[_PROTO_OP_MAX][12] = {
 static const char * const spec_fields[] = {
         "argv", "cwd", "env", "name", "threads", "memory", "time_limit_us",
         "cleanup", "cleanup_time_limit_us", "group", "priority", "whole_cores",
-        "requeue", "in_submit_dir", "held", "retry_of", "retry_oom", "after", "after_ok", NULL,
+        "requeue", "in_submit_dir", "held", "retry_of", "retry_oom", "after", "after_ok", "series", NULL,
 };
 
 DEFINE_STRING_TABLE_LOOKUP(proto_op, ProtoOp, op_names)
@@ -194,26 +194,31 @@ static int validate_env(char * const *env, const char *where, size_t *ret_bytes,
         return 0;
 }
 
-static int validate_name(const char *name, const char *where, char **e) {
-        size_t l;
+/* A label (a name, a series): 1 to max - 1 bytes of UTF-8 without a C0,
+ * DEL or C1 (U+0080..U+009F, 0xc2 0x80..0x9f) control. */
+static int validate_label(const char *s, const char *field, int max, const char *where, char **e) {
+        size_t l = strlen(s);
 
+        if (l == 0)
+                return json_fail(e, -EINVAL, _("%s: must not be empty"), JSON_LABEL(where, field));
+        if (l >= (size_t) max)
+                return json_fail(e, -EINVAL, _("%s: %zu bytes long, at most %d"), JSON_LABEL(where, field), l, max - 1);
+        for (size_t i = 0; i < l; i++)
+                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f ||
+                    ((unsigned char) s[i] == 0xc2 && (unsigned char) s[i + 1] >= 0x80 &&
+                     (unsigned char) s[i + 1] <= 0x9f))
+                        return json_fail(e, -EINVAL, _("%s: must not contain control characters"),
+                                         JSON_LABEL(where, field));
+        return validate_utf8(s, JSON_LABEL(where, field), e);
+}
+
+static int validate_name(const char *name, const char *where, char **e) {
         if (!name)
                 return 0;
-        l = strlen(name);
-        if (l == 0)
+        if (!name[0])
                 return json_fail(e, -EINVAL, _("%s: must not be empty (omit it for the default task-ID)"),
                                  JSON_LABEL(where, "name"));
-        if (l >= TASK_NAME_MAX)
-                return json_fail(e, -EINVAL, _("%s: %zu bytes long, at most %d"),
-                                 JSON_LABEL(where, "name"), l, TASK_NAME_MAX - 1);
-        /* a label: no C0, DEL or C1 (U+0080..U+009F, 0xc2 0x80..0x9f) control */
-        for (size_t i = 0; i < l; i++)
-                if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f ||
-                    ((unsigned char) name[i] == 0xc2 && (unsigned char) name[i + 1] >= 0x80 &&
-                     (unsigned char) name[i + 1] <= 0x9f))
-                        return json_fail(e, -EINVAL, _("%s: must not contain control characters"),
-                                         JSON_LABEL(where, "name"));
-        return validate_utf8(name, JSON_LABEL(where, "name"), e);
+        return validate_label(name, "name", TASK_NAME_MAX, where, e);
 }
 
 /* retry_oom: each step larger than the one before, the first larger than
@@ -285,6 +290,8 @@ static int validate_spec(const Task *t, const char *where, char **e) {
                 return r;
         r = validate_name(t->name, where, e);
         if (r < 0)
+                return r;
+        if (t->series && (r = validate_label(t->series, "series", TASK_SERIES_MAX, where, e)) < 0)
                 return r;
         r = validate_range(t->threads, 1, TASK_THREADS_MAX, JSON_LABEL(where, "threads"), e);
         if (r < 0)
@@ -413,7 +420,8 @@ static int spec_fields_from_json(json_object *o, const char *where, bool spec, T
             (r = opt_ints(o, "retry_oom", where, TASK_RETRY_OOM_MAX, 1, INT64_MAX, (int64_t **) &t->retry_oom,
                           &t->n_retry_oom, e)) < 0 ||
             (r = opt_ints(o, "after", where, TASK_AFTER_MAX, 1, INT64_MAX, &t->after, &t->n_after, e)) < 0 ||
-            (r = opt_bool(o, "after_ok", where, &t->after_ok, e)) < 0)
+            (r = opt_bool(o, "after_ok", where, &t->after_ok, e)) < 0 ||
+            (r = opt_string(o, "series", where, &t->series, e)) < 0)
                 return r;
         if (t->env && !t->env[0]) {
                 strv_free(t->env);
@@ -518,7 +526,8 @@ json_object *proto_spec_to_json(const Task *t) {
             (t->retry_of > 0 && json_add_i64(o, "retry_of", t->retry_of) < 0) ||
             (t->n_retry_oom && json_add(o, "retry_oom", json_new_u64s(t->retry_oom, t->n_retry_oom)) < 0) ||
             (t->n_after && json_add(o, "after", json_new_i64s(t->after, t->n_after)) < 0) ||
-            (t->after_ok && json_add_bool(o, "after_ok", true) < 0))
+            (t->after_ok && json_add_bool(o, "after_ok", true) < 0) ||
+            (t->series && json_add_str(o, "series", t->series) < 0))
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -553,6 +562,103 @@ static json_object *result_to_json(const TaskResult *r) {
 
 static int add_result(json_object *o, const char *key, const TaskResult *r) {
         return result_is_empty(r) ? json_add_null(o, key) : json_add(o, key, result_to_json(r));
+}
+
+/* ---- what a task ran in and beside (protocol 3) ---- */
+
+static const char * const pressure_names[_TASK_PRESSURE_MAX] = {
+        [TASK_PRESSURE_CPU] = "cpu",
+        [TASK_PRESSURE_MEMORY] = "memory",
+        [TASK_PRESSURE_IO] = "io",
+};
+
+static json_object *pressure_to_json(const TaskPressure *p) {
+        _cleanup_(json_putp) json_object *o = NULL;
+
+        for (int k = 0; k < _TASK_PRESSURE_MAX; k++) {
+                json_object *one;
+
+                if (!p[k].has_some && !p[k].has_full)
+                        continue;
+                if (!o && !(o = json_object_new_object()))
+                        return NULL;
+                one = json_object_new_object();
+                if (!one || json_add(o, pressure_names[k], one) < 0 ||
+                    (p[k].has_some ? json_add_u64(one, "some_us", p[k].some_usec) : json_add_null(one, "some_us")) < 0 ||
+                    (p[k].has_full ? json_add_u64(one, "full_us", p[k].full_usec) : json_add_null(one, "full_us")) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(o);   /* NULL: none known (or ENOMEM: the caller tells) */
+}
+
+/* "environment_id", "environment" (the record, in show), "warnings",
+ * "numa_nodes", "pressure", "throttled", "tasks_beside": null where not
+ * known. */
+static int add_record(json_object *o, const Task *t) {
+        json_object *p;
+
+        if (json_add_u64_or_null(o, "environment_id", (uint64_t) t->environment_id) < 0 ||
+            (t->warnings ? json_add_strv(o, "warnings", t->warnings) : json_add_null(o, "warnings")) < 0 ||
+            json_add_str(o, "numa_nodes", t->numa_nodes) < 0 ||
+            (t->has_beside ? json_add_u64(o, "tasks_beside", t->tasks_beside) : json_add_null(o, "tasks_beside")) < 0)
+                return -ENOMEM;
+        if (t->environment) {
+                json_object *env = json_tokener_parse(t->environment);
+                if (env && json_add(o, "environment", env) < 0)
+                        return -ENOMEM;
+        }
+        p = pressure_to_json(t->pressure);
+        if (p ? json_add(o, "pressure", p) < 0 : json_add_null(o, "pressure") < 0)
+                return -ENOMEM;
+        if (t->has_throttled) {
+                json_object *th = json_object_new_object();
+                if (!th || json_add(o, "throttled", th) < 0 || json_add_u64(th, "periods", t->nr_throttled) < 0 ||
+                    json_add_u64(th, "usec", t->throttled_usec) < 0)
+                        return -ENOMEM;
+        } else if (json_add_null(o, "throttled") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int get_u64_field(json_object *o, const char *key, const char *where, uint64_t *ret, char **e);
+
+static int record_from_json(json_object *o, const char *where, Task *t, char **e) {
+        json_object *v;
+        uint64_t x;
+        int r;
+
+        if ((r = get_u64_field(o, "environment_id", where, &x, e)) < 0)
+                return r;
+        t->environment_id = x > INT64_MAX ? 0 : (int64_t) x;
+        if ((v = json_field(o, "environment")) && json_object_is_type(v, json_type_object) &&
+            !(t->environment = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN))))
+                return -ENOMEM;
+        if ((r = opt_strv(o, "warnings", where, 64, &t->warnings, e)) < 0 ||
+            (r = opt_string(o, "numa_nodes", where, &t->numa_nodes, e)) < 0)
+                return r;
+        if ((v = json_field(o, "tasks_beside")) && !json_object_is_type(v, json_type_null)) {
+                if ((r = get_u64_field(o, "tasks_beside", where, &t->tasks_beside, e)) < 0)
+                        return r;
+                t->has_beside = true;
+        }
+        if ((v = json_field(o, "pressure")) && json_object_is_type(v, json_type_object))
+                for (int k = 0; k < _TASK_PRESSURE_MAX; k++) {
+                        json_object *one = json_field(v, pressure_names[k]);
+                        if (!one || !json_object_is_type(one, json_type_object))
+                                continue;
+                        if ((r = get_u64_field(one, "some_us", where, &t->pressure[k].some_usec, e)) < 0 ||
+                            (r = get_u64_field(one, "full_us", where, &t->pressure[k].full_usec, e)) < 0)
+                                return r;
+                        t->pressure[k].has_some = json_field(one, "some_us") != NULL;
+                        t->pressure[k].has_full = json_field(one, "full_us") != NULL;
+                }
+        if ((v = json_field(o, "throttled")) && json_object_is_type(v, json_type_object)) {
+                if ((r = get_u64_field(v, "periods", where, &t->nr_throttled, e)) < 0 ||
+                    (r = get_u64_field(v, "usec", where, &t->throttled_usec, e)) < 0)
+                        return r;
+                t->has_throttled = true;
+        }
+        return 0;
 }
 
 bool proto_may_see_env(uid_t viewer, const Task *t) {
@@ -610,6 +716,7 @@ json_object *proto_task_to_json(const Task *t, bool hide_env) {
             json_add(o, "after", json_new_i64s(t->after, t->n_after)) < 0 ||
             json_add_bool(o, "after_ok", t->after_ok) < 0 ||
             json_add_bool(o, "waiting", t->waiting) < 0 ||
+            json_add_str(o, "series", t->series) < 0 ||
             json_add_u64_or_null(o, "queued_at_us", t->queued_usec) < 0 ||
             json_add_str(o, "cpus", t->cpus) < 0 ||
             json_add_str(o, "unit", t->unit) < 0 ||
@@ -619,7 +726,8 @@ json_object *proto_task_to_json(const Task *t, bool hide_env) {
                                  : json_add_null(o, "output_bytes")) < 0 ||
             json_add_u64_or_null(o, "output_removed_at_us", t->output_removed_usec) < 0 ||
             add_result(o, "result", &t->main) < 0 ||
-            add_result(o, "cleanup_result", &t->cleanup) < 0)
+            add_result(o, "cleanup_result", &t->cleanup) < 0 ||
+            add_record(o, t) < 0)
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -775,6 +883,9 @@ static int task_from_json(json_object *o, const char *where, Task **ret, char **
         if (r < 0)
                 return r;
         r = result_from_json(json_field(o, "cleanup_result"), JSON_LABEL(where, "cleanup_result"), &t->cleanup, e);
+        if (r < 0)
+                return r;
+        r = record_from_json(o, where, t, e);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(t);

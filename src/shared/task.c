@@ -54,6 +54,10 @@ Task *task_free(Task *t) {
         free(t->output_dir);
         free(t->retry_oom);
         free(t->after);
+        free(t->series);
+        free(t->environment);
+        strv_free(t->warnings);
+        free(t->numa_nodes);
         free(t);
         return NULL;
 }

@@ -55,6 +55,16 @@ TaskReason task_reason_from_string(const char *s);
 /* Measurements of one command (main or cleanup).  -1 / UINT64_MAX style
  * "unknown" is expressed with the has_* flags so that the database can store
  * NULL. */
+/* What the kernel counts of a task's control group over its life
+ * (cgroup v2 pressure): microseconds in which some (or all) of its
+ * processes stalled for CPU, memory or IO; each known or not. */
+enum { TASK_PRESSURE_CPU, TASK_PRESSURE_MEMORY, TASK_PRESSURE_IO, _TASK_PRESSURE_MAX };
+
+typedef struct TaskPressure {
+        bool has_some, has_full;
+        uint64_t some_usec, full_usec;
+} TaskPressure;
+
 typedef struct TaskResult {
         TaskReason reason;
         bool has_exit_code;
@@ -69,7 +79,13 @@ typedef struct TaskResult {
         uint64_t cpu_system_usec;
         bool has_peak_memory;
         uint64_t peak_memory_bytes;
+        /* cgroup v2, as the group ended (not stored for the cleanup command) */
+        TaskPressure pressure[_TASK_PRESSURE_MAX];
+        bool has_throttled;
+        uint64_t nr_throttled, throttled_usec;
 } TaskResult;
+
+#define TASK_SERIES_MAX 128      /* bytes of a series label */
 
 typedef struct Task {
         int64_t id;
@@ -117,6 +133,22 @@ typedef struct Task {
         size_t n_after;
         bool after_ok;
         bool waiting;            /* as the daemon reports it: queued, and a dependency has not finished */
+        char *series;            /* repeated runs of one definition share it (br-run --repeat); NULL: none */
+
+        /* what it ran in and beside, the daemon's record (of the main
+         * command): the environments row of its start (0: not known), its
+         * warnings (NULL: none), the NUMA nodes its memory was bound to
+         * (NULL: not bound), its group's pressure and CPU throttling, and
+         * how many other tasks ran while it did */
+        int64_t environment_id;
+        char *environment;       /* the record as JSON text, where the daemon sent it (show) */
+        char **warnings;
+        char *numa_nodes;
+        TaskPressure pressure[_TASK_PRESSURE_MAX];
+        bool has_throttled;
+        uint64_t nr_throttled, throttled_usec;
+        bool has_beside;
+        uint64_t tasks_beside;
 
         /* life */
         TaskState state;

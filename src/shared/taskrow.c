@@ -180,6 +180,7 @@ int taskrow_read(sqlite3_stmt *s, bool with_token, Task **ret, int *ret_bad_colu
         t->retry_oom = (uint64_t *) read_ints(&rd, 1, INT64_MAX, TASK_RETRY_OOM_MAX, &t->n_retry_oom);
         t->after = read_ints(&rd, 1, INT64_MAX, TASK_AFTER_MAX, &t->n_after);
         t->after_ok = read_int(&rd, 0, 1);
+        t->series = read_text(&rd);
 
         state = read_text(&rd);
         t->state = task_state_from_string(state);
@@ -195,6 +196,20 @@ int taskrow_read(sqlite3_stmt *s, bool with_token, Task **ret, int *ret_bad_colu
         t->next_attempt = read_int(&rd, 0, INT64_MAX);
         read_result(&rd, &t->main);
         read_result(&rd, &t->cleanup);
+        t->environment_id = read_int(&rd, 0, INT64_MAX);
+        t->warnings = read_strv(&rd);
+        t->numa_nodes = read_text(&rd);
+        for (int k = 0; k < _TASK_PRESSURE_MAX; k++) {
+                t->pressure[k].some_usec = read_u64_if(&rd, &t->pressure[k].has_some);
+                t->pressure[k].full_usec = read_u64_if(&rd, &t->pressure[k].has_full);
+        }
+        {
+                bool has_usec;
+                t->nr_throttled = read_u64_if(&rd, &t->has_throttled);
+                t->throttled_usec = read_u64_if(&rd, &has_usec);
+                t->has_throttled = t->has_throttled && has_usec;
+        }
+        t->tasks_beside = read_u64_if(&rd, &t->has_beside);
 
         if (!t->argv || !t->argv[0])
                 read_fail(&rd, 5, -EBADMSG);
@@ -206,10 +221,14 @@ int taskrow_read(sqlite3_stmt *s, bool with_token, Task **ret, int *ret_bad_colu
                 *ret_bad_column = rd.bad;
                 return rd.r;
         }
-        /* an empty environment reads back as none */
+        /* an empty environment reads back as none, and so do empty warnings */
         if (t->env && !t->env[0]) {
                 strv_free(t->env);
                 t->env = NULL;
+        }
+        if (t->warnings && !t->warnings[0]) {
+                strv_free(t->warnings);
+                t->warnings = NULL;
         }
         *ret = TAKE_PTR(t);
         return 0;

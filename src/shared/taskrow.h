@@ -14,7 +14,7 @@
         "name, uid, gid, user, argv, env, submit_dir, cleanup_argv, threads, " \
         "memory_bytes, time_limit_us, cleanup_time_limit_us, priority_group, " \
         "priority, whole_cores, queued_at_us, submit_token, requeue, attempt, retry_of, " \
-        "in_submit_dir, retry_oom_bytes, after_ids, after_ok"
+        "in_submit_dir, retry_oom_bytes, after_ids, after_ok, series"
 #define TASKROW_COLUMNS_RESULT(p)                                              \
         p "reason, " p "exit_code, " p "signal, " p "started_at_us, "          \
         p "finished_at_us, " p "wall_us, " p "cpu_user_us, " p "cpu_system_us, " \
@@ -23,7 +23,15 @@
 #define TASKROW_COLUMNS_MUTABLE                                                \
         "state, cpus, unit, output_dir, output_truncated, output_bytes, "      \
         "output_removed_at_us, held, next_attempt, "                           \
-        TASKROW_COLUMNS_RESULT("") ", " TASKROW_COLUMNS_RESULT("cleanup_")
+        TASKROW_COLUMNS_RESULT("") ", " TASKROW_COLUMNS_RESULT("cleanup_") ", " \
+        TASKROW_COLUMNS_RECORD
+/* What a task ran in and beside. */
+#define TASKROW_COLUMNS_RECORD                                                 \
+        "environment_id, warnings, numa_nodes, "                               \
+        "cpu_pressure_some_us, cpu_pressure_full_us, "                         \
+        "memory_pressure_some_us, memory_pressure_full_us, "                   \
+        "io_pressure_some_us, io_pressure_full_us, "                           \
+        "throttled_periods, throttled_us, tasks_beside"
 
 /* The row s stands on.  with_token: the row has submit_token (the live
  * database's; the history copy has none).  An empty environment reads as

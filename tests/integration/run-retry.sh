@@ -85,10 +85,12 @@ check "br-show $x names the next attempt and the ladder" \
     eval 'me br-show "$x" | grep -q "Next attempt: *task $y" && me br-show "$x" | grep -q "If out of memory: *queued again with 64.0M, 256.0M"'
 
 # the ladder runs out: the last oom is the status; a task --after it waits for the last attempt
-p=$(me br-run -m 32M --retry-oom 48M -n hog -- /usr/bin/tail /dev/zero)
+# (held until the dependent is in place: the ooms take milliseconds)
+p=$(me br-run --hold -m 32M --retry-oom 48M -n hog -- /usr/bin/tail /dev/zero)
 d=$(me br-run --after "$p" -- true)
 out=$(me br-show "$d")
 check "the dependent of $p waits" eval 'printf "%s" "$out" | grep -q "Waits for: *$p"'
+me br-release "$p" > /dev/null
 wait_state "$d" finished
 q=$(row next_attempt "$p")
 check "$p ran out of memory and was retried once as $q, which ran out too" \

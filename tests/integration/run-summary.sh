@@ -60,4 +60,22 @@ cat "$T_TMP/off.err"
 check "daemon stopped: exit 0, the same summary from the history copy" \
     eval '[ "$rc" = 0 ] && cmp -s "$T_TMP/off.json" "$T_TMP/sum.json"'
 check "and a line that says so" grep -q "history copy" "$T_TMP/off.err"
+
+# br-run --repeat: one series; --interleave: round by round
+br_daemon_start --cpus=1 --memory=1G --history-interval=1s || exit 1
+br br-run --repeat 4 -n rep -w -- /bin/sleep 0.05 > "$T_TMP/rep.ids" 2>/dev/null
+check "--repeat 4: four tasks" [ "$(wc -l < "$T_TMP/rep.ids")" = 4 ]
+check "one series, the name's" [ "$(br_sql "select group_concat(distinct series) from tasks where name = 'rep'")" = rep ]
+out=$(br br-summary --series rep --json)
+check "br-summary --series rep: 4 runs" grep -q '"name":"rep","runs":4' <<< "$out"
+printf '{"argv":["/bin/true"],"name":"la"}\n{"argv":["/bin/true"]}\n' > "$T_TMP/il.jsonl"
+sd cp "$T_TMP/il.jsonl" "$BR_STATE/s/il.jsonl"
+br br-run --batch "$BR_STATE/s/il.jsonl" --repeat 3 --interleave -w > "$T_TMP/il.ids" 2>/dev/null
+first=$(head -n 1 "$T_TMP/il.ids")
+check "--interleave: la and the other line alternate in the queue" \
+    [ "$(br_sql "select group_concat(coalesce(name, '-'), '') from (select name from tasks where id >= $first order by id)")" = "la-la-la-" ]
+check "each line its own series (the unnamed one a fresh label)" \
+    [ "$(br_sql "select count(distinct series) from tasks where id >= $first") $(br_sql "select count(*) from tasks where id >= $first and series like 'series-%'")" = "2 3" ]
+out=$(br br-run --interleave -- true 2>&1); rc=$?
+check "--interleave without --repeat and --batch: exit 2" eval '[ "$rc" = 2 ] && printf "%s" "$out" | grep -q "goes with --repeat N and --batch"'
 finish

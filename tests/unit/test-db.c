@@ -1032,6 +1032,64 @@ static void test_retry_and_after(void) {
         db_waiting_free(w, n_w);
 }
 
+/* What a task ran in and beside: the environments rows (one per distinct
+ * record), and a task's record columns back as they were, unknown as
+ * unknown. */
+static void test_record(void) {
+        _cleanup_(db_closep) Db *db = NULL;
+        _cleanup_(task_freep) Task *t = simple_task("rec", 3000), *u = simple_task("plain", 3000), *got = NULL;
+        _cleanup_(freep) char *record = NULL;
+        int64_t e1 = 0, e2 = 0, e3 = 0;
+
+        CHECK_OK(db_open(path, 0, &db));
+        CHECK(db_environment(db, "{\"kernel\":\"6.1\"}", 1000, &e1) == 1);
+        CHECK(db_environment(db, "{\"kernel\":\"6.1\"}", 2000, &e2) == 0);
+        CHECK(db_environment(db, "{\"kernel\":\"6.2\"}", 3000, &e3) == 1);
+        CHECK(e1 > 0 && e1 == e2 && e3 != e1);
+        CHECK_OK(db_get_environment(db, e3, &record));
+        CHECK_STREQ(record, "{\"kernel\":\"6.2\"}");
+        CHECK(db_get_environment(db, e3 + 100, &record) == -ENOENT);
+
+        t->series = xstrdup("s-1");
+        CHECK_OK(db_insert_tasks(db, &t, 1));
+        CHECK_OK(db_insert_tasks(db, &u, 1));
+        t->state = TASK_FINISHED;
+        t->environment_id = e1;
+        t->warnings = STRV("boost is on", "the machine swapped");
+        t->numa_nodes = xstrdup("0-1");
+        t->pressure[TASK_PRESSURE_CPU] = (TaskPressure) { .has_some = true, .some_usec = 5, .has_full = true, .full_usec = 1 };
+        t->pressure[TASK_PRESSURE_IO] = (TaskPressure) { .has_some = true, .some_usec = 0 };  /* 0 is known */
+        t->has_throttled = true;
+        t->nr_throttled = 3;
+        t->throttled_usec = 4000;
+        t->has_beside = true;
+        t->tasks_beside = 2;
+        CHECK_OK(db_update_task(db, t));
+        CHECK_OK(db_get_task(db, t->id, &got));
+        if (got) {
+                CHECK_STREQ(got->series, "s-1");
+                CHECK_EQ_U64(got->environment_id, e1);
+                CHECK(got->warnings && strv_length(got->warnings) == 2);
+                CHECK_STREQ(got->warnings ? got->warnings[1] : NULL, "the machine swapped");
+                CHECK_STREQ(got->numa_nodes, "0-1");
+                CHECK(got->pressure[TASK_PRESSURE_CPU].has_some && got->pressure[TASK_PRESSURE_CPU].some_usec == 5);
+                CHECK(got->pressure[TASK_PRESSURE_CPU].has_full && got->pressure[TASK_PRESSURE_CPU].full_usec == 1);
+                CHECK(!got->pressure[TASK_PRESSURE_MEMORY].has_some && !got->pressure[TASK_PRESSURE_MEMORY].has_full);
+                CHECK(got->pressure[TASK_PRESSURE_IO].has_some && got->pressure[TASK_PRESSURE_IO].some_usec == 0);
+                CHECK(!got->pressure[TASK_PRESSURE_IO].has_full);
+                CHECK(got->has_throttled && got->nr_throttled == 3 && got->throttled_usec == 4000);
+                CHECK(got->has_beside && got->tasks_beside == 2);
+        }
+        got = task_free(got);
+        /* a task with nothing recorded: unknown, NULL in the row */
+        CHECK_OK(db_get_task(db, u->id, &got));
+        CHECK(got && got->environment_id == 0 && !got->warnings && !got->numa_nodes && !got->has_beside &&
+              !got->has_throttled && !got->pressure[TASK_PRESSURE_CPU].has_some && !got->series);
+        CHECK_EQ_U64(raw_int("SELECT count(*) FROM tasks WHERE cpu_pressure_some_us IS NULL AND tasks_beside IS NULL"
+                             " AND name = 'plain'"), 1);
+        CHECK_EQ_U64(raw_int("SELECT count(*) FROM environment WHERE kernel = '6.2'"), 1);
+}
+
 int main(void) {
         const char *tmp = getenv("TMPDIR");
 
@@ -1052,6 +1110,7 @@ int main(void) {
         test_many();
         test_update_and_filters();
         test_retry_and_after();
+        test_record();
         test_persistence_and_readers();
         test_unprivileged_reader();
         test_copy_hides_env();

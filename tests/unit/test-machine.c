@@ -127,7 +127,7 @@ static void test_full(void) {
         CHECK_EQ_U64(a.throttle, 12);
         CHECK(a.n_cpus == 2 && a.cur_khz[0] == 2400000);
         CHECK_OK(machine_counters_read(sys, proc, &cpus, &b));
-        CHECK_OK(machine_warnings(m, &a, &b, false, &w));
+        CHECK_OK(machine_warnings(m, NULL, &a, &b, false, &w));
         CHECK(w && w[0] && w[1] && !w[2]);
         CHECK_STREQ(w ? w[0] : NULL, "boost is on: the clock of a core depends on what the others do");
         CHECK_STREQ(w ? w[1] : NULL, "CPU 3 runs the powersave governor, not performance");
@@ -141,7 +141,7 @@ static void test_full(void) {
         put(sys, "devices/system/cpu/cpu2/cpufreq/scaling_cur_freq", "1200000");
         put(sys, "devices/system/cpu/cpu3/cpufreq/scaling_cur_freq", "2450000");  /* 2 %: no warning */
         CHECK_OK(machine_counters_read(sys, proc, &cpus, &b));
-        CHECK_OK(machine_warnings(m, &a, &b, true, &w));
+        CHECK_OK(machine_warnings(m, NULL, &a, &b, true, &w));
         CHECK(w && strv_length(w) == 6);
         if (w && strv_length(w) == 6) {
                 CHECK_STREQ(w[2], "cgroup v1: the system could not be kept off the task's CPUs");
@@ -151,8 +151,25 @@ static void test_full(void) {
         }
         strv_free(w);
         w = NULL;
+        /* only CPU 2's: no governor warning (CPU 3's), its clock's */
+        {
+                _cleanup_(strv_freep) char **w2 = NULL;
+                MachineCounters a2 = {}, b2 = {};
+                CpuSet two;
+
+                CHECK_OK(cpuset_parse("2", &two));
+                put(sys, "devices/system/cpu/cpu2/cpufreq/scaling_cur_freq", "2400000");
+                CHECK_OK(machine_counters_read(sys, proc, &two, &a2));
+                put(sys, "devices/system/cpu/cpu2/cpufreq/scaling_cur_freq", "1200000");
+                CHECK_OK(machine_counters_read(sys, proc, &two, &b2));
+                CHECK_OK(machine_warnings(m, &two, &a2, &b2, false, &w2));
+                CHECK(w2 && strv_length(w2) == 2);
+                CHECK_STREQ(w2 ? w2[1] : NULL, "the clock of CPU 2 changed during the task: 2400000 to 1200000 kHz");
+                machine_counters_done(&a2);
+                machine_counters_done(&b2);
+        }
         /* not ended: no counter warnings */
-        CHECK_OK(machine_warnings(m, &a, NULL, false, &w));
+        CHECK_OK(machine_warnings(m, NULL, &a, NULL, false, &w));
         CHECK(w && strv_length(w) == 2);
         machine_counters_done(&a);
         machine_counters_done(&b);
@@ -194,7 +211,7 @@ static void test_unknown(void) {
         CHECK(a.n_cpus == 1 && a.cur_khz[0] == MACHINE_UNKNOWN);
         put(proc, "vmstat", "pswpin 5\npswpout 5\n");   /* appears later: not a change */
         CHECK_OK(machine_counters_read(sys, proc, &cpus, &b));
-        CHECK_OK(machine_warnings(m, &a, &b, false, &w));
+        CHECK_OK(machine_warnings(m, NULL, &a, &b, false, &w));
         CHECK(!w);
         machine_counters_done(&a);
         machine_counters_done(&b);

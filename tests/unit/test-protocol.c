@@ -1570,6 +1570,53 @@ static void test_submit_token(void) {
         check_rejects("{\"v\":3,\"op\":\"list\",\"token\":\"x\"}", -EINVAL, "unknown field \"token\"");
 }
 
+/* What a task ran in and beside, through a TASK and back; unknown stays
+ * unknown (null), a known 0 stays 0. */
+static void test_record(void) {
+        _cleanup_(task_freep) Task *t = full_task(), *u = full_task();
+        _cleanup_(freep) char *line = NULL, *line2 = NULL, *error = NULL;
+        _cleanup_(proto_message_freep) ProtoMessage *m = NULL, *m2 = NULL;
+
+        t->series = strdup("s-1");
+        t->environment_id = 4;
+        t->environment = strdup("{\"kernel\":\"6.1\",\"smt\":null}");
+        t->warnings = strv_new(2, "boost is on", "CPU 3 runs the powersave governor");
+        t->numa_nodes = strdup("1");
+        t->pressure[TASK_PRESSURE_MEMORY] = (TaskPressure) { .has_some = true, .some_usec = 0, .has_full = true, .full_usec = 7 };
+        t->has_throttled = true;
+        t->nr_throttled = 2;
+        t->throttled_usec = 30;
+        t->has_beside = true;
+        t->tasks_beside = 0;
+        line = proto_event_task(PROTO_EVENT_FINISHED, t);
+        CHECK(line && strstr(line, "\"environment_id\":4,\"warnings\":[\"boost is on\",\"CPU 3 runs the powersave governor\"],"
+                                   "\"numa_nodes\":\"1\",\"tasks_beside\":0,\"environment\":{\"kernel\":\"6.1\",\"smt\":null},"
+                                   "\"pressure\":{\"memory\":{\"some_us\":0,\"full_us\":7}},\"throttled\":{\"periods\":2,\"usec\":30}"));
+        CHECK(line && strstr(line, "\"series\":\"s-1\""));
+        CHECK(line && proto_parse_message(line, strlen(line) - 1, &m, &error) == 0);
+        if (m && m->task) {
+                Task *b = m->task;
+                CHECK(b->environment_id == 4 && b->environment && strstr(b->environment, "\"kernel\":\"6.1\""));
+                CHECK(b->warnings && strv_length(b->warnings) == 2);
+                CHECK_STREQ(b->numa_nodes, "1");
+                CHECK(b->pressure[TASK_PRESSURE_MEMORY].has_some && b->pressure[TASK_PRESSURE_MEMORY].some_usec == 0);
+                CHECK(b->pressure[TASK_PRESSURE_MEMORY].has_full && b->pressure[TASK_PRESSURE_MEMORY].full_usec == 7);
+                CHECK(!b->pressure[TASK_PRESSURE_CPU].has_some && !b->pressure[TASK_PRESSURE_IO].has_full);
+                CHECK(b->has_throttled && b->nr_throttled == 2 && b->throttled_usec == 30);
+                CHECK(b->has_beside && b->tasks_beside == 0);
+                CHECK_STREQ(b->series, "s-1");
+        }
+        /* nothing known: nulls */
+        line2 = proto_event_task(PROTO_EVENT_FINISHED, u);
+        CHECK(line2 && strstr(line2, "\"environment_id\":null,\"warnings\":null,\"numa_nodes\":null,\"tasks_beside\":null,"
+                                     "\"pressure\":null,\"throttled\":null"));
+        CHECK(line2 && proto_parse_message(line2, strlen(line2) - 1, &m2, NULL) == 0);
+        CHECK(m2 && m2->task && !m2->task->has_beside && !m2->task->warnings && !m2->task->has_throttled);
+        /* a series is a label */
+        check_spec_rejected(SPEC_OK ",\"series\":\"\"", "tasks[0].series: must not be empty");
+        check_spec_rejected(SPEC_OK ",\"series\":\"a\\nb\"", "tasks[0].series: must not contain control characters");
+}
+
 int main(void) {
         test_names();
         test_ping();
@@ -1579,6 +1626,7 @@ int main(void) {
         test_submit_batches();
         test_submit_token();
         test_retry_and_after();
+        test_record();
         test_rejections();
         test_error_echoes_tag();
         test_quotes_are_utf8();
