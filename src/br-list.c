@@ -34,6 +34,9 @@ static int arg_all;
 static unsigned arg_state_mask;
 static unsigned arg_reason_mask;
 static char *arg_name;
+static char *arg_series;
+static char *arg_environment;
+static int64_t arg_environment_id;
 static char *arg_since;
 static char *arg_until;
 static int arg_reverse;
@@ -68,6 +71,10 @@ static const struct poptOption options[] = {
           N_("only the tasks whose name matches PATTERN (*, ? and [...] as in the shell; task-ID for those "
              "without a name)"),
           N_("PATTERN") },
+        { "series", 0, POPT_ARG_STRING, &arg_series, 0, N_("only the runs of this series (br-run --repeat)"),
+          N_("LABEL") },
+        { "environment", 0, POPT_ARG_STRING, &arg_environment, 0,
+          N_("only the tasks that started in environment ID (br-show says which)"), N_("ID") },
         { "user", 'u', POPT_ARG_STRING, &arg_user, 0, N_("only the tasks of this user"), N_("NAME|UID") },
         { "mine", 0, POPT_ARG_NONE, &arg_mine, 0, N_("only my tasks"), NULL },
         { "since", 0, POPT_ARG_STRING, &arg_since, 0,
@@ -492,6 +499,8 @@ static int run(void) {
                 .name_glob = arg_name,
                 .since_usec = arg_since_usec,
                 .until_usec = arg_until_usec,
+                .series = arg_series,
+                .environment_id = arg_environment_id,
         };
         unsigned n_wanted = arg_all ? UINT_MAX : arg_n ? arg_n : DEFAULT_SHOWN;
         Client c = { .fd = -1 };
@@ -552,6 +561,12 @@ static int check(const char **args) {
                 return cli_error(_("give either --all or --limit, not both"));
         if (arg_since && (r = client_parse_when("--since", arg_since, &arg_since_usec)) < 0)
                 return r;
+        if (arg_environment) {
+                uint64_t v;
+                if (parse_uint(arg_environment, 1, INT64_MAX, &v) < 0)
+                        return cli_error(_("--environment: not an environment id: %s"), arg_environment);
+                arg_environment_id = (int64_t) v;
+        }
         if (arg_until && (r = client_parse_when("--until", arg_until, &arg_until_usec)) < 0)
                 return r;
         if (arg_user) {

@@ -309,6 +309,7 @@ static int run(void) {
                 .name_glob = arg_name,
                 .since_usec = arg_since_usec,
                 .until_usec = arg_until_usec,
+                .series = arg_series,
         };
         const char *socket = client_socket_path(arg_socket);
         Client c = { .fd = -1 };

@@ -371,6 +371,21 @@ void histdb_tasks_free(Task **tasks, size_t n) {
         free(tasks);
 }
 
+/* The record of the task's environment, as the daemon's show gives it;
+ * none when the copy cannot say. */
+static void add_environment(HistDb *h, Task *t) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+        const char *v;
+
+        if (t->environment_id <= 0 || h->version < 4 ||
+            sqlite3_prepare_v2(h->sqlite, "SELECT record FROM environments WHERE id = ?", -1, &s, NULL) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 1, t->environment_id) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+                return;
+        v = (const char *) sqlite3_column_text(s, 0);
+        if (v)
+                t->environment = strdup(v);
+}
+
 int histdb_get(HistDb *h, int64_t id, Task **ret) {
         int r, rc;
 
@@ -390,22 +405,27 @@ int histdb_get(HistDb *h, int64_t id, Task **ret) {
         }
         r = task_from_row(h, h->get, ret);
         (void) sqlite3_reset(h->get);
+        if (r >= 0)
+                add_environment(h, *ret);
         return r;
 }
 
 /* The list query: ?1 after, ?2 before, ?3..?6 states, ?7 uid, ?8 limit,
- * ?9..?16 reasons, ?17 name pattern, ?18 since, ?19 until, as the
+ * ?9..?16 reasons, ?17 name pattern, ?18 since, ?19 until, ?20 series,
+ * ?21 environment, as the
  * daemon's (db.c), only the filters asked for in the text. */
 static char *list_sql(HistDb *h, const ProtoRequest *req) {
         char *sql;
 
-        if (asprintf(&sql, "%s WHERE id > ?1 AND id < ?2%s%s%s%s%s%s ORDER BY id %s LIMIT ?8", h->select,
+        if (asprintf(&sql, "%s WHERE id > ?1 AND id < ?2%s%s%s%s%s%s%s%s ORDER BY id %s LIMIT ?8", h->select,
                      req->state_mask ? " AND state IN (?3, ?4, ?5, ?6)" : "",
                      req->has_uid ? " AND uid = ?7" : "",
                      req->reason_mask ? " AND reason IN (?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)" : "",
                      req->name_glob ? " AND coalesce(name, 'task-' || id) GLOB ?17" : "",
                      req->since_usec ? " AND queued_at_us >= ?18" : "",
                      req->until_usec ? " AND queued_at_us < ?19" : "",
+                     req->series ? (h->version >= 4 ? " AND series = ?20" : " AND 0") : "",
+                     req->environment_id ? (h->version >= 4 ? " AND environment_id = ?21" : " AND 0") : "",
                      req->newest_first ? "DESC" : "ASC") < 0)
                 return NULL;
         return sql;
@@ -427,7 +447,7 @@ static int64_t clamp_i64(uint64_t v) {
 }
 
 /* Slots a filter does not fill stay NULL, which IN never matches. */
-static int bind_list(sqlite3_stmt *s, const ProtoRequest *req, size_t limit) {
+static int bind_list(const HistDb *h, sqlite3_stmt *s, const ProtoRequest *req, size_t limit) {
         int rc = SQLITE_OK, k;
 
         bind_i64(s, 1, req->after_id, &rc);
@@ -450,6 +470,10 @@ static int bind_list(sqlite3_stmt *s, const ProtoRequest *req, size_t limit) {
                 bind_i64(s, 18, clamp_i64(req->since_usec), &rc);
         if (req->until_usec)
                 bind_i64(s, 19, clamp_i64(req->until_usec), &rc);
+        if (req->series && h->version >= 4)
+                bind_str(s, 20, req->series, &rc);
+        if (req->environment_id && h->version >= 4)
+                bind_i64(s, 21, req->environment_id, &rc);
         return rc;
 }
 
@@ -467,7 +491,7 @@ int histdb_list(HistDb *h, const ProtoRequest *req, size_t limit, Task ***ret, s
         rc = sqlite3_prepare_v2(h->sqlite, sql, -1, &s, NULL);
         if (rc != SQLITE_OK)
                 return fail_sqlite(h, h->error, rc, _("cannot read its tasks"));
-        if (bind_list(s, req, limit) != SQLITE_OK)
+        if (bind_list(h, s, req, limit) != SQLITE_OK)
                 return fail_sqlite(h, h->error, sqlite3_errcode(h->sqlite), _("cannot read its tasks"));
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 Task *t;

@@ -262,7 +262,7 @@ typedef enum Stmt {
         STMT_ENV_INSERT,
         STMT_ENV_GET,
         STMT_LIST,              /* + 128 variants, see stmt_sql(), prepared when first used */
-        _STMT_MAX = STMT_LIST + 128,
+        _STMT_MAX = STMT_LIST + 512,
 } Stmt;
 
 #define LIST_BY_STATE    1
@@ -272,6 +272,8 @@ typedef enum Stmt {
 #define LIST_BY_NAME     16
 #define LIST_SINCE       32
 #define LIST_UNTIL       64
+#define LIST_BY_SERIES   128
+#define LIST_BY_ENV      256
 #define LIST_REASON_SLOTS 8     /* = _TASK_REASON_MAX - 1 */
 _Static_assert(LIST_REASON_SLOTS == _TASK_REASON_MAX - 1, "one IN slot per reason");
 #define LIST_STATE_SLOTS 4      /* = _TASK_STATE_MAX */
@@ -438,13 +440,14 @@ static char *stmt_sql(Stmt id) {
                               " GROUP BY state");
         default:
                 /* ?1 after, ?2 before, ?3..?6 states, ?7 uid, ?8 limit,
-                 * ?9..?16 reasons, ?17 name pattern, ?18 since, ?19 until.
+                 * ?9..?16 reasons, ?17 name pattern, ?18 since, ?19 until,
+                 * ?20 series, ?21 environment.
                  * Only the filters asked for are in the text, so that the
                  * planner sees plain index lookups. */
                 k = id - STMT_LIST;
                 if (asprintf(&sql,
                              "SELECT id, " COLUMNS_SUBMITTED ", " COLUMNS_MUTABLE
-                             " FROM tasks WHERE id > ?1 AND id < ?2%s%s%s%s%s%s"
+                             " FROM tasks WHERE id > ?1 AND id < ?2%s%s%s%s%s%s%s%s"
                              " ORDER BY id %s LIMIT ?8",
                              k & LIST_BY_STATE ? " AND state IN (?3, ?4, ?5, ?6)" : "",
                              k & LIST_BY_UID ? " AND uid = ?7" : "",
@@ -452,6 +455,8 @@ static char *stmt_sql(Stmt id) {
                              k & LIST_BY_NAME ? " AND coalesce(name, 'task-' || id) GLOB ?17" : "",
                              k & LIST_SINCE ? " AND queued_at_us >= ?18" : "",
                              k & LIST_UNTIL ? " AND queued_at_us < ?19" : "",
+                             k & LIST_BY_SERIES ? " AND series = ?20" : "",
+                             k & LIST_BY_ENV ? " AND environment_id = ?21" : "",
                              k & LIST_NEWEST ? "DESC" : "ASC") < 0)
                         return NULL;
                 return sql;
@@ -1408,6 +1413,10 @@ int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n) {
                 k |= LIST_SINCE;
         if (f->until_usec)
                 k |= LIST_UNTIL;
+        if (f->series)
+                k |= LIST_BY_SERIES;
+        if (f->environment_id > 0)
+                k |= LIST_BY_ENV;
         r = stmt_get(db, (Stmt) (STMT_LIST + k), &s);
         if (r < 0)
                 return r;
@@ -1434,6 +1443,10 @@ int db_list_tasks(Db *db, const DbFilter *f, Task ***ret, size_t *ret_n) {
                 rc = sqlite3_bind_int64(s, 18, (int64_t) f->since_usec);
         if (rc == SQLITE_OK && f->until_usec)
                 rc = sqlite3_bind_int64(s, 19, (int64_t) f->until_usec);
+        if (rc == SQLITE_OK && f->series)
+                rc = sqlite3_bind_text(s, 20, f->series, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK && f->environment_id > 0)
+                rc = sqlite3_bind_int64(s, 21, f->environment_id);
         if (rc != SQLITE_OK)
                 return fail_sqlite(db, rc, "Failed to bind filter");
 

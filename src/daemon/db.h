@@ -142,6 +142,8 @@ typedef struct DbFilter {
         const char *name_glob;  /* sqlite GLOB over the name ("task-ID" without one); NULL = any */
         uint64_t since_usec;    /* queued at or after; 0 = no bound */
         uint64_t until_usec;    /* queued before; 0 = no bound */
+        const char *series;     /* only this series; NULL = any */
+        int64_t environment_id; /* only tasks that started in it; 0 = any */
 } DbFilter;
 
 /* Tasks matching f (NULL = all), ordered by id.  *ret is a newly allocated

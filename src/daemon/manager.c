@@ -2092,6 +2092,8 @@ int manager_list_tasks(Manager *m, const ProtoRequest *req, Task ***ret, size_t 
                 .name_glob = req->name_glob,
                 .since_usec = req->since_usec,
                 .until_usec = req->until_usec,
+                .series = req->series,
+                .environment_id = req->environment_id,
         };
         int r;
 

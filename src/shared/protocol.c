@@ -41,12 +41,12 @@ static const char * const event_names[_PROTO_EVENT_MAX] = {
 };
 
 /* The fields each request may carry besides "v", "op" and "tag". */
-static const char * const op_fields[_PROTO_OP_MAX][12] = {
+static const char * const op_fields[_PROTO_OP_MAX][14] = {
         [PROTO_OP_PING] = { NULL },
         [PROTO_OP_SUBMIT] = { "tasks", "token", "follow", NULL },
         [PROTO_OP_STATS] = { "follow", NULL },
         [PROTO_OP_LIST] = { "states", "uid", "limit", "after_id", "before_id", "newest_first", "reasons", "name",
-                            "since_us", "until_us", NULL },
+                            "since_us", "until_us", "series", "environment_id", NULL },
         [PROTO_OP_SHOW] = { "id", NULL },
         [PROTO_OP_CANCEL] = { "ids", NULL },
         [PROTO_OP_HOLD] = { "ids", NULL },
@@ -909,6 +909,7 @@ ProtoRequest *proto_request_free(ProtoRequest *req) {
         free(req->ids);
         free(req->token);
         free(req->name_glob);
+        free(req->series);
         free(req);
         return NULL;
 }
@@ -1068,7 +1069,13 @@ static int parse_list(json_object *o, ProtoRequest *req, char **e) {
         if (r < 0)
                 return r;
         req->until_usec = r > 0 ? (uint64_t) x : 0;
-        return 0;
+        r = opt_string(o, "series", "", &req->series, e);
+        if (r < 0)
+                return r;
+        if (req->series && (!req->series[0] || strlen(req->series) >= TASK_SERIES_MAX))
+                return json_fail(e, -EINVAL, "series: must be a label of 1 to %d bytes", TASK_SERIES_MAX - 1);
+        r = opt_int(o, "environment_id", "", 1, INT64_MAX, &req->environment_id, e);
+        return r < 0 ? r : 0;
 }
 
 static int parse_cancel(json_object *o, ProtoRequest *req, char **e) {
@@ -1282,7 +1289,9 @@ static json_object *request_to_json(const ProtoRequest *req) {
                     (req->newest_first && json_add_bool(o, "newest_first", true) < 0) ||
                     (req->name_glob && json_add_str(o, "name", req->name_glob) < 0) ||
                     (req->since_usec && json_add_u64(o, "since_us", req->since_usec) < 0) ||
-                    (req->until_usec && json_add_u64(o, "until_us", req->until_usec) < 0))
+                    (req->until_usec && json_add_u64(o, "until_us", req->until_usec) < 0) ||
+                    (req->series && json_add_str(o, "series", req->series) < 0) ||
+                    (req->environment_id && json_add_i64(o, "environment_id", req->environment_id) < 0))
                         return NULL;
                 if (req->reason_mask) {
                         a = json_object_new_array();

@@ -178,6 +178,8 @@ typedef struct ProtoRequest {
                                     * NULL = any.  A task without a name matches as "task-ID" */
         uint64_t since_usec;       /* only tasks queued at or after; 0 = no bound */
         uint64_t until_usec;       /* only tasks queued before; 0 = no bound */
+        char *series;              /* only this series; NULL = any */
+        int64_t environment_id;    /* only tasks that started in this environment; 0 = any */
 } ProtoRequest;
 
 /* Frees a request that proto_parse_request() returned (with its tasks and

@@ -79,6 +79,9 @@ d=$(br br-run -- true)
 check "$d finishes" wait_state "$d" finished
 check "the governors changed: a second environments row" [ "$(br_sql "select count(*) from environments")" = 2 ]
 check "$d points to it" [ "$(row environment_id "$d")" != "$env_a" ]
+check "br-list --environment: the tasks of each" \
+    eval '[ "$(br br-list -q --environment "$env_a" | sort -n | tr "\n" " ")" = "$a $b $c " ] &&
+          [ "$(br br-list -q --environment "$(row environment_id "$d")")" = "$d" ]' 
 check "and has no governor warning" eval '! row "coalesce(warnings, \"\")" "$d" | grep -q governor'
 
 # br-show

@@ -68,6 +68,7 @@ check "--repeat 4: four tasks" [ "$(wc -l < "$T_TMP/rep.ids")" = 4 ]
 check "one series, the name's" [ "$(br_sql "select group_concat(distinct series) from tasks where name = 'rep'")" = rep ]
 out=$(br br-summary --series rep --json)
 check "br-summary --series rep: 4 runs" grep -q '"name":"rep","runs":4' <<< "$out"
+check "br-list --series rep: the four" [ "$(br br-list -q --series rep | sort -n)" = "$(sort -n "$T_TMP/rep.ids")" ]
 printf '{"argv":["/bin/true"],"name":"la"}\n{"argv":["/bin/true"]}\n' > "$T_TMP/il.jsonl"
 sd cp "$T_TMP/il.jsonl" "$BR_STATE/s/il.jsonl"
 br br-run --batch "$BR_STATE/s/il.jsonl" --repeat 3 --interleave -w > "$T_TMP/il.ids" 2>/dev/null

@@ -867,6 +867,16 @@ static void test_other_requests(void) {
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
+        req = parse_ok("{\"v\":3,\"op\":\"list\",\"series\":\"s-1\",\"environment_id\":3}");
+        CHECK(req && req->series && strcmp(req->series, "s-1") == 0 && req->environment_id == 3);
+        if (req) {
+                CHECK(proto_request_format(req, &line) == 0);
+                CHECK_STREQ(line, "{\"v\":3,\"op\":\"list\",\"limit\":1000,\"series\":\"s-1\",\"environment_id\":3}\n");
+        }
+        proto_request_free(TAKE_PTR(req));
+        free(TAKE_PTR(line));
+        check_rejects("{\"v\":3,\"op\":\"list\",\"series\":\"\"}", -EINVAL, "series: must be a label of 1 to 127");
+        check_rejects("{\"v\":3,\"op\":\"list\",\"environment_id\":0}", -EINVAL, "environment_id: must be between 1");
         req = parse_ok("{\"v\":3,\"op\":\"list\",\"reasons\":null,\"name\":null,\"since_us\":null}");
         CHECK(req && !req->reason_mask && !req->name_glob && !req->since_usec);
         proto_request_free(TAKE_PTR(req));
