@@ -521,6 +521,9 @@ void client_say_end(const Task *t) {
                 snprintf(st, sizeof st, "%s", task_reason_to_string(res->reason));
         cli_info(_("task %" PRId64 " %s after %s on CPUs %s"), t->id, st, format_duration(w, sizeof w, res->wall_usec),
                  t->cpus ? t->cpus : "-");
+        /* what may have disturbed its timing, as the daemon recorded it */
+        for (size_t i = 0; t->warnings && t->warnings[i]; i++)
+                cli_info(_("task %" PRId64 ": warning: %s"), t->id, t->warnings[i]);
 }
 
 void client_say_next_attempt(const Task *t) {

@@ -99,7 +99,8 @@ int client_parse_id_list(const char *opt, const char *list, size_t max, int64_t 
  * (the kernel's SIGKILL); 130 when cancelled; 127 when it could not start;
  * 126 when a dependency failed (--after-ok); 125 when interrupted. */
 int client_exit_status(const Task *t);
-/* One line on stderr: "task 12 exited 0 after 1.2s on CPUs 3". */
+/* One line on stderr: "task 12 exited 0 after 1.2s on CPUs 3", then one
+ * per warning the daemon recorded: "task 12: warning: boost is on ...". */
 void client_say_end(const Task *t);
 /* One line on stderr for a task that ended with a next attempt queued:
  * "task 12 ran out of memory (2.0G): retried as task 13 with 4.0G". */

@@ -72,6 +72,12 @@ else
     fi
 fi
 
+# br-run -w says them
+out=$(br br-run -w -- true 2>&1 >/dev/null)
+echo "$out" | sed 's/^/  /'
+check "br-run -w: the end, then each warning" \
+    eval 'printf "%s\n" "$out" | head -n 1 | grep -q "exited 0 after" && printf "%s" "$out" | grep -q "^br-run: task [0-9]*: warning: CPU [01] runs the powersave governor, not performance$"'
+
 # a change: a new environments row, and the warning gone
 sd sh -c "echo performance > $fake/devices/system/cpu/cpu0/cpufreq/scaling_governor;
           echo performance > $fake/devices/system/cpu/cpu1/cpufreq/scaling_governor"
@@ -80,7 +86,8 @@ check "$d finishes" wait_state "$d" finished
 check "the governors changed: a second environments row" [ "$(br_sql "select count(*) from environments")" = 2 ]
 check "$d points to it" [ "$(row environment_id "$d")" != "$env_a" ]
 check "br-list --environment: the tasks of each" \
-    eval '[ "$(br br-list -q --environment "$env_a" | sort -n | tr "\n" " ")" = "$a $b $c " ] &&
+    eval '[ "$(br br-list -q --environment "$env_a" | sort -n | tr "\n" " ")" = "$(br_sql "select id from tasks where environment_id = $env_a order by id" | tr "\n" " ")" ] &&
+          [ "$(br br-list -q --environment "$env_a" | wc -l)" = 4 ] &&
           [ "$(br br-list -q --environment "$(row environment_id "$d")")" = "$d" ]' 
 check "and has no governor warning" eval '! row "coalesce(warnings, \"\")" "$d" | grep -q governor'
 

@@ -33,6 +33,8 @@ echo "$props" | sed 's/^/  /'
 check "its CPU is 1" [ "$(row cpus "$id")" = 1 ]
 check "NUMAPolicy=bind" grep -qx 'NUMAPolicy=bind' <<< "$props"
 check "NUMAMask=0, the node of CPU 1" grep -qx 'NUMAMask=0' <<< "$props"
+check "the row says which node" [ "$(row numa_nodes "$id")" = 0 ]
+check "br-show says which" eval 'br br-show "$id" | grep -q "NUMA nodes: *0 (its memory is bound to them)"' 
 br br-cancel "$id" > /dev/null
 check "$id ends" wait_state "$id" finished
 br_daemon_stop
