@@ -93,27 +93,34 @@ static void read_cpuinfo(const char *proc_root, unsigned cpu, Machine *m) {
         free(microcode[1] ? microcode[0] : NULL);
 }
 
-/* "Key:   1234 kB" of /proc/meminfo, in bytes. */
-static uint64_t meminfo_bytes(const char *proc_root, const char *key) {
+/* The number after "key" and sep at the start of a line of
+ * proc_root/file ("MemTotal:   1234 kB", "pswpin 5"), or MACHINE_UNKNOWN. */
+static uint64_t proc_number(const char *proc_root, const char *file, const char *key, char sep) {
         _cleanup_(freep) char *path = NULL, *line = NULL;
         uint64_t v = MACHINE_UNKNOWN;
         size_t n = 0, k = strlen(key);
         FILE *f;
 
-        if (asprintf(&path, "%s/meminfo", proc_root) < 0)
+        if (asprintf(&path, "%s/%s", proc_root, file) < 0)
                 return MACHINE_UNKNOWN;
         f = fopen(path, "re");
         if (!f)
                 return MACHINE_UNKNOWN;
         while (getline(&line, &n, f) >= 0)
-                if (strncmp(line, key, k) == 0 && line[k] == ':') {
-                        unsigned long long kb;
-                        if (sscanf(line + k + 1, "%llu", &kb) == 1 && kb < UINT64_MAX / 1024)
-                                v = (uint64_t) kb * 1024;
+                if (strncmp(line, key, k) == 0 && line[k] == sep) {
+                        unsigned long long x;
+                        if (sscanf(line + k + 1, "%llu", &x) == 1 && x < MACHINE_UNKNOWN)
+                                v = (uint64_t) x;
                         break;
                 }
         fclose(f);
         return v;
+}
+
+/* A /proc/meminfo line, in bytes (the file says kB). */
+static uint64_t meminfo_bytes(const char *proc_root, const char *key) {
+        uint64_t kb = proc_number(proc_root, "meminfo", key, ':');
+        return kb == MACHINE_UNKNOWN || kb >= UINT64_MAX / 1024 ? MACHINE_UNKNOWN : kb * 1024;
 }
 
 /* "always [madvise] never": the word in brackets. */
@@ -234,25 +241,7 @@ char *machine_to_json(const Machine *m) {
 /* ---- counters ---- */
 
 static uint64_t vmstat(const char *proc_root, const char *key) {
-        _cleanup_(freep) char *path = NULL, *line = NULL;
-        uint64_t v = MACHINE_UNKNOWN;
-        size_t n = 0, k = strlen(key);
-        FILE *f;
-
-        if (asprintf(&path, "%s/vmstat", proc_root) < 0)
-                return MACHINE_UNKNOWN;
-        f = fopen(path, "re");
-        if (!f)
-                return MACHINE_UNKNOWN;
-        while (getline(&line, &n, f) >= 0)
-                if (strncmp(line, key, k) == 0 && line[k] == ' ') {
-                        unsigned long long x;
-                        if (sscanf(line + k + 1, "%llu", &x) == 1)
-                                v = (uint64_t) x;
-                        break;
-                }
-        fclose(f);
-        return v;
+        return proc_number(proc_root, "vmstat", key, ' ');
 }
 
 int machine_counters_read(const char *sys_root, const char *proc_root, const CpuSet *cpus, MachineCounters *ret) {
