@@ -553,8 +553,6 @@ static int check(const char **args) {
         int r;
 
         (void) args;   /* none: .usage is NULL */
-        if (arg_user && arg_mine)
-                return cli_error(_("give either --user or --mine, not both"));
         if (arg_json + arg_ids + arg_csv > 1)
                 return cli_error(_("give one of --json, --csv and --ids"));
         if (arg_all && arg_limit)
@@ -569,15 +567,9 @@ static int check(const char **args) {
         }
         if (arg_until && (r = client_parse_when("--until", arg_until, &arg_until_usec)) < 0)
                 return r;
-        if (arg_user) {
-                r = client_parse_user(arg_user, &arg_uid);
-                if (r < 0)
-                        return r;
-                arg_has_uid = true;
-        } else if (arg_mine) {
-                arg_uid = getuid();
-                arg_has_uid = true;
-        }
+        r = client_parse_who(arg_user, arg_mine, &arg_has_uid, &arg_uid);
+        if (r < 0)
+                return r;
         if (arg_limit && parse_uint(arg_limit, 1, UINT32_MAX, &limit) < 0)
                 return cli_error(_("--limit: not a number of tasks: %s"), arg_limit);
         arg_n = (unsigned) limit;

@@ -348,17 +348,9 @@ static int check(const char **args) {
         int r;
 
         (void) args;
-        if (arg_user && arg_mine)
-                return cli_error(_("give either --user or --mine, not both"));
-        if (arg_user) {
-                r = client_parse_user(arg_user, &arg_uid);
-                if (r < 0)
-                        return r;
-                arg_has_uid = true;
-        } else if (arg_mine) {
-                arg_uid = getuid();
-                arg_has_uid = true;
-        }
+        r = client_parse_who(arg_user, arg_mine, &arg_has_uid, &arg_uid);
+        if (r < 0)
+                return r;
         if (arg_since && (r = client_parse_when("--since", arg_since, &arg_since_usec)) < 0)
                 return r;
         if (arg_until && (r = client_parse_when("--until", arg_until, &arg_until_usec)) < 0)

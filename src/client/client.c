@@ -558,3 +558,12 @@ int client_set_limits(Task *t, const char *memory, const char *time_limit, const
         }
         return 0;
 }
+
+int client_parse_who(const char *user, bool mine, bool *ret_has_uid, uid_t *ret_uid) {
+        if (user && mine)
+                return cli_error(_("give either --user or --mine, not both"));
+        *ret_has_uid = user || mine;
+        if (mine)
+                *ret_uid = getuid();
+        return user ? client_parse_user(user, ret_uid) : 0;
+}

@@ -87,6 +87,8 @@ int client_parse_when(const char *opt, const char *s, uint64_t *ret);
 
 /* --user: a user name or a uid (a usage error, said, for neither). */
 int client_parse_user(const char *s, uid_t *ret);
+/* --user or --mine (not both): whose tasks; *ret_has_uid false for anybody's. */
+int client_parse_who(const char *user, bool mine, bool *ret_has_uid, uid_t *ret_uid);
 
 /* A comma-separated list given to the option opt: sizes ("2G,4G") or task
  * ids ("12,13"), at most max of them, into a malloc'd array.  A bad one is
