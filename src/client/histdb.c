@@ -104,6 +104,10 @@ static const struct Column {
         { "throttled_periods", 4, "NULL" },
         { "throttled_us", 4, "NULL" },
         { "tasks_beside", 4, "NULL" },
+        { "backend", 5, "NULL" },
+        { "cluster", 5, "NULL" },
+        { "node", 5, "NULL" },
+        { "job_id", 5, "NULL" },
 };
 
 struct HistDb {

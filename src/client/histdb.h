@@ -23,7 +23,7 @@
 /* The newest schema (PRAGMA user_version) this code reads: the daemon's
  * DB_SCHEMA_VERSION (src/daemon/db.h), which the unit test checks.  Older
  * copies are read too, the columns they lack as a fresh task has them. */
-#define HISTDB_SCHEMA_VERSION 4
+#define HISTDB_SCHEMA_VERSION 5
 
 typedef struct HistDb HistDb;
 

@@ -230,6 +230,17 @@ static const char schema_v4[] =
         "CREATE INDEX tasks_environment ON tasks (environment_id) WHERE environment_id IS NOT NULL;\n"
         "CREATE INDEX tasks_series ON tasks (series) WHERE series IS NOT NULL;\n";
 
+/* 5: where a task ran (docs/slurm.md): backend 'slurm' for a job of a
+ * Slurm cluster, 'slurm-export' for one imported from br-run
+ * --emit-sbatch's records (NULL: this machine's systemd), the cluster's
+ * name, the node, Slurm's job id. */
+static const char schema_v5[] =
+        "ALTER TABLE tasks ADD COLUMN backend TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN cluster TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN node TEXT;\n"
+        "ALTER TABLE tasks ADD COLUMN job_id TEXT;\n"
+        "CREATE INDEX tasks_job ON tasks (job_id) WHERE job_id IS NOT NULL;\n";
+
 static const struct Migration {
         int version;
         const char *sql;
@@ -238,6 +249,7 @@ static const struct Migration {
         { 2, schema_v2 },
         { 3, schema_v3 },
         { 4, schema_v4 },
+        { 5, schema_v5 },
 };
 _Static_assert(ELEMENTSOF(migrations) == DB_SCHEMA_VERSION,
                "one migration step per schema version, 1, 2, ...");
@@ -602,6 +614,10 @@ static void bind_mutable(Binder *b, const Task *t) {
         bind_u64_if(b, t->has_throttled, t->nr_throttled);
         bind_u64_if(b, t->has_throttled, t->throttled_usec);
         bind_u64_if(b, t->has_beside, t->tasks_beside);
+        bind_text(b, t->backend);
+        bind_text(b, t->cluster);
+        bind_text(b, t->node);
+        bind_text(b, t->job_id);
 }
 
 static int bind_done(Db *db, Binder *b, const char *what) {

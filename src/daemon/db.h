@@ -23,7 +23,7 @@
 /* The schema version this code writes and reads.  A database with a newer
  * version is refused with -EPROTONOSUPPORT; an older one is migrated step by
  * step when opened for writing. */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 typedef struct Db Db;
 

@@ -592,14 +592,16 @@ static json_object *pressure_to_json(const TaskPressure *p) {
 }
 
 /* "environment_id", "environment" (the record, in show), "warnings",
- * "numa_nodes", "pressure", "throttled", "tasks_beside": null where not
- * known. */
+ * "numa_nodes", "pressure", "throttled", "tasks_beside", and where it ran:
+ * "backend", "cluster", "node", "job_id": null where not known. */
 static int add_record(json_object *o, const Task *t) {
         json_object *p;
 
         if (json_add_u64_or_null(o, "environment_id", (uint64_t) t->environment_id) < 0 ||
             (t->warnings ? json_add_strv(o, "warnings", t->warnings) : json_add_null(o, "warnings")) < 0 ||
             json_add_str(o, "numa_nodes", t->numa_nodes) < 0 ||
+            json_add_str(o, "backend", t->backend) < 0 || json_add_str(o, "cluster", t->cluster) < 0 ||
+            json_add_str(o, "node", t->node) < 0 || json_add_str(o, "job_id", t->job_id) < 0 ||
             (t->has_beside ? json_add_u64(o, "tasks_beside", t->tasks_beside) : json_add_null(o, "tasks_beside")) < 0)
                 return -ENOMEM;
         if (t->environment) {
@@ -634,7 +636,11 @@ static int record_from_json(json_object *o, const char *where, Task *t, char **e
             !(t->environment = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN))))
                 return -ENOMEM;
         if ((r = opt_strv(o, "warnings", where, 64, &t->warnings, e)) < 0 ||
-            (r = opt_string(o, "numa_nodes", where, &t->numa_nodes, e)) < 0)
+            (r = opt_string(o, "numa_nodes", where, &t->numa_nodes, e)) < 0 ||
+            (r = opt_string(o, "backend", where, &t->backend, e)) < 0 ||
+            (r = opt_string(o, "cluster", where, &t->cluster, e)) < 0 ||
+            (r = opt_string(o, "node", where, &t->node, e)) < 0 ||
+            (r = opt_string(o, "job_id", where, &t->job_id, e)) < 0)
                 return r;
         if ((v = json_field(o, "tasks_beside")) && !json_object_is_type(v, json_type_null)) {
                 if ((r = get_u64_field(o, "tasks_beside", where, &t->tasks_beside, e)) < 0)

@@ -44,7 +44,7 @@
  * include path.  Owned references are released with proto_json_unref(). */
 struct json_object;
 
-#define PROTOCOL_VERSION 3
+#define PROTOCOL_VERSION 4
 
 /* Longest request line a client may send, not counting the '\n'.  Longer is
  * an error and the daemon closes the connection. */

@@ -58,6 +58,10 @@ Task *task_free(Task *t) {
         free(t->environment);
         strv_free(t->warnings);
         free(t->numa_nodes);
+        free(t->backend);
+        free(t->cluster);
+        free(t->node);
+        free(t->job_id);
         free(t);
         return NULL;
 }

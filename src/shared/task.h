@@ -150,6 +150,15 @@ typedef struct Task {
         bool has_beside;
         uint64_t tasks_beside;
 
+        /* where it ran (docs/slurm.md): backend NULL for this machine's
+         * systemd, "slurm" for a job of the daemon's Slurm cluster,
+         * "slurm-export" for one br-import read back; the cluster's name,
+         * the node and Slurm's job id, NULL until known */
+        char *backend;
+        char *cluster;
+        char *node;
+        char *job_id;
+
         /* life */
         TaskState state;
         uint64_t queued_usec;    /* CLOCK_REALTIME */

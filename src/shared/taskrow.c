@@ -210,6 +210,10 @@ int taskrow_read(sqlite3_stmt *s, bool with_token, Task **ret, int *ret_bad_colu
                 t->has_throttled = t->has_throttled && has_usec;
         }
         t->tasks_beside = read_u64_if(&rd, &t->has_beside);
+        t->backend = read_text(&rd);
+        t->cluster = read_text(&rd);
+        t->node = read_text(&rd);
+        t->job_id = read_text(&rd);
 
         if (!t->argv || !t->argv[0])
                 read_fail(&rd, 5, -EBADMSG);

@@ -31,7 +31,8 @@
         "cpu_pressure_some_us, cpu_pressure_full_us, "                         \
         "memory_pressure_some_us, memory_pressure_full_us, "                   \
         "io_pressure_some_us, io_pressure_full_us, "                           \
-        "throttled_periods, throttled_us, tasks_beside"
+        "throttled_periods, throttled_us, tasks_beside, "                     \
+        "backend, cluster, node, job_id"
 
 /* The row s stands on.  with_token: the row has submit_token (the live
  * database's; the history copy has none).  An empty environment reads as

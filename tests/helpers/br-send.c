@@ -3,7 +3,7 @@
  *   br-send SOCKET [LINES]   read LINES answer lines (default 1), then exit
  *   br-send -c SOCKET        one hostile case (tests/integration/hostile-input.sh):
  *       streams stdin (any size, any bytes) while reading, then sends
- *       {"v":3,"op":"ping","tag":"br-send-end"} on a line of its own, and
+ *       {"v":4,"op":"ping","tag":"br-send-end"} on a line of its own, and
  *       prints every line the daemon sent before that ping's reply, then
  *       one of "END answered" (the ping was answered), "END closed" (the
  *       daemon closed the connection first) or "END silent" (neither within
@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #define END_TAG "br-send-end"
-static const char end_ping[] = "{\"v\":3,\"op\":\"ping\",\"tag\":\"" END_TAG "\"}\n";
+static const char end_ping[] = "{\"v\":4,\"op\":\"ping\",\"tag\":\"" END_TAG "\"}\n";
 static struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 static int dial(void) {

@@ -148,7 +148,7 @@ check "piped: no escape sequences, no control bytes" eval '! grep -q "[[:cntrl:]
 check "piped: the hostile name escaped" grep -Fq 'evil\e]0;pwned\x07\e[2J' "$T_TMP/plain"
 
 # 8. the stats reply carries the daemon's CPUs and the queue per group
-reply=$(echo '{"v":3,"op":"stats"}' | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
+reply=$(echo '{"v":4,"op":"stats"}' | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 echo "  stats: $reply"
 check "stats: cpus and queued_by_group" eval 'printf "%s" "$reply" |
     grep -q "\"cpus\":\"1\",\"queued_by_group\":\[{\"group\":0,\"queued\":2}\],\"queued_other_groups\":0"'

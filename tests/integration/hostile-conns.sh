@@ -70,7 +70,7 @@ flood brflood2
 # (about 250 KiB a task) it leaves unread.
 arg=$(head -c $((120 << 10)) /dev/zero | tr '\0' x)
 {
-    printf '{"v":3,"op":"submit","follow":true,"tasks":['
+    printf '{"v":4,"op":"submit","follow":true,"tasks":['
     for i in $(seq 30); do
         [ "$i" = 1 ] || printf ,
         printf '{"argv":["/bin/true","%s"],"cwd":"/","name":"mute"}' "$arg"

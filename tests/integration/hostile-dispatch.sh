@@ -13,12 +13,12 @@ N=25000
 br_daemon_start --cpus=1 --memory=512M --owner="$suid" || exit 1
 
 # 1. an ordinary user's submit with bytes that are not UTF-8: refused, saying where
-out=$(printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/echo","a\xff"],"cwd":"/"}]}\n' \
+out=$(printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/echo","a\xff"],"cwd":"/"}]}\n' \
     | as_user brsubmit "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 echo "  reply: $out"
 check "non-UTF-8 argv is refused at submit" grep -q '"ok":false' <<< "$out"
 check "naming the field" grep -q 'tasks\[0\].argv\[1\]: not valid UTF-8' <<< "$out"
-out=$(printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/tmp/\xfe"}]}\n' \
+out=$(printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/tmp/\xfe"}]}\n' \
     | as_user brsubmit "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 check "and so is a non-UTF-8 cwd" grep -q 'cwd: not valid UTF-8' <<< "$out"
 check "nothing was stored" [ "$(br_sql 'select count(*) from tasks')" = 0 ]

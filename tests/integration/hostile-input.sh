@@ -43,29 +43,29 @@ check "brhi2's tasks are running and queued ($a, $b)" \
 
 # ---- payload generators ----
 # sub MEMBERS: a submit of one spec with argv and cwd, and MEMBERS added
-sub() { printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/tmp"%s}]}\n' "${1:+,$1}"; }
+sub() { printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/tmp"%s}]}\n' "${1:+,$1}"; }
 # spec MEMBERS: a submit of one spec of just MEMBERS
-spec() { printf '{"v":3,"op":"submit","tasks":[{%s}]}\n' "$1"; }
+spec() { printf '{"v":4,"op":"submit","tasks":[{%s}]}\n' "$1"; }
 # req MEMBERS: a request of v 2 and MEMBERS
-req() { printf '{"v":3,%s}\n' "$1"; }
+req() { printf '{"v":4,%s}\n' "$1"; }
 raw() { printf "$1"; }
 # chars N C: N times the character C
 chars() { head -c "$1" /dev/zero | tr '\0' "$2"; }
-huge_line() { printf '{"v":3,"op":"ping","tag":"'; chars 100000000 a; printf '"}\n'; }
-deep() { printf '{"v":3,"op":"ping","tag":'; chars 100000 '['; chars 100000 ']'; printf '}\n'; }
+huge_line() { printf '{"v":4,"op":"ping","tag":"'; chars 100000000 a; printf '"}\n'; }
+deep() { printf '{"v":4,"op":"ping","tag":'; chars 100000 '['; chars 100000 ']'; printf '}\n'; }
 # objects N: a tag of N empty objects (json-c makes each a hash table)
-objects() { printf '{"v":3,"op":"ping","tag":[{}'; chars $(($1 - 1)) x | sed 's/x/,{}/g'; printf ']}\n'; }
-deep_objects() { printf '{"v":3,"op":"ping","tag":'; for _ in $(seq 2000); do printf '{"a":'; done; printf 1
+objects() { printf '{"v":4,"op":"ping","tag":[{}'; chars $(($1 - 1)) x | sed 's/x/,{}/g'; printf ']}\n'; }
+deep_objects() { printf '{"v":4,"op":"ping","tag":'; for _ in $(seq 2000); do printf '{"a":'; done; printf 1
     chars 2000 '}'; printf '}\n'; }
-many_argv() { printf '{"v":3,"op":"submit","tasks":[{"cwd":"/","argv":["/bin/true"'; chars 100000 x | sed 's/x/,"a"/g'
+many_argv() { printf '{"v":4,"op":"submit","tasks":[{"cwd":"/","argv":["/bin/true"'; chars 100000 x | sed 's/x/,"a"/g'
     printf ']}]}\n'; }
-many_env() { printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","env":["A=1"'
+many_env() { printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","env":["A=1"'
     chars 1000000 x | sed 's/x/,"A=1"/g'; printf ']}]}\n'; }
-many_tasks() { printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/"}'
+many_tasks() { printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/"}'
     chars 1000 x | sed 's/x/,{"argv":["\/bin\/true"],"cwd":"\/"}/g'; printf ']}\n'; }
-many_ids() { printf '{"v":3,"op":"cancel","ids":[1'; chars 10000 x | sed 's/x/,1/g'; printf ']}\n'; }
+many_ids() { printf '{"v":4,"op":"cancel","ids":[1'; chars 10000 x | sed 's/x/,1/g'; printf ']}\n'; }
 long_arg() { sub "\"name\":\"long\",\"env\":[\"X=$(chars 131072 x)\"]"; }
-big_argv() { local x; x=$(chars 120000 x); printf '{"v":3,"op":"submit","tasks":[{"cwd":"/","argv":["/bin/true"'
+big_argv() { local x; x=$(chars 120000 x); printf '{"v":4,"op":"submit","tasks":[{"cwd":"/","argv":["/bin/true"'
     for _ in $(seq 9); do printf ',"%s"' "$x"; done; printf ']}]}\n'; }
 long_key() { sub "\"$(chars 1000000 k)\":1"; }
 huge_name() { sub "\"name\":\"$(chars 7000000 n)\""; }
@@ -73,12 +73,12 @@ huge_tag() { req "\"op\":\"ping\",\"tag\":\"$(chars 2000 t)\""; }
 long_cwd() { spec "\"argv\":[\"/bin/true\"],\"cwd\":\"/$(chars 5000 c)\""; }
 long_name() { sub "\"name\":\"$(chars 300 n)\""; }
 # the last "threads" counts (docs/protocol.md), and it is out of range
-dup_keys() { printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","threads":1,"threads":0}]}\n'; }
-dup_op() { printf '{"v":3,"op":"ping","op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","uid":0}]}\n'; }
-nul_line() { printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true","a\0b"],"cwd":"/"}]}\n'; }
-not_utf8() { printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true","a\377b"],"cwd":"/"}]}\n'; }
-overlong() { printf '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","name":"\300\257"}]}\n'; }
-bad_utf8_op() { printf '{"v":3,"op":"p\377ng"}\n'; }
+dup_keys() { printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","threads":1,"threads":0}]}\n'; }
+dup_op() { printf '{"v":4,"op":"ping","op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","uid":0}]}\n'; }
+nul_line() { printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true","a\0b"],"cwd":"/"}]}\n'; }
+not_utf8() { printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true","a\377b"],"cwd":"/"}]}\n'; }
+overlong() { printf '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","name":"\300\257"}]}\n'; }
+bad_utf8_op() { printf '{"v":4,"op":"p\377ng"}\n'; }
 
 # hcase USER NAME GENERATOR EXPECT: sends what GENERATOR (shell code)
 # prints, as USER, and judges what comes back.  EXPECT is what the one reply
@@ -99,8 +99,8 @@ hcase() {
     after=$(snapshot)
     if [ "$lines" != 1 ]; then why="$lines reply lines"
     elif ! grep -av '^END \|^PING ' "$out" | grep -aqF -- "$expect"; then why="the reply does not say: $expect"
-    elif [ "$mode" = ok ] && ! grep -q '^{"v":3,"ok":true' "$out"; then why="not an ok reply"
-    elif [ "$mode" != ok ] && ! grep -q '^{"v":3,"ok":false.*"error":"' "$out"; then why="not an error reply"
+    elif [ "$mode" = ok ] && ! grep -q '^{"v":4,"ok":true' "$out"; then why="not an ok reply"
+    elif [ "$mode" != ok ] && ! grep -q '^{"v":4,"ok":false.*"error":"' "$out"; then why="not an error reply"
     elif [ "$mode" = close ] && [ "$end" != closed ]; then why="the connection is $end, not closed"
     elif [ "$mode" != close ] && [ "$end" != answered ]; then why="a ping on the same connection: $end"
     elif [ "$ping" != ok ]; then why="a ping on a new connection: $ping"
@@ -120,11 +120,11 @@ while IFS='|' read -r name gen expect <&3; do
     case $name in brhi3:*) user=brhi3 ;; esac
     hcase "$user" "$name" "$gen" "$expect"
 done 3<<'EOF'
-truncated JSON            | raw '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"]\n' | invalid JSON: the request ends inside a value
-invalid JSON (trailing ,) | raw '{"v":3,"op":"ping",}\n'                      | invalid JSON at byte
+truncated JSON            | raw '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"]\n' | invalid JSON: the request ends inside a value
+invalid JSON (trailing ,) | raw '{"v":4,"op":"ping",}\n'                      | invalid JSON at byte
 not JSON at all           | raw 'hello benchrunner\n'                         | invalid JSON at byte
 single quotes             | raw "{'v':2,'op':'ping'}\n"                       | invalid JSON at byte
-two objects on a line     | raw '{"v":3,"op":"ping"}{"v":3,"op":"ping"}\n'    | invalid JSON at byte 19
+two objects on a line     | raw '{"v":4,"op":"ping"}{"v":4,"op":"ping"}\n'    | invalid JSON at byte 19
 a 100 MB line             | huge_line                                         | close:request longer than 8388608 bytes
 brhi3: a 100 MB line      | huge_line                                         | request refused: only those who may submit tasks may send requests longer than 1048576 bytes
 brhi3: a submit           | sub                                               | permission denied
@@ -135,7 +135,7 @@ overlong UTF-8 in name    | overlong                                          | 
 not UTF-8 in op           | bad_utf8_op                                       | op: unknown op \"p?ng\"
 lone surrogate escape     | sub '"name":"\udcff"'                             | lone UTF-16 surrogate \\udcff at byte
 100000 nested [           | deep                                              | request refused: more than 8192 objects and arrays
-33 nested [               | raw '{"v":3,"op":"ping","tag":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n' | nesting too deep
+33 nested [               | raw '{"v":4,"op":"ping","tag":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n' | nesting too deep
 2.8 million empty objects | objects 2796000                                   | more than 8192 objects and arrays
 brhi3: 349 000 objects    | objects 349000                                    | more than 8192 objects and arrays
 2000 nested objects       | deep_objects                                      | nesting too deep
@@ -197,19 +197,19 @@ follow a string           | req '"op":"submit","follow":"yes","tasks":[{"argv":[
 a tag of 2000 bytes       | huge_tag                                          | tag: 2002 bytes, at most 1024
 an unknown field of 1 MB  | long_key                                          | tasks[0]: unknown field \"kkkk
 unknown op                | req '"op":"shutdown"'                             | op: unknown op \"shutdown\"
-op missing                | raw '{"v":3}\n'                                   | op: missing
+op missing                | raw '{"v":4}\n'                                   | op: missing
 op a number               | req '"op":1'                                      | op: must be a string
 v missing                 | raw '{"op":"ping"}\n'                             | missing \"v\"
-v too new                 | raw '{"v":4,"op":"ping"}\n'                       | protocol version mismatch: the request has version 4, benchrunnerd speaks version 3
+v too new                 | raw '{"v":5,"op":"ping"}\n'                       | protocol version mismatch: the request has version 5, benchrunnerd speaks version 4
 v negative                | raw '{"v":-1,"op":"ping"}\n'                      | protocol version mismatch: the request has version -1
 v 2^64                    | raw '{"v":18446744073709551616,"op":"ping"}\n'    | protocol version mismatch: the request's version is out of range
-v 2^63-1                  | raw '{"v":9223372036854775807,"op":"ping"}\n'     | the request has version 9223372036854775807, benchrunnerd speaks version 3
+v 2^63-1                  | raw '{"v":9223372036854775807,"op":"ping"}\n'     | the request has version 9223372036854775807, benchrunnerd speaks version 4
 v a string                | raw '{"v":"2","op":"ping"}\n'                     | v: must be an integer
-v 2.0                     | raw '{"v":3.0,"op":"ping"}\n'                     | v: must be an integer
+v 2.0                     | raw '{"v":4.0,"op":"ping"}\n'                     | v: must be an integer
 empty line                | raw '\n'                                          | empty request
 CR LF only                | raw '\r\n'                                        | empty request
 only whitespace           | raw ' \t  \n'                                     | empty request
-a JSON array              | raw '[{"v":3,"op":"ping"}]\n'                     | a request must be a JSON object
+a JSON array              | raw '[{"v":4,"op":"ping"}]\n'                     | a request must be a JSON object
 a JSON number             | raw '2\n'                                         | a request must be a JSON object
 null                      | raw 'null\n'                                      | a request must be a JSON object
 show id a string          | req '"op":"show","id":"1"'                        | id: must be an integer

@@ -59,12 +59,12 @@ sd systemctl unset-environment LANGUAGE LC_ALL
 check "a daemon started with LANGUAGE=de" [ "$started" = 0 ]
 pid=$(sd systemctl show -P MainPID "$BR_UNIT")
 check "it runs with LANGUAGE=de" eval 'sd cat "/proc/$pid/environ" | tr "\\0" "\\n" | grep -qx LANGUAGE=de'
-out=$(printf '{"v":3,"op":"submit","tasks":[{"argv":["true"],"cwd":"/"}]}\n' \
+out=$(printf '{"v":4,"op":"submit","tasks":[{"argv":["true"],"cwd":"/"}]}\n' \
     | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 echo "  reply: $out"
 check "its error reply is English (a message de.po translates)" \
     grep -q 'tasks\[0\]\.argv\[0\]: must be an absolute path' <<< "$out"
-out=$(printf '{"v":3,"op":"show","id":999}\n' | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
+out=$(printf '{"v":4,"op":"show","id":999}\n' | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 check "and so is every other: $out" grep -q '"error":"no task 999"' <<< "$out"
 check "the journal: English" eventually eval 'br_daemon_log | grep -q "benchrunnerd .*: CPUs 1, memory 256"'
 check "the journal has no German" eval '! br_daemon_log | grep -q "Speicher\|Ungültig"'

@@ -63,10 +63,10 @@ reject "no command" -j 1
 reject "a bad size" -m 12X -- true
 reject "a bad duration" -t 5y -- true
 reject "a missing program" -- /nonexistent/prog
-echo '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"]}' | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > "$T_TMP/bad" 2>&1
+echo '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"]}' | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > "$T_TMP/bad" 2>&1
 cat "$T_TMP/bad"
 check "a malformed message gets an error reply" grep -q '"ok":false' "$T_TMP/bad"
-echo '{"v":3,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","threads":0}]}' \
+echo '{"v":4,"op":"submit","tasks":[{"argv":["/bin/true"],"cwd":"/","threads":0}]}' \
     | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > "$T_TMP/bad2" 2>&1
 cat "$T_TMP/bad2"
 check "zero threads gets an error reply" grep -q '"ok":false' "$T_TMP/bad2"

@@ -39,14 +39,14 @@ check "--json: $N finished events" [ "$(grep -c '^{"event":"finished",.*"state":
 # connection) is stored once and answered with the same ids; the same token
 # for another request is refused
 before=$(br_sql "select count(*) from tasks")
-req='{"v":3,"op":"submit","token":"run-batch-tok-1","tasks":[{"argv":["/bin/true"],"cwd":"/"},{"argv":["/bin/true"],"cwd":"/"}]}'
+req='{"v":4,"op":"submit","token":"run-batch-tok-1","tasks":[{"argv":["/bin/true"],"cwd":"/"},{"argv":["/bin/true"],"cwd":"/"}]}'
 a=$(echo "$req" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 b=$(echo "$req" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 echo "  first: $a"; echo "  again: $b"
 check "the first request with a token is stored" grep -q '"ids":\[[0-9]*,[0-9]*\]' <<< "$a"
 check "sent again, it gets the same ids" [ "$(grep -o '"ids":[^]]*]' <<< "$a")" = "$(grep -o '"ids":[^]]*]' <<< "$b")" ]
 check "and is stored once (2 rows more, not 4)" [ "$(br_sql "select count(*) from tasks")" = $((before + 2)) ]
-c=$(echo '{"v":3,"op":"submit","token":"run-batch-tok-1","tasks":[{"argv":["/bin/true"],"cwd":"/"}]}' |
+c=$(echo '{"v":4,"op":"submit","token":"run-batch-tok-1","tasks":[{"argv":["/bin/true"],"cwd":"/"}]}' |
     sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK")
 echo "  other request, same token: $c"
 check "the same token for another request is refused" grep -q '"ok":false.*token run-batch-tok-1 was used' <<< "$c"

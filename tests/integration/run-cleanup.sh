@@ -35,7 +35,7 @@ run_case timeout time-limit -t 1s -- sh -c 'echo timeout > left-behind; exec sle
 id=$(br br-run -c "$clean" -- sh -c 'echo cancel > left-behind; trap "exit 0" TERM; sleep 30 & wait')
 for _ in $(seq 100); do [ "$(row state "$id")" = running ] && break; sleep 0.1; done
 sleep 0.3
-echo "{\"v\":3,\"op\":\"cancel\",\"ids\":[$id]}" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > /dev/null
+echo "{\"v\":4,\"op\":\"cancel\",\"ids\":[$id]}" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > /dev/null
 for _ in $(seq 150); do [ "$(row state "$id")" = finished ] && break; sleep 0.1; done
 check "cancel: reason cancelled although it exited 0 on SIGTERM" [ "$(row "reason||','||exit_code" "$id")" = "cancelled,0" ]
 check "cancel: the cleanup still ran, with status 'cancelled'" \

@@ -30,18 +30,18 @@ sd setpriv --reuid="$ouid" --regid="$ouid" --init-groups env BENCHRUNNER_SOCKET=
 cat "$T_TMP/err2"
 check "another user is refused" eval '[ "$rc" != 0 ] && grep -q "permission denied" "$T_TMP/err2"'
 # nor send long requests (only a submit needs them)
-{ printf '{"v":3,"op":"ping","tag":"'; head -c 2000000 /dev/zero | tr '\0' a; printf '"}\n'; } > "$T_TMP/big"
+{ printf '{"v":4,"op":"ping","tag":"'; head -c 2000000 /dev/zero | tr '\0' a; printf '"}\n'; } > "$T_TMP/big"
 sd setpriv --reuid="$ouid" --regid="$ouid" --init-groups "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" \
     < "$T_TMP/big" > "$T_TMP/bigr" 2>&1
 cut -c1-200 "$T_TMP/bigr"
 check "a 2 MB request from a user who may not submit is refused unparsed" grep -q 'refused: only those who may submit' "$T_TMP/bigr"
 # and may not cancel the owner's task
 id=$(as_user "$abs_top_builddir/br-run" -- sleep 30)
-echo "{\"v\":3,\"op\":\"cancel\",\"ids\":[$id]}" | sd setpriv --reuid="$ouid" --regid="$ouid" --init-groups \
+echo "{\"v\":4,\"op\":\"cancel\",\"ids\":[$id]}" | sd setpriv --reuid="$ouid" --regid="$ouid" --init-groups \
     "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > "$T_TMP/c" 2>&1
 cat "$T_TMP/c"
 check "another user cannot cancel it" grep -q "another user" "$T_TMP/c"
-echo "{\"v\":3,\"op\":\"cancel\",\"ids\":[$id]}" | as_user "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > "$T_TMP/c2"
+echo "{\"v\":4,\"op\":\"cancel\",\"ids\":[$id]}" | as_user "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > "$T_TMP/c2"
 for _ in $(seq 100); do [ "$(row state "$id")" = finished ] && break; sleep 0.1; done
 check "its owner can: reason cancelled" [ "$(row reason "$id")" = cancelled ]
 

@@ -66,7 +66,7 @@ sd systemctl stop "$BR_UNIT"
 check "after the daemon stopped: every CPU again" eventually all_allowed ""
 br_daemon_start --cpus="$last" --memory=512M || exit 1
 check "started again with task $id still running: restricted again" eventually all_allowed "$rest"
-echo "{\"v\":3,\"op\":\"cancel\",\"ids\":[$id]}" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > /dev/null
+echo "{\"v\":4,\"op\":\"cancel\",\"ids\":[$id]}" | sd "$abs_top_builddir/tests/helpers/br-send" "$BR_SOCK" > /dev/null
 wait_state "$id" finished
 sleep 0.3
 check "and restored when it ends (cancelled: $(row reason "$id"))" eventually all_allowed ""

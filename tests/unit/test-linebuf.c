@@ -106,10 +106,10 @@ static void test_linebuf_fd(void) {
         linebuf_init(&b, PROTO_LINE_MAX);
 
         CHECK(linebuf_read(&b, fds[0]) == -EAGAIN);
-        CHECK(write(fds[1], "{\"v\":3,\"op\":\"pi", 15) == 15);
+        CHECK(write(fds[1], "{\"v\":4,\"op\":\"pi", 15) == 15);
         CHECK(linebuf_read(&b, fds[0]) == 15);
         CHECK(linebuf_pop(&b, &line, &len) == 0);
-        CHECK(write(fds[1], "ng\"}\n{\"v\":3,\"op\":\"stats\"}\n{\"v\"", 30) == 30);
+        CHECK(write(fds[1], "ng\"}\n{\"v\":4,\"op\":\"stats\"}\n{\"v\"", 30) == 30);
         CHECK(linebuf_read(&b, fds[0]) == 30);
         CHECK(linebuf_pop(&b, &line, &len) == 1);
         {
@@ -118,7 +118,7 @@ static void test_linebuf_fd(void) {
                 CHECK(req && req->op == PROTO_OP_PING);
         }
         CHECK(linebuf_pop(&b, &line, &len) == 1);
-        CHECK_STREQ(line, "{\"v\":3,\"op\":\"stats\"}");
+        CHECK_STREQ(line, "{\"v\":4,\"op\":\"stats\"}");
         CHECK(linebuf_pop(&b, &line, &len) == 0);
         CHECK(close(fds[1]) == 0);
         CHECK(linebuf_read(&b, fds[0]) == 0);

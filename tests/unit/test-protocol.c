@@ -192,7 +192,7 @@ static void check_rejects(const char *line, int expected, const char *words) {
 }
 
 static void check_spec_rejected(const char *spec_fields, const char *words) {
-        _cleanup_(freep) char *line = strf("{\"v\":3,\"op\":\"submit\",\"tasks\":[{%s}]}", spec_fields);
+        _cleanup_(freep) char *line = strf("{\"v\":4,\"op\":\"submit\",\"tasks\":[{%s}]}", spec_fields);
         check_rejects(line, -EINVAL, words);
 }
 
@@ -202,7 +202,7 @@ static void test_ping(void) {
         _cleanup_(freep) char *reply = NULL, *line = NULL, *error = NULL;
         ProtoRequest ping = { .op = PROTO_OP_PING };
 
-        req = parse_ok("{\"v\":3,\"op\":\"ping\",\"tag\":{\"n\":[1,\"x\"]}}");
+        req = parse_ok("{\"v\":4,\"op\":\"ping\",\"tag\":{\"n\":[1,\"x\"]}}");
         CHECK(req && req->op == PROTO_OP_PING);
         CHECK(req && req->tag && json_object_is_type(req->tag, json_type_object));
 
@@ -216,7 +216,7 @@ static void test_ping(void) {
         CHECK(m && m->tag && json_object_equal(m->tag, req->tag));
 
         CHECK(proto_request_format(&ping, &line) == 0);
-        CHECK_STREQ(line, "{\"v\":3,\"op\":\"ping\"}\n");
+        CHECK_STREQ(line, "{\"v\":4,\"op\":\"ping\"}\n");
 }
 
 static void test_submit_roundtrip(void) {
@@ -271,9 +271,9 @@ static void test_submit_handwritten(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
 
         /* "follow" inside a spec is an unknown field */
-        check_rejects("{\"op\":\"submit\",\"v\":3,\"tasks\":[{" SPEC_OK ",\"follow\":null}]}",
+        check_rejects("{\"op\":\"submit\",\"v\":4,\"tasks\":[{" SPEC_OK ",\"follow\":null}]}",
                       -EINVAL, "tasks[0]: unknown field \"follow\"");
-        req = parse_ok("  {\"op\":\"submit\",\"v\":3,\"tasks\":[{\"cwd\":\"/w\",\"argv\":[\"/bin/echo\","
+        req = parse_ok("  {\"op\":\"submit\",\"v\":4,\"tasks\":[{\"cwd\":\"/w\",\"argv\":[\"/bin/echo\","
                        "\"\\u00e9\\ud83d\\ude00\",\"a\\/b\",\"\\\"\\\\\\n\"],"
                        "\"env\":[],\"name\":null,\"memory\":null}],\"follow\":null}\r\n");
         if (!req)
@@ -291,7 +291,7 @@ static void test_submit_handwritten(void) {
 /* A name past ASCII that is no control (U+00A0 follows U+009F) is a name. */
 static void test_name_not_control(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req =
-                parse_ok("{\"v\":3,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"\\u00a0caf\\u00e9\"}]}");
+                parse_ok("{\"v\":4,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"\\u00a0caf\\u00e9\"}]}");
 
         CHECK_STREQ(req ? req->tasks[0]->name : NULL, "\xc2\xa0" "caf\xc3\xa9");
 }
@@ -393,12 +393,12 @@ static void test_rejections(void) {
         /* not a request */
         check_rejects("", -EBADMSG, "empty");
         check_rejects("   ", -EBADMSG, "empty");
-        check_rejects("{\"v\":3,\"op\":\"ping\"", -EBADMSG, "invalid JSON");
-        check_rejects("{\"v\":3,\"op\":\"ping\"} {}", -EBADMSG, "invalid JSON");
-        check_rejects("{\"v\":3,\"op\":\"ping\",}", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":4,\"op\":\"ping\"", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":4,\"op\":\"ping\"} {}", -EBADMSG, "invalid JSON");
+        check_rejects("{\"v\":4,\"op\":\"ping\",}", -EBADMSG, "invalid JSON");
         check_rejects("[1,2]", -EBADMSG, "JSON object");
         check_rejects("\"ping\"", -EBADMSG, "JSON object");
-        check_rejects_len("{\"v\":3,\"op\":\"ping\"}\0", 20, -EBADMSG, "NUL byte");
+        check_rejects_len("{\"v\":4,\"op\":\"ping\"}\0", 20, -EBADMSG, "NUL byte");
         /* a line ends the value on it: json-c alone would wait for more
          * digits of 2, or for the end of null */
         check_rejects("2", -EBADMSG, "a request must be a JSON object");
@@ -407,38 +407,38 @@ static void test_rejections(void) {
         check_rejects(" true", -EBADMSG, "a request must be a JSON object");
         check_rejects_len("2{}", 1, -EBADMSG, "a request must be a JSON object");
         check_rejects("[1,2", -EBADMSG, "invalid JSON: the request ends inside a value");
-        check_rejects("{\"v\":3,\"op\":\"ping\",\"tag\":12", -EBADMSG, "ends inside a value");
-        check_rejects("{\"v\":3,\"op\":\"ping\",\"tag\":nul", -EBADMSG, "ends inside a value");
-        check_rejects("{\"v\":3,\"op\":\"ping\",\"tag\":tru}", -EBADMSG, "invalid JSON at byte");
+        check_rejects("{\"v\":4,\"op\":\"ping\",\"tag\":12", -EBADMSG, "ends inside a value");
+        check_rejects("{\"v\":4,\"op\":\"ping\",\"tag\":nul", -EBADMSG, "ends inside a value");
+        check_rejects("{\"v\":4,\"op\":\"ping\",\"tag\":tru}", -EBADMSG, "invalid JSON at byte");
 
         /* version and op */
         check_rejects("{\"op\":\"ping\"}", -EINVAL, "\"v\"");
         check_rejects("{\"v\":\"1\",\"op\":\"ping\"}", -EINVAL, "v: must be an integer");
-        check_rejects("{\"v\":4,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 4, benchrunnerd speaks version 3");
-        check_rejects("{\"v\":1,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 1, benchrunnerd speaks version 3");
+        check_rejects("{\"v\":5,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 5, benchrunnerd speaks version 4");
+        check_rejects("{\"v\":1,\"op\":\"ping\"}", -EPROTONOSUPPORT, "version 1, benchrunnerd speaks version 4");
         check_rejects("{\"v\":0,\"op\":\"frobnicate\",\"x\":1}", -EPROTONOSUPPORT, "version 0");
         check_rejects("{\"v\":9223372036854775808,\"op\":\"ping\"}", -EPROTONOSUPPORT,
-                      "the request's version is out of range, benchrunnerd speaks version 3");
+                      "the request's version is out of range, benchrunnerd speaks version 4");
         check_rejects("{\"v\":18446744073709551616,\"op\":\"ping\"}", -EPROTONOSUPPORT, "out of range");
         check_rejects("{\"v\":9223372036854775807,\"op\":\"ping\"}", -EPROTONOSUPPORT,
                       "version 9223372036854775807, benchrunnerd");
-        check_rejects("{\"v\":3}", -EINVAL, "op: missing");
-        check_rejects("{\"v\":3,\"op\":7}", -EINVAL, "op: must be a string");
-        check_rejects("{\"v\":3,\"op\":\"frobnicate\"}", -EINVAL, "unknown op \"frobnicate\"");
-        check_rejects("{\"v\":3,\"op\":\"ping\",\"extra\":true}", -EINVAL, "unknown field \"extra\"");
-        check_rejects("{\"v\":3,\"op\":\"show\",\"id\":1,\"follow\":true}", -EINVAL, "unknown field \"follow\"");
+        check_rejects("{\"v\":4}", -EINVAL, "op: missing");
+        check_rejects("{\"v\":4,\"op\":7}", -EINVAL, "op: must be a string");
+        check_rejects("{\"v\":4,\"op\":\"frobnicate\"}", -EINVAL, "unknown op \"frobnicate\"");
+        check_rejects("{\"v\":4,\"op\":\"ping\",\"extra\":true}", -EINVAL, "unknown field \"extra\"");
+        check_rejects("{\"v\":4,\"op\":\"show\",\"id\":1,\"follow\":true}", -EINVAL, "unknown field \"follow\"");
 
         /* submit as a whole */
-        check_rejects("{\"v\":3,\"op\":\"submit\"}", -EINVAL, "tasks: missing");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":[]}", -EINVAL, "tasks: must not be empty");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":{}}", -EINVAL, "tasks: must be an array");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":[7]}", -EINVAL, "tasks[0]: must be an object");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "}],\"follow\":\"yes\"}",
+        check_rejects("{\"v\":4,\"op\":\"submit\"}", -EINVAL, "tasks: missing");
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":[]}", -EINVAL, "tasks: must not be empty");
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":{}}", -EINVAL, "tasks: must be an array");
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":[7]}", -EINVAL, "tasks[0]: must be an object");
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "}],\"follow\":\"yes\"}",
                       -EINVAL, "follow: must be true or false");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"uid\":0,\"tasks\":[{" SPEC_OK "}]}",
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"uid\":0,\"tasks\":[{" SPEC_OK "}]}",
                       -EINVAL, "unknown field \"uid\"");
         /* all or nothing: one bad spec anywhere rejects the request */
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "},{" SPEC_OK "},"
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":[{" SPEC_OK "},{" SPEC_OK "},"
                       "{\"argv\":[\"true\"],\"cwd\":\"/\"}]}", -EINVAL, "tasks[2].argv[0]: must be an absolute path");
 
         /* oversized batch */
@@ -446,7 +446,7 @@ static void test_rejections(void) {
                 size_t n = PROTO_SUBMIT_MAX + 1, size = n * 64 + 64, k;
                 char *s = malloc(size);
 
-                k = (size_t) snprintf(s, size, "{\"v\":3,\"op\":\"submit\",\"tasks\":[");
+                k = (size_t) snprintf(s, size, "{\"v\":4,\"op\":\"submit\",\"tasks\":[");
                 for (size_t i = 0; i < n; i++)
                         k += (size_t) snprintf(s + k, size - k, "%s{" SPEC_OK "}", i ? "," : "");
                 (void) snprintf(s + k, size - k, "]}");
@@ -578,7 +578,7 @@ static void test_rejections(void) {
                 check_spec_rejected(line, "tasks[0].name: 256 bytes long, at most 255");
                 free(line);
                 name[TASK_NAME_MAX - 1] = 0;
-                line = strf("{\"v\":3,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"%s\"}]}", name);
+                line = strf("{\"v\":4,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"name\":\"%s\"}]}", name);
                 proto_request_free(parse_ok(line));
                 free(line);
                 line = NULL;
@@ -613,7 +613,7 @@ static void test_rejections(void) {
         /* the line limit: exactly at it is fine, one byte more is not */
         {
                 char *s = malloc(PROTO_LINE_MAX + 2);
-                const char *ping = "{\"v\":3,\"op\":\"ping\"";
+                const char *ping = "{\"v\":4,\"op\":\"ping\"";
                 size_t l = strlen(ping);
 
                 memcpy(s, ping, l);
@@ -630,7 +630,7 @@ static void test_rejections(void) {
 
         /* too deep */
         {
-                char deep[256] = "{\"v\":3,\"op\":\"ping\",\"tag\":";
+                char deep[256] = "{\"v\":4,\"op\":\"ping\",\"tag\":";
                 size_t k = strlen(deep);
 
                 for (int i = 0; i < 40; i++)
@@ -643,51 +643,51 @@ static void test_rejections(void) {
         }
 
         /* the other ops */
-        check_rejects("{\"v\":3,\"op\":\"show\"}", -EINVAL, "id: missing");
-        check_rejects("{\"v\":3,\"op\":\"show\",\"id\":0}", -EINVAL, "id: must be between 1 and");
-        check_rejects("{\"v\":3,\"op\":\"show\",\"id\":\"5\"}", -EINVAL, "id: must be an integer");
-        check_rejects("{\"v\":3,\"op\":\"cancel\"}", -EINVAL, "ids: missing");
-        check_rejects("{\"v\":3,\"op\":\"cancel\",\"ids\":[]}", -EINVAL, "ids: must not be empty");
-        check_rejects("{\"v\":3,\"op\":\"cancel\",\"ids\":5}", -EINVAL, "ids: must be an array");
-        check_rejects("{\"v\":3,\"op\":\"cancel\",\"ids\":[1,-2]}", -EINVAL, "ids[1]: must be between 1");
-        check_rejects("{\"v\":3,\"op\":\"stats\",\"follow\":1}", -EINVAL, "follow: must be true or false");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"states\":[]}", -EINVAL, "states: must not be empty");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"states\":[\"done\"]}", -EINVAL, "states[0]: unknown state \"done\"");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"states\":\"queued\"}", -EINVAL, "states: must be an array");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"uid\":-1}", -EINVAL, "uid: must be between 0 and 4294967294");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"uid\":4294967295}", -EINVAL, "uid: must be between");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"limit\":0}", -EINVAL, "limit: must be between 1");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"after_id\":-1}", -EINVAL, "after_id: must be between 0");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"before_id\":0}", -EINVAL,
+        check_rejects("{\"v\":4,\"op\":\"show\"}", -EINVAL, "id: missing");
+        check_rejects("{\"v\":4,\"op\":\"show\",\"id\":0}", -EINVAL, "id: must be between 1 and");
+        check_rejects("{\"v\":4,\"op\":\"show\",\"id\":\"5\"}", -EINVAL, "id: must be an integer");
+        check_rejects("{\"v\":4,\"op\":\"cancel\"}", -EINVAL, "ids: missing");
+        check_rejects("{\"v\":4,\"op\":\"cancel\",\"ids\":[]}", -EINVAL, "ids: must not be empty");
+        check_rejects("{\"v\":4,\"op\":\"cancel\",\"ids\":5}", -EINVAL, "ids: must be an array");
+        check_rejects("{\"v\":4,\"op\":\"cancel\",\"ids\":[1,-2]}", -EINVAL, "ids[1]: must be between 1");
+        check_rejects("{\"v\":4,\"op\":\"stats\",\"follow\":1}", -EINVAL, "follow: must be true or false");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"states\":[]}", -EINVAL, "states: must not be empty");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"states\":[\"done\"]}", -EINVAL, "states[0]: unknown state \"done\"");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"states\":\"queued\"}", -EINVAL, "states: must be an array");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"uid\":-1}", -EINVAL, "uid: must be between 0 and 4294967294");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"uid\":4294967295}", -EINVAL, "uid: must be between");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"limit\":0}", -EINVAL, "limit: must be between 1");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"after_id\":-1}", -EINVAL, "after_id: must be between 0");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"before_id\":0}", -EINVAL,
                       "before_id: must be between 1 and 9223372036854775807, got 0");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"before_id\":-5}", -EINVAL, "before_id: must be between 1");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"before_id\":9223372036854775808}", -EINVAL,
+        check_rejects("{\"v\":4,\"op\":\"list\",\"before_id\":-5}", -EINVAL, "before_id: must be between 1");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"before_id\":9223372036854775808}", -EINVAL,
                       "before_id: must be between 1");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"before_id\":\"7\"}", -EINVAL, "before_id: must be an integer");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"before_id\":2.0}", -EINVAL, "before_id: must be an integer");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"newest_first\":1}", -EINVAL, "newest_first: must be true or false");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"newest_first\":\"true\"}", -EINVAL,
+        check_rejects("{\"v\":4,\"op\":\"list\",\"before_id\":\"7\"}", -EINVAL, "before_id: must be an integer");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"before_id\":2.0}", -EINVAL, "before_id: must be an integer");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"newest_first\":1}", -EINVAL, "newest_first: must be true or false");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"newest_first\":\"true\"}", -EINVAL,
                       "newest_first: must be true or false");
-        check_rejects("{\"v\":3,\"op\":\"show\",\"id\":1,\"newest_first\":true}", -EINVAL,
+        check_rejects("{\"v\":4,\"op\":\"show\",\"id\":1,\"newest_first\":true}", -EINVAL,
                       "unknown field \"newest_first\"");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
-        check_rejects("{\"v\":3,\"op\":\"hold\"}", -EINVAL, "ids: missing");
-        check_rejects("{\"v\":3,\"op\":\"release\",\"ids\":[0]}", -EINVAL, "ids[0]: must be between 1");
-        check_rejects("{\"v\":3,\"op\":\"drain\"}", -EINVAL, "on: missing");
-        check_rejects("{\"v\":3,\"op\":\"drain\",\"on\":1}", -EINVAL, "on: must be true or false");
-        check_rejects("{\"v\":3,\"op\":\"drain\",\"on\":true,\"ids\":[1]}", -EINVAL, "unknown field \"ids\"");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"reasons\":[]}", -EINVAL, "reasons: must not be empty");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"reasons\":\"oom\"}", -EINVAL, "reasons: must be an array");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"reasons\":[\"crashed\"]}", -EINVAL,
+        check_rejects("{\"v\":4,\"op\":\"list\",\"user\":\"root\"}", -EINVAL, "unknown field \"user\"");
+        check_rejects("{\"v\":4,\"op\":\"hold\"}", -EINVAL, "ids: missing");
+        check_rejects("{\"v\":4,\"op\":\"release\",\"ids\":[0]}", -EINVAL, "ids[0]: must be between 1");
+        check_rejects("{\"v\":4,\"op\":\"drain\"}", -EINVAL, "on: missing");
+        check_rejects("{\"v\":4,\"op\":\"drain\",\"on\":1}", -EINVAL, "on: must be true or false");
+        check_rejects("{\"v\":4,\"op\":\"drain\",\"on\":true,\"ids\":[1]}", -EINVAL, "unknown field \"ids\"");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"reasons\":[]}", -EINVAL, "reasons: must not be empty");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"reasons\":\"oom\"}", -EINVAL, "reasons: must be an array");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"reasons\":[\"crashed\"]}", -EINVAL,
                       "reasons[0]: unknown reason \"crashed\"");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"reasons\":[1]}", -EINVAL, "reasons[0]: must be a string");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"name\":\"\"}", -EINVAL, "name: must be a pattern of 1 to 256");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"name\":7}", -EINVAL, "name: must be a string");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"since_us\":-1}", -EINVAL, "since_us: must be between 0");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"until_us\":\"1h\"}", -EINVAL, "until_us: must be an integer");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"reasons\":[1]}", -EINVAL, "reasons[0]: must be a string");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"name\":\"\"}", -EINVAL, "name: must be a pattern of 1 to 256");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"name\":7}", -EINVAL, "name: must be a string");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"since_us\":-1}", -EINVAL, "since_us: must be between 0");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"until_us\":\"1h\"}", -EINVAL, "until_us: must be an integer");
         {
                 char big[400];
-                snprintf(big, sizeof big, "{\"v\":3,\"op\":\"list\",\"name\":\"%0257d\"}", 0);
+                snprintf(big, sizeof big, "{\"v\":4,\"op\":\"list\",\"name\":\"%0257d\"}", 0);
                 check_rejects(big, -EINVAL, "name: must be a pattern of 1 to 256 bytes");
         }
 }
@@ -700,13 +700,13 @@ static void test_quotes_are_utf8(void) {
         size_t off;
         int k;
 
-        check_rejects("{\"v\":3,\"op\":\"p\xffng\"}", -EINVAL, "unknown op \"p?ng\"");
-        check_rejects("{\"v\":3,\"op\":\"p\xc0\xafng\"}", -EINVAL, "unknown op \"p??ng\"");
-        check_rejects("{\"v\":3,\"op\":\"\xed\xa0\x80\"}", -EINVAL, "unknown op \"???\"");
-        check_rejects("{\"v\":3,\"op\":\"caf\xc3\xa9\"}", -EINVAL, "unknown op \"caf\xc3\xa9\"");
-        check_rejects("{\"v\":3,\"op\":\"\xf0\x9f\x98\"}", -EINVAL, "unknown op \"???\"");
+        check_rejects("{\"v\":4,\"op\":\"p\xffng\"}", -EINVAL, "unknown op \"p?ng\"");
+        check_rejects("{\"v\":4,\"op\":\"p\xc0\xafng\"}", -EINVAL, "unknown op \"p??ng\"");
+        check_rejects("{\"v\":4,\"op\":\"\xed\xa0\x80\"}", -EINVAL, "unknown op \"???\"");
+        check_rejects("{\"v\":4,\"op\":\"caf\xc3\xa9\"}", -EINVAL, "unknown op \"caf\xc3\xa9\"");
+        check_rejects("{\"v\":4,\"op\":\"\xf0\x9f\x98\"}", -EINVAL, "unknown op \"???\"");
         /* cut at a character boundary */
-        k = snprintf(s, sizeof s, "{\"v\":3,\"op\":\"x");
+        k = snprintf(s, sizeof s, "{\"v\":4,\"op\":\"x");
         for (int i = 0; i < 100; i++)
                 k += snprintf(s + k, sizeof s - (size_t) k, "\xe2\x82\xac");
         (void) snprintf(s + k, sizeof s - (size_t) k, "\"}");
@@ -727,25 +727,25 @@ static void test_containers(void) {
         if (!s)
                 return;
         /* 8192 are fine (the tag is too long, and that is the error) */
-        k = (size_t) snprintf(s, size, "{\"v\":3,\"op\":\"ping\",\"tag\":[");
+        k = (size_t) snprintf(s, size, "{\"v\":4,\"op\":\"ping\",\"tag\":[");
         for (size_t i = 0; i < PROTO_JSON_CONTAINERS_MAX - 2; i++)
                 k += (size_t) snprintf(s + k, size - k, "%s{}", i ? "," : "");
         (void) snprintf(s + k, size - k, "]}");
         check_rejects(s, -EINVAL, "tag: ");
         /* one more is not, and is refused before it is parsed */
-        k = (size_t) snprintf(s, size, "{\"v\":3,\"op\":\"ping\",\"tag\":[");
+        k = (size_t) snprintf(s, size, "{\"v\":4,\"op\":\"ping\",\"tag\":[");
         for (size_t i = 0; i < PROTO_JSON_CONTAINERS_MAX - 1; i++)
                 k += (size_t) snprintf(s + k, size - k, "%s[]", i ? "," : "");
         (void) snprintf(s + k, size - k, "]}");
         check_rejects_len(s, strlen(s), -EBADMSG, "request refused: more than 8192 objects and arrays");
         /* 2.8 million, as fast */
-        k = (size_t) snprintf(s, size, "{\"v\":3,\"op\":\"ping\",\"tag\":[{}");
+        k = (size_t) snprintf(s, size, "{\"v\":4,\"op\":\"ping\",\"tag\":[{}");
         while (k + 8 < PROTO_LINE_MAX)
                 k += (size_t) snprintf(s + k, size - k, ",{}");
         (void) snprintf(s + k, size - k, "]}");
         check_rejects_len(s, strlen(s), -EBADMSG, "more than 8192 objects and arrays");
         /* brackets in strings, escaped quotes among them, are not counted */
-        k = (size_t) snprintf(s, size, "{\"v\":3,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/echo\",\"");
+        k = (size_t) snprintf(s, size, "{\"v\":4,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/echo\",\"");
         for (size_t i = 0; i < 20000; i++)
                 k += (size_t) snprintf(s + k, size - k, "\\\"{[");
         (void) snprintf(s + k, size - k, "\"],\"cwd\":\"/\"}]}");
@@ -753,7 +753,7 @@ static void test_containers(void) {
         CHECK(req && req->n_tasks == 1 && strlen(req->tasks[0]->argv[1]) == 60000);
         proto_request_free(TAKE_PTR(req));
         /* the largest submit: 1000 tasks of argv, env and cleanup */
-        k = (size_t) snprintf(s, size, "{\"v\":3,\"op\":\"submit\",\"tag\":[[],[],{}],\"tasks\":[");
+        k = (size_t) snprintf(s, size, "{\"v\":4,\"op\":\"submit\",\"tag\":[[],[],{}],\"tasks\":[");
         for (size_t i = 0; i < PROTO_SUBMIT_MAX; i++)
                 k += (size_t) snprintf(s + k, size - k, "%s{" SPEC_OK ",\"env\":[\"A=1\"],\"cleanup\":[\"/bin/true\"]}",
                                        i ? "," : "");
@@ -767,7 +767,7 @@ static void test_error_echoes_tag(void) {
         _cleanup_(json_putp) json_object *tag = NULL;
         _cleanup_(freep) char *error = NULL, *reply = NULL, *big = NULL;
         _cleanup_(proto_message_freep) ProtoMessage *m = NULL;
-        const char *line = "{\"v\":4,\"op\":\"ping\",\"tag\":\"t-1\"}";
+        const char *line = "{\"v\":5,\"op\":\"ping\",\"tag\":\"t-1\"}";
 
         CHECK(proto_parse_request(line, strlen(line), &req, &tag, &error) == -EPROTONOSUPPORT);
         CHECK(!req);
@@ -776,14 +776,14 @@ static void test_error_echoes_tag(void) {
         CHECK(reply && strstr(reply, "\"ok\":false") && strstr(reply, "\"tag\":\"t-1\""));
         CHECK(proto_parse_message(reply, strlen(reply) - 1, &m, NULL) == 0);
         CHECK(m && !m->ok && m->tag);
-        CHECK(m && m->error && strstr(m->error, "version 4") && strstr(m->error, "version 3"));
+        CHECK(m && m->error && strstr(m->error, "version 5") && strstr(m->error, "version 4"));
 
         /* a tag too big to echo is refused, not echoed */
         proto_json_unref(TAKE_PTR(tag));
         free(TAKE_PTR(error));
         {
                 char s[PROTO_TAG_MAX + 64];
-                int k = snprintf(s, sizeof s, "{\"v\":3,\"op\":\"ping\",\"tag\":\"");
+                int k = snprintf(s, sizeof s, "{\"v\":4,\"op\":\"ping\",\"tag\":\"");
                 memset(s + k, 't', PROTO_TAG_MAX);
                 strcpy(s + k + PROTO_TAG_MAX, "\"}");
                 CHECK(proto_parse_request(s, strlen(s), &req, &tag, &error) == -EINVAL);
@@ -793,52 +793,52 @@ static void test_error_echoes_tag(void) {
 
         /* error replies are one line whatever the daemon passes */
         big = proto_reply_error(NULL, "two\nlines\tand %d", 3);
-        CHECK_STREQ(big, "{\"v\":3,\"ok\":false,\"error\":\"two lines and 3\"}\n");
+        CHECK_STREQ(big, "{\"v\":4,\"ok\":false,\"error\":\"two lines and 3\"}\n");
 }
 
 static void test_other_requests(void) {
         _cleanup_(proto_request_freep) ProtoRequest *req = NULL;
         _cleanup_(freep) char *line = NULL;
 
-        req = parse_ok("{\"v\":3,\"op\":\"list\"}");
+        req = parse_ok("{\"v\":4,\"op\":\"list\"}");
         CHECK(req && req->op == PROTO_OP_LIST && req->state_mask == 0 && !req->has_uid);
         CHECK(req && req->limit == PROTO_LIST_LIMIT_MAX && req->after_id == 0);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"states\":[\"queued\",\"finished\",\"queued\"],"
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"states\":[\"queued\",\"finished\",\"queued\"],"
                        "\"uid\":1000,\"limit\":50,\"after_id\":1234,\"tag\":null}");
         CHECK(req && req->state_mask == ((1u << TASK_QUEUED) | (1u << TASK_FINISHED)));
         CHECK(req && req->has_uid && req->uid == 1000 && req->limit == 50 && req->after_id == 1234);
         CHECK(req && !req->tag);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"list\",\"states\":[\"queued\",\"finished\"],"
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"list\",\"states\":[\"queued\",\"finished\"],"
                                   "\"uid\":1000,\"limit\":50,\"after_id\":1234}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
 
         /* newest first, paged with before_id; both omitted when not set */
-        req = parse_ok("{\"v\":3,\"op\":\"list\"}");
+        req = parse_ok("{\"v\":4,\"op\":\"list\"}");
         CHECK(req && !req->newest_first && req->before_id == 0);
         proto_request_free(TAKE_PTR(req));
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"newest_first\":null,\"before_id\":null}");
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"newest_first\":null,\"before_id\":null}");
         CHECK(req && !req->newest_first && req->before_id == 0);
         proto_request_free(TAKE_PTR(req));
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"newest_first\":false}");
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"newest_first\":false}");
         CHECK(req && !req->newest_first);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"list\",\"limit\":1000}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"list\",\"limit\":1000}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
                        "\"newest_first\":true,\"before_id\":9223372036854775807,\"after_id\":3}");
         CHECK(req && req->newest_first && req->before_id == INT64_MAX && req->after_id == 3 && req->limit == 20);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"list\",\"states\":[\"finished\"],\"limit\":20,"
                                   "\"after_id\":3,\"before_id\":9223372036854775807,\"newest_first\":true}\n");
         }
         proto_request_free(TAKE_PTR(req));
@@ -847,7 +847,7 @@ static void test_other_requests(void) {
                 /* as a client builds it */
                 ProtoRequest r = { .op = PROTO_OP_LIST, .newest_first = true, .before_id = 42, .limit = 5 };
                 CHECK(proto_request_format(&r, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"list\",\"limit\":5,\"before_id\":42,\"newest_first\":true}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"list\",\"limit\":5,\"before_id\":42,\"newest_first\":true}\n");
                 req = line ? parse_ok(line) : NULL;
                 CHECK(req && req->newest_first && req->before_id == 42 && req->limit == 5 && req->after_id == 0);
                 proto_request_free(TAKE_PTR(req));
@@ -855,78 +855,78 @@ static void test_other_requests(void) {
         }
 
         /* protocol 3: the main command's reasons, a name pattern, a time range */
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"reasons\":[\"oom\",\"time-limit\",\"oom\"],"
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"reasons\":[\"oom\",\"time-limit\",\"oom\"],"
                        "\"name\":\"inst-*\",\"since_us\":1000,\"until_us\":2000}");
         CHECK(req && req->reason_mask == ((1u << TASK_REASON_OOM) | (1u << TASK_REASON_TIME_LIMIT)));
         CHECK(req && req->name_glob && strcmp(req->name_glob, "inst-*") == 0);
         CHECK(req && req->since_usec == 1000 && req->until_usec == 2000);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"list\",\"limit\":1000,\"name\":\"inst-*\",\"since_us\":1000,"
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"list\",\"limit\":1000,\"name\":\"inst-*\",\"since_us\":1000,"
                                   "\"until_us\":2000,\"reasons\":[\"oom\",\"time-limit\"]}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"series\":\"s-1\",\"environment_id\":3}");
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"series\":\"s-1\",\"environment_id\":3}");
         CHECK(req && req->series && strcmp(req->series, "s-1") == 0 && req->environment_id == 3);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"list\",\"limit\":1000,\"series\":\"s-1\",\"environment_id\":3}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"list\",\"limit\":1000,\"series\":\"s-1\",\"environment_id\":3}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
-        check_rejects("{\"v\":3,\"op\":\"list\",\"series\":\"\"}", -EINVAL, "series: must be a label of 1 to 127");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"environment_id\":0}", -EINVAL, "environment_id: must be between 1");
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"reasons\":null,\"name\":null,\"since_us\":null}");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"series\":\"\"}", -EINVAL, "series: must be a label of 1 to 127");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"environment_id\":0}", -EINVAL, "environment_id: must be between 1");
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"reasons\":null,\"name\":null,\"since_us\":null}");
         CHECK(req && !req->reason_mask && !req->name_glob && !req->since_usec);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"limit\":100000}");
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"limit\":100000}");
         CHECK(req && req->limit == PROTO_LIST_LIMIT_MAX);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":3,\"op\":\"list\",\"uid\":0}");
+        req = parse_ok("{\"v\":4,\"op\":\"list\",\"uid\":0}");
         CHECK(req && req->has_uid && req->uid == 0);
         proto_request_free(TAKE_PTR(req));
 
         /* hold and release take ids as cancel does; drain takes on */
-        req = parse_ok("{\"v\":3,\"op\":\"hold\",\"ids\":[4,5]}");
+        req = parse_ok("{\"v\":4,\"op\":\"hold\",\"ids\":[4,5]}");
         CHECK(req && req->op == PROTO_OP_HOLD && req->n_ids == 2 && req->ids[1] == 5);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"hold\",\"ids\":[4,5]}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"hold\",\"ids\":[4,5]}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
-        req = parse_ok("{\"v\":3,\"op\":\"release\",\"ids\":[9]}");
+        req = parse_ok("{\"v\":4,\"op\":\"release\",\"ids\":[9]}");
         CHECK(req && req->op == PROTO_OP_RELEASE && req->n_ids == 1 && req->ids[0] == 9);
         proto_request_free(TAKE_PTR(req));
-        req = parse_ok("{\"v\":3,\"op\":\"drain\",\"on\":true}");
+        req = parse_ok("{\"v\":4,\"op\":\"drain\",\"on\":true}");
         CHECK(req && req->op == PROTO_OP_DRAIN && req->on);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"drain\",\"on\":true}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"drain\",\"on\":true}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
-        req = parse_ok("{\"v\":3,\"op\":\"drain\",\"on\":false}");
+        req = parse_ok("{\"v\":4,\"op\":\"drain\",\"on\":false}");
         CHECK(req && req->op == PROTO_OP_DRAIN && !req->on);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":3,\"op\":\"stats\",\"follow\":true}");
+        req = parse_ok("{\"v\":4,\"op\":\"stats\",\"follow\":true}");
         CHECK(req && req->op == PROTO_OP_STATS && req->follow);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":3,\"op\":\"show\",\"id\":9223372036854775807}");
+        req = parse_ok("{\"v\":4,\"op\":\"show\",\"id\":9223372036854775807}");
         CHECK(req && req->op == PROTO_OP_SHOW && req->id == INT64_MAX);
         proto_request_free(TAKE_PTR(req));
 
-        req = parse_ok("{\"v\":3,\"op\":\"cancel\",\"ids\":[3,1,2]}");
+        req = parse_ok("{\"v\":4,\"op\":\"cancel\",\"ids\":[3,1,2]}");
         CHECK(req && req->op == PROTO_OP_CANCEL && req->n_ids == 3);
         CHECK(req && req->ids[0] == 3 && req->ids[1] == 1 && req->ids[2] == 2);
         if (req) {
                 CHECK(proto_request_format(req, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"cancel\",\"ids\":[3,1,2]}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"cancel\",\"ids\":[3,1,2]}\n");
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
@@ -934,13 +934,13 @@ static void test_other_requests(void) {
         {
                 ProtoRequest r = { .op = PROTO_OP_STATS, .follow = true };
                 CHECK(proto_request_format(&r, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"stats\",\"follow\":true}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"stats\",\"follow\":true}\n");
                 free(TAKE_PTR(line));
         }
         {
                 ProtoRequest r = { .op = PROTO_OP_SHOW, .id = 42 };
                 CHECK(proto_request_format(&r, &line) == 0);
-                CHECK_STREQ(line, "{\"v\":3,\"op\":\"show\",\"id\":42}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"op\":\"show\",\"id\":42}\n");
                 free(TAKE_PTR(line));
         }
         {
@@ -1149,11 +1149,11 @@ static void test_replies(void) {
         ProtoStats s = { 3, 1, 2500, 8, 16, UINT64_C(8) << 30, UINT64_C(32) << 30 };
 
         line = proto_reply_ok(tag);
-        CHECK_STREQ(line, "{\"v\":3,\"ok\":true,\"tag\":77}\n");
+        CHECK_STREQ(line, "{\"v\":4,\"ok\":true,\"tag\":77}\n");
         free(TAKE_PTR(line));
 
         line = proto_reply_submit(tag, ids, 3);
-        CHECK_STREQ(line, "{\"v\":3,\"ok\":true,\"tag\":77,\"ids\":[10,11,12]}\n");
+        CHECK_STREQ(line, "{\"v\":4,\"ok\":true,\"tag\":77,\"ids\":[10,11,12]}\n");
         m = line ? message_ok(line) : NULL;
         CHECK(m && m->ok && m->n_ids == 3 && m->ids[2] == 12);
         CHECK(m && m->tag && json_object_get_int(m->tag) == 77);
@@ -1161,7 +1161,7 @@ static void test_replies(void) {
         free(TAKE_PTR(line));
 
         line = proto_reply_stats(NULL, &s);
-        CHECK_STREQ(line, "{\"v\":3,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
+        CHECK_STREQ(line, "{\"v\":4,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
                           "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368,"
                           "\"held\":0,\"waiting\":0,\"draining\":false}\n");
         m = line ? message_ok(line) : NULL;
@@ -1178,7 +1178,7 @@ static void test_replies(void) {
         CHECK(m && m->has_stats && m->stats.held == 7 && m->stats.draining == 1);
         proto_message_free(TAKE_PTR(m));
         free(TAKE_PTR(line));
-        m = message_ok("{\"v\":3,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
+        m = message_ok("{\"v\":4,\"ok\":true,\"running\":3,\"cleanup\":1,\"queued\":2500,\"threads_busy\":8,"
                        "\"threads_total\":16,\"memory_used\":8589934592,\"memory_total\":34359738368}\n");
         CHECK(m && m->has_stats && m->stats.held == 0 && m->stats.draining == 0);
         s.held = 0;
@@ -1204,7 +1204,7 @@ static void test_replies(void) {
                 g.groups[1] = (ProtoGroupCount) { -3, 499 };
                 g.queued_other_groups = 1;
                 line = proto_event_stats(&g);
-                CHECK_STREQ(line, "{\"v\":3,\"event\":\"stats\",\"running\":3,\"cleanup\":1,\"queued\":2500,"
+                CHECK_STREQ(line, "{\"v\":4,\"event\":\"stats\",\"running\":3,\"cleanup\":1,\"queued\":2500,"
                                   "\"threads_busy\":8,\"threads_total\":16,\"memory_used\":8589934592,"
                                   "\"memory_total\":34359738368,\"held\":0,\"waiting\":0,\"draining\":false,\"cpus\":\"2-7\","
                                   "\"queued_by_group\":"
@@ -1220,7 +1220,7 @@ static void test_replies(void) {
                 free(TAKE_PTR(line));
 
                 /* more groups than we keep: the rest summed */
-                _cleanup_(freep) char *many = strdup("{\"v\":3,\"event\":\"stats\",\"running\":0,\"cleanup\":0,"
+                _cleanup_(freep) char *many = strdup("{\"v\":4,\"event\":\"stats\",\"running\":0,\"cleanup\":0,"
                                                      "\"queued\":70,\"threads_busy\":0,\"threads_total\":1,"
                                                      "\"memory_used\":0,\"memory_total\":1,\"queued_by_group\":[");
                 for (int i = 0; many && i < 70; i++) {
@@ -1249,7 +1249,7 @@ static void test_replies(void) {
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                         _cleanup_(freep) char *l = NULL, *error = NULL;
                         ProtoMessage *x = NULL;
-                        CHECK(asprintf(&l, "{\"v\":3,\"event\":\"stats\",\"running\":0,\"cleanup\":0,\"queued\":0,"
+                        CHECK(asprintf(&l, "{\"v\":4,\"event\":\"stats\",\"running\":0,\"cleanup\":0,\"queued\":0,"
                                            "\"threads_busy\":0,\"threads_total\":1,\"memory_used\":0,"
                                            "\"memory_total\":1,%s}", bad[i]) > 0);
                         CHECK(l && proto_parse_message(l, strlen(l), &x, &error) < 0);
@@ -1264,7 +1264,7 @@ static void test_replies(void) {
                         { 7, "no such task" },
                 };
                 line = proto_reply_cancel(NULL, results, 3);
-                CHECK_STREQ(line, "{\"v\":3,\"ok\":true,\"results\":[{\"id\":5,\"ok\":true},"
+                CHECK_STREQ(line, "{\"v\":4,\"ok\":true,\"results\":[{\"id\":5,\"ok\":true},"
                                   "{\"id\":6,\"ok\":false,\"error\":\"not your task\"},"
                                   "{\"id\":7,\"ok\":false,\"error\":\"no such task\"}]}\n");
                 m = line ? message_ok(line) : NULL;
@@ -1297,7 +1297,7 @@ static void test_replies(void) {
                 free(TAKE_PTR(line));
 
                 line = proto_reply_list(NULL, tasks, 0, 0, false, &n);
-                CHECK_STREQ(line, "{\"v\":3,\"ok\":true,\"tasks\":[],\"more\":false}\n");
+                CHECK_STREQ(line, "{\"v\":4,\"ok\":true,\"tasks\":[],\"more\":false}\n");
                 CHECK_EQ_U64(n, 0);
                 free(TAKE_PTR(line));
                 for (size_t i = 0; i < 3; i++)
@@ -1341,44 +1341,44 @@ static void test_messages(void) {
 #define PARSE(str) proto_parse_message((str), strlen(str), &m, &error)
 
         /* an error from a daemon of another version still reaches the user */
-        s = "{\"v\":4,\"ok\":false,\"error\":\"protocol version mismatch: the request has version 3, "
-            "benchrunnerd speaks version 4\"}";
+        s = "{\"v\":5,\"ok\":false,\"error\":\"protocol version mismatch: the request has version 4, "
+            "benchrunnerd speaks version 5\"}";
         CHECK(PARSE(s) == 0);
-        CHECK(m && !m->ok && m->error && strstr(m->error, "speaks version 4"));
+        CHECK(m && !m->ok && m->error && strstr(m->error, "speaks version 5"));
         proto_message_free(TAKE_PTR(m));
 
-        s = "{\"v\":4,\"ok\":true,\"something\":\"new\"}";
+        s = "{\"v\":5,\"ok\":true,\"something\":\"new\"}";
         CHECK(PARSE(s) == -EPROTONOSUPPORT);
-        CHECK(!m && error && strstr(error, "benchrunnerd speaks version 4, this program version 3"));
+        CHECK(!m && error && strstr(error, "benchrunnerd speaks version 5, this program version 4"));
         free(TAKE_PTR(error));
 
         /* events we do not know are for skipping, not failing */
-        s = "{\"v\":3,\"event\":\"migrated\",\"task\":{\"whatever\":1}}";
+        s = "{\"v\":4,\"event\":\"migrated\",\"task\":{\"whatever\":1}}";
         CHECK(PARSE(s) == 0);
         CHECK(m && m->is_event && m->event == _PROTO_EVENT_INVALID && !m->task);
         proto_message_free(TAKE_PTR(m));
 
         /* reply fields we do not know are ignored */
-        s = "{\"v\":3,\"ok\":true,\"ids\":[1],\"warning\":\"new\"}";
+        s = "{\"v\":4,\"ok\":true,\"ids\":[1],\"warning\":\"new\"}";
         CHECK(PARSE(s) == 0);
         CHECK(m && m->ok && m->n_ids == 1);
         proto_message_free(TAKE_PTR(m));
 
         CHECK(PARSE("{\"ok\":true}") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":3}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":4}") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":3,\"ok\":true,\"ids\":[\"x\"]}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":4,\"ok\":true,\"ids\":[\"x\"]}") == -EBADMSG);
         CHECK(error && strstr(error, "ids[0]"));
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":3,\"event\":\"started\"}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":4,\"event\":\"started\"}") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":3,\"ok\":true,\"running\":1}") == -EBADMSG);
+        CHECK(PARSE("{\"v\":4,\"ok\":true,\"running\":1}") == -EBADMSG);
         CHECK(error && strstr(error, "cleanup: missing"));
         free(TAKE_PTR(error));
         CHECK(PARSE("not json") == -EBADMSG);
         free(TAKE_PTR(error));
-        CHECK(PARSE("{\"v\":3,\"ok\":false}") == 0);
+        CHECK(PARSE("{\"v\":4,\"ok\":false}") == 0);
         CHECK(m && !m->ok && m->error);
         proto_message_free(TAKE_PTR(m));
 #undef PARSE
@@ -1479,7 +1479,7 @@ static void test_retry_and_after(void) {
         _cleanup_(task_freep) Task *back = NULL;
         Task *t;
 
-        req = parse_ok("{\"v\":3,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"memory\":1024,"
+        req = parse_ok("{\"v\":4,\"op\":\"submit\",\"tasks\":[{" SPEC_OK ",\"memory\":1024,"
                        "\"retry_of\":7,\"retry_oom\":[2048,4096],\"after\":[3,5],\"after_ok\":true}]}");
         t = req && req->n_tasks == 1 ? req->tasks[0] : NULL;
         CHECK(t && t->retry_of == 7 && t->n_retry_oom == 2 && t->retry_oom[0] == 2048 && t->retry_oom[1] == 4096);
@@ -1549,7 +1549,7 @@ static void test_submit_token(void) {
         Task *t;
         size_t n;
 
-        req = parse_ok("{\"v\":3,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],"
+        req = parse_ok("{\"v\":4,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],"
                        "\"token\":\"br-run-0a1B.x_-\"}");
         CHECK(req && req->token && strcmp(req->token, "br-run-0a1B.x_-") == 0);
         if (req) {
@@ -1558,7 +1558,7 @@ static void test_submit_token(void) {
         }
         proto_request_free(TAKE_PTR(req));
         free(TAKE_PTR(line));
-        req = parse_ok("{\"v\":3,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}]}");
+        req = parse_ok("{\"v\":4,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}]}");
         CHECK(req && !req->token);
         if (req) {
                 t = req->tasks[0];
@@ -1568,16 +1568,16 @@ static void test_submit_token(void) {
 
         memset(long_token, 'a', sizeof long_token - 1);
         long_token[sizeof long_token - 1] = 0;
-        snprintf(bad, sizeof bad, "{\"v\":3,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"%s\"}",
+        snprintf(bad, sizeof bad, "{\"v\":4,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"%s\"}",
                  long_token);
         check_rejects(bad, -EINVAL, "token: must be 1 to 64 characters");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"\"}",
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"\"}",
                       -EINVAL, "token: must be 1 to 64 characters");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"a b\"}",
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":\"a b\"}",
                       -EINVAL, "token: may hold only letters");
-        check_rejects("{\"v\":3,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":7}",
+        check_rejects("{\"v\":4,\"op\":\"submit\",\"tasks\":[{\"argv\":[\"/bin/true\"],\"cwd\":\"/\"}],\"token\":7}",
                       -EINVAL, "token: must be a string");
-        check_rejects("{\"v\":3,\"op\":\"list\",\"token\":\"x\"}", -EINVAL, "unknown field \"token\"");
+        check_rejects("{\"v\":4,\"op\":\"list\",\"token\":\"x\"}", -EINVAL, "unknown field \"token\"");
 }
 
 /* What a task ran in and beside, through a TASK and back; unknown stays
@@ -1600,7 +1600,7 @@ static void test_record(void) {
         t->tasks_beside = 0;
         line = proto_event_task(PROTO_EVENT_FINISHED, t);
         CHECK(line && strstr(line, "\"environment_id\":4,\"warnings\":[\"boost is on\",\"CPU 3 runs the powersave governor\"],"
-                                   "\"numa_nodes\":\"1\",\"tasks_beside\":0,\"environment\":{\"kernel\":\"6.1\",\"smt\":null},"
+                                   "\"numa_nodes\":\"1\",\"backend\":null,\"cluster\":null,\"node\":null,\"job_id\":null,\"tasks_beside\":0,\"environment\":{\"kernel\":\"6.1\",\"smt\":null},"
                                    "\"pressure\":{\"memory\":{\"some_us\":0,\"full_us\":7}},\"throttled\":{\"periods\":2,\"usec\":30}"));
         CHECK(line && strstr(line, "\"series\":\"s-1\""));
         CHECK(line && proto_parse_message(line, strlen(line) - 1, &m, &error) == 0);
@@ -1618,7 +1618,7 @@ static void test_record(void) {
         }
         /* nothing known: nulls */
         line2 = proto_event_task(PROTO_EVENT_FINISHED, u);
-        CHECK(line2 && strstr(line2, "\"environment_id\":null,\"warnings\":null,\"numa_nodes\":null,\"tasks_beside\":null,"
+        CHECK(line2 && strstr(line2, "\"environment_id\":null,\"warnings\":null,\"numa_nodes\":null,\"backend\":null,\"cluster\":null,\"node\":null,\"job_id\":null,\"tasks_beside\":null,"
                                      "\"pressure\":null,\"throttled\":null"));
         CHECK(line2 && proto_parse_message(line2, strlen(line2) - 1, &m2, NULL) == 0);
         CHECK(m2 && m2->task && !m2->task->has_beside && !m2->task->warnings && !m2->task->has_throttled);
