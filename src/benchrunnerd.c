@@ -53,6 +53,9 @@ static int arg_verbose;
 static int arg_version;
 static char *arg_config;
 static int arg_check_config;
+static char *arg_backend;
+static char *arg_slurm_partition, *arg_slurm_dir, *arg_slurm_bin_dir, *arg_slurm_poll;
+static int arg_slurm_max_jobs = 500;
 
 #define CONFIG_DEFAULT SYSCONFDIR "/benchrunner/benchrunnerd.conf"
 
@@ -104,6 +107,22 @@ static const struct poptOption options[] = {
                "(default: 256M)"), N_("SIZE") },
         { "max-user-group", 0, POPT_ARG_INT, &arg_max_user_group, 0,
           N_("highest priority group for users other than root and the daemon's owner (default: 0)"), N_("N") },
+        { "backend", 0, POPT_ARG_STRING, &arg_backend, 0,
+          N_("where tasks run: \"local\" (this machine's systemd) or \"slurm\" (jobs of a Slurm cluster, "
+               "docs/slurm.md) (default: local)"), N_("NAME") },
+        { "slurm-partition", 0, POPT_ARG_STRING, &arg_slurm_partition, 0,
+          N_("the Slurm partition of the jobs (default: the cluster's default)"), N_("NAME") },
+        { "slurm-dir", 0, POPT_ARG_STRING, &arg_slurm_dir, 0,
+          N_("the tasks' directories (output, the job's record), under the same path on every node "
+               "(default: STATE-DIR/slurm)"), N_("DIR") },
+        { "slurm-max-jobs", 0, POPT_ARG_INT, &arg_slurm_max_jobs, 0,
+          N_("tasks in Slurm at once, pending or running; the rest wait in benchrunner's queue (default: 500)"),
+          N_("N") },
+        { "slurm-poll", 0, POPT_ARG_STRING, &arg_slurm_poll, 0,
+          N_("ask Slurm for the jobs' states this often (default: 1s)"), N_("DURATION") },
+        { "slurm-bin-dir", 0, POPT_ARG_STRING, &arg_slurm_bin_dir, 0,
+          N_("where sbatch, squeue, scancel, scontrol and sinfo are (default: the usual bin directories)"),
+          N_("DIR") },
         { "config", 0, POPT_ARG_STRING, &arg_config, 0, help_config, N_("FILE") },
         { "check-config", 0, POPT_ARG_NONE, &arg_check_config, 0,
           N_("check the settings (file and options), say what they give, and exit"), NULL },
@@ -254,6 +273,21 @@ static int build_config(ManagerConfig *c) {
         }
         if (arg_max_queued < 1)
                 return log_error_errno(EINVAL, _("--max-queued must be at least 1"));
+        if (arg_backend && strcmp(arg_backend, "slurm") == 0) {
+                c->slurm = true;
+                c->slurm_config.partition = arg_slurm_partition;
+                c->slurm_config.bin_dir = arg_slurm_bin_dir;
+                c->slurm_dir = arg_slurm_dir;
+                if (arg_slurm_max_jobs < 1)
+                        return log_error_errno(EINVAL, _("--slurm-max-jobs must be at least 1"));
+                c->slurm_max_jobs = (unsigned) arg_slurm_max_jobs;
+                r = parse_value(arg_slurm_poll, parse_duration, false, N_("duration"), &c->slurm_config.poll_usec);
+                if (r < 0)
+                        return r;
+                if (arg_slurm_dir && arg_slurm_dir[0] != '/')
+                        return log_error_errno(EINVAL, _("--slurm-dir must be an absolute path: %s"), arg_slurm_dir);
+        } else if (arg_backend && strcmp(arg_backend, "local") != 0)
+                return log_error_errno(EINVAL, _("Unknown backend \"%s\": give \"local\" or \"slurm\""), arg_backend);
         return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 
@@ -27,7 +28,9 @@
 #include "manager.h"
 #include "remover.h"
 #include "retention.h"
+#include "sbatch.h"
 #include "sched.h"
+#include "slurm.h"
 #include "strv.h"
 #include "taskdir.h"
 #include "topology.h"
@@ -47,6 +50,7 @@ typedef struct Live {
         bool prepared;            /* its working directory may exist */
         MachineCounters counters; /* swap, throttling, clocks at its start */
         bool has_counters;
+        SlurmJob *job;            /* the Slurm backend: its job (main and cleanup command) */
         struct Live *prev, *next;
 } Live;
 
@@ -113,6 +117,11 @@ struct Manager {
         char *machine_record;
         int64_t environment_id;
         char *systemd_version;
+        /* the Slurm backend (docs/slurm.md) */
+        Slurm *slurm;
+        char *slurm_dir;
+        int slurm_fd;
+        char *slurm_comment;      /* --comment of our jobs: benchrunner-MACHINE */
 };
 
 /* The rest of the system (system.slice, user.slice, init.scope) runs on
@@ -214,6 +223,7 @@ static void live_free(Live *l) {
         if (!l)
                 return;
         unit_free(l->unit);
+        slurm_job_free(l->job);
         task_free(l->task);
         free(l);
 }
@@ -1354,10 +1364,359 @@ static int64_t environment_now(Manager *m) {
 }
 
 /* Start failures end the task at once, as failed-to-start. */
+/* ---- the Slurm backend (docs/slurm.md) ----
+ *
+ * A task is one job: its script (sbatch.h) runs the command and then the
+ * cleanup command in the same allocation, and leaves a record in the
+ * task's directory below slurm_dir, which is the user's (the job writes
+ * there as the user).  The task is "running" from sbatch on: in Slurm's
+ * hands, pending or running there; its results come from the record and
+ * from Slurm's final state of the job. */
+
+static void job_submitted(void *userdata, int error, const char *job_id, const char *message);
+static void job_changed(void *userdata, const char *state, const char *node);
+static void job_ended(void *userdata, const char *state, const char *node);
+
+static const SlurmJobCallbacks job_callbacks = {
+        .submitted = job_submitted,
+        .changed = job_changed,
+        .ended = job_ended,
+};
+
+static char *slurm_job_name(int64_t id) {
+        char *n;
+        if (asprintf(&n, "benchrunner-%" PRId64, id) < 0)
+                return NULL;
+        return n;
+}
+
+static int strdup_to(char **field, const char *v) {
+        char *c = v ? strdup(v) : NULL;
+        if (v && !c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
+
+/* The task's directory: made by root, then given to the user (the job
+ * writes its output and record there as the user), in slurm_dir, which is
+ * root's: the user cannot swap the directory itself. */
+static int slurm_task_dir(Manager *m, const Task *t) {
+        char name[32];
+
+        (void) snprintf(name, sizeof name, "%" PRId64, t->id);
+        if (mkdirat(m->slurm_fd, name, 0700) < 0)
+                return -errno;
+        if (fchownat(m->slurm_fd, name, t->uid, t->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+                int e = -errno;
+                (void) unlinkat(m->slurm_fd, name, AT_REMOVEDIR);
+                return e;
+        }
+        return 0;
+}
+
+/* The record the job left, read as root from the user's directory: never
+ * through a symlink, only a regular file of the task's user, of bounded
+ * size, without blocking on a FIFO.  0 and *ret, or a negative errno. */
+static int slurm_read_record(Manager *m, const Task *t, SbatchRecord *ret) {
+        _cleanup_(closep) int dfd = -1, fd = -1;
+        _cleanup_(freep) char *buf = NULL;
+        char name[32];
+        struct stat st;
+        size_t n = 0;
+
+        (void) snprintf(name, sizeof name, "%" PRId64, t->id);
+        dfd = openat(m->slurm_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        fd = openat(dfd, "record", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_uid != t->uid || st.st_size > SBATCH_RECORD_MAX)
+                return -EPERM;
+        buf = malloc(SBATCH_RECORD_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (n < SBATCH_RECORD_MAX) {
+                ssize_t k = read(fd, buf + n, SBATCH_RECORD_MAX - n);
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        return sbatch_record_parse(buf, n, ret);
+}
+
+/* The command that was running when the job ended the way Slurm says:
+ * the main command unless it ended and the cleanup command had started. */
+static TaskResult *running_part(Task *t, const SbatchRecord *rec) {
+        if (rec && rec->main_ended && rec->cleanup_started && !rec->cleanup_ended)
+                return &t->cleanup;
+        if (rec && rec->main_ended && rec->cleanup_started && rec->cleanup_ended)
+                return NULL;
+        return rec && rec->main_ended ? NULL : &t->main;
+}
+
+/* The results: the record's figures, with Slurm's final state for what
+ * a record cannot know (docs/slurm.md has the table). */
+static void slurm_results(Manager *m, Live *l, const char *state, const SbatchRecord *rec) {
+        Task *t = l->task;
+        uint64_t now = now_usec(CLOCK_REALTIME);
+        uint64_t submitted = t->main.started_usec;
+        TaskResult *part;
+
+        (void) m;
+        t->main = (TaskResult) { .started_usec = submitted };
+        t->cleanup = (TaskResult) {};
+        if (rec && rec->main_started)
+                t->main = rec->main;
+        if (rec && rec->cleanup_started)
+                t->cleanup = rec->cleanup;
+        if (!rec || !rec->main_started) {
+                /* never ran: refused by the node (a directory it cannot
+                 * write), or cancelled, or lost, while pending */
+                t->main.reason = TASK_REASON_FAILED_TO_START;
+                t->main.finished_usec = now;
+        } else if (!rec->main_ended) {
+                /* the job died under it */
+                t->main.reason = TASK_REASON_INTERRUPTED;
+                t->main.finished_usec = now;
+        }
+        if (rec && rec->cleanup_started && !rec->cleanup_ended) {
+                t->cleanup.reason = TASK_REASON_INTERRUPTED;
+                t->cleanup.finished_usec = now;
+        }
+        part = running_part(t, rec);
+        if (state && streq(state, "OUT_OF_MEMORY")) {
+                /* the cgroup's OOM kill: the command it hit, which the
+                 * script then saw end by SIGKILL */
+                if (rec && rec->cleanup_started && t->main.reason == TASK_REASON_EXITED && t->main.exit_code == 0)
+                        t->cleanup.reason = TASK_REASON_OOM;
+                else
+                        t->main.reason = TASK_REASON_OOM;
+        } else if (state && streq(state, "TIMEOUT")) {
+                if (part)
+                        part->reason = TASK_REASON_TIME_LIMIT;
+        } else if (l->cancel || (state && streq(state, "CANCELLED"))) {
+                /* scancel sends SIGTERM to every process of the job: the
+                 * command it stopped ended by a signal, or not at all */
+                if (part)
+                        part->reason = TASK_REASON_CANCELLED;
+                else if (t->main.reason == TASK_REASON_SIGNALED)
+                        t->main.reason = TASK_REASON_CANCELLED;
+                else if (t->cleanup.reason == TASK_REASON_SIGNALED)
+                        t->cleanup.reason = TASK_REASON_CANCELLED;
+        } else if (state && (streq(state, "NODE_FAIL") || streq(state, "PREEMPTED") || streq(state, "BOOT_FAIL") ||
+                             streq(state, "DEADLINE"))) {
+                if (part)
+                        part->reason = TASK_REASON_INTERRUPTED;
+        }
+        if (t->main.finished_usec == 0)
+                t->main.finished_usec = now;
+        if (rec) {
+                if (rec->node && !t->node)
+                        (void) strdup_to(&t->node, rec->node);
+                if (rec->cpus)
+                        (void) strdup_to(&t->cpus, rec->cpus);
+        }
+        /* finish_task() counts it as having had a cleanup */
+        if (t->cleanup_argv && rec && rec->cleanup_started)
+                t->state = TASK_CLEANUP;
+}
+
+static void job_ended(void *userdata, const char *state, const char *node) {
+        Live *l = userdata;
+        Manager *m = l->manager;
+        Task *t = l->task;
+        SbatchRecord rec = {};
+        int r;
+
+        if (node && !t->node)
+                (void) strdup_to(&t->node, node);
+        r = slurm_read_record(m, t, &rec);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Task %" PRId64 ": its job's record is not readable: %m", t->id);
+        slurm_results(m, l, state, r >= 0 ? &rec : NULL);
+        sbatch_record_done(&rec);
+        l->cancel = false;
+        m->n_running--;
+        log_info("Task %" PRId64 " ended: %s (Slurm job %s: %s)", t->id, task_reason_to_string(t->main.reason),
+                 t->job_id ? t->job_id : "?", state ? state : "no longer known to slurmctld");
+        finish_task(l);
+}
+
+static void job_changed(void *userdata, const char *state, const char *node) {
+        Live *l = userdata;
+        Task *t = l->task;
+
+        if (node && (!t->node || !streq(t->node, node))) {
+                (void) strdup_to(&t->node, node);
+                save(l->manager, t);
+        }
+        log_debug("Task %" PRId64 ": Slurm job %s is %s", t->id, t->job_id ? t->job_id : "?", state);
+}
+
+static void job_submitted(void *userdata, int error, const char *job_id, const char *message) {
+        Live *l = userdata;
+        Manager *m = l->manager;
+        Task *t = l->task;
+
+        if (error < 0) {
+                size_t n = 0;
+
+                log_error("Task %" PRId64 ": sbatch refused it: %s", t->id, message);
+                l->job = slurm_job_free(l->job);
+                t->main.reason = TASK_REASON_FAILED_TO_START;
+                t->main.finished_usec = now_usec(CLOCK_REALTIME);
+                (void) strv_push_printf(&t->warnings, &n, "sbatch: %s", message);
+                m->n_running--;
+                finish_task(l);
+                return;
+        }
+        (void) strdup_to(&t->job_id, job_id);
+        save(m, t);
+        log_info("Task %" PRId64 " is Slurm job %s", t->id, job_id);
+}
+
+static void start_slurm_task(Manager *m, Live *l) {
+        Task *t = l->task;
+        _cleanup_(freep) char *script = NULL, *why = NULL;
+        int r;
+
+        t->state = TASK_RUNNING;
+        t->main = (TaskResult) { .started_usec = now_usec(CLOCK_REALTIME) };
+        m->n_running++;
+        if (strdup_to(&t->backend, "slurm") < 0 || strdup_to(&t->cluster, slurm_cluster(m->slurm)) < 0 ||
+            strdup_to(&t->job_id, NULL) < 0 || strdup_to(&t->node, NULL) < 0 || strdup_to(&t->cpus, NULL) < 0 ||
+            strdup_to(&t->unit, NULL) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        free(t->output_dir);
+        t->output_dir = taskdir_path(m->slurm_dir, t->id);
+        if (!t->output_dir) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        SbatchOptions o = {
+                .dir = t->output_dir,
+                .partition = m->config.slurm_config.partition,
+                .comment = m->slurm_comment,
+                .stop_timeout_usec = TASK_STOP_TIMEOUT_USEC,
+        };
+        r = sbatch_script(t, &o, &script, &why);
+        if (r < 0) {
+                log_error("Task %" PRId64 ": cannot be written as a batch script: %s", t->id,
+                          why ? why : strerror(-r));
+                goto fail;
+        }
+        r = slurm_task_dir(m, t);
+        if (r < 0) {
+                log_error_errno(r, "Task %" PRId64 ": failed to make %s: %m", t->id, t->output_dir);
+                t->output_dir = mfree_str(t->output_dir);
+                goto fail;
+        }
+        /* stored before sbatch runs: a restart in between looks for the
+         * job by its name (recover_slurm()) */
+        if (save(m, t) < 0) {
+                char name[32];
+
+                (void) snprintf(name, sizeof name, "%" PRId64, t->id);
+                (void) unlinkat(m->slurm_fd, name, AT_REMOVEDIR);
+                t->state = TASK_QUEUED;
+                t->main = (TaskResult) {};
+                t->output_dir = mfree_str(t->output_dir);
+                m->n_running--;
+                if (queue_task(m, t) < 0)
+                        log_error("Task %" PRId64 " could not be queued again", t->id);
+                live_unlink(m, l);
+                live_free(l);
+                return;
+        }
+        r = slurm_submit(m->slurm, script, t->uid, t->gid, &job_callbacks, l, &l->job);
+        if (r < 0) {
+                log_error_errno(r, "Task %" PRId64 ": failed to submit it to Slurm: %m", t->id);
+                goto fail;
+        }
+        announce(m, PROTO_EVENT_STARTED, t);
+        return;
+
+fail:
+        t->main.reason = TASK_REASON_FAILED_TO_START;
+        t->main.finished_usec = now_usec(CLOCK_REALTIME);
+        m->n_running--;
+        save(m, t);
+        announce(m, PROTO_EVENT_STARTED, t);
+        finish_task(l);
+}
+
+/* After a restart: the job again by its id; a task stored just before
+ * its sbatch ran is looked for by its job's name and comment, and queued
+ * again when Slurm never got it. */
+static void recover_slurm(Manager *m, Live *l) {
+        Task *t = l->task;
+        _cleanup_(freep) char *id = NULL, *name = NULL;
+        int r;
+
+        m->n_running++;
+        if (!m->slurm) {
+                log_error("Task %" PRId64 " is Slurm job %s, but this daemon runs without --backend=slurm: "
+                          "recorded as interrupted", t->id, t->job_id ? t->job_id : "?");
+                slurm_results(m, l, "NODE_FAIL", NULL);
+                t->main.reason = TASK_REASON_INTERRUPTED;
+                m->n_running--;
+                finish_task(l);
+                return;
+        }
+        if (!t->job_id) {
+                name = slurm_job_name(t->id);
+                r = name ? slurm_find(m->slurm, name, m->slurm_comment, t->uid, &id) : -ENOMEM;
+                if (r < 0)
+                        log_warning_errno(r, "Task %" PRId64 ": could not ask Slurm for its job: %m", t->id);
+                if (r <= 0) {
+                        char dir[32];
+
+                        log_info("Task %" PRId64 ": Slurm has no job of it: queued again", t->id);
+                        (void) snprintf(dir, sizeof dir, "%" PRId64, t->id);
+                        (void) unlinkat(m->slurm_fd, dir, AT_REMOVEDIR);
+                        m->n_running--;
+                        t->state = TASK_QUEUED;
+                        t->main = (TaskResult) {};
+                        t->output_dir = mfree_str(t->output_dir);
+                        if (queue_task(m, t) < 0) {
+                                t->main.reason = TASK_REASON_FAILED_TO_START;
+                                t->main.finished_usec = now_usec(CLOCK_REALTIME);
+                                t->state = TASK_FINISHED;
+                        }
+                        save(m, t);
+                        live_unlink(m, l);
+                        live_free(l);
+                        return;
+                }
+                t->job_id = TAKE_PTR(id);
+                save(m, t);
+        }
+        r = slurm_follow(m->slurm, t->job_id, &job_callbacks, l, &l->job);
+        if (r < 0) {
+                log_oom();
+                return;
+        }
+        log_info("Task %" PRId64 ": following Slurm job %s again", t->id, t->job_id);
+}
+
 static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         Task *t = l->task;
         _cleanup_(freep) char *workdir = NULL;
         int r;
+
+        if (m->slurm) {
+                start_slurm_task(m, l);
+                return;
+        }
 
         _cleanup_(freep) char *name = unit_name(t->id, false);
 
@@ -1510,6 +1869,7 @@ void manager_dispatch(Manager *m) {
         do {
                 m->dispatch_again = false;
                 while (!m->db_failing && started < DISPATCH_BATCH &&
+                       (!m->slurm || slurm_n_jobs(m->slurm) < m->config.slurm_max_jobs) &&
                        sched_next(m->sched, now_usec(CLOCK_REALTIME), &st, &cpus) > 0) {
                         Live *l = NULL;
                         int r;
@@ -1529,6 +1889,9 @@ void manager_dispatch(Manager *m) {
                                 db_trouble(m);
                                 break;
                         }
+                        /* Slurm places it: the scheduler only gave the order */
+                        if (m->slurm)
+                                sched_release(m->sched, st.id);
                         start_task(m, l, &cpus);
                         started++;
                 }
@@ -1536,7 +1899,8 @@ void manager_dispatch(Manager *m) {
         m->dispatching = false;
         if (started >= DISPATCH_BATCH && m->dispatch_later)
                 (void) sd_event_source_set_enabled(m->dispatch_later, SD_EVENT_ONESHOT);
-        system_cpus_update(m);
+        if (!m->slurm)
+                system_cpus_update(m);
 }
 
 /* ---- requests ---- */
@@ -1875,6 +2239,18 @@ int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error) {
         case TASK_CLEANUP:
                 if (l->cancel)
                         return 0;
+                if (l->job) {
+                        r = slurm_cancel(l->job);
+                        if (r < 0) {
+                                (void) asprintf(ret_error, "could not cancel Slurm job %s: %s",
+                                                t->job_id ? t->job_id : "?", strerror(-r));
+                                return r;
+                        }
+                        l->cancel = true;
+                        log_info("Task %" PRId64 ": cancelling Slurm job %s on request of uid " UID_FMT, id,
+                                 t->job_id ? t->job_id : "(being submitted)", uid);
+                        return 0;
+                }
                 if (!l->unit) {
                         (void) asprintf(ret_error, "task %" PRId64 " is between its commands", id);
                         return -EBUSY;
@@ -2423,7 +2799,10 @@ int manager_recover(Manager *m) {
         for (size_t i = 0; i < n; i++)
                 if (lives[i]) {
                         running++;
-                        (void) recover_running(m, lives[i]);
+                        if (lives[i]->task->backend && streq(lives[i]->task->backend, "slurm"))
+                                recover_slurm(m, lives[i]);
+                        else
+                                (void) recover_running(m, lives[i]);
                 }
         m->recovering = false;
         (void) environment_now(m);   /* logged when it is new */
@@ -2545,6 +2924,41 @@ static int open_state_dirs(Manager *m) {
         return 0;
 }
 
+/* The Slurm backend: the cluster, the directory of the tasks' jobs, and
+ * the queue's capacity: the largest node of the partition, as one node
+ * without SMT (Slurm places the threads). */
+static int slurm_setup(Manager *m) {
+        _cleanup_(freep) char *why = NULL;
+        sd_id128_t machine;
+        int r;
+
+        r = slurm_new(m->event, &m->config.slurm_config, &m->slurm, &why);
+        if (r < 0)
+                return log_error_errno(r, "The Slurm backend cannot start: %s", why ? why : strerror(-r));
+        if (m->config.slurm_dir ? !(m->slurm_dir = strdup(m->config.slurm_dir))
+                                : asprintf(&m->slurm_dir, "%s/slurm", m->state_dir) < 0)
+                return log_oom();
+        m->config.slurm_dir = m->slurm_dir;
+        m->slurm_fd = open_dir_or_refuse(AT_FDCWD, m->slurm_dir, m->slurm_dir, 0755);
+        if (m->slurm_fd < 0)
+                return m->slurm_fd;
+        /* our jobs among those of other head nodes of the same cluster */
+        r = sd_id128_get_machine(&machine);
+        if (asprintf(&m->slurm_comment, "benchrunner-%.12s", r >= 0 ? SD_ID128_TO_STRING(machine) : "unknown") < 0)
+                return log_oom();
+        if (m->config.slurm_max_jobs == 0)
+                m->config.slurm_max_jobs = 500;
+        cpuset_zero(&m->config.cpus);
+        for (unsigned i = 0; i < slurm_node_cpus(m->slurm) && i < CPUSET_MAX; i++)
+                cpuset_add(&m->config.cpus, i);
+        m->config.memory_bytes = slurm_node_memory(m->slurm);
+        log_info("Slurm backend: cluster %s, partition %s, largest node %u CPUs and %" PRIu64 " MiB; "
+                 "task directories in %s", slurm_cluster(m->slurm) ? slurm_cluster(m->slurm) : "?",
+                 m->config.slurm_config.partition ? m->config.slurm_config.partition : "(default)",
+                 slurm_node_cpus(m->slurm), m->config.memory_bytes >> 20, m->slurm_dir);
+        return topology_new_flat(cpuset_end(&m->config.cpus), &m->topology);
+}
+
 int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -2552,7 +2966,7 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return log_oom();
-        m->state_fd = m->work_fd = m->output_fd = m->env_fd = -1;
+        m->state_fd = m->work_fd = m->output_fd = m->env_fd = m->slurm_fd = -1;
         m->event = sd_event_ref(event);
         m->bus = sd_bus_ref(bus);
         m->config = *config;
@@ -2579,7 +2993,12 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manag
         if (r < 0)
                 return r;
 
-        r = topology_load(config->sysfs_root, &m->topology);
+        if (config->slurm) {
+                r = slurm_setup(m);
+                if (r < 0)
+                        return r;
+        } else
+                r = topology_load(config->sysfs_root, &m->topology);
         if (r < 0) {
                 log_warning_errno(r, "Failed to read the CPU topology under %s, assuming no SMT: %m",
                                   config->sysfs_root);
@@ -2685,6 +3104,10 @@ Manager *manager_free(Manager *m) {
                          remover_n_pending(m->remover) == 1 ? "y" : "ies");
         remover_free(m->remover);
         unit_manager_free(m->units);
+        slurm_free(m->slurm);
+        free(m->slurm_dir);
+        free(m->slurm_comment);
+        closep(&m->slurm_fd);
         sched_free(m->sched);
         topology_free(m->topology);
         db_close(m->db);

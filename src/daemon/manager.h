@@ -4,6 +4,7 @@
 #pragma once
 
 #include "retention.h"
+#include "slurm.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,13 @@ typedef struct ManagerConfig {
         int max_user_group;                /* highest priority group for others than root and the owner */
         bool requeue_interrupted;          /* every interrupted task gets a new attempt */
         RetentionConfig retention;         /* what finished tasks leave (docs/retention.md) */
+        /* the Slurm backend (docs/slurm.md): tasks become jobs of a cluster
+         * instead of units here; cpus and memory are then the largest node's */
+        bool slurm;
+        SlurmConfig slurm_config;
+        const char *slurm_dir;             /* the tasks' directories, as the nodes see
+                                            * them too; NULL: STATE/slurm */
+        unsigned slurm_max_jobs;           /* jobs in Slurm at once; 0: 500 */
 } ManagerConfig;
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerConfig *config, Manager **ret);

@@ -99,10 +99,6 @@ struct Unit {
         TaskResult result;
 };
 
-static bool streq(const char *a, const char *b) {
-        return a && b && strcmp(a, b) == 0;
-}
-
 /* The errno of a failed bus call; systemd's words are kept for
  * unit_manager_last_error(). */
 static int unit_bus_error(UnitManager *m, const sd_bus_error *error, int r) {

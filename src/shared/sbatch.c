@@ -13,7 +13,6 @@
 #include "sbatch.h"
 #include "util.h"
 
-#define streq(a, b) (strcmp((a), (b)) == 0)
 
 /* ---- writing ---- */
 

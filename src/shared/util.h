@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <libintl.h>
 
@@ -33,6 +34,11 @@
                 (fd) = -1;                           \
                 _fd_;                                \
         })
+
+/* Equal strings; NULL equals nothing. */
+static inline bool streq(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
 
 static inline void freep(void *p) {
         free(*(void **) p);
