@@ -11,6 +11,11 @@ BR_PKGS_FUZZ=(clang libfuzzer-14-dev)
 # tmux: tests/integration/br-top.sh reads br-top's screen through it
 BR_PKGS_CONTAINER=(systemd systemd-container dbus util-linux procps tmux)
 BR_PKGS_VM=(qemu-system-x86 busybox-static kmod xz-utils)
+# tests/slurm.sh: a real one-node Slurm (munged, slurmctld, slurmd) booted
+# inside the test container for the daemon's Slurm backend.  Only the tests
+# need it: the container is an overlay of the host's /, so the host must
+# have it installed; the package (debian/control) does not depend on it.
+BR_PKGS_SLURM=(slurm-wlm munge)
 # tools/package: the Debian package's build and lintian
 BR_PKGS_DEB=(dpkg-dev debhelper lintian fakeroot bash-completion)
 
