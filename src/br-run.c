@@ -781,7 +781,7 @@ oom:
         return -ENOMEM;
 }
 
-static int check(const char **args) {
+static int collect_tasks(const char **args) {
         Task *t = NULL;
         int r;
 
@@ -824,6 +824,14 @@ static int check(const char **args) {
         arg_tasks[0] = t;
         arg_n_tasks = 1;
         return repeat_tasks();
+}
+
+static int emit_check_all(void);
+
+static int check(const char **args) {
+        int r = collect_tasks(args);
+
+        return r < 0 || !arg_emit_sbatch ? r : emit_check_all();
 }
 
 static int follow_init(Follow *f, size_t n) {
@@ -1114,20 +1122,27 @@ static char *ndjson_line(const Task *t, size_t index) {
         return l;
 }
 
+/* In check(): what cannot be exported is a usage error. */
+static int emit_check_all(void) {
+        int r;
+
+        if (arg_n_tasks > PROTO_SUBMIT_MAX)
+                return cli_error(_("--emit-sbatch: %zu tasks, at most %d in one directory (br-import sends them "
+                                   "in one request)"), arg_n_tasks, PROTO_SUBMIT_MAX);
+        for (size_t i = 0; i < arg_n_tasks; i++) {
+                r = emit_check(arg_tasks[i], i + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int emit_sbatch(Task * const *tasks, size_t n) {
         _cleanup_(freep) char *dir = NULL, *cwd = NULL, *ndjson = NULL, *submit = NULL;
         _cleanup_(closep) int dfd = -1;
         size_t len = 0;
         int r = 0;
 
-        if (n > PROTO_SUBMIT_MAX)
-                return cli_error(_("--emit-sbatch: %zu tasks, at most %d in one directory (br-import sends them "
-                                   "in one request)"), n, PROTO_SUBMIT_MAX);
-        for (size_t i = 0; i < n; i++) {
-                r = emit_check(tasks[i], i + 1);
-                if (r < 0)
-                        return r;
-        }
         /* as given, made absolute: the nodes must see the very path (a
          * shared file system), which need not resolve the same here */
         if (arg_emit_sbatch[0] == '/')
