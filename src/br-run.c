@@ -2,7 +2,9 @@
  * --wait follows it to its end and exits with its status. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <popt.h>
@@ -17,6 +19,7 @@
 #include "batch.h"
 #include "client.h"
 #include "protocol.h"
+#include "sbatch.h"
 #include "task.h"
 #include "cli.h"
 #include "util.h"
@@ -45,6 +48,8 @@ static char *arg_batch;
 static int arg_group_offset;
 static int arg_exit_code;
 static char *arg_json_log;
+static char *arg_emit_sbatch;
+static char *arg_partition;
 static char *arg_socket;
 static int arg_version;
 static char **arg_env;
@@ -114,6 +119,12 @@ static const struct poptOption options[] = {
           N_("wait for every task; exit 1 if any of them did not exit 0"), NULL },
         { "json-log", 0, POPT_ARG_STRING, &arg_json_log, 0,
           N_("wait for every task, appending each of its events to FILE as a JSON line"), N_("FILE") },
+        { "emit-sbatch", 0, POPT_ARG_STRING, &arg_emit_sbatch, 0,
+          N_("submit nothing: write a Slurm batch script for each task into DIR (a new directory, at a path the "
+             "cluster's nodes see) and DIR/submit.sh that submits them; br-import reads their results back"),
+          N_("DIR") },
+        { "partition", 0, POPT_ARG_STRING, &arg_partition, 0,
+          N_("with --emit-sbatch: the Slurm partition of the jobs (default: the cluster's)"), N_("PARTITION") },
         { "socket", 0, POPT_ARG_STRING, &arg_socket, 0, N_("the daemon's socket"), N_("PATH") },
         { "version", 'V', POPT_ARG_NONE, &arg_version, 0, N_("show the version and exit"), NULL },
         POPT_AUTOHELP POPT_TABLEEND
@@ -770,7 +781,7 @@ oom:
         return -ENOMEM;
 }
 
-static int check(const char **args) {
+static int collect_tasks(const char **args) {
         Task *t = NULL;
         int r;
 
@@ -779,6 +790,12 @@ static int check(const char **args) {
         if (arg_interleave && (arg_repeat < 2 || !arg_batch))
                 return cli_error(_("--interleave goes with --repeat N and --batch"));
 
+        if (arg_partition && !arg_emit_sbatch)
+                return cli_error(_("--partition goes with --emit-sbatch"));
+        if (arg_emit_sbatch && (arg_wait || arg_exit_code || arg_json_log || arg_json))
+                return cli_error(_("--emit-sbatch submits nothing: it does not go with -w, -x, --json or --json-log"));
+        if (arg_emit_sbatch && !arg_emit_sbatch[0])
+                return cli_error(_("--emit-sbatch: the directory is an empty string"));
         if (arg_exit_code || arg_json_log)
                 arg_wait = 1;
         r = parse_lists();
@@ -807,6 +824,14 @@ static int check(const char **args) {
         arg_tasks[0] = t;
         arg_n_tasks = 1;
         return repeat_tasks();
+}
+
+static int emit_check_all(void);
+
+static int check(const char **args) {
+        int r = collect_tasks(args);
+
+        return r < 0 || !arg_emit_sbatch ? r : emit_check_all();
 }
 
 static int follow_init(Follow *f, size_t n) {
@@ -962,6 +987,240 @@ static int submit_all(Client *c, Follow *f, Task * const *tasks, size_t n) {
         return 0;
 }
 
+/* ---- --emit-sbatch: the tasks as Slurm batch scripts (docs/slurm.md) ---- */
+
+/* What a cluster without benchrunner cannot do for a task: said, and the
+ * export refused, rather than dropped without a word. */
+static int emit_check(const Task *t, size_t index) {
+        const char *what = t->n_after > 0 ? "--after" : t->retry_of > 0 ? "retry_of" : t->n_retry_oom > 0 ? "--retry-oom"
+                         : t->held ? "--hold" : t->requeue ? "--requeue" : NULL;
+
+        if (what)
+                return cli_error(_("--emit-sbatch: task %zu: %s needs benchrunner's daemon, which a cluster job "
+                                   "does not have"), index, what);
+        return 0;
+}
+
+/* text into dfd/name, a new file of mode */
+static int write_at(int dfd, const char *name, const char *text, mode_t mode) {
+        _cleanup_(closep) int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        size_t len = strlen(text);
+
+        if (fd < 0)
+                return -errno;
+        for (size_t done = 0; done < len;) {
+                ssize_t k = write(fd, text + done, len - done);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                done += (size_t) k;
+        }
+        if (fchmod(fd, mode) < 0)   /* past the umask: job.sh must run, the rest stay the user's */
+                return -errno;
+        return 0;
+}
+
+/* DIR, made now or there and empty: its descriptor. */
+static int emit_dir(const char *dir) {
+        _cleanup_(closep) int fd = -1;
+        DIR *d;
+        struct dirent *de;
+        bool empty = true;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return cli_error_errno(errno, _("--emit-sbatch: cannot make %s: %s"), dir, strerror(errno));
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return cli_error_errno(errno, _("--emit-sbatch: cannot open %s: %s"), dir, strerror(errno));
+        d = fdopendir(dup(fd));
+        if (!d)
+                return cli_error_errno(errno, _("--emit-sbatch: cannot read %s: %s"), dir, strerror(errno));
+        while (empty && (de = readdir(d)))
+                empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+        closedir(d);
+        if (!empty)
+                return cli_error(_("--emit-sbatch: %s is not empty: give a new directory"), dir);
+        return TAKE_FD(fd);
+}
+
+/* A name for the import of this export, so that importing it twice stores
+ * it once (the submit token's rule, docs/protocol.md). */
+static int emit_export_id(int dfd) {
+        char id[64];
+        int r = new_token(id);
+
+        if (r < 0)
+                return r;
+        /* "br-run-" and 32 hex digits become "br-import-" and 29 */
+        memcpy(id, "br-import-", 10);
+        strcat(id, "\n");
+        return write_at(dfd, "export-id", id, 0600);
+}
+
+/* The order benchrunner would start them in: higher group, higher
+ * priority, then as submitted. */
+static Task * const *sort_tasks;
+static int cmp_queue(const void *a, const void *b) {
+        size_t i = *(const size_t *) a, j = *(const size_t *) b;
+        const Task *x = sort_tasks[i], *y = sort_tasks[j];
+
+        if (x->group != y->group)
+                return x->group > y->group ? -1 : 1;
+        if (x->priority != y->priority)
+                return x->priority > y->priority ? -1 : 1;
+        return i < j ? -1 : i > j;
+}
+
+static char *submit_script(const char *dir, Task * const *tasks, size_t n) {
+        _cleanup_(freep) size_t *order = calloc(n, sizeof(size_t));
+        _cleanup_(freep) char *list = NULL;
+        char *s = NULL;
+
+        if (!order)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                order[i] = i;
+        sort_tasks = tasks;
+        qsort(order, n, sizeof(size_t), cmp_queue);
+        for (size_t i = 0; i < n; i++) {
+                char *l;
+                if (asprintf(&l, "%s%s%zu", list ? list : "", list ? " " : "", order[i] + 1) < 0)
+                        return NULL;
+                free(list);
+                list = l;
+        }
+        /* dir went through sbatch_script(): no blanks, quotes or '%' */
+        if (asprintf(&s,
+                     "#!/bin/sh\n"
+                     "# Submits the jobs of a br-run --emit-sbatch export in benchrunner's queue order\n"
+                     "# (higher group, higher priority, then as submitted), and keeps each job's id\n"
+                     "# in DIR/N/job_id.  Afterwards: br-import %s\n"
+                     "set -e\n"
+                     "d='%s'\n"
+                     "for n in %s; do\n"
+                     "    id=$(sbatch --parsable \"$d/$n/job.sh\")\n"
+                     "    printf '%%s\\n' \"${id%%%%;*}\" > \"$d/$n/job_id\"\n"
+                     "    echo \"task $n: job $id\"\n"
+                     "done\n",
+                     dir, dir, list) < 0)
+                return NULL;
+        return s;
+}
+
+/* tasks.ndjson's line of a task: its spec, and its number here */
+static char *ndjson_line(const Task *t, size_t index) {
+        _cleanup_(proto_json_unrefp) struct json_object *o = proto_spec_to_json(t);
+        char *l;
+
+        if (!o || json_object_object_add(o, "index", json_object_new_int64((int64_t) index)) < 0)
+                return NULL;
+        if (asprintf(&l, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+                return NULL;
+        return l;
+}
+
+/* In check(): what cannot be exported is a usage error. */
+static int emit_check_all(void) {
+        int r;
+
+        if (arg_n_tasks > PROTO_SUBMIT_MAX)
+                return cli_error(_("--emit-sbatch: %zu tasks, at most %d in one directory (br-import sends them "
+                                   "in one request)"), arg_n_tasks, PROTO_SUBMIT_MAX);
+        for (size_t i = 0; i < arg_n_tasks; i++) {
+                r = emit_check(arg_tasks[i], i + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int emit_sbatch(Task * const *tasks, size_t n) {
+        _cleanup_(freep) char *dir = NULL, *cwd = NULL, *ndjson = NULL, *submit = NULL;
+        _cleanup_(closep) int dfd = -1;
+        size_t len = 0;
+        int r = 0;
+
+        /* as given, made absolute: the nodes must see the very path (a
+         * shared file system), which need not resolve the same here */
+        if (arg_emit_sbatch[0] == '/')
+                dir = strdup(arg_emit_sbatch);
+        else if ((cwd = getcwd(NULL, 0)))
+                (void) asprintf(&dir, "%s/%s", cwd, arg_emit_sbatch);
+        if (!dir)
+                return cli_error_errno(ENOMEM, _("out of memory"));
+        while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+                dir[strlen(dir) - 1] = 0;
+
+        /* every script first: a task that cannot be written leaves nothing */
+        char **scripts = calloc(n, sizeof(char *));
+        if (!scripts)
+                return cli_error_errno(ENOMEM, _("out of memory"));
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_(freep) char *tdir = NULL, *why = NULL, *line = NULL;
+                SbatchOptions o = { .partition = arg_partition, .stop_timeout_usec = TASK_STOP_TIMEOUT_USEC };
+
+                tasks[i]->id = (int64_t) i + 1;
+                if (asprintf(&tdir, "%s/%zu", dir, i + 1) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                o.dir = tdir;
+                r = sbatch_script(tasks[i], &o, &scripts[i], &why);
+                if (r == -EINVAL) {
+                        r = cli_error(_("--emit-sbatch: task %zu: %s"), i + 1, why ? why : strerror(EINVAL));
+                        break;
+                }
+                line = ndjson_line(tasks[i], i + 1);
+                if (r < 0 || !line) {
+                        r = -ENOMEM;
+                        break;
+                }
+                char *all = realloc(ndjson, len + strlen(line) + 1);
+                if (!all) {
+                        r = -ENOMEM;
+                        break;
+                }
+                ndjson = all;
+                strcpy(ndjson + len, line);
+                len += strlen(line);
+        }
+        if (r >= 0 && !(submit = submit_script(dir, tasks, n)))
+                r = -ENOMEM;
+        if (r == -ENOMEM)
+                (void) cli_error(_("out of memory"));
+        if (r >= 0)
+                r = dfd = emit_dir(dir);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_(closep) int tfd = -1;
+                char name[32];
+
+                (void) snprintf(name, sizeof name, "%zu", i + 1);
+                if (mkdirat(dfd, name, 0700) < 0 || (tfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                                                                   O_CLOEXEC)) < 0)
+                        r = cli_error_errno(errno, _("--emit-sbatch: cannot make %s/%s: %s"), dir, name,
+                                            strerror(errno));
+                else if ((r = write_at(tfd, "job.sh", scripts[i], 0700)) < 0)
+                        r = cli_error_errno(r, _("--emit-sbatch: cannot write %s/%s/job.sh: %s"), dir, name,
+                                            strerror(-r));
+        }
+        for (size_t i = 0; i < n; i++)
+                free(scripts[i]);
+        free(scripts);
+        if (r >= 0 && ((r = write_at(dfd, "tasks.ndjson", ndjson, 0600)) < 0 ||
+                       (r = write_at(dfd, "submit.sh", submit, 0700)) < 0 || (r = emit_export_id(dfd)) < 0))
+                r = cli_error_errno(r, _("--emit-sbatch: cannot write into %s: %s"), dir, strerror(-r));
+        if (r < 0)
+                return r;
+        printf(ngettext("wrote %zu batch script to %s: submit it with sh %s/submit.sh, then run br-import %s\n",
+                        "wrote %zu batch scripts to %s: submit them with sh %s/submit.sh, then run br-import %s\n",
+                        n),
+               n, dir, dir, dir);
+        return fflush(stdout) == 0 ? 0 : cli_error_errno(EIO, _("cannot write: %s"), strerror(errno));
+}
+
 static int run(void) {
         Task **tasks = TAKE_PTR(arg_tasks);
         size_t n = arg_n_tasks;
@@ -969,6 +1228,12 @@ static int run(void) {
         Follow f;
         int r, status = 0;
 
+        if (arg_emit_sbatch) {
+                warn_relative_paths(tasks, n);
+                r = emit_sbatch(tasks, n);
+                client_tasks_free(tasks, n);
+                return r;
+        }
         warn_private_tmp(tasks, n);
         warn_relative_paths(tasks, n);
         r = follow_init(&f, n);

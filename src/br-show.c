@@ -360,7 +360,12 @@ static int print_task(const Task *t) {
         if (t->requeue)
                 field(_("If interrupted:"), "%s", _("queued again as a new attempt"));
         field(_("CPUs:"), "%s", t->cpus ?: _("not placed yet"));
-        field(_("Unit:"), "%s", t->unit ?: "-");
+        if (t->backend)
+                /* TRANSLATORS: the backend ("slurm"), the cluster's name, the node, Slurm's job id */
+                field(_("Ran on:"), _("%s, cluster %s, node %s, job %s"), t->backend, t->cluster ?: "-",
+                      t->node ?: _("not yet"), t->job_id ?: _("not yet"));
+        else
+                field(_("Unit:"), "%s", t->unit ?: "-");
         field(_("Queued at:"), "%s", format_time(tm, sizeof tm, t->queued_usec));
 
         printf("%s\n", _("Main command:"));

@@ -10,7 +10,7 @@ set -u
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${abs_top_builddir:=$abs_top_srcdir}"
 script=$abs_top_srcdir/data/bash-completion/benchrunner
-programs="benchrunnerd br-run br-start br-stats br-list br-show br-cancel br-log br-release br-top br-summary br-retry"
+programs="benchrunnerd br-run br-start br-stats br-list br-show br-cancel br-log br-release br-top br-summary br-retry br-import"
 export PATH="$abs_top_builddir:$PATH"
 for p in $programs; do
     [ -x "$abs_top_builddir/$p" ] || { echo "SKIP: $abs_top_builddir/$p is not built"; exit 77; }

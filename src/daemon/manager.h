@@ -73,6 +73,14 @@ bool manager_may_submit(Manager *m, uid_t uid, const gid_t *groups, size_t n_gro
 int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids,
                    char **ret_error);
 
+/* Stores tasks that ran elsewhere (br-import; the request's checks done)
+ * as finished tasks of uid and gid, backend "slurm-export", in one
+ * transaction with new ids, and announces each as finished.  Times more
+ * than a day ahead of the clock are refused.  A token seen before is
+ * answered with the ids it got (manager_submit()'s rule).  Takes
+ * ownership of the tasks on success. */
+int manager_import(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error);
+
 /* Cancels one task on behalf of uid (root may cancel any).  *ret_error says
  * why not. */
 int manager_cancel(Manager *m, uid_t uid, int64_t id, char **ret_error);

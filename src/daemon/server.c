@@ -392,6 +392,40 @@ static void handle_submit(Conn *c, ProtoRequest *req) {
         }
 }
 
+/* import: finished tasks of the connection's user, from a cluster
+ * (br-import); who may submit may import. */
+static void handle_import(Conn *c, ProtoRequest *req) {
+        Server *s = c->server;
+        _cleanup_(freep) int64_t *ids = NULL;
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        if (!manager_may_submit(s->manager, c->uid, c->groups, c->n_groups)) {
+                conn_send(c, proto_reply_error(req->tag,
+                                                 "permission denied: only root, the user who started benchrunner "
+                                                 "and members of its group may import tasks"), LINE_REPLY);
+                return;
+        }
+        ids = calloc(req->n_tasks, sizeof(int64_t));
+        if (!ids) {
+                conn_send(c, proto_reply_error(req->tag, "out of memory"), LINE_REPLY);
+                return;
+        }
+        for (size_t i = 0; req->token && i < req->n_tasks; i++)
+                if (!(req->tasks[i]->submit_token = strdup(req->token))) {
+                        conn_send(c, proto_reply_error(req->tag, "out of memory"), LINE_REPLY);
+                        return;
+                }
+        r = manager_import(s->manager, c->uid, c->gid, req->tasks, req->n_tasks, ids, &error);
+        if (r < 0) {
+                conn_send(c, proto_reply_error(req->tag, "%s", error ? error : strerror(-r)), LINE_REPLY);
+                return;
+        }
+        for (size_t i = 0; i < req->n_tasks; i++)
+                req->tasks[i] = NULL;
+        conn_send(c, proto_reply_submit(req->tag, ids, req->n_tasks), LINE_REPLY);
+}
+
 static void handle_show(Conn *c, ProtoRequest *req) {
         Task *t;
         bool owned;
@@ -517,6 +551,9 @@ static void handle_line(Conn *c, const char *line, size_t len) {
                 break;
         case PROTO_OP_DRAIN:
                 handle_drain(c, req);
+                break;
+        case PROTO_OP_IMPORT:
+                handle_import(c, req);
                 break;
         default:
                 conn_send(c, proto_reply_error(req->tag, "unknown request"), LINE_REPLY);

@@ -30,6 +30,7 @@ static const char * const op_names[_PROTO_OP_MAX] = {
         [PROTO_OP_HOLD] = "hold",
         [PROTO_OP_RELEASE] = "release",
         [PROTO_OP_DRAIN] = "drain",
+        [PROTO_OP_IMPORT] = "import",
 };
 
 static const char * const event_names[_PROTO_EVENT_MAX] = {
@@ -52,6 +53,7 @@ static const char * const op_fields[_PROTO_OP_MAX][14] = {
         [PROTO_OP_HOLD] = { "ids", NULL },
         [PROTO_OP_RELEASE] = { "ids", NULL },
         [PROTO_OP_DRAIN] = { "on", NULL },
+        [PROTO_OP_IMPORT] = { "tasks", "token", NULL },
 };
 
 static const char * const spec_fields[] = {
@@ -992,6 +994,153 @@ static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
         return 0;
 }
 
+/* ---- import: tasks that ran elsewhere (br-import), with their results ---- */
+
+static const char * const import_fields[] = {
+        "spec", "result", "cleanup_result", "cluster", "node", "job_id", NULL,
+};
+/* RESULT's fields as a client sends them: wall_us is not one, the daemon
+ * takes finished_at_us - started_at_us */
+static const char * const import_result_fields[] = {
+        "reason", "exit_code", "signal", "started_at_us", "finished_at_us", "cpu_user_us", "cpu_system_us",
+        "peak_memory_bytes", NULL,
+};
+
+/* A result as an import gives it: the reasons a record can tell, an exit
+ * code a shell can see, a signal there is, and times in order.  Whether
+ * they lie in the future is the daemon's check (it has the clock). */
+static int import_result_from_json(json_object *o, const char *where, TaskResult *ret, char **e) {
+        TaskResult res;
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return json_fail(e, -EINVAL, _("%s: must be an object (a RESULT)"), where);
+        r = json_check_fields(o, import_result_fields, where, e);
+        if (r < 0)
+                return r;
+        if (!json_field(o, "reason"))
+                return json_fail(e, -EINVAL, _("%s: missing"), JSON_LABEL(where, "reason"));
+        r = result_from_json(o, where, &res, e);
+        if (r < 0)
+                return r;
+        if (res.reason <= TASK_REASON_NONE || !(PROTO_IMPORT_REASONS & (1u << res.reason)))
+                return json_fail(e, -EINVAL, _("%s: %s is not a reason an imported task can have (exited, "
+                                               "signaled, time-limit, oom, interrupted or cancelled)"),
+                                 JSON_LABEL(where, "reason"),
+                                 res.reason > TASK_REASON_NONE ? task_reason_to_string(res.reason) : "null");
+        if (res.has_exit_code && (res.exit_code < 0 || res.exit_code > 255))
+                return json_fail(e, -EINVAL, _("%s: must be 0 to 255, got %d"), JSON_LABEL(where, "exit_code"),
+                                 res.exit_code);
+        if (res.has_signal && (res.signal < 1 || res.signal > 64))
+                return json_fail(e, -EINVAL, _("%s: must be 1 to 64, got %d"), JSON_LABEL(where, "signal"),
+                                 res.signal);
+        if (res.reason == TASK_REASON_EXITED && (!res.has_exit_code || res.has_signal))
+                return json_fail(e, -EINVAL, _("%s: exited needs an exit_code and no signal"),
+                                 JSON_LABEL(where, "reason"));
+        if (res.reason == TASK_REASON_SIGNALED && (!res.has_signal || res.has_exit_code))
+                return json_fail(e, -EINVAL, _("%s: signaled needs a signal and no exit_code"),
+                                 JSON_LABEL(where, "reason"));
+        if (res.finished_usec != 0 && res.started_usec == 0)
+                return json_fail(e, -EINVAL, _("%s: finished_at_us without started_at_us"), where);
+        if (res.finished_usec != 0 && res.finished_usec < res.started_usec)
+                return json_fail(e, -EINVAL, _("%s: finished_at_us is before started_at_us"), where);
+        res.wall_usec = res.finished_usec ? res.finished_usec - res.started_usec : 0;
+        *ret = res;
+        return 0;
+}
+
+static int import_label(json_object *o, const char *key, const char *where, char **ret, char **e) {
+        int r = opt_string(o, key, where, ret, e);
+
+        if (r <= 0)
+                return r;
+        return validate_label(*ret, key, PROTO_IMPORT_LABEL_MAX, where, e);
+}
+
+/* One task of an import: {"spec": SPEC, "result": RESULT, "cleanup_result":
+ * RESULT, "cluster", "node", "job_id"}: the spec checked as a submit's,
+ * and refused where it names what only this daemon does (dependencies,
+ * attempts, holding, an OOM ladder). */
+static int import_from_json(json_object *o, const char *where, Task **ret, char **e) {
+        _cleanup_(task_freep) Task *t = NULL;
+        char spec_where[JSON_LABEL_MAX];
+        json_object *v;
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return json_fail(e, -EINVAL, _("%s: must be an object (a task and its result)"), where);
+        r = json_check_fields(o, import_fields, where, e);
+        if (r < 0)
+                return r;
+        v = json_field(o, "spec");
+        if (!v)
+                return json_fail(e, -EINVAL, _("%s: missing"), JSON_LABEL(where, "spec"));
+        (void) snprintf(spec_where, sizeof spec_where, "%s", JSON_LABEL(where, "spec"));
+        r = spec_from_json(v, spec_where, &t, e);
+        if (r < 0)
+                return r;
+        if (t->n_after > 0 || t->retry_of > 0 || t->n_retry_oom > 0 || t->held || t->requeue)
+                return json_fail(e, -EINVAL, _("%s: after, retry_of, retry_oom, held and requeue are this "
+                                               "daemon's own: an imported task ran elsewhere"),
+                                 spec_where);
+        v = json_field(o, "result");
+        if (!v)
+                return json_fail(e, -EINVAL, _("%s: missing (how the main command ended)"),
+                                 JSON_LABEL(where, "result"));
+        r = import_result_from_json(v, JSON_LABEL(where, "result"), &t->main, e);
+        if (r < 0)
+                return r;
+        if ((v = json_field(o, "cleanup_result"))) {
+                if (!t->cleanup_argv)
+                        return json_fail(e, -EINVAL, _("%s: the task has no cleanup command"),
+                                         JSON_LABEL(where, "cleanup_result"));
+                r = import_result_from_json(v, JSON_LABEL(where, "cleanup_result"), &t->cleanup, e);
+                if (r < 0)
+                        return r;
+                if (t->cleanup.started_usec != 0 &&
+                    (t->main.finished_usec == 0 || t->cleanup.started_usec < t->main.finished_usec))
+                        return json_fail(e, -EINVAL, _("%s: the cleanup command started before the main "
+                                                       "command ended"),
+                                         JSON_LABEL(where, "cleanup_result"));
+        }
+        if ((r = import_label(o, "cluster", where, &t->cluster, e)) < 0 ||
+            (r = import_label(o, "node", where, &t->node, e)) < 0 ||
+            (r = import_label(o, "job_id", where, &t->job_id, e)) < 0)
+                return r;
+        t->backend = strdup("slurm-export");
+        if (!t->backend)
+                return -ENOMEM;
+        t->state = TASK_FINISHED;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int parse_import(json_object *o, ProtoRequest *req, char **e) {
+        json_object *v;
+        size_t n;
+        int r;
+
+        r = required_array(o, "tasks", "tasks with their results", PROTO_SUBMIT_MAX, ": split the import", &v,
+                           &n, e);
+        if (r < 0)
+                return r;
+        req->tasks = calloc(n, sizeof(Task *));
+        if (!req->tasks)
+                return -ENOMEM;
+        req->n_tasks = n;
+        for (size_t i = 0; i < n; i++) {
+                char where[32];
+
+                (void) snprintf(where, sizeof where, "tasks[%zu]", i);
+                r = import_from_json(json_object_array_get_idx(v, i), where, &req->tasks[i], e);
+                if (r < 0)
+                        return r;
+        }
+        if ((v = json_field(o, "token")))
+                return get_token(v, &req->token, e);
+        return 0;
+}
+
 static int parse_list(json_object *o, ProtoRequest *req, char **e) {
         json_object *v;
         int64_t x;
@@ -1201,6 +1350,8 @@ static int parse_op_fields(json_object *o, ProtoRequest *req, char **e) {
                 if (!v)
                         return json_fail(e, -EINVAL, "on: missing");
                 return json_get_bool(v, "on", &req->on, e);
+        case PROTO_OP_IMPORT:
+                return parse_import(o, req, e);
         default:
                 return -EINVAL;
         }
@@ -1248,6 +1399,29 @@ int proto_parse_request(const char *line, size_t len, ProtoRequest **ret,
         return 0;
 }
 
+/* An import's RESULT: what result_to_json() gives, less wall_us (the
+ * daemon's own sum). */
+static json_object *import_result_to_json(const TaskResult *r) {
+        json_object *o = result_to_json(r);
+
+        if (o)
+                json_object_object_del(o, "wall_us");
+        return o;
+}
+
+static json_object *import_to_json(const Task *t) {
+        _cleanup_(json_putp) json_object *o = json_object_new_object();
+
+        if (!o || json_add(o, "spec", proto_spec_to_json(t)) < 0 ||
+            json_add(o, "result", import_result_to_json(&t->main)) < 0 ||
+            (!result_is_empty(&t->cleanup) && json_add(o, "cleanup_result", import_result_to_json(&t->cleanup)) < 0) ||
+            (t->cluster && json_add_str(o, "cluster", t->cluster) < 0) ||
+            (t->node && json_add_str(o, "node", t->node) < 0) ||
+            (t->job_id && json_add_str(o, "job_id", t->job_id) < 0))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
 static json_object *request_to_json(const ProtoRequest *req) {
         _cleanup_(json_putp) json_object *o = message_new();
         _cleanup_(json_putp) json_object *a = NULL;
@@ -1270,6 +1444,17 @@ static json_object *request_to_json(const ProtoRequest *req) {
                 if (json_add(o, "tasks", TAKE_PTR(a)) < 0 ||
                     (req->token && json_add_str(o, "token", req->token) < 0) ||
                     (req->follow && json_add_bool(o, "follow", true) < 0))
+                        return NULL;
+                break;
+        case PROTO_OP_IMPORT:
+                a = json_object_new_array();
+                if (!a)
+                        return NULL;
+                for (size_t i = 0; i < req->n_tasks; i++)
+                        if (json_array_add(a, import_to_json(req->tasks[i])) < 0)
+                                return NULL;
+                if (json_add(o, "tasks", TAKE_PTR(a)) < 0 ||
+                    (req->token && json_add_str(o, "token", req->token) < 0))
                         return NULL;
                 break;
         case PROTO_OP_STATS:
@@ -1343,9 +1528,10 @@ int proto_request_format(const ProtoRequest *req, char **ret) {
 
         if (req->op < 0 || req->op >= _PROTO_OP_MAX)
                 return -EINVAL;
-        if (req->op == PROTO_OP_SUBMIT && (req->n_tasks == 0 || !req->tasks))
+        bool with_tasks = req->op == PROTO_OP_SUBMIT || req->op == PROTO_OP_IMPORT;
+        if (with_tasks && (req->n_tasks == 0 || !req->tasks))
                 return -EINVAL;
-        if (req->op == PROTO_OP_SUBMIT && req->n_tasks > PROTO_SUBMIT_MAX)
+        if (with_tasks && req->n_tasks > PROTO_SUBMIT_MAX)
                 return -E2BIG;
         bool with_ids = req->op == PROTO_OP_CANCEL || req->op == PROTO_OP_HOLD || req->op == PROTO_OP_RELEASE;
         if (with_ids && (req->n_ids == 0 || !req->ids))

@@ -11,7 +11,7 @@
  *
  * SOCK_STREAM unix socket; one JSON object per line, '\n'-terminated; every
  * message carries "v".  Requests: ping, submit, stats, list, show, cancel,
- * hold, release, drain.
+ * hold, release, drain, import.
  * Replies come in request order; events (follow) may come between replies,
  * never before the reply that started them.  docs/protocol.md is the full
  * description for people writing clients in other languages.
@@ -22,7 +22,8 @@
  * newest_first, and submit's token; 3 list's reasons, name, since_us and
  * until_us, the spec's in_submit_dir, held, retry_of, retry_oom, after and
  * after_ok, the ops hold, release and drain, the reason
- * dependency-failed).
+ * dependency-failed; 4 TASK's backend, cluster, node and job_id, the op
+ * import).
  * Adding a field to replies or events is compatible (clients ignore fields
  * they do not know); adding one to requests is not (the daemon rejects
  * unknown fields).  The error reply {"v":N,"ok":false,"error":"..."} keeps its
@@ -68,6 +69,14 @@ struct json_object;
 #define PROTO_ENV_RESERVED_PREFIX "BENCHRUNNER_"
 /* Longest time limit: one year.  Keeps deadlines far from overflow. */
 #define PROTO_TIME_LIMIT_MAX_US (UINT64_C(366) * 24 * 3600 * 1000000)
+/* Bytes of an imported task's cluster, node and job id (a label: UTF-8,
+ * no control characters), counting a terminating byte. */
+#define PROTO_IMPORT_LABEL_MAX 256
+/* What an imported result may say (docs/protocol.md, import): a record of
+ * a batch script tells these and no other. */
+#define PROTO_IMPORT_REASONS \
+        ((1u << TASK_REASON_EXITED) | (1u << TASK_REASON_SIGNALED) | (1u << TASK_REASON_TIME_LIMIT) | \
+         (1u << TASK_REASON_OOM) | (1u << TASK_REASON_INTERRUPTED) | (1u << TASK_REASON_CANCELLED))
 
 typedef enum ProtoOp {
         PROTO_OP_PING,
@@ -79,6 +88,7 @@ typedef enum ProtoOp {
         PROTO_OP_HOLD,          /* ids: held ones stay queued, but do not start */
         PROTO_OP_RELEASE,       /* ids: held ones may start again */
         PROTO_OP_DRAIN,         /* on: start nothing new (root and the owner) */
+        PROTO_OP_IMPORT,        /* tasks that ran elsewhere, with their results (br-import) */
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -1,
 } ProtoOp;
@@ -150,12 +160,15 @@ typedef struct ProtoRequest {
         ProtoOp op;
         struct json_object *tag;   /* echoed in the reply; NULL for none */
         bool follow;               /* submit, stats */
-        char *token;               /* submit: the client's name for this request, or NULL: a
+        char *token;               /* submit, import: the client's name for this request, or NULL: a
                                     * request sent again with the same token (after a lost
                                     * connection) is stored once and answered with the same ids */
 
         /* submit: specs only.  uid and gid are 0 here whatever the message
-         * says; the daemon sets them from the socket's peer credentials. */
+         * says; the daemon sets them from the socket's peer credentials.
+         * import: the specs with their results (main, cleanup), cluster,
+         * node and job_id, state finished and backend "slurm-export";
+         * checked as far as a parser can (the clock is the daemon's). */
         Task **tasks;
         size_t n_tasks;
 

@@ -1627,6 +1627,100 @@ static void test_record(void) {
         check_spec_rejected(SPEC_OK ",\"series\":\"a\\nb\"", "tasks[0].series: must not contain control characters");
 }
 
+/* import: a task that ran elsewhere and its results, parsed, formatted
+ * and parsed again; what a record cannot say, refused. */
+#define IMPORT_RESULT "\"result\":{\"reason\":\"exited\",\"exit_code\":3,\"started_at_us\":1000,\"finished_at_us\":3500}"
+
+static void check_import_rejected(const char *task_fields, const char *words) {
+        _cleanup_(freep) char *line = strf("{\"v\":4,\"op\":\"import\",\"tasks\":[{%s}]}", task_fields);
+        check_rejects(line, -EINVAL, words);
+}
+
+static void test_import(void) {
+        _cleanup_(proto_request_freep) ProtoRequest *req = NULL, *again = NULL;
+        _cleanup_(freep) char *line = NULL;
+        Task *t;
+
+        CHECK_STREQ(proto_op_to_string(PROTO_OP_IMPORT), "import");
+        req = parse_ok("{\"v\":4,\"op\":\"import\",\"token\":\"br-import-1\",\"tasks\":[{\"spec\":{" SPEC_OK
+                       ",\"memory\":1048576,\"cleanup\":[\"/bin/true\"]}," IMPORT_RESULT ","
+                       "\"cleanup_result\":{\"reason\":\"signaled\",\"signal\":15,\"started_at_us\":4000,"
+                       "\"finished_at_us\":4100,\"cpu_user_us\":7,\"cpu_system_us\":1},"
+                       "\"node\":\"n17\",\"cluster\":\"c1\",\"job_id\":\"4711\"}]}");
+        CHECK(req && req->op == PROTO_OP_IMPORT && req->n_tasks == 1 && req->token &&
+              strcmp(req->token, "br-import-1") == 0);
+        if (!req)
+                return;
+        t = req->tasks[0];
+        CHECK(t->state == TASK_FINISHED && t->uid == 0);
+        CHECK_STREQ(t->backend, "slurm-export");
+        CHECK_STREQ(t->node, "n17");
+        CHECK_STREQ(t->cluster, "c1");
+        CHECK_STREQ(t->job_id, "4711");
+        CHECK(t->main.reason == TASK_REASON_EXITED && t->main.has_exit_code && t->main.exit_code == 3);
+        CHECK(t->main.started_usec == 1000 && t->main.finished_usec == 3500 && t->main.wall_usec == 2500);
+        CHECK(t->cleanup.reason == TASK_REASON_SIGNALED && t->cleanup.has_signal && t->cleanup.signal == 15);
+        CHECK(t->cleanup.has_cpu && t->cleanup.cpu_user_usec == 7 && t->cleanup.wall_usec == 100);
+        CHECK(proto_request_format(req, &line) == 0);
+        CHECK(line && !strstr(line, "wall_us") && strstr(line, "\"op\":\"import\""));
+        if (line) {
+                again = parse_ok(line);
+                CHECK(again && again->n_tasks == 1);
+                if (again) {
+                        check_spec_eq(again->tasks[0], t);
+                        check_result_eq(&again->tasks[0]->main, &t->main);
+                        check_result_eq(&again->tasks[0]->cleanup, &t->cleanup);
+                        CHECK_STREQ(again->tasks[0]->job_id, "4711");
+                }
+        }
+        /* interrupted: started, never ended */
+        proto_request_free(TAKE_PTR(again));
+        again = parse_ok("{\"v\":4,\"op\":\"import\",\"tasks\":[{\"spec\":{" SPEC_OK "},"
+                         "\"result\":{\"reason\":\"interrupted\",\"started_at_us\":5}}]}");
+        CHECK(again && again->tasks[0]->main.reason == TASK_REASON_INTERRUPTED && again->tasks[0]->main.wall_usec == 0);
+
+        /* refusals */
+        check_rejects("{\"v\":4,\"op\":\"import\",\"tasks\":[]}", -EINVAL, "tasks: must not be empty");
+        check_rejects("{\"v\":4,\"op\":\"import\",\"tasks\":[{\"spec\":{" SPEC_OK "}," IMPORT_RESULT "}],\"follow\":true}",
+                      -EINVAL, "unknown field \"follow\"");
+        check_import_rejected(IMPORT_RESULT, "tasks[0].spec: missing");
+        check_import_rejected("\"spec\":{" SPEC_OK "}", "tasks[0].result: missing");
+        check_import_rejected("\"spec\":{\"argv\":[\"true\"],\"cwd\":\"/tmp\"}," IMPORT_RESULT,
+                              "tasks[0].spec.argv[0]: must be an absolute path");
+        check_import_rejected("\"spec\":{" SPEC_OK "}," IMPORT_RESULT ",\"uid\":0", "unknown field \"uid\"");
+        check_import_rejected("\"spec\":{" SPEC_OK ",\"after\":[3]}," IMPORT_RESULT, "an imported task ran elsewhere");
+        check_import_rejected("\"spec\":{" SPEC_OK ",\"held\":true}," IMPORT_RESULT, "an imported task ran elsewhere");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"failed-to-start\"}",
+                              "tasks[0].result.reason: failed-to-start is not a reason an imported task can have");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"dependency-failed\"}",
+                              "is not a reason an imported task can have");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"exit_code\":0}", "tasks[0].result.reason: missing");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"exited\",\"exit_code\":256}",
+                              "tasks[0].result.exit_code: must be 0 to 255, got 256");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"exited\",\"exit_code\":-1}",
+                              "tasks[0].result.exit_code: must be 0 to 255");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"signaled\",\"signal\":0}",
+                              "tasks[0].result.signal: must be 1 to 64, got 0");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"signaled\",\"signal\":65}",
+                              "tasks[0].result.signal: must be 1 to 64");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"exited\"}",
+                              "exited needs an exit_code");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"exited\",\"exit_code\":0,"
+                              "\"started_at_us\":10,\"finished_at_us\":9}", "finished_at_us is before started_at_us");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"exited\",\"exit_code\":0,"
+                              "\"finished_at_us\":9}", "finished_at_us without started_at_us");
+        check_import_rejected("\"spec\":{" SPEC_OK "},\"result\":{\"reason\":\"exited\",\"exit_code\":0,\"wall_us\":5}",
+                              "unknown field \"wall_us\"");
+        check_import_rejected("\"spec\":{" SPEC_OK "}," IMPORT_RESULT ",\"cleanup_result\":{\"reason\":\"exited\","
+                              "\"exit_code\":0}", "tasks[0].cleanup_result: the task has no cleanup command");
+        check_import_rejected("\"spec\":{" SPEC_OK ",\"cleanup\":[\"/bin/true\"]}," IMPORT_RESULT
+                              ",\"cleanup_result\":{\"reason\":\"exited\",\"exit_code\":0,\"started_at_us\":3000}",
+                              "the cleanup command started before the main command ended");
+        check_import_rejected("\"spec\":{" SPEC_OK "}," IMPORT_RESULT ",\"node\":\"a\\nb\"",
+                              "tasks[0].node: must not contain control characters");
+        check_import_rejected("\"spec\":{" SPEC_OK "}," IMPORT_RESULT ",\"job_id\":\"\"", "tasks[0].job_id: must not be empty");
+}
+
 int main(void) {
         test_names();
         test_ping();
@@ -1637,6 +1731,7 @@ int main(void) {
         test_submit_token();
         test_retry_and_after();
         test_record();
+        test_import();
         test_rejections();
         test_error_echoes_tag();
         test_quotes_are_utf8();
