@@ -480,8 +480,11 @@ static int run(void) {
         {
                 _cleanup_(freep) char *cpus = cpuset_format(&config.cpus);
                 char mem[FORMAT_SIZE_MAX];
-                log_info("benchrunnerd " VERSION ": CPUs %s, memory %s, database %s", cpus ? cpus : "?",
-                         format_size(mem, sizeof mem, config.memory_bytes), config.db_path);
+                if (config.slurm)
+                        log_info("benchrunnerd " VERSION ": tasks go to Slurm, database %s", config.db_path);
+                else
+                        log_info("benchrunnerd " VERSION ": CPUs %s, memory %s, database %s", cpus ? cpus : "?",
+                                 format_size(mem, sizeof mem, config.memory_bytes), config.db_path);
         }
         r = manager_recover(m);
         if (r < 0)

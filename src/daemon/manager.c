@@ -1596,6 +1596,16 @@ static void start_slurm_task(Manager *m, Live *l) {
                 r = -ENOMEM;
                 goto fail;
         }
+        strv_free(t->warnings);
+        t->warnings = NULL;
+        if (!slurm_private_tmp(m->slurm)) {
+                size_t nw = 0;
+                if (strv_push_printf(&t->warnings, &nw, "the cluster has no job_container/tmpfs: /tmp was the "
+                                     "node's own, shared with other jobs") < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
         free(t->output_dir);
         t->output_dir = taskdir_path(m->slurm_dir, t->id);
         if (!t->output_dir) {
@@ -3029,6 +3039,9 @@ static int slurm_setup(Manager *m) {
                  "task directories in %s", slurm_cluster(m->slurm) ? slurm_cluster(m->slurm) : "?",
                  m->config.slurm_config.partition ? m->config.slurm_config.partition : "(default)",
                  slurm_node_cpus(m->slurm), m->config.memory_bytes >> 20, m->slurm_dir);
+        if (!slurm_private_tmp(m->slurm))
+                log_warning("The cluster has no job_container/tmpfs: tasks share each node's /tmp (their working "
+                            "directory is still a fresh one); every task's record says so");
         return topology_new_flat(cpuset_end(&m->config.cpus), &m->topology);
 }
 

@@ -68,6 +68,7 @@ struct Slurm {
         char *sbatch, *squeue, *scancel, *scontrol, *sinfo;
         uint64_t poll_usec, timeout_usec;
         char *cluster;
+        bool tmpfs;               /* JobContainerType=job_container/tmpfs */
         unsigned node_cpus;
         uint64_t node_memory;
         SlurmJob *jobs;           /* followed, and waiting for or in sbatch */
@@ -712,13 +713,18 @@ static int read_cluster(Slurm *s, char **ret_error) {
                 return r;
         }
         for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-                char *eq;
-                if (strncmp(line, "ClusterName", 11) != 0 || !(eq = strchr(line, '=')))
+                char *eq = strchr(line, '=');
+                if (!eq)
+                        continue;
+                if (strncmp(line, "JobContainerType", 16) == 0 && strstr(eq, "job_container/tmpfs"))
+                        s->tmpfs = true;
+                if (strncmp(line, "ClusterName", 11) != 0 || s->cluster)
                         continue;
                 eq++;
                 eq += strspn(eq, " ");
                 s->cluster = strndup(eq, strcspn(eq, " \n"));
-                return s->cluster ? 0 : -ENOMEM;
+                if (!s->cluster)
+                        return -ENOMEM;
         }
         return 0;
 }
@@ -824,6 +830,10 @@ Slurm *slurm_free(Slurm *s) {
         free(s->cluster);
         free(s);
         return NULL;
+}
+
+bool slurm_private_tmp(const Slurm *s) {
+        return s->tmpfs;
 }
 
 const char *slurm_cluster(const Slurm *s) {

@@ -54,6 +54,8 @@ static inline void slurm_freep(Slurm **s) {
                 slurm_free(*s);
 }
 const char *slurm_cluster(const Slurm *s);
+/* whether jobs get a private /tmp (JobContainerType=job_container/tmpfs) */
+bool slurm_private_tmp(const Slurm *s);
 /* the largest node of the partition: CPUs and memory (bytes) */
 unsigned slurm_node_cpus(const Slurm *s);
 uint64_t slurm_node_memory(const Slurm *s);

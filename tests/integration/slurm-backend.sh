@@ -49,6 +49,8 @@ check "wall time and CPU time recorded, start before end" \
 check "peak memory from the job's cgroup (more than 0, less than 64M)" \
     [ "$(row "peak_memory_bytes > 0 and peak_memory_bytes < 67108864" "$id")" = 1 ]
 check "the whole round trip took less than 15 s ($((t1 - t0)) s)" [ $((t1 - t0)) -lt 15 ]
+check "no job_container/tmpfs on this cluster: the task's warnings say /tmp was shared" \
+    eval 'br_sql "select warnings from tasks where id=$id" | grep -q "no job_container/tmpfs"'
 show=$(br br-show "$id")
 check "br-show names the backend, node and job" eval 'echo "$show" | grep -q "slurm" && echo "$show" | grep -q "$job"'
 
@@ -114,7 +116,7 @@ check "the running one: cancelled, Slurm CANCELLED" \
 check "and stopped at once (wall $(row wall_us "$big") us < 20 s)" [ "$(row "wall_us < 20000000" "$big")" = 1 ]
 
 # ---- the daemon killed while a job runs, started again ----
-id=$(run -- /bin/sh -c 'sleep 5; echo done; exit 7')
+id=$(run -- /bin/sh -c 'sleep 12; echo done; exit 7')
 eventually [ -n "$(row job_id "$id")" ]
 job=$(row job_id "$id")
 eventually [ "$(slurm_job_state "$job")" = RUNNING ]

@@ -56,7 +56,7 @@ as_user $u scancel "$busy"
 check "scancel of the running job: CANCELLED" eval '[ "$(slurm_wait $busy 10)" = CANCELLED ]'
 
 # ---- a restart of slurmctld: the running job goes on and is recorded ----
-run=$(sub -c1 --mem=64 --wrap 'sleep 3; exit 5')
+run=$(sub -c1 --mem=64 --wrap 'sleep 10; exit 5')
 eventually [ "$(slurm_job_state "$run")" = RUNNING ]
 check "slurmctld restarts and answers" slurm_restart_ctld
 check "the job runs on across the restart" field "$run" JobState RUNNING
