@@ -146,7 +146,7 @@ sd sqlite3 "$BR_STATE/newer.db" "pragma user_version = 99"
 cmd brhist br-list --offline --history="$BR_STATE/newer.db"
 echo "  a newer copy: rc $rc: $(cat "$T_TMP/err")"
 check "a copy of a newer schema: refused, exit 1, one line" \
-    eval '[ "$rc" = 1 ] && [ "$(cat "$T_TMP/err")" = "br-list: cannot read the history copy $BR_STATE/newer.db: its schema version 99 is newer than this version of benchrunner reads (4)" ]'
+    eval '[ "$rc" = 1 ] && [ "$(cat "$T_TMP/err")" = "br-list: cannot read the history copy $BR_STATE/newer.db: its schema version 99 is newer than this version of benchrunner reads (5)" ]'
 
 # 6. the live database is never opened by a client, also root's (who could)
 # (LeakSanitizer cannot run under ptrace)
