@@ -297,6 +297,13 @@ EOF
 	# host's /tmp as seen through the overlay (slow over 9p, and the build
 	# tree may be there)
 	echo 'd /tmp 1777 root root -' >"$d/over/etc/tmpfiles.d/tmp.conf"
+	# The host's Slurm and munge (tools/test installs them for the Slurm
+	# tests of the container tier) stay off in the VM: slurmd's unit has
+	# Delegate=yes, and its cpuset controller keeps system.slice's cpuset
+	# files after benchrunner lifts AllowedCPUs= (system-cpus.sh)
+	for f in slurmd.service slurmctld.service slurmdbd.service munge.service; do
+		ln -sf /dev/null "$sys/$f"
+	done
 
 	cat >"$d/over/usr/libexec/br-vm/run" <<'EOF'
 #!/bin/sh
