@@ -2,7 +2,7 @@
 # slurm-cluster.sh: the one-node Slurm of tests/slurm.sh itself, as an
 # ordinary user: what the daemon's Slurm backend relies on (exit codes, the
 # memory limit ending a job OUT_OF_MEMORY with swap off, pinned CPUs, minutes
-# in --time, scancel, a restart of slurmctld, job_container/tmpfs).
+# in --time, scancel, job_container/tmpfs).
 . "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$abs_top_srcdir/tests/slurm.sh"
 require_systemd
@@ -55,13 +55,7 @@ check "scancel of the queued job: CANCELLED" eval '[ "$(slurm_wait $queued 5)" =
 as_user $u scancel "$busy"
 check "scancel of the running job: CANCELLED" eval '[ "$(slurm_wait $busy 10)" = CANCELLED ]'
 
-# ---- a restart of slurmctld: the running job goes on and is recorded ----
-run=$(sub -c1 --mem=64 --wrap 'sleep 10; exit 5')
-eventually [ "$(slurm_job_state "$run")" = RUNNING ]
-check "slurmctld restarts and answers" slurm_restart_ctld
-check "the job runs on across the restart" field "$run" JobState RUNNING
-slurm_wait "$run" 20 > /dev/null
-check "and ends recorded: FAILED, ExitCode 5:0" eval 'field $run JobState FAILED && field $run ExitCode 5:0'
+# (a restart of slurmctld while a job runs: slurm-backend.sh, through the daemon)
 
 # ---- job_container/tmpfs: a private, empty /tmp per job ----
 # Measured (22.05.8 here): when it works, a job's /tmp is a fresh bind of
