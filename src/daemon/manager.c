@@ -1582,6 +1582,54 @@ static void job_submitted(void *userdata, int error, const char *job_id, const c
         log_info("Task %" PRId64 " is Slurm job %s", t->id, job_id);
 }
 
+/* A task found at recovery to have never started: queued again and
+ * stored so (a queue that cannot take it ends it as failed to start); l
+ * is freed. */
+static void queue_again(Manager *m, Live *l) {
+        Task *t = l->task;
+
+        t->state = TASK_QUEUED;
+        t->main = (TaskResult) {};
+        t->cpus = mfree_str(t->cpus);
+        t->output_dir = mfree_str(t->output_dir);
+        if (queue_task(m, t) < 0) {
+                t->main.reason = TASK_REASON_FAILED_TO_START;
+                t->main.finished_usec = now_usec(CLOCK_REALTIME);
+                t->state = TASK_FINISHED;
+        }
+        save(m, t);
+        l->unsaved = false;
+        live_unlink(m, l);
+        live_free(l);
+}
+
+/* A start that could not store the task's start: the database still
+ * says queued, and so does the task again. */
+static void back_to_queue(Manager *m, Live *l) {
+        Task *t = l->task;
+
+        t->state = TASK_QUEUED;
+        t->main = (TaskResult) {};
+        t->cpus = mfree_str(t->cpus);
+        t->output_dir = mfree_str(t->output_dir);
+        m->n_running--;
+        sched_release(m->sched, t->id);
+        if (queue_task(m, t) < 0)
+                log_error("Task %" PRId64 " could not be queued again", t->id);
+        live_unlink(m, l);
+        live_free(l);
+}
+
+/* A start that failed: recorded and announced; the caller ends the task
+ * or runs its cleanup. */
+static void start_failed(Manager *m, Task *t) {
+        t->main.reason = TASK_REASON_FAILED_TO_START;
+        t->main.finished_usec = now_usec(CLOCK_REALTIME);
+        m->n_running--;
+        save(m, t);
+        announce(m, PROTO_EVENT_STARTED, t);
+}
+
 static void start_slurm_task(Manager *m, Live *l) {
         Task *t = l->task;
         _cleanup_(freep) char *script = NULL, *why = NULL;
@@ -1637,14 +1685,7 @@ static void start_slurm_task(Manager *m, Live *l) {
 
                 (void) snprintf(name, sizeof name, "%" PRId64, t->id);
                 (void) unlinkat(m->slurm_fd, name, AT_REMOVEDIR);
-                t->state = TASK_QUEUED;
-                t->main = (TaskResult) {};
-                t->output_dir = mfree_str(t->output_dir);
-                m->n_running--;
-                if (queue_task(m, t) < 0)
-                        log_error("Task %" PRId64 " could not be queued again", t->id);
-                live_unlink(m, l);
-                live_free(l);
+                back_to_queue(m, l);
                 return;
         }
         r = slurm_submit(m->slurm, script, t->uid, t->gid, &job_callbacks, l, &l->job);
@@ -1656,11 +1697,7 @@ static void start_slurm_task(Manager *m, Live *l) {
         return;
 
 fail:
-        t->main.reason = TASK_REASON_FAILED_TO_START;
-        t->main.finished_usec = now_usec(CLOCK_REALTIME);
-        m->n_running--;
-        save(m, t);
-        announce(m, PROTO_EVENT_STARTED, t);
+        start_failed(m, t);
         finish_task(l);
 }
 
@@ -1694,17 +1731,7 @@ static void recover_slurm(Manager *m, Live *l) {
                         (void) snprintf(dir, sizeof dir, "%" PRId64, t->id);
                         (void) unlinkat(m->slurm_fd, dir, AT_REMOVEDIR);
                         m->n_running--;
-                        t->state = TASK_QUEUED;
-                        t->main = (TaskResult) {};
-                        t->output_dir = mfree_str(t->output_dir);
-                        if (queue_task(m, t) < 0) {
-                                t->main.reason = TASK_REASON_FAILED_TO_START;
-                                t->main.finished_usec = now_usec(CLOCK_REALTIME);
-                                t->state = TASK_FINISHED;
-                        }
-                        save(m, t);
-                        live_unlink(m, l);
-                        live_free(l);
+                        queue_again(m, l);
                         return;
                 }
                 t->job_id = TAKE_PTR(id);
@@ -1788,16 +1815,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         if (save(m, t) < 0) {
                 /* Not started: the database still says queued, and so
                  * does the task again. */
-                t->state = TASK_QUEUED;
-                t->main = (TaskResult) {};
-                t->cpus = mfree_str(t->cpus);
-                t->output_dir = mfree_str(t->output_dir);
-                m->n_running--;
-                sched_release(m->sched, t->id);
-                if (queue_task(m, t) < 0)
-                        log_error("Task %" PRId64 " could not be queued again", t->id);
-                live_unlink(m, l);
-                live_free(l);
+                back_to_queue(m, l);
                 return;
         }
         r = start_unit(l, false);
@@ -1812,11 +1830,7 @@ static void start_task(Manager *m, Live *l, const CpuSet *cpus) {
         return;
 
 fail:
-        t->main.reason = TASK_REASON_FAILED_TO_START;
-        t->main.finished_usec = now_usec(CLOCK_REALTIME);
-        m->n_running--;
-        save(m, t);
-        announce(m, PROTO_EVENT_STARTED, t);
+        start_failed(m, t);
         if (t->cleanup_argv && t->cpus && t->output_dir && l->prepared)
                 start_cleanup(l);
         else
@@ -2127,19 +2141,45 @@ static int check_share(Manager *m, uid_t uid, Task **tasks, size_t n, char **ret
         return 0;
 }
 
-int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
-        _cleanup_(freep) char *user = NULL;
-        int r;
-
+/* What a submit and an import check first. 1: the same token's tasks
+ * were stored already, and ret_ids has their ids. */
+static int may_add(Manager *m, uid_t uid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
         if (m->shutting_down) {
                 *ret_error = strdup("the daemon is shutting down");
                 return -ESHUTDOWN;
         }
-        if (n > 0 && tasks[0]->submit_token) {
-                r = resubmitted(m, uid, tasks, n, ret_ids, ret_error);
-                if (r != 0)
-                        return r < 0 ? r : 0;
+        if (n > 0 && tasks[0]->submit_token)
+                return resubmitted(m, uid, tasks, n, ret_ids, ret_error);
+        return 0;
+}
+
+/* New tasks into the database, with their ids, in one transaction. */
+static int store_new(Manager *m, Task **tasks, size_t n, char **ret_error) {
+        int r;
+
+        r = reserve_ids(m, n);
+        if (r < 0) {
+                (void) asprintf(ret_error, "could not store the task%s: cannot record %s: %s", n > 1 ? "s" : "",
+                                n > 1 ? "their ids" : "its id", strerror(-r));
+                return r;
         }
+        r = db_insert_tasks(m->db, tasks, n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
+                (void) asprintf(ret_error, "could not store the task%s: %s", n > 1 ? "s" : "", db_last_error(m->db));
+                return r;
+        }
+        ids_given(m, tasks, n);
+        return 0;
+}
+
+int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int64_t *ret_ids, char **ret_error) {
+        _cleanup_(freep) char *user = NULL;
+        int r;
+
+        r = may_add(m, uid, tasks, n, ret_ids, ret_error);
+        if (r != 0)
+                return r < 0 ? r : 0;
         r = check_share(m, uid, tasks, n, ret_error);
         if (r < 0)
                 return r;
@@ -2157,18 +2197,9 @@ int manager_submit(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                 }
         }
 
-        r = reserve_ids(m, n);
-        if (r < 0) {
-                (void) asprintf(ret_error, "could not store the task: cannot record its id: %s", strerror(-r));
+        r = store_new(m, tasks, n, ret_error);
+        if (r < 0)
                 return r;
-        }
-        r = db_insert_tasks(m->db, tasks, n);
-        if (r < 0) {
-                log_error_errno(r, "Failed to store %zu task(s): %s", n, db_last_error(m->db));
-                (void) asprintf(ret_error, "could not store the task: %s", db_last_error(m->db));
-                return r;
-        }
-        ids_given(m, tasks, n);
         enqueue_stored(m, tasks, n, ret_ids);
         log_info("Queued %zu task(s) from uid " UID_FMT, n, uid);
         for (size_t i = 0; i < n; i++) {
@@ -2197,15 +2228,9 @@ int manager_import(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
         uint64_t now = now_usec(CLOCK_REALTIME);
         int r;
 
-        if (m->shutting_down) {
-                *ret_error = strdup("the daemon is shutting down");
-                return -ESHUTDOWN;
-        }
-        if (n > 0 && tasks[0]->submit_token) {
-                r = resubmitted(m, uid, tasks, n, ret_ids, ret_error);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-        }
+        r = may_add(m, uid, tasks, n, ret_ids, ret_error);
+        if (r != 0)
+                return r < 0 ? r : 0;
         user = uid_to_user_name(uid);
         for (size_t i = 0; i < n; i++) {
                 Task *t = tasks[i];
@@ -2234,18 +2259,9 @@ int manager_import(Manager *m, uid_t uid, gid_t gid, Task **tasks, size_t n, int
                  * the record has one */
                 t->queued_usec = t->main.started_usec ? t->main.started_usec : now;
         }
-        r = reserve_ids(m, n);
-        if (r < 0) {
-                (void) asprintf(ret_error, "could not store the tasks: cannot record their ids: %s", strerror(-r));
+        r = store_new(m, tasks, n, ret_error);
+        if (r < 0)
                 return r;
-        }
-        r = db_insert_tasks(m->db, tasks, n);
-        if (r < 0) {
-                log_error_errno(r, "Failed to store %zu imported task(s): %s", n, db_last_error(m->db));
-                (void) asprintf(ret_error, "could not store the tasks: %s", db_last_error(m->db));
-                return r;
-        }
-        ids_given(m, tasks, n);
         log_info("Imported %zu finished task(s) from uid " UID_FMT, n, uid);
         for (size_t i = 0; i < n; i++) {
                 ret_ids[i] = tasks[i]->id;
@@ -2660,19 +2676,7 @@ static void requeue(Manager *m, Live *l) {
 
         log_info("Task %" PRId64 ": its start did not reach systemd: queued again", t->id);
         clear_unstarted(m, t->id, t->uid, t->gid);
-        t->state = TASK_QUEUED;
-        t->main = (TaskResult) {};
-        t->cpus = mfree_str(t->cpus);
-        t->output_dir = mfree_str(t->output_dir);
-        if (queue_task(m, t) < 0) {
-                t->main.reason = TASK_REASON_FAILED_TO_START;
-                t->main.finished_usec = now_usec(CLOCK_REALTIME);
-                t->state = TASK_FINISHED;
-        }
-        save(m, t);
-        l->unsaved = false;
-        live_unlink(m, l);
-        live_free(l);
+        queue_again(m, l);
 }
 
 /* Follows again what a task that was running (or in cleanup) has in

@@ -344,7 +344,9 @@ static void conn_catch_up(Conn *c, const Task *t) {
                 conn_send(c, proto_event_task(PROTO_EVENT_CLEANUP_FINISHED, t), LINE_REPLY);
 }
 
-static void handle_submit(Conn *c, ProtoRequest *req) {
+/* submit, and import: finished tasks of the connection's user from a
+ * cluster (br-import). Who may submit may import. */
+static void handle_submit(Conn *c, ProtoRequest *req, bool import) {
         Server *s = c->server;
         _cleanup_(freep) int64_t *ids = NULL;
         _cleanup_(freep) char *error = NULL;
@@ -353,7 +355,8 @@ static void handle_submit(Conn *c, ProtoRequest *req) {
         if (!manager_may_submit(s->manager, c->uid, c->groups, c->n_groups)) {
                 conn_send(c, proto_reply_error(req->tag,
                                                  "permission denied: only root, the user who started benchrunner "
-                                                 "and members of its group may submit tasks"), LINE_REPLY);
+                                                 "and members of its group may %s tasks",
+                                                 import ? "import" : "submit"), LINE_REPLY);
                 return;
         }
         ids = calloc(req->n_tasks, sizeof(int64_t));
@@ -366,7 +369,10 @@ static void handle_submit(Conn *c, ProtoRequest *req) {
                         conn_send(c, proto_reply_error(req->tag, "out of memory"), LINE_REPLY);
                         return;
                 }
-        r = manager_submit(s->manager, c->uid, c->gid, req->tasks, req->n_tasks, ids, &error);
+        if (import)
+                r = manager_import(s->manager, c->uid, c->gid, req->tasks, req->n_tasks, ids, &error);
+        else
+                r = manager_submit(s->manager, c->uid, c->gid, req->tasks, req->n_tasks, ids, &error);
         if (r < 0) {
                 conn_send(c, proto_reply_error(req->tag, "%s", error ? error : strerror(-r)), LINE_REPLY);
                 return;
@@ -376,7 +382,7 @@ static void handle_submit(Conn *c, ProtoRequest *req) {
                 req->tasks[i] = NULL;
 
         conn_send(c, proto_reply_submit(req->tag, ids, req->n_tasks), LINE_REPLY);
-        if (!req->follow)
+        if (import || !req->follow)
                 return;
         for (size_t i = 0; i < req->n_tasks; i++) {
                 Task *t;
@@ -390,40 +396,6 @@ static void handle_submit(Conn *c, ProtoRequest *req) {
                 if (owned)
                         task_free(t);
         }
-}
-
-/* import: finished tasks of the connection's user, from a cluster
- * (br-import); who may submit may import. */
-static void handle_import(Conn *c, ProtoRequest *req) {
-        Server *s = c->server;
-        _cleanup_(freep) int64_t *ids = NULL;
-        _cleanup_(freep) char *error = NULL;
-        int r;
-
-        if (!manager_may_submit(s->manager, c->uid, c->groups, c->n_groups)) {
-                conn_send(c, proto_reply_error(req->tag,
-                                                 "permission denied: only root, the user who started benchrunner "
-                                                 "and members of its group may import tasks"), LINE_REPLY);
-                return;
-        }
-        ids = calloc(req->n_tasks, sizeof(int64_t));
-        if (!ids) {
-                conn_send(c, proto_reply_error(req->tag, "out of memory"), LINE_REPLY);
-                return;
-        }
-        for (size_t i = 0; req->token && i < req->n_tasks; i++)
-                if (!(req->tasks[i]->submit_token = strdup(req->token))) {
-                        conn_send(c, proto_reply_error(req->tag, "out of memory"), LINE_REPLY);
-                        return;
-                }
-        r = manager_import(s->manager, c->uid, c->gid, req->tasks, req->n_tasks, ids, &error);
-        if (r < 0) {
-                conn_send(c, proto_reply_error(req->tag, "%s", error ? error : strerror(-r)), LINE_REPLY);
-                return;
-        }
-        for (size_t i = 0; i < req->n_tasks; i++)
-                req->tasks[i] = NULL;
-        conn_send(c, proto_reply_submit(req->tag, ids, req->n_tasks), LINE_REPLY);
 }
 
 static void handle_show(Conn *c, ProtoRequest *req) {
@@ -531,7 +503,7 @@ static void handle_line(Conn *c, const char *line, size_t len) {
                 conn_send(c, proto_reply_ping(req->tag), LINE_REPLY);
                 break;
         case PROTO_OP_SUBMIT:
-                handle_submit(c, req);
+                handle_submit(c, req, false);
                 break;
         case PROTO_OP_STATS:
                 manager_stats(c->server->manager, &st);
@@ -553,7 +525,7 @@ static void handle_line(Conn *c, const char *line, size_t len) {
                 handle_drain(c, req);
                 break;
         case PROTO_OP_IMPORT:
-                handle_import(c, req);
+                handle_submit(c, req, true);
                 break;
         default:
                 conn_send(c, proto_reply_error(req->tag, "unknown request"), LINE_REPLY);

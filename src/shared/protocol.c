@@ -964,12 +964,15 @@ static int required_array(json_object *o, const char *key, const char *of, size_
         return 0;
 }
 
-static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
+/* The tasks array of a submit or an import, each element read by one
+ * from_json. */
+static int parse_tasks(json_object *o, ProtoRequest *req, const char *of, const char *hint,
+                       int (*from_json)(json_object *, const char *, Task **, char **), char **e) {
         json_object *v;
         size_t n;
         int r;
 
-        r = required_array(o, "tasks", "task specs", PROTO_SUBMIT_MAX, ": split the batch", &v, &n, e);
+        r = required_array(o, "tasks", of, PROTO_SUBMIT_MAX, hint, &v, &n, e);
         if (r < 0)
                 return r;
         req->tasks = calloc(n, sizeof(Task *));
@@ -980,15 +983,22 @@ static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
                 char where[32];
 
                 (void) snprintf(where, sizeof where, "tasks[%zu]", i);
-                r = spec_from_json(json_object_array_get_idx(v, i), where, &req->tasks[i], e);
+                r = from_json(json_object_array_get_idx(v, i), where, &req->tasks[i], e);
                 if (r < 0)
                         return r;
         }
-        if ((v = json_field(o, "token"))) {
-                r = get_token(v, &req->token, e);
-                if (r < 0)
-                        return r;
-        }
+        if ((v = json_field(o, "token")))
+                return get_token(v, &req->token, e);
+        return 0;
+}
+
+static int parse_submit(json_object *o, ProtoRequest *req, char **e) {
+        json_object *v;
+        int r;
+
+        r = parse_tasks(o, req, "task specs", ": split the batch", spec_from_json, e);
+        if (r < 0)
+                return r;
         if ((v = json_field(o, "follow")))
                 return json_get_bool(v, "follow", &req->follow, e);
         return 0;
@@ -1116,29 +1126,7 @@ static int import_from_json(json_object *o, const char *where, Task **ret, char 
 }
 
 static int parse_import(json_object *o, ProtoRequest *req, char **e) {
-        json_object *v;
-        size_t n;
-        int r;
-
-        r = required_array(o, "tasks", "tasks with their results", PROTO_SUBMIT_MAX, ": split the import", &v,
-                           &n, e);
-        if (r < 0)
-                return r;
-        req->tasks = calloc(n, sizeof(Task *));
-        if (!req->tasks)
-                return -ENOMEM;
-        req->n_tasks = n;
-        for (size_t i = 0; i < n; i++) {
-                char where[32];
-
-                (void) snprintf(where, sizeof where, "tasks[%zu]", i);
-                r = import_from_json(json_object_array_get_idx(v, i), where, &req->tasks[i], e);
-                if (r < 0)
-                        return r;
-        }
-        if ((v = json_field(o, "token")))
-                return get_token(v, &req->token, e);
-        return 0;
+        return parse_tasks(o, req, "tasks with their results", ": split the import", import_from_json, e);
 }
 
 static int parse_list(json_object *o, ProtoRequest *req, char **e) {
