@@ -1625,7 +1625,10 @@ int db_raise_last_id(Db *db, int64_t id) {
 /* The end of a finished task: its cleanup's, else its own, else (cancelled
  * while queued) its submission. */
 #define ENDED_AT "coalesce(cleanup_finished_at_us, finished_at_us, queued_at_us)"
-#define OUTPUT_KEPT "state = 'finished' AND output_dir IS NOT NULL AND output_removed_at_us IS NULL"
+/* A local task's output the daemon still keeps.  A Slurm task's directory
+ * (below --slurm-dir) is its user's, not the daemon's to remove. */
+#define OUTPUT_KEPT "state = 'finished' AND output_dir IS NOT NULL AND output_removed_at_us IS NULL " \
+        "AND backend IS NULL"
 
 /* What a row takes, roughly: its texts and a little for the rest. */
 #define ROW_BYTES "(length(argv) + length(env) + length(submit_dir) + length(command) + " \
@@ -1765,7 +1768,8 @@ int db_largest_history(Db *db, uid_t *ret, uint64_t *ret_bytes, unsigned *ret_us
 
 int db_oldest_finished(Db *db, bool all_users, uid_t uid, uint64_t ended_before_usec, size_t limit,
                        DbOutput **ret, size_t *ret_n) {
-        return select_finished(db, "output_dir IS NOT NULL AND output_removed_at_us IS NULL, " ROW_BYTES,
+        return select_finished(db, "output_dir IS NOT NULL AND output_removed_at_us IS NULL AND backend IS NULL, "
+                               ROW_BYTES,
                                "state = 'finished'", all_users, uid, ended_before_usec, limit, ret, ret_n);
 }
 

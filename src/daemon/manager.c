@@ -675,6 +675,8 @@ static void limit_user_output(Manager *m) {
                 if (t->state != TASK_RUNNING && t->state != TASK_CLEANUP)
                         continue;
                 bytes = cap_output(m, t);
+                if (t->backend)
+                        continue;   /* the user's directory, not counted */
                 for (i = 0; i < n && users[i].uid != t->uid; i++)
                         ;
                 if (i == n) {
@@ -698,7 +700,7 @@ static void limit_user_output(Manager *m) {
                          "%" PRIu64 " each user may keep: cut", users[i].uid, users[i].bytes,
                          m->config.retention.max_user_output);
                 for (Live *l = m->live; l; l = l->next)
-                        if (l->task->uid == users[i].uid &&
+                        if (l->task->uid == users[i].uid && !l->task->backend &&
                             (l->task->state == TASK_RUNNING || l->task->state == TASK_CLEANUP))
                                 (void) cap_output_at(m, l->task, room / users[i].streams ?: 1);
         }
@@ -1274,7 +1276,9 @@ static void finish_task(Live *l) {
         if (t->output_dir) {
                 t->output_bytes = cap_output(m, t);
                 t->has_output_bytes = true;
-                if (m->retention) {
+                /* a Slurm task's directory is its user's: retention
+                 * neither counts nor removes it (db.c OUTPUT_KEPT) */
+                if (m->retention && !t->backend) {
                         RetentionReport rep = {};
 
                         retention_added(m->retention, t->uid, t->output_bytes);

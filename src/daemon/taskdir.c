@@ -470,7 +470,10 @@ int taskdir_cap_output(const char *output_dir, uint64_t cap, bool *ret_cut, uint
                 _cleanup_(closep) int fd = openat(dfd, streams[i], O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
                 struct stat st;
 
-                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                /* a second link is nothing this daemon made: a Slurm task's
+                 * directory is its user's, and a hard link there may name
+                 * a file that is not theirs */
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
                         continue;
                 if (cap > 0 && ((uint64_t) st.st_size > cap || allocated(&st) > cap + CAP_SLACK(cap))) {
                         off_t keep = (uint64_t) st.st_size > cap ? (off_t) cap : st.st_size;

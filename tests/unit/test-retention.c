@@ -185,6 +185,35 @@ int main(void) {
         CHECK(!row_there(db, ids[10]));
         r = retention_free(r);
 
+        /* ---- a Slurm task's directory is its user's: not counted, not
+         * removed, not noted as removed ---- */
+        {
+                _cleanup_(task_freep) Task *t = NULL, *got = NULL;
+                int64_t id;
+
+                t = finished(1002, now - 10 * DAY, 100);
+                t->backend = strdup("slurm");
+                t->cluster = strdup("br");
+                t->job_id = strdup("7");
+                CHECK(db_insert_tasks(db, &t, 1) == 0);
+                id = t->id;
+                make_output(out_fd, id);
+                CHECK(retention_new(db, out_fd, &(RetentionConfig) { .keep_output_usec = DAY,
+                                                                      .keep_output_bytes = 1 }, &r) == 0);
+                CHECK_EQ_U64(retention_kept(r, 1002), 0);
+                rep = (RetentionReport) {};
+                CHECK(retention_prune(r, now, 1000, &rep) == 0);
+                CHECK(output_there(out_fd, id));
+                CHECK(db_get_task(db, id, &got) == 0 && got && got->output_removed_usec == 0);
+                r = retention_free(r);
+                /* its row goes by age like any other */
+                CHECK(retention_new(db, out_fd, &(RetentionConfig) { .keep_tasks_usec = 7 * DAY }, &r) == 0);
+                rep = (RetentionReport) {};
+                CHECK(retention_prune(r, now, 1000, &rep) == 0);
+                CHECK(!row_there(db, id) && rep.outputs_removed == 0);
+                r = retention_free(r);
+        }
+
         db = db_close(db);
         {
                 char cmd[300];

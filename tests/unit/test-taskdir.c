@@ -243,6 +243,20 @@ static void test_cap_output(const char *top) {
         CHECK(cap(out, 1 << 20, &held));
         CHECK(stat(so, &st) == 0 && st.st_size == 100 && (uint64_t) st.st_blocks * 512 <= (1u << 20));
         CHECK(held < (2u << 20));
+
+        /* a stream that is a second name of another file (a Slurm task's
+         * directory is its user's: a hard link there may name a file that
+         * is not theirs): neither cut nor counted */
+        {
+                _cleanup_(freep) char *other = join(top, "not-the-tasks");
+
+                write_bytes(other, 5000);
+                CHECK(unlink(se) == 0 && link(other, se) == 0);
+                CHECK(!cap(out, 1000, &held));
+                CHECK_EQ_U64(size_of(other), 5000);
+                CHECK(held < 5000);
+                CHECK(unlink(other) == 0);
+        }
         CHECK(unlink(so) == 0 && unlink(se) == 0 && rmdir(out) == 0);
 }
 
