@@ -1586,16 +1586,21 @@ static void job_submitted(void *userdata, int error, const char *job_id, const c
         log_info("Task %" PRId64 " is Slurm job %s", t->id, job_id);
 }
 
+/* A task whose start is undone: queued, as before it. */
+static void unstart(Task *t) {
+        t->state = TASK_QUEUED;
+        t->main = (TaskResult) {};
+        t->cpus = mfree_str(t->cpus);
+        t->output_dir = mfree_str(t->output_dir);
+}
+
 /* A task found at recovery to have never started: queued again and
  * stored so (a queue that cannot take it ends it as failed to start); l
  * is freed. */
 static void queue_again(Manager *m, Live *l) {
         Task *t = l->task;
 
-        t->state = TASK_QUEUED;
-        t->main = (TaskResult) {};
-        t->cpus = mfree_str(t->cpus);
-        t->output_dir = mfree_str(t->output_dir);
+        unstart(t);
         if (queue_task(m, t) < 0) {
                 t->main.reason = TASK_REASON_FAILED_TO_START;
                 t->main.finished_usec = now_usec(CLOCK_REALTIME);
@@ -1612,10 +1617,7 @@ static void queue_again(Manager *m, Live *l) {
 static void back_to_queue(Manager *m, Live *l) {
         Task *t = l->task;
 
-        t->state = TASK_QUEUED;
-        t->main = (TaskResult) {};
-        t->cpus = mfree_str(t->cpus);
-        t->output_dir = mfree_str(t->output_dir);
+        unstart(t);
         m->n_running--;
         sched_release(m->sched, t->id);
         if (queue_task(m, t) < 0)
